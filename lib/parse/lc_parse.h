@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Frame parser.
+ *
+ * The worker calls lc_parse_frame() once per received frame to find its IP
+ * and L4 headers beneath any VLAN/QinQ tags, MPLS labels and PPPoE session
+ * header. The parser is a pure function over a byte buffer: it takes no mbuf,
+ * touches no global state and never reads past len, so it can be unit-tested
+ * and fuzzed without EAL. A frame that is not processed carries a reason, which
+ * the worker counts per port; such a frame is still forwarded untouched.
+ */
+#ifndef LC_PARSE_H
+#define LC_PARSE_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Why a frame was not processed. LC_PARSE_OK means an IP header was found. */
+enum lc_parse_reason {
+	LC_PARSE_OK = 0,
+	LC_PARSE_NON_IP,        /* ARP, LLDP, PPPoE discovery, unknown EtherType */
+	LC_PARSE_TRUNCATED,     /* a header runs past the end of the frame */
+	LC_PARSE_BAD_HEADER,    /* a header is present but invalid */
+	LC_PARSE_TOO_MANY_TAGS, /* more VLAN tags than vlan_mode allows */
+	LC_PARSE_UNSUPPORTED,   /* valid, but beyond what the parser handles */
+	LC_PARSE_REASON_MAX
+};
+
+/* How many VLAN tags the parser searches through ([wire] vlan_mode). */
+enum lc_vlan_mode {
+	LC_VLAN_MODE_UNTAG = 0, /* untagged frames only */
+	LC_VLAN_MODE_VLAN = 1,  /* zero or one tag */
+	LC_VLAN_MODE_QINQ = 2,  /* zero, one or two tags */
+};
+
+#define LC_PARSE_MAX_VLANS 2
+
+/* Result flags. */
+#define LC_PARSE_F_PORTS    0x01 /* sport/dport are valid (TCP/UDP) */
+#define LC_PARSE_F_FRAGMENT 0x02 /* IP fragment */
+#define LC_PARSE_F_ICMP_ID  0x04 /* ICMP/ICMPv6 echo: icmp_id is valid */
+#define LC_PARSE_F_PPPOE    0x08 /* IP was found inside a PPPoE session */
+#define LC_PARSE_F_EOMPLS   0x10 /* inner Ethernet frame over MPLS */
+
+/*
+ * Everything the fast path needs to know about one frame. Offsets are from the
+ * start of the frame. Addresses are 16 bytes in network byte order; an IPv4
+ * address is stored IPv4-mapped (::ffff:a.b.c.d), so that IPv4 and IPv6 share
+ * one key layout. Ports and VLAN ids are in host byte order.
+ */
+struct lc_parse_result {
+	uint8_t reason;      /* enum lc_parse_reason */
+	uint8_t ip_version;  /* 4 or 6 when reason is LC_PARSE_OK, else 0 */
+	uint8_t l4_proto;    /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, ... */
+	uint8_t tcp_flags;   /* TCP flags byte (FIN 0x01 ... CWR 0x80) */
+	uint8_t flags;       /* LC_PARSE_F_* */
+	uint8_t n_vlans;     /* VLAN tags seen, at most LC_PARSE_MAX_VLANS */
+	uint8_t n_mpls;      /* MPLS labels seen */
+	uint8_t icmp_type;
+	uint16_t vlan[LC_PARSE_MAX_VLANS]; /* VLAN ids (12 bits), outer first */
+	uint16_t l3_off;     /* offset of the IP header */
+	uint16_t l4_off;     /* offset of the L4 header, 0 when none */
+	uint16_t sport;      /* TCP/UDP source port */
+	uint16_t dport;      /* TCP/UDP destination port */
+	uint16_t icmp_id;    /* ICMP/ICMPv6 echo identifier */
+	uint16_t ip_len;     /* IP packet length from its header */
+	uint8_t src[16];
+	uint8_t dst[16];
+};
+
+/*
+ * Parse one frame. Fills *res in full (every field, whatever the outcome) and
+ * returns res->reason.
+ */
+int lc_parse_frame(const uint8_t *frame, uint16_t len, enum lc_vlan_mode mode,
+		   struct lc_parse_result *res);
+
+/* Short stable name of a reason, as used in stats: "non_ip", "truncated", ... */
+const char *lc_parse_reason_name(enum lc_parse_reason reason);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LC_PARSE_H */
