@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * linecapctl: the management client.
+ *
+ *   linecapctl [-s SOCKET] [--json] COMMAND...   one command, one reply
+ *   linecapctl [-s SOCKET] [--json] -            every line of stdin, pipelined
+ *
+ * Replies are printed as readable text on a terminal and as JSON lines with
+ * --json or when stdout is not a terminal. Exit status: 0 when every reply is
+ * ok, 1 when one is an error, 2 when linecapd cannot be reached.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#define DEFAULT_SOCKET "/run/linecap/linecap.sock"
+#define EXIT_ERROR_REPLY 1
+#define EXIT_UNREACHABLE 2
+
+static bool json_out;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: linecapctl [-s SOCKET] [--json] COMMAND [ARG...]\n"
+		"       linecapctl [-s SOCKET] [--json] -     (commands from stdin)\n"
+		"\n"
+		"  -s, --socket PATH  management socket (default %s,\n"
+		"                     or $LINECAP_SOCKET)\n"
+		"  -j, --json         print replies as JSON lines\n"
+		"Try 'linecapctl help' for the commands.\n", DEFAULT_SOCKET);
+}
+
+static int
+connect_socket(const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		fprintf(stderr, "linecapctl: socket path too long: %s\n", path);
+		return -1;
+	}
+	memcpy(addr.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+		fprintf(stderr, "linecapctl: cannot reach linecapd at %s: %s\n", path,
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+print_scalar(FILE *f, const json_t *v)
+{
+	if (json_is_string(v)) {
+		fputs(json_string_value(v), f);
+	} else if (json_is_null(v)) {
+		fputs("-", f);
+	} else {
+		char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+		fputs(s ? s : "?", f);
+		free(s);
+	}
+}
+
+static bool
+is_table(const json_t *arr)
+{
+	size_t i;
+	json_t *v;
+
+	if (!json_is_array(arr) || json_array_size(arr) == 0)
+		return false;
+	json_array_foreach(arr, i, v)
+		if (!json_is_object(v))
+			return false;
+	return true;
+}
+
+/* An array of objects as a table: one column per key of the first row. */
+static void
+print_table(const json_t *arr, int indent)
+{
+	const json_t *first = json_array_get(arr, 0);
+	size_t ncol = json_object_size(first), i, c;
+	size_t *width = calloc(ncol ? ncol : 1, sizeof(*width));
+	const char **keys = calloc(ncol ? ncol : 1, sizeof(*keys));
+	const char *key;
+	json_t *row, *v;
+
+	if (width == NULL || keys == NULL)
+		goto out;
+	c = 0;
+	json_object_foreach((json_t *)first, key, v) {
+		keys[c] = key;
+		width[c++] = strlen(key);
+	}
+	json_array_foreach(arr, i, row) {
+		for (c = 0; c < ncol; c++) {
+			v = json_object_get(row, keys[c]);
+			char *s = json_is_string(v) ? strdup(json_string_value(v)) :
+				  json_dumps(v ? v : json_null(),
+					     JSON_COMPACT | JSON_ENCODE_ANY);
+			if (s && strlen(s) > width[c])
+				width[c] = strlen(s);
+			free(s);
+		}
+	}
+	printf("%*s", indent, "");
+	for (c = 0; c < ncol; c++)
+		printf("%-*s%s", (int)width[c], keys[c], c + 1 < ncol ? "  " : "\n");
+	json_array_foreach(arr, i, row) {
+		printf("%*s", indent, "");
+		for (c = 0; c < ncol; c++) {
+			v = json_object_get(row, keys[c]);
+			char *s = json_is_string(v) ? strdup(json_string_value(v)) :
+				  json_is_null(v) || v == NULL ? strdup("-") :
+				  json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+			printf("%-*s%s", (int)width[c], s ? s : "?",
+			       c + 1 < ncol ? "  " : "\n");
+			free(s);
+		}
+	}
+out:
+	free(width);
+	free(keys);
+}
+
+static void
+print_object(const json_t *obj, int indent)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)obj, key, v) {
+		if (indent == 0 && strcmp(key, "ok") == 0)
+			continue;
+		if (json_is_object(v)) {
+			printf("%*s%s:\n", indent, "", key);
+			print_object(v, indent + 2);
+		} else if (is_table(v)) {
+			printf("%*s%s:\n", indent, "", key);
+			print_table(v, indent + 2);
+		} else {
+			printf("%*s%s: ", indent, "", key);
+			print_scalar(stdout, v);
+			putchar('\n');
+		}
+	}
+}
+
+/* Print one reply line. Returns true if it says ok. */
+static bool
+print_reply(const char *line, size_t len)
+{
+	json_error_t jerr;
+	json_t *reply = json_loadb(line, len, 0, &jerr);
+	bool ok;
+
+	if (reply == NULL || !json_is_object(reply)) {
+		fprintf(stderr, "linecapctl: unreadable reply: %.*s\n", (int)len, line);
+		json_decref(reply);
+		return false;
+	}
+	ok = json_is_true(json_object_get(reply, "ok"));
+	if (json_out) {
+		fwrite(line, 1, len, stdout);
+		putchar('\n');
+	} else if (!ok) {
+		const json_t *e = json_object_get(reply, "error");
+
+		fprintf(stderr, "error: %s\n", json_is_string(e) ?
+			json_string_value(e) : "(no message)");
+	} else if (json_object_size(reply) == 1) {
+		puts("ok");
+	} else {
+		print_object(reply, 0);
+	}
+	json_decref(reply);
+	return ok;
+}
+
+struct buf {
+	char *data;
+	size_t len, cap;
+};
+
+static int
+buf_append(struct buf *b, const char *s, size_t n)
+{
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 65536;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		char *d = realloc(b->data, cap);
+		if (d == NULL)
+			return -1;
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	return 0;
+}
+
+static void
+buf_consume(struct buf *b, size_t n)
+{
+	memmove(b->data, b->data + n, b->len - n);
+	b->len -= n;
+}
+
+/*
+ * Send the lines of `in` (a fixed command, or stdin when in_fd >= 0) and
+ * print the replies, keeping both directions moving so that a long batch
+ * never deadlocks against linecapd's own output buffer.
+ */
+static int
+converse(int fd, struct buf *out, int in_fd)
+{
+	struct buf in = { 0 }, rx = { 0 };
+	size_t outstanding = 0;
+	bool in_eof = in_fd < 0, any_error = false;
+	int status = 0;
+
+	for (size_t i = 0; i < out->len; i++)
+		outstanding += out->data[i] == '\n';
+
+	for (;;) {
+		/* Move complete stdin lines into the send buffer. */
+		char *nl;
+		while (in.len > 0 && (nl = memchr(in.data, '\n', in.len)) != NULL) {
+			size_t n = (size_t)(nl - in.data) + 1;
+			size_t skip = strspn(in.data, " \t\r");
+
+			if (in.data[skip] != '\n' && in.data[skip] != '#') {
+				buf_append(out, in.data, n);
+				outstanding++;
+			}
+			buf_consume(&in, n);
+		}
+		if (in_eof && in.len > 0) {
+			buf_append(&in, "\n", 1);
+			continue;
+		}
+		if (in_eof && out->len == 0 && outstanding == 0)
+			break;
+
+		struct pollfd pfd[2] = {
+			{ .fd = fd, .events = POLLIN | (out->len ? POLLOUT : 0) },
+			{ .fd = in_eof ? -1 : in_fd, .events = POLLIN },
+		};
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			status = EXIT_UNREACHABLE;
+			break;
+		}
+		if (pfd[0].revents & POLLOUT) {
+			ssize_t n = send(fd, out->data, out->len, MSG_NOSIGNAL);
+			if (n < 0 && errno != EAGAIN && errno != EINTR) {
+				fprintf(stderr, "linecapctl: send: %s\n", strerror(errno));
+				status = EXIT_UNREACHABLE;
+				break;
+			}
+			if (n > 0)
+				buf_consume(out, (size_t)n);
+		}
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			char tmp[65536];
+			ssize_t n = recv(fd, tmp, sizeof(tmp), 0);
+
+			if (n <= 0) {
+				if (n < 0 && errno == EINTR)
+					continue;
+				fprintf(stderr, "linecapctl: linecapd closed the connection "
+					"with %zu replies outstanding\n", outstanding);
+				status = EXIT_UNREACHABLE;
+				break;
+			}
+			buf_append(&rx, tmp, (size_t)n);
+			while ((nl = memchr(rx.data, '\n', rx.len)) != NULL) {
+				size_t len = (size_t)(nl - rx.data);
+
+				if (!print_reply(rx.data, len))
+					any_error = true;
+				buf_consume(&rx, len + 1);
+				if (outstanding > 0)
+					outstanding--;
+			}
+		}
+		if (pfd[1].fd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+			char tmp[65536];
+			ssize_t n = read(in_fd, tmp, sizeof(tmp));
+
+			if (n > 0)
+				buf_append(&in, tmp, (size_t)n);
+			else if (n == 0 || errno != EINTR)
+				in_eof = true;
+		}
+	}
+	fflush(stdout);
+	free(in.data);
+	free(rx.data);
+	if (status == 0 && any_error)
+		status = EXIT_ERROR_REPLY;
+	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = getenv("LINECAP_SOCKET");
+	struct buf out = { 0 };
+	int c, fd, status;
+
+	/* "+": stop at the first command word, whose arguments may start with '-'. */
+	while ((c = getopt_long(argc, argv, "+s:jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			path = optarg;
+			break;
+		case 'j':
+			json_out = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_UNREACHABLE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_UNREACHABLE;
+	}
+	if (path == NULL || path[0] == '\0')
+		path = DEFAULT_SOCKET;
+	if (!isatty(STDOUT_FILENO))
+		json_out = true;
+
+	bool batch = argc - optind == 1 && strcmp(argv[optind], "-") == 0;
+	if (!batch) {
+		for (int i = optind; i < argc; i++) {
+			if (strchr(argv[i], '\n') != NULL) {
+				fprintf(stderr, "linecapctl: an argument holds a newline\n");
+				return EXIT_UNREACHABLE;
+			}
+			buf_append(&out, argv[i], strlen(argv[i]));
+			buf_append(&out, i + 1 < argc ? " " : "\n", 1);
+		}
+	}
+
+	fd = connect_socket(path);
+	if (fd < 0) {
+		free(out.data);
+		return EXIT_UNREACHABLE;
+	}
+	status = converse(fd, &out, batch ? STDIN_FILENO : -1);
+	close(fd);
+	free(out.data);
+	return status;
+}

@@ -1,0 +1,418 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * linecapd: the appliance daemon.
+ *
+ * The main lcore is the control thread: it reads the config, brings up EAL
+ * and the two ports, serves the management socket and runs periodic work.
+ * One worker lcore runs the fast path (lib/wire). They meet only through the
+ * worker's command ring and its counters.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+
+#include "lc_conf.h"
+#include "lc_mgmt.h"
+#include "lc_wire.h"
+
+#define EAL_ARGS_MAX 128
+
+static volatile sig_atomic_t stop_signal;
+
+static void
+on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static void __attribute__((format(printf, 2, 3)))
+lc_log(const char *level, const char *fmt, ...)
+{
+	char ts[32];
+	struct timespec now;
+	struct tm tm;
+	va_list ap;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	localtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(stderr, "%s.%03ld linecapd %s: ", ts, now.tv_nsec / 1000000, level);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void
+conf_warn(void *arg, const char *msg)
+{
+	(void)arg;
+	lc_log("warning", "%s", msg);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: linecapd --config FILE\n"
+		"       linecapd [EAL options] -- --config FILE\n"
+		"\n"
+		"EAL options on the command line replace the file's [eal] args.\n"
+		"  -c, --config FILE   configuration file (INI)\n"
+		"  -h, --help          this help\n"
+		"  -V, --version       print the version\n");
+}
+
+struct daemon {
+	struct lc_conf conf;
+	struct lc_wire *wire;
+	struct lc_mgmt *mgmt;
+	struct lc_mgmt_table *table;
+	struct rte_mempool *pool;
+	unsigned int worker_lcore;
+	time_t started;
+};
+
+static int
+cmd_ping(void *ctx, int argc, char **argv, json_t *reply)
+{
+	(void)ctx;
+	(void)argc;
+	(void)argv;
+	json_object_set_new(reply, "version", json_string(LC_VERSION));
+	return 0;
+}
+
+static int
+cmd_stats(void *ctx, int argc, char **argv, json_t *reply)
+{
+	struct daemon *d = ctx;
+	struct lc_mgmt_stats ms;
+
+	(void)argc;
+	(void)argv;
+	json_object_set_new(reply, "mode",
+			    json_string(lc_conf_mode_name(lc_wire_mode(d->wire))));
+	json_object_set_new(reply, "uptime",
+			    json_integer((json_int_t)(time(NULL) - d->started)));
+	lc_wire_stats_json(d->wire, reply);
+	lc_mgmt_get_stats(d->mgmt, &ms);
+	json_object_set_new(reply, "mgmt", json_pack("{s:i,s:I,s:I,s:I,s:I,s:I}",
+		"clients", (int)ms.clients,
+		"accepted", (json_int_t)ms.accepted,
+		"rejected", (json_int_t)ms.rejected,
+		"requests", (json_int_t)ms.requests,
+		"errors", (json_int_t)ms.errors,
+		"cut_off", (json_int_t)ms.cut_off));
+	return 0;
+}
+
+static const struct lc_mgmt_cmd daemon_cmds[] = {
+	{ "ping", "", "check that linecapd answers; replies with its version", 0, 0, cmd_ping },
+	{ "stats", "", "counters of the ports, the worker and the socket", 0, 0, cmd_stats },
+};
+
+/* The index of "--" in argv, or -1. */
+static int
+find_dashdash(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * EAL's arguments: those before "--" on the command line if there are any,
+ * otherwise the file's [eal] args.
+ */
+static int
+build_eal_args(int argc, char **argv, int dd, struct lc_conf *conf,
+	       char **eal_argv)
+{
+	int n = 0;
+
+	(void)argc;
+	eal_argv[n++] = argv[0];
+	if (dd > 1) {
+		for (int i = 1; i < dd && n < EAL_ARGS_MAX; i++)
+			eal_argv[n++] = argv[i];
+		return n;
+	}
+	int k = lc_conf_split_args(conf->eal.args, eal_argv + n, EAL_ARGS_MAX - n);
+	return k < 0 ? k : n + k;
+}
+
+static int
+parse_app_args(int argc, char **argv, const char **config)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			*config = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("linecapd %s\n", LC_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "linecapd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return -EINVAL;
+	}
+	if (*config == NULL) {
+		fprintf(stderr, "linecapd: --config FILE is required\n");
+		usage(stderr);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Create the socket's folder (one level), as /run/linecap usually is not. */
+static void
+make_socket_dir(const char *path)
+{
+	char dir[LC_CONF_PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *d = dirname(dir);
+	if (mkdir(d, 0755) != 0 && errno != EEXIST)
+		lc_log("warning", "cannot create %s: %s", d, strerror(errno));
+}
+
+static int
+ports_up(struct daemon *d)
+{
+	const struct lc_conf_wire *wc = &d->conf.wire;
+	uint16_t port[LC_SIDE_MAX] = { (uint16_t)wc->client_port,
+				       (uint16_t)wc->server_port };
+	int rc;
+
+	for (int s = 0; s < LC_SIDE_MAX; s++) {
+		if (!rte_eth_dev_is_valid_port(port[s])) {
+			lc_log("error", "[wire] %s_port = %u: no such DPDK port "
+			       "(%u ports found; check the EAL --vdev/-a options)",
+			       lc_side_name(s), port[s], rte_eth_dev_count_avail());
+			return -ENODEV;
+		}
+	}
+	d->pool = lc_wire_pool_create(port, wc->mtu, wc->mbufs, (int)rte_socket_id());
+	if (d->pool == NULL) {
+		lc_log("error", "cannot create the packet pool of %u mbufs: %s "
+		       "(raise EAL -m or lower [wire] mbufs)", wc->mbufs,
+		       rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	for (int s = 0; s < LC_SIDE_MAX; s++) {
+		char name[RTE_ETH_NAME_MAX_LEN] = "";
+
+		rc = lc_wire_port_init(port[s], d->pool, wc->mtu,
+				       (uint16_t)wc->rx_desc, (uint16_t)wc->tx_desc);
+		if (rc != 0) {
+			lc_log("error", "cannot start %s port %u: %s", lc_side_name(s),
+			       port[s], rc == -ENOTSUP ? "it cannot receive frames of "
+			       "[wire] mtu bytes" : strerror(-rc));
+			return rc;
+		}
+		rte_eth_dev_get_name_by_port(port[s], name);
+		lc_log("info", "%s port %u (%s) up", lc_side_name(s), port[s], name);
+	}
+
+	struct lc_wire_params wp = {
+		.port = { port[0], port[1] },
+		.mode = wc->mode,
+		.vlan_mode = wc->vlan_mode,
+		.burst = (uint16_t)wc->burst,
+		.tx_retries = (uint16_t)wc->tx_retries,
+		.idle_sleep_us = wc->idle_sleep,
+		.socket_id = (int)rte_socket_id(),
+	};
+	d->wire = lc_wire_create(&wp);
+	if (d->wire == NULL) {
+		lc_log("error", "cannot create the wire: %s", rte_strerror(rte_errno));
+		return -rte_errno;
+	}
+	return 0;
+}
+
+static void
+ports_down(struct daemon *d)
+{
+	for (int s = 0; s < LC_SIDE_MAX; s++) {
+		uint16_t port = s == 0 ? (uint16_t)d->conf.wire.client_port :
+					 (uint16_t)d->conf.wire.server_port;
+		if (!rte_eth_dev_is_valid_port(port))
+			continue;
+		/* Stopping and closing flushes what a PMD buffers (pcap files). */
+		rte_eth_dev_stop(port);
+		rte_eth_dev_close(port);
+	}
+}
+
+static void
+log_final_counters(struct daemon *d)
+{
+	for (int s = 0; s < LC_SIDE_MAX; s++) {
+		struct lc_wire_port_stats st;
+
+		lc_wire_get_port_stats(d->wire, s, &st);
+		lc_log("info", "final %s port: rx %" PRIu64 " frames %" PRIu64
+		       " bytes, tx %" PRIu64 " frames %" PRIu64 " bytes, tap %"
+		       PRIu64 ", dropped tx_full %" PRIu64, lc_side_name(s),
+		       st.rx_packets, st.rx_bytes, st.tx_packets, st.tx_bytes,
+		       st.tap_packets, st.drops[LC_DROP_TX_FULL]);
+	}
+}
+
+static int
+control_up(struct daemon *d)
+{
+	int rc;
+
+	d->table = lc_mgmt_table_create();
+	if (d->table == NULL)
+		return -ENOMEM;
+	rc = lc_mgmt_register(d->table, daemon_cmds, RTE_DIM(daemon_cmds), d);
+	if (rc == 0)
+		rc = lc_wire_register_cmds(d->wire, d->table);
+	if (rc != 0)
+		return rc;
+
+	make_socket_dir(d->conf.mgmt.socket);
+	struct lc_mgmt_params mp = {
+		.path = d->conf.mgmt.socket,
+		.mode = d->conf.mgmt.socket_mode,
+		.max_clients = d->conf.mgmt.max_clients,
+		.table = d->table,
+	};
+	d->mgmt = lc_mgmt_create(&mp);
+	if (d->mgmt == NULL) {
+		rc = -errno;
+		lc_log("error", "[mgmt] socket = '%s': %s%s", d->conf.mgmt.socket,
+		       strerror(errno), errno == EADDRINUSE ?
+		       " (another linecapd answers there)" : "");
+		return rc;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct daemon d;
+	char *eal_argv[EAL_ARGS_MAX + 1];
+	const char *config = NULL;
+	char err[512];
+	int n, rc, status = 1;
+
+	/*
+	 * linecapd's own options come after "--", or are all there is. getopt
+	 * takes the "--" itself as the program name.
+	 */
+	int dd = find_dashdash(argc, argv);
+	int first = dd >= 0 ? dd : 0;
+	if (parse_app_args(argc - first, argv + first, &config) != 0)
+		return 2;
+
+	lc_conf_defaults(&d.conf);
+	rc = lc_conf_load(config, &d.conf, conf_warn, NULL, err, sizeof(err));
+	if (rc != 0) {
+		lc_log("error", "%s", err);
+		return 1;
+	}
+
+	n = build_eal_args(argc, argv, dd, &d.conf, eal_argv);
+	if (n < 0) {
+		lc_log("error", "%s: [eal] args: more than %d words", config,
+		       EAL_ARGS_MAX);
+		return 1;
+	}
+	eal_argv[n] = NULL;
+
+	/* EAL and the PMDs log to stdout by default; keep every line on stderr. */
+	rte_openlog_stream(stderr);
+	if (rte_eal_init(n, eal_argv) < 0) {
+		lc_log("error", "EAL initialisation failed: %s", rte_strerror(rte_errno));
+		return 1;
+	}
+
+	d.worker_lcore = rte_get_next_lcore(-1, 1, 0);
+	if (d.worker_lcore >= RTE_MAX_LCORE) {
+		lc_log("error", "linecapd needs two lcores, the control thread and a "
+		       "worker: give EAL -l with two cores (e.g. -l 0,1)");
+		goto out;
+	}
+	if (ports_up(&d) != 0 || control_up(&d) != 0)
+		goto out;
+
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	d.started = time(NULL);
+	rc = rte_eal_remote_launch(lc_wire_worker_main, d.wire, d.worker_lcore);
+	if (rc != 0) {
+		lc_log("error", "cannot launch the worker on lcore %u: %s",
+		       d.worker_lcore, strerror(-rc));
+		goto out;
+	}
+	lc_log("info", "linecapd %s running: mode %s, vlan_mode %s, worker lcore %u, "
+	       "socket %s", LC_VERSION, lc_conf_mode_name(d.conf.wire.mode),
+	       lc_conf_vlan_mode_name(d.conf.wire.vlan_mode), d.worker_lcore,
+	       d.conf.mgmt.socket);
+
+	while (!stop_signal) {
+		rc = lc_mgmt_poll(d.mgmt, 50);
+		if (rc != 0) {
+			lc_log("error", "management socket: %s", strerror(-rc));
+			break;
+		}
+	}
+	lc_log("info", "%s: stopping", stop_signal ? strsignal(stop_signal) : "error");
+
+	lc_wire_stop(d.wire);
+	rte_eal_wait_lcore(d.worker_lcore);
+	log_final_counters(&d);
+	status = rc == 0 ? 0 : 1;
+out:
+	lc_mgmt_free(d.mgmt);
+	lc_mgmt_table_free(d.table);
+	ports_down(&d);
+	lc_wire_free(d.wire);
+	rte_mempool_free(d.pool);
+	rte_eal_cleanup();
+	return status;
+}

@@ -1,0 +1,469 @@
+/* SPDX-License-Identifier: MIT */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <rte_cfgfile.h>
+
+#include "lc_conf.h"
+#include "lc_rate.h"
+
+enum key_type {
+	KEY_STR,
+	KEY_UINT,
+	KEY_BOOL,
+	KEY_RATE,
+	KEY_ENUM,
+	KEY_OCTAL,
+	KEY_ARGS, /* may repeat; values are joined with a space */
+};
+
+struct key_def {
+	const char *section;
+	const char *name;
+	enum key_type type;
+	size_t offset;
+	size_t size;          /* KEY_STR, KEY_ARGS: buffer size */
+	uint64_t min, max;    /* KEY_UINT, KEY_OCTAL, KEY_RATE */
+	const char *const *names; /* KEY_ENUM: NULL-terminated */
+};
+
+static const char *const mode_names[] = { "inline", "tap", NULL };
+static const char *const vlan_mode_names[] = { "untag", "vlan", "qinq", NULL };
+static const char *const engine_names[] = { "sched", "police", NULL };
+static const char *const aqm_names[] = { "pie", "red", "none", NULL };
+
+#define F(sec, field) offsetof(struct lc_conf, sec.field)
+#define U(sec, key, lo, hi) \
+	{ #sec, #key, KEY_UINT, F(sec, key), 0, lo, hi, NULL }
+#define R(sec, key, lo) \
+	{ #sec, #key, KEY_RATE, F(sec, key), 0, lo, LC_RATE_MAX, NULL }
+#define E(sec, key, tab) \
+	{ #sec, #key, KEY_ENUM, F(sec, key), 0, 0, 0, tab }
+#define S(sec, key) \
+	{ #sec, #key, KEY_STR, F(sec, key), sizeof(((struct lc_conf *)0)->sec.key), 0, 0, NULL }
+
+static const struct key_def key_defs[] = {
+	{ "eal", "args", KEY_ARGS, F(eal, args), LC_CONF_EAL_MAX, 0, 0, NULL },
+
+	U(wire, client_port, 0, 1023),
+	U(wire, server_port, 0, 1023),
+	E(wire, mode, mode_names),
+	E(wire, vlan_mode, vlan_mode_names),
+	U(wire, mtu, 64, 16128),
+	U(wire, rx_desc, 64, 16384),
+	U(wire, tx_desc, 64, 16384),
+	U(wire, mbufs, 1024, 16777216),
+	U(wire, burst, 1, 256),
+	U(wire, tx_retries, 1, 1000),
+	U(wire, idle_sleep, 0, 1000000),
+
+	U(flows, capacity, 1024, 67108864),
+	{ "flows", "permit_invalid_flow", KEY_BOOL, F(flows, permit_invalid_flow), 0, 0, 0, NULL },
+	U(flows, tcp_timeout, 1, 864000),
+	U(flows, tcp_closing_timeout, 1, 864000),
+	U(flows, udp_timeout, 1, 864000),
+	U(flows, pending_ttl, 1, 86400),
+
+	E(shaper, engine, engine_names),
+	R(shaper, default_up, 1),
+	R(shaper, default_down, 1),
+	R(shaper, unassigned_up, 0),
+	R(shaper, unassigned_down, 0),
+	E(shaper, aqm, aqm_names),
+	U(shaper, queue_size, 2, 32768),
+	R(shaper, port_rate, 0),
+	U(shaper, frame_overhead, 0, 64),
+
+	U(users, capacity, 16, 1048576),
+	S(users, state_file),
+	U(users, gc_idle, 1, 31536000),
+	U(users, gc_min_age, 0, 31536000),
+
+	S(mgmt, socket),
+	{ "mgmt", "socket_mode", KEY_OCTAL, F(mgmt, socket_mode), 0, 0, 0777, NULL },
+	U(mgmt, max_clients, 1, 4096),
+};
+
+#undef F
+#undef U
+#undef R
+#undef E
+#undef S
+
+void
+lc_conf_defaults(struct lc_conf *conf)
+{
+	memset(conf, 0, sizeof(*conf));
+
+	conf->wire.client_port = 0;
+	conf->wire.server_port = 1;
+	conf->wire.mode = LC_MODE_INLINE;
+	conf->wire.vlan_mode = 2; /* qinq, as in production */
+	conf->wire.mtu = 9216;
+	conf->wire.rx_desc = 1024;
+	conf->wire.tx_desc = 1024;
+	conf->wire.mbufs = 32768;
+	conf->wire.burst = 32;
+	conf->wire.tx_retries = 8;
+	conf->wire.idle_sleep = 0;
+
+	conf->flows.capacity = 1048576;
+	conf->flows.permit_invalid_flow = true;
+	conf->flows.tcp_timeout = 7440;
+	conf->flows.tcp_closing_timeout = 10;
+	conf->flows.udp_timeout = 180;
+	conf->flows.pending_ttl = 30;
+
+	conf->shaper.engine = LC_ENGINE_SCHED;
+	conf->shaper.default_up = 1000000000ULL;
+	conf->shaper.default_down = 1000000000ULL;
+	conf->shaper.aqm = LC_AQM_PIE;
+	conf->shaper.queue_size = 256;
+
+	conf->users.capacity = 65536;
+	snprintf(conf->users.state_file, sizeof(conf->users.state_file),
+		 "/var/lib/linecap/users.conf");
+	conf->users.gc_idle = 14400;
+	conf->users.gc_min_age = 600;
+
+	snprintf(conf->mgmt.socket, sizeof(conf->mgmt.socket),
+		 "/run/linecap/linecap.sock");
+	conf->mgmt.socket_mode = 0660;
+	conf->mgmt.max_clients = 64;
+}
+
+static void
+warnf(lc_conf_warn_fn warn, void *arg, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (warn == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	warn(arg, msg);
+}
+
+static const struct key_def *
+find_key(const char *section, const char *name, bool *section_known)
+{
+	*section_known = false;
+	for (size_t i = 0; i < sizeof(key_defs) / sizeof(key_defs[0]); i++) {
+		if (strcmp(key_defs[i].section, section) != 0)
+			continue;
+		*section_known = true;
+		if (strcmp(key_defs[i].name, name) == 0)
+			return &key_defs[i];
+	}
+	return NULL;
+}
+
+static int
+parse_uint(const char *v, int base, uint64_t *out)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)v[0]))
+		return -EINVAL;
+	errno = 0;
+	unsigned long long x = strtoull(v, &end, base);
+	if (errno != 0 || *end != '\0')
+		return -EINVAL;
+	*out = x;
+	return 0;
+}
+
+static int
+parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int
+parse_enum(const char *v, const char *const *names, uint32_t *out)
+{
+	for (uint32_t i = 0; names[i] != NULL; i++) {
+		if (strcmp(v, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static void
+enum_list(const char *const *names, char *buf, size_t size)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; names[i] != NULL && off < size; i++)
+		off += snprintf(buf + off, size - off, "%s%s",
+				i == 0 ? "" : (names[i + 1] == NULL ? " or " : ", "),
+				names[i]);
+}
+
+/* Apply one entry to *conf. On error, write the reason (after "= 'value': "). */
+static int
+apply_key(struct lc_conf *conf, const struct key_def *k, const char *v,
+	  char *why, size_t whylen)
+{
+	void *dst = (char *)conf + k->offset;
+	uint64_t u;
+	int rc;
+
+	switch (k->type) {
+	case KEY_STR:
+		if (strlen(v) >= k->size) {
+			snprintf(why, whylen, "longer than %zu bytes", k->size - 1);
+			return -EINVAL;
+		}
+		if (v[0] == '\0') {
+			snprintf(why, whylen, "must not be empty");
+			return -EINVAL;
+		}
+		memcpy(dst, v, strlen(v) + 1);
+		return 0;
+	case KEY_ARGS: {
+		char *s = dst;
+		size_t cur = strlen(s), add = strlen(v);
+
+		if (cur + add + 2 > k->size) {
+			snprintf(why, whylen, "EAL arguments longer than %zu bytes",
+				 k->size - 1);
+			return -EINVAL;
+		}
+		if (cur > 0)
+			s[cur++] = ' ';
+		memcpy(s + cur, v, add + 1);
+		return 0;
+	}
+	case KEY_UINT:
+	case KEY_OCTAL:
+		rc = parse_uint(v, k->type == KEY_OCTAL ? 8 : 10, &u);
+		if (rc == 0 && (u < k->min || u > k->max))
+			rc = -ERANGE;
+		if (rc != 0) {
+			if (k->type == KEY_OCTAL)
+				snprintf(why, whylen, "expected an octal mode up to %" PRIo64,
+					 k->max);
+			else
+				snprintf(why, whylen, "expected an integer from %" PRIu64
+					 " to %" PRIu64, k->min, k->max);
+			return rc;
+		}
+		*(uint32_t *)dst = (uint32_t)u;
+		return 0;
+	case KEY_BOOL:
+		rc = parse_bool(v, dst);
+		if (rc != 0)
+			snprintf(why, whylen, "expected yes or no");
+		return rc;
+	case KEY_RATE:
+		rc = lc_rate_parse(v, &u);
+		if (rc == 0 && u < k->min)
+			rc = -ERANGE;
+		if (rc != 0) {
+			snprintf(why, whylen, "expected a rate such as 500kbit, "
+				 "10mbit or 2.5gbit%s", k->min > 0 ? ", above 0" : "");
+			return rc;
+		}
+		*(uint64_t *)dst = u;
+		return 0;
+	case KEY_ENUM: {
+		char list[128];
+
+		rc = parse_enum(v, k->names, dst);
+		if (rc != 0) {
+			enum_list(k->names, list, sizeof(list));
+			snprintf(why, whylen, "expected %s", list);
+		}
+		return rc;
+	}
+	}
+	return -EINVAL;
+}
+
+int
+lc_conf_load(const char *path, struct lc_conf *out, lc_conf_warn_fn warn,
+	     void *warn_arg, char *err, size_t errlen)
+{
+	struct rte_cfgfile_entry *entries = NULL;
+	struct rte_cfgfile *cfg;
+	struct lc_conf conf = *out;
+	int rc = 0;
+
+	/*
+	 * rte_cfgfile truncates a value that does not fit silently, so a value
+	 * of exactly the maximum length is treated as too long below.
+	 */
+	cfg = rte_cfgfile_load(path, CFG_FLAG_EMPTY_VALUES);
+	if (cfg == NULL) {
+		FILE *f = fopen(path, "r");
+
+		if (f == NULL) {
+			rc = -errno;
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			return rc;
+		}
+		fclose(f);
+		snprintf(err, errlen, "%s: not a valid INI file (a line longer than "
+			 "%d bytes, a malformed section or an entry outside a "
+			 "section)", path, CFG_NAME_LEN + CFG_VALUE_LEN);
+		return -EINVAL;
+	}
+
+	/* Keys that repeat accumulate into the defaults; start them empty. */
+	conf.eal.args[0] = '\0';
+
+	int nsec = rte_cfgfile_num_sections(cfg, NULL, 0);
+	for (int s = 0; s < nsec && rc == 0; s++) {
+		char section[CFG_NAME_LEN];
+		int n = rte_cfgfile_section_num_entries_by_index(cfg, section, s);
+
+		if (n < 0) {
+			snprintf(err, errlen, "%s: cannot read section %d", path, s);
+			rc = -EINVAL;
+			break;
+		}
+		free(entries);
+		entries = calloc(n > 0 ? n : 1, sizeof(*entries));
+		if (entries == NULL) {
+			rc = -ENOMEM;
+			snprintf(err, errlen, "%s: out of memory", path);
+			break;
+		}
+		n = rte_cfgfile_section_entries_by_index(cfg, s, section, entries, n);
+
+		bool known;
+		find_key(section, "", &known);
+		if (!known) {
+			warnf(warn, warn_arg, "%s: [%s]: unknown section, ignored",
+			      path, section);
+			continue;
+		}
+		for (int e = 0; e < n; e++) {
+			const char *name = entries[e].name, *value = entries[e].value;
+			bool section_known;
+			const struct key_def *k = find_key(section, name, &section_known);
+			char why[256];
+
+			if (k == NULL) {
+				warnf(warn, warn_arg, "%s: [%s] %s: unknown key, ignored",
+				      path, section, name);
+				continue;
+			}
+			if (strlen(value) >= CFG_VALUE_LEN - 1) {
+				snprintf(err, errlen, "%s: [%s] %s: value longer than %d "
+					 "bytes%s", path, section, name, CFG_VALUE_LEN - 2,
+					 k->type == KEY_ARGS ? " (split it over several "
+					 "'args =' lines)" : "");
+				rc = -EINVAL;
+				break;
+			}
+			rc = apply_key(&conf, k, value, why, sizeof(why));
+			if (rc != 0) {
+				snprintf(err, errlen, "%s: [%s] %s = '%s': %s", path,
+					 section, name, value, why);
+				break;
+			}
+		}
+	}
+	free(entries);
+	rte_cfgfile_close(cfg);
+
+	if (rc == 0 && conf.wire.client_port == conf.wire.server_port) {
+		snprintf(err, errlen, "%s: [wire] server_port = '%u': must differ "
+			 "from client_port", path, conf.wire.server_port);
+		rc = -EINVAL;
+	}
+	if (rc == 0)
+		*out = conf;
+	return rc;
+}
+
+static const char *
+enum_name(const char *const *names, size_t n, uint32_t v)
+{
+	return v < n ? names[v] : "?";
+}
+
+const char *
+lc_conf_mode_name(uint32_t mode)
+{
+	return enum_name(mode_names, 2, mode);
+}
+
+const char *
+lc_conf_vlan_mode_name(uint32_t vlan_mode)
+{
+	return enum_name(vlan_mode_names, 3, vlan_mode);
+}
+
+const char *
+lc_conf_engine_name(uint32_t engine)
+{
+	return enum_name(engine_names, 2, engine);
+}
+
+const char *
+lc_conf_aqm_name(uint32_t aqm)
+{
+	return enum_name(aqm_names, 3, aqm);
+}
+
+int
+lc_conf_parse_mode(const char *text, uint32_t *mode)
+{
+	return parse_enum(text, mode_names, mode);
+}
+
+int
+lc_conf_split_args(char *s, char **argv, int max)
+{
+	int argc = 0;
+	char *r = s, *w = s;
+
+	for (;;) {
+		while (isspace((unsigned char)*r))
+			r++;
+		if (*r == '\0')
+			break;
+		if (argc >= max)
+			return -E2BIG;
+		argv[argc++] = w;
+		bool quoted = false;
+		while (*r != '\0' && (quoted || !isspace((unsigned char)*r))) {
+			if (*r == '"')
+				quoted = !quoted;
+			else
+				*w++ = *r;
+			r++;
+		}
+		if (*r != '\0')
+			r++;
+		*w++ = '\0';
+	}
+	return argc;
+}

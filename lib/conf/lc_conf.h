@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * linecapd configuration.
+ *
+ * linecapd calls lc_conf_load() once at start, before EAL is initialised, to
+ * read the INI file given with --config (rte_cfgfile). Every key has a default
+ * (lc_conf_defaults()), a bad value is an error that names the section, the
+ * key and the value, and an unknown section or key is a warning. The keys and
+ * their meaning are documented in config/linecap.conf and docs/OPERATIONS.md.
+ */
+#ifndef LC_CONF_H
+#define LC_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LC_CONF_PATH_MAX 256
+#define LC_CONF_EAL_MAX 2048
+
+enum lc_wire_mode {
+	LC_MODE_INLINE = 0,
+	LC_MODE_TAP = 1,
+};
+
+enum lc_engine {
+	LC_ENGINE_SCHED = 0,
+	LC_ENGINE_POLICE = 1,
+};
+
+enum lc_aqm {
+	LC_AQM_PIE = 0,
+	LC_AQM_RED = 1,
+	LC_AQM_NONE = 2,
+};
+
+struct lc_conf_eal {
+	char args[LC_CONF_EAL_MAX]; /* EAL arguments, space separated */
+};
+
+struct lc_conf_wire {
+	uint32_t client_port;
+	uint32_t server_port;
+	uint32_t mode;        /* enum lc_wire_mode */
+	uint32_t vlan_mode;   /* enum lc_vlan_mode (lib/parse) */
+	uint32_t mtu;         /* largest L2 frame, without FCS */
+	uint32_t rx_desc;
+	uint32_t tx_desc;
+	uint32_t mbufs;       /* packet buffers in the pool */
+	uint32_t burst;       /* RX burst size */
+	uint32_t tx_retries;  /* TX attempts before a frame is dropped */
+	uint32_t idle_sleep;  /* microseconds to sleep after an idle poll */
+};
+
+struct lc_conf_flows {
+	uint32_t capacity;
+	bool permit_invalid_flow;
+	uint32_t tcp_timeout;
+	uint32_t tcp_closing_timeout;
+	uint32_t udp_timeout;
+	uint32_t pending_ttl;
+};
+
+struct lc_conf_shaper {
+	uint32_t engine;      /* enum lc_engine */
+	uint64_t default_up;  /* bit/s */
+	uint64_t default_down;
+	uint64_t unassigned_up;   /* 0 = not limited */
+	uint64_t unassigned_down;
+	uint32_t aqm;         /* enum lc_aqm */
+	uint32_t queue_size;  /* packets per queue */
+	uint64_t port_rate;   /* bit/s; 0 = link speed */
+	uint32_t frame_overhead; /* bytes added to every frame */
+};
+
+struct lc_conf_users {
+	uint32_t capacity;
+	char state_file[LC_CONF_PATH_MAX];
+	uint32_t gc_idle;
+	uint32_t gc_min_age;
+};
+
+struct lc_conf_mgmt {
+	char socket[LC_CONF_PATH_MAX];
+	uint32_t socket_mode;
+	uint32_t max_clients;
+};
+
+struct lc_conf {
+	struct lc_conf_eal eal;
+	struct lc_conf_wire wire;
+	struct lc_conf_flows flows;
+	struct lc_conf_shaper shaper;
+	struct lc_conf_users users;
+	struct lc_conf_mgmt mgmt;
+};
+
+/* Called once for each warning (an unknown section or key). */
+typedef void (*lc_conf_warn_fn)(void *arg, const char *msg);
+
+/* Fill *conf with the default of every key. */
+void lc_conf_defaults(struct lc_conf *conf);
+
+/*
+ * Load an INI file over the defaults. Returns 0, or -errno with a message
+ * in err ("config.conf: [wire] mode = 'fast': expected inline or tap").
+ * *conf is written only on success.
+ */
+int lc_conf_load(const char *path, struct lc_conf *conf, lc_conf_warn_fn warn,
+		 void *warn_arg, char *err, size_t errlen);
+
+/* The names of enum values, as written in the file. */
+const char *lc_conf_mode_name(uint32_t mode);
+const char *lc_conf_vlan_mode_name(uint32_t vlan_mode);
+const char *lc_conf_engine_name(uint32_t engine);
+const char *lc_conf_aqm_name(uint32_t aqm);
+
+/* Parse a wire mode name ("inline", "tap"). Returns 0 or -EINVAL. */
+int lc_conf_parse_mode(const char *text, uint32_t *mode);
+
+/*
+ * Split an argument string on white space into at most max words, in place.
+ * Double quotes group words. Returns the count, or -E2BIG.
+ */
+int lc_conf_split_args(char *s, char **argv, int max);
+
+#endif /* LC_CONF_H */

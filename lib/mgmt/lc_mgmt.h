@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Management socket.
+ *
+ * linecapd's control thread serves operators and linecap-xray over a Unix
+ * stream socket: one command per line (at most LC_MGMT_LINE_MAX bytes), any
+ * number of lines pipelined, one JSON reply per line, in order. The blocks
+ * that own a command register it here as a row of a table (keyword, usage,
+ * help, handler), so this block knows nothing about what the commands do.
+ *
+ * Two objects:
+ * - struct lc_mgmt_table: the command table and the dispatcher that turns a
+ *   line into a JSON reply. It has no I/O, so unit tests and the fuzzer drive
+ *   it directly.
+ * - struct lc_mgmt: the socket server. It runs inside the control thread's
+ *   loop (lc_mgmt_poll()) and never blocks: a slow, silent or abusive client
+ *   costs other clients nothing and the fast path never sees it.
+ */
+#ifndef LC_MGMT_H
+#define LC_MGMT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define LC_MGMT_LINE_MAX 4096 /* bytes in a request line, without the newline */
+#define LC_MGMT_ARGS_MAX 32   /* words in a request line */
+
+/*
+ * A command handler. argv holds the words after the keyword. It fills reply
+ * (a JSON object) and returns 0, or returns a negative errno after calling
+ * lc_mgmt_error() with a message that says what was wrong. "ok" is set by the
+ * dispatcher.
+ */
+typedef int (*lc_mgmt_handler_fn)(void *ctx, int argc, char **argv,
+				  json_t *reply);
+
+struct lc_mgmt_cmd {
+	const char *keyword;  /* one or two words: "ping", "user set" */
+	const char *args;     /* argument synopsis: "EMAIL [up=RATE]" */
+	const char *help;     /* one line */
+	int min_args;
+	int max_args;
+	lc_mgmt_handler_fn handler;
+};
+
+struct lc_mgmt_table;
+
+struct lc_mgmt_table *lc_mgmt_table_create(void);
+void lc_mgmt_table_free(struct lc_mgmt_table *table);
+
+/*
+ * Register n commands that share one context. The table keeps the pointer to
+ * cmds, which must outlive it. Returns 0, -EEXIST for a keyword registered
+ * twice, -EINVAL for a malformed row, or -ENOMEM.
+ */
+int lc_mgmt_register(struct lc_mgmt_table *table, const struct lc_mgmt_cmd *cmds,
+		     unsigned int n, void *ctx);
+
+/*
+ * Execute one request line (without its newline; a trailing CR is ignored)
+ * and return the reply object, which the caller releases with json_decref().
+ * Never returns NULL except when out of memory.
+ */
+json_t *lc_mgmt_exec(struct lc_mgmt_table *table, const char *line, size_t len);
+
+/* Set "error" in a reply. Returns -EINVAL for use as a handler's return. */
+int lc_mgmt_error(json_t *reply, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* True if s[0..len) is valid UTF-8 with no NUL and no control character. */
+bool lc_mgmt_text_valid(const char *s, size_t len);
+
+struct lc_mgmt_params {
+	const char *path;        /* socket path; an old socket there is replaced */
+	uint32_t mode;           /* permission bits of the socket */
+	uint32_t max_clients;
+	size_t max_output;       /* bytes queued to one client before it is cut off */
+	struct lc_mgmt_table *table;
+};
+
+struct lc_mgmt_stats {
+	uint64_t accepted;
+	uint64_t rejected;       /* over max_clients */
+	uint64_t closed;
+	uint64_t requests;
+	uint64_t errors;         /* replies with ok = false */
+	uint64_t too_long;       /* lines over LC_MGMT_LINE_MAX */
+	uint64_t cut_off;        /* clients that did not read their replies */
+	uint32_t clients;        /* connected now */
+};
+
+struct lc_mgmt;
+
+/* Create the listening socket. NULL with errno set on failure. */
+struct lc_mgmt *lc_mgmt_create(const struct lc_mgmt_params *params);
+
+/* Close every client and the socket, and remove the socket file. */
+void lc_mgmt_free(struct lc_mgmt *mgmt);
+
+/*
+ * Serve clients for at most timeout_ms (0: only what is ready now). Each call
+ * handles a bounded number of lines per client, so one busy client cannot
+ * starve the others or the control thread's other work.
+ * Returns 0 or -errno.
+ */
+int lc_mgmt_poll(struct lc_mgmt *mgmt, int timeout_ms);
+
+void lc_mgmt_get_stats(const struct lc_mgmt *mgmt, struct lc_mgmt_stats *stats);
+
+#endif /* LC_MGMT_H */

@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lc_mgmt.h"
+
+#define KEYWORD_WORDS 2
+
+struct table_row {
+	const struct lc_mgmt_cmd *cmd;
+	void *ctx;
+	int nwords;
+	char words[KEYWORD_WORDS][32];
+};
+
+struct lc_mgmt_table {
+	struct table_row *rows;
+	unsigned int nrows;
+	unsigned int cap;
+};
+
+static int help_handler(void *ctx, int argc, char **argv, json_t *reply);
+
+static const struct lc_mgmt_cmd builtin_cmds[] = {
+	{ "help", "", "list the commands", 0, 0, help_handler },
+};
+
+struct lc_mgmt_table *
+lc_mgmt_table_create(void)
+{
+	struct lc_mgmt_table *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return NULL;
+	if (lc_mgmt_register(t, builtin_cmds, 1, t) != 0) {
+		lc_mgmt_table_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void
+lc_mgmt_table_free(struct lc_mgmt_table *table)
+{
+	if (table == NULL)
+		return;
+	free(table->rows);
+	free(table);
+}
+
+static int
+split_keyword(const char *keyword, struct table_row *row)
+{
+	const char *p = keyword;
+
+	row->nwords = 0;
+	while (*p != '\0') {
+		const char *end = strchr(p, ' ');
+		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+
+		if (len == 0 || len >= sizeof(row->words[0]) ||
+		    row->nwords == KEYWORD_WORDS)
+			return -EINVAL;
+		memcpy(row->words[row->nwords], p, len);
+		row->words[row->nwords++][len] = '\0';
+		p += len;
+		if (*p == ' ')
+			p++;
+	}
+	return row->nwords > 0 ? 0 : -EINVAL;
+}
+
+static bool
+row_same_keyword(const struct table_row *a, const struct table_row *b)
+{
+	if (a->nwords != b->nwords)
+		return false;
+	for (int i = 0; i < a->nwords; i++)
+		if (strcmp(a->words[i], b->words[i]) != 0)
+			return false;
+	return true;
+}
+
+int
+lc_mgmt_register(struct lc_mgmt_table *table, const struct lc_mgmt_cmd *cmds,
+		 unsigned int n, void *ctx)
+{
+	/* Check every row before adding any, so a bad table changes nothing. */
+	struct table_row *rows = calloc(n > 0 ? n : 1, sizeof(*rows));
+
+	if (rows == NULL)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < n; i++) {
+		rows[i].cmd = &cmds[i];
+		rows[i].ctx = ctx;
+		if (cmds[i].keyword == NULL || cmds[i].handler == NULL ||
+		    cmds[i].min_args < 0 || cmds[i].max_args < cmds[i].min_args ||
+		    cmds[i].max_args > LC_MGMT_ARGS_MAX ||
+		    split_keyword(cmds[i].keyword, &rows[i]) != 0) {
+			free(rows);
+			return -EINVAL;
+		}
+		for (unsigned int j = 0; j < table->nrows + i; j++) {
+			const struct table_row *other =
+				j < table->nrows ? &table->rows[j] : &rows[j - table->nrows];
+			if (row_same_keyword(other, &rows[i])) {
+				free(rows);
+				return -EEXIST;
+			}
+		}
+	}
+	if (table->nrows + n > table->cap) {
+		unsigned int cap = table->cap ? table->cap : 16;
+
+		while (cap < table->nrows + n)
+			cap *= 2;
+		struct table_row *grown = realloc(table->rows, cap * sizeof(*grown));
+		if (grown == NULL) {
+			free(rows);
+			return -ENOMEM;
+		}
+		table->rows = grown;
+		table->cap = cap;
+	}
+	memcpy(&table->rows[table->nrows], rows, n * sizeof(*rows));
+	table->nrows += n;
+	free(rows);
+	return 0;
+}
+
+int
+lc_mgmt_error(json_t *reply, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* Messages may quote client input, which was checked to be UTF-8. */
+	json_object_set_new(reply, "error", json_string(msg));
+	return -EINVAL;
+}
+
+bool
+lc_mgmt_text_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = p[i];
+		uint32_t cp;
+		int n;
+
+		if (c < 0x80) {
+			if (c < 0x20 && c != '\t')
+				return false;
+			if (c == 0x7f)
+				return false;
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (len - i <= (size_t)n)
+			return false;
+		for (int k = 1; k <= n; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		/* Overlong forms, surrogates, beyond U+10FFFF, C1 controls. */
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff ||
+		    (cp >= 0x80 && cp < 0xa0))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+static const struct table_row *
+find_row(const struct lc_mgmt_table *table, int argc, char **argv, int *matched)
+{
+	const struct table_row *best = NULL;
+
+	*matched = 0;
+	for (unsigned int i = 0; i < table->nrows; i++) {
+		const struct table_row *r = &table->rows[i];
+		int w;
+
+		if (r->nwords > argc)
+			continue;
+		for (w = 0; w < r->nwords; w++)
+			if (strcmp(r->words[w], argv[w]) != 0)
+				break;
+		if (w == r->nwords && w > *matched) {
+			best = r;
+			*matched = w;
+		}
+	}
+	return best;
+}
+
+/* "user set|del|get|list" for an unknown subcommand of "user". */
+static void
+list_subcommands(const struct lc_mgmt_table *table, const char *first,
+		 char *buf, size_t size)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (unsigned int i = 0; i < table->nrows && off < size; i++) {
+		const struct table_row *r = &table->rows[i];
+
+		if (r->nwords == 2 && strcmp(r->words[0], first) == 0)
+			off += snprintf(buf + off, size - off, "%s%s",
+					off == 0 ? "" : "|", r->words[1]);
+	}
+}
+
+static void
+usage_of(const struct table_row *r, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s%s", r->cmd->keyword,
+		 r->cmd->args[0] != '\0' ? " " : "", r->cmd->args);
+}
+
+static int
+help_handler(void *ctx, int argc, char **argv, json_t *reply)
+{
+	const struct lc_mgmt_table *table = ctx;
+	json_t *list = json_array();
+
+	(void)argc;
+	(void)argv;
+	for (unsigned int i = 0; i < table->nrows; i++) {
+		char usage[256];
+
+		usage_of(&table->rows[i], usage, sizeof(usage));
+		json_array_append_new(list, json_pack("{s:s,s:s}", "usage", usage,
+						      "help", table->rows[i].cmd->help));
+	}
+	json_object_set_new(reply, "commands", list);
+	return 0;
+}
+
+json_t *
+lc_mgmt_exec(struct lc_mgmt_table *table, const char *line, size_t len)
+{
+	char buf[LC_MGMT_LINE_MAX + 1];
+	char *argv[LC_MGMT_ARGS_MAX];
+	json_t *reply = json_object();
+	int argc = 0, rc;
+
+	if (reply == NULL)
+		return NULL;
+	/* "ok" first, so that a reader of the raw line sees it at once. */
+	json_object_set_new(reply, "ok", json_false());
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	if (len > LC_MGMT_LINE_MAX) {
+		rc = lc_mgmt_error(reply, "line longer than %d bytes",
+				   LC_MGMT_LINE_MAX);
+		goto out;
+	}
+	if (!lc_mgmt_text_valid(line, len)) {
+		rc = lc_mgmt_error(reply, "line is not printable UTF-8 text");
+		goto out;
+	}
+	memcpy(buf, line, len);
+	buf[len] = '\0';
+
+	for (char *p = buf;;) {
+		while (*p == ' ' || *p == '\t')
+			*p++ = '\0';
+		if (*p == '\0')
+			break;
+		if (argc == LC_MGMT_ARGS_MAX) {
+			rc = lc_mgmt_error(reply, "too many words (at most %d)",
+					   LC_MGMT_ARGS_MAX);
+			goto out;
+		}
+		argv[argc++] = p;
+		while (*p != '\0' && *p != ' ' && *p != '\t')
+			p++;
+	}
+	if (argc == 0) {
+		rc = lc_mgmt_error(reply, "empty command (try 'help')");
+		goto out;
+	}
+
+	int matched;
+	const struct table_row *row = find_row(table, argc, argv, &matched);
+	if (row == NULL) {
+		char subs[256];
+
+		list_subcommands(table, argv[0], subs, sizeof(subs));
+		if (subs[0] != '\0')
+			rc = lc_mgmt_error(reply, "unknown command '%s%s%s' (try: %s %s)",
+					   argv[0], argc > 1 ? " " : "",
+					   argc > 1 ? argv[1] : "", argv[0], subs);
+		else
+			rc = lc_mgmt_error(reply, "unknown command '%s' (try 'help')",
+					   argv[0]);
+		goto out;
+	}
+	int nargs = argc - matched;
+	if (nargs < row->cmd->min_args || nargs > row->cmd->max_args) {
+		char usage[256];
+
+		usage_of(row, usage, sizeof(usage));
+		rc = lc_mgmt_error(reply, "%s; usage: %s",
+				   nargs < row->cmd->min_args ? "missing argument" :
+				   "too many arguments", usage);
+		goto out;
+	}
+	rc = row->cmd->handler(row->ctx, nargs, argv + matched, reply);
+	if (rc != 0 && json_object_get(reply, "error") == NULL)
+		lc_mgmt_error(reply, "%s", strerror(rc < 0 ? -rc : rc));
+out:
+	json_object_set_new(reply, "ok", json_boolean(rc == 0));
+	return reply;
+}

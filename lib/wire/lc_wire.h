@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The wire: two DPDK ports paired as a transparent bump in the wire.
+ *
+ * linecapd creates one struct lc_wire at start. Its worker function runs on a
+ * worker lcore and owns everything on the fast path: it receives bursts on
+ * each port, processes them and transmits them on the other port, byte for
+ * byte unchanged, or, in TAP mode, counts them and transmits nothing.
+ *
+ * The control thread never writes what the worker reads. It reaches the
+ * worker through a command ring (lc_wire_call()), which the worker drains
+ * between bursts, and it reads the worker's counters, which only the worker
+ * writes, with relaxed atomic loads.
+ */
+#ifndef LC_WIRE_H
+#define LC_WIRE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_mempool.h>
+
+#include <jansson.h>
+
+#include "lc_parse.h"
+
+struct lc_mgmt_table;
+
+/* The two sides of the wire. Upload enters on the client side. */
+enum lc_side {
+	LC_SIDE_CLIENT = 0,
+	LC_SIDE_SERVER = 1,
+	LC_SIDE_MAX
+};
+
+/* Why a received frame was not transmitted. */
+enum lc_drop_reason {
+	LC_DROP_TX_FULL = 0,  /* the peer port's TX queue stayed full */
+	LC_DROP_REASON_MAX
+};
+
+/* Counters of one port. Written only by the worker. */
+struct lc_wire_port_stats {
+	uint64_t rx_packets;
+	uint64_t rx_bytes;
+	uint64_t tx_packets;  /* frames transmitted on this port */
+	uint64_t tx_bytes;
+	uint64_t tap_packets; /* frames received in TAP mode, not transmitted */
+	uint64_t drops[LC_DROP_REASON_MAX];  /* frames received on this port */
+	uint64_t parse[LC_PARSE_REASON_MAX]; /* frames received, by parse reason */
+};
+
+/* Worker loop accounting, in TSC cycles. */
+struct lc_wire_loop_stats {
+	uint64_t iterations;
+	uint64_t busy_iterations;
+	uint64_t busy_cycles;  /* cycles of iterations that moved frames */
+	uint64_t packets;      /* frames handled in those iterations */
+	uint64_t commands;
+};
+
+struct lc_wire_params {
+	uint16_t port[LC_SIDE_MAX]; /* DPDK port ids */
+	uint32_t mode;              /* enum lc_wire_mode (lib/conf) */
+	uint32_t vlan_mode;
+	uint16_t burst;
+	uint16_t tx_retries;
+	uint32_t idle_sleep_us;
+	int socket_id;
+};
+
+/* Commands from the control thread to the worker. */
+enum lc_wire_op {
+	LC_WIRE_OP_NOP = 0,
+	LC_WIRE_OP_SET_MODE,
+};
+
+struct lc_wire_cmd {
+	uint32_t op;      /* enum lc_wire_op */
+	int32_t result;   /* 0 or -errno, set by the worker */
+	union {
+		struct {
+			uint32_t mode;
+		} set_mode;
+	} req;
+	union {
+		struct {
+			uint32_t old_mode;
+			/* rx_packets of each port when the new mode took effect */
+			uint64_t rx_packets[LC_SIDE_MAX];
+		} set_mode;
+	} resp;
+	uint32_t state;   /* internal: who owns the command */
+};
+
+struct lc_wire;
+
+/*
+ * Create the wire over two started ports. NULL with rte_errno set on failure.
+ */
+struct lc_wire *lc_wire_create(const struct lc_wire_params *params);
+void lc_wire_free(struct lc_wire *wire);
+
+/*
+ * Configure and start one port so that no offload alters a frame: no VLAN
+ * stripping or insertion, CRC kept off the wire as received, promiscuous, and
+ * frames up to mtu bytes (multi-segment when the device supports it).
+ * Returns 0 or -errno.
+ */
+int lc_wire_port_init(uint16_t port, struct rte_mempool *pool, uint32_t mtu,
+		      uint16_t rx_desc, uint16_t tx_desc);
+
+/*
+ * Create the packet pool: mbufs large enough for mtu-byte frames in one
+ * segment unless both ports can scatter, in which case standard 2 KiB
+ * segments are chained.
+ */
+struct rte_mempool *lc_wire_pool_create(const uint16_t port[LC_SIDE_MAX],
+					uint32_t mtu, uint32_t n, int socket_id);
+
+/* The worker's lcore function: loops until lc_wire_stop(). arg is the wire. */
+int lc_wire_worker_main(void *arg);
+
+/*
+ * One iteration of the worker loop: a burst from each port, then pending
+ * commands. Returns the number of frames received. Unit tests call it on the
+ * main thread instead of launching the worker.
+ */
+unsigned int lc_wire_poll(struct lc_wire *wire);
+
+/* Ask the worker to leave its loop after the current iteration. */
+void lc_wire_stop(struct lc_wire *wire);
+
+/*
+ * Run a command on the worker and wait for it (at most timeout_ms). On
+ * return, cmd holds the worker's result and response. Returns 0,
+ * -ETIMEDOUT if the worker did not answer, or -ENOBUFS.
+ */
+int lc_wire_call(struct lc_wire *wire, struct lc_wire_cmd *cmd,
+		 unsigned int timeout_ms);
+
+/* Snapshot of the counters, safe to call while the worker runs. */
+void lc_wire_get_port_stats(const struct lc_wire *wire, enum lc_side side,
+			    struct lc_wire_port_stats *stats);
+void lc_wire_get_loop_stats(const struct lc_wire *wire,
+			    struct lc_wire_loop_stats *stats);
+uint32_t lc_wire_mode(const struct lc_wire *wire);
+uint16_t lc_wire_port_id(const struct lc_wire *wire, enum lc_side side);
+
+const char *lc_side_name(enum lc_side side);
+const char *lc_drop_reason_name(enum lc_drop_reason reason);
+
+/* Fill "ports" and "worker" objects of a stats reply. */
+void lc_wire_stats_json(const struct lc_wire *wire, json_t *reply);
+
+/* Register the wire's management commands ("mode"). */
+int lc_wire_register_cmds(struct lc_wire *wire, struct lc_mgmt_table *table);
+
+#endif /* LC_WIRE_H */

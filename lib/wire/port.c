@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_log.h>
+#include <rte_mbuf.h>
+
+#include "lc_wire.h"
+
+/* Bytes a frame may carry beyond the configured MTU: FCS and two tags. */
+#define FRAME_SLACK (RTE_ETHER_CRC_LEN + 2 * RTE_VLAN_HLEN)
+
+static bool
+port_can_scatter(uint16_t port)
+{
+	struct rte_eth_dev_info info;
+
+	if (rte_eth_dev_info_get(port, &info) != 0)
+		return false;
+	return (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER) &&
+	       (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS);
+}
+
+struct rte_mempool *
+lc_wire_pool_create(const uint16_t port[LC_SIDE_MAX], uint32_t mtu, uint32_t n,
+		    int socket_id)
+{
+	uint32_t room = RTE_MBUF_DEFAULT_BUF_SIZE;
+
+	/*
+	 * Chained 2 KiB segments keep memory small, but only a device that can
+	 * scatter on RX and gather on TX may receive a jumbo frame into them.
+	 * Otherwise every mbuf must hold the largest frame in one segment.
+	 */
+	if (!port_can_scatter(port[LC_SIDE_CLIENT]) ||
+	    !port_can_scatter(port[LC_SIDE_SERVER])) {
+		uint32_t need = RTE_PKTMBUF_HEADROOM + mtu + FRAME_SLACK;
+
+		if (need > room)
+			room = RTE_ALIGN_CEIL(need, 64);
+	}
+	return rte_pktmbuf_pool_create("lc_pkt", n, 256, 0, (uint16_t)room,
+				       socket_id);
+}
+
+int
+lc_wire_port_init(uint16_t port, struct rte_mempool *pool, uint32_t mtu,
+		  uint16_t rx_desc, uint16_t tx_desc)
+{
+	struct rte_eth_conf conf = { 0 };
+	struct rte_eth_dev_info info;
+	struct rte_eth_rxconf rxconf;
+	struct rte_eth_txconf txconf;
+	uint32_t room = rte_pktmbuf_data_room_size(pool) - RTE_PKTMBUF_HEADROOM;
+	int socket = rte_eth_dev_socket_id(port);
+	int rc;
+
+	if (!rte_eth_dev_is_valid_port(port))
+		return -ENODEV;
+	rc = rte_eth_dev_info_get(port, &info);
+	if (rc != 0)
+		return rc;
+	if (socket < 0)
+		socket = (int)rte_socket_id();
+
+	/*
+	 * The MTU of ethdev excludes the Ethernet header; ours is the whole
+	 * L2 frame. No RX or TX offload that rewrites a frame is requested:
+	 * no VLAN strip or insert, no checksum, no LRO/TSO. Only scatter and
+	 * multi-segment TX, which move bytes without changing them.
+	 */
+	uint32_t eth_mtu = mtu - RTE_ETHER_HDR_LEN;
+	if (eth_mtu > info.max_mtu)
+		eth_mtu = info.max_mtu;
+	if (eth_mtu < info.min_mtu)
+		eth_mtu = info.min_mtu;
+	conf.rxmode.mtu = eth_mtu;
+	if (mtu + FRAME_SLACK > room) {
+		if (!(info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER))
+			return -ENOTSUP;
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+	}
+	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+
+	rc = rte_eth_dev_configure(port, 1, 1, &conf);
+	if (rc != 0)
+		return rc;
+	rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &rx_desc, &tx_desc);
+	if (rc != 0)
+		return rc;
+
+	rxconf = info.default_rxconf;
+	rxconf.offloads = conf.rxmode.offloads;
+	rc = rte_eth_rx_queue_setup(port, 0, rx_desc, (unsigned int)socket,
+				    &rxconf, pool);
+	if (rc != 0)
+		return rc;
+	txconf = info.default_txconf;
+	txconf.offloads = conf.txmode.offloads;
+	rc = rte_eth_tx_queue_setup(port, 0, tx_desc, (unsigned int)socket, &txconf);
+	if (rc != 0)
+		return rc;
+
+	/* Packet type parsing is done by lib/parse; the device need not. */
+	rte_eth_dev_set_ptypes(port, RTE_PTYPE_UNKNOWN, NULL, 0);
+
+	rc = rte_eth_dev_start(port);
+	if (rc != 0)
+		return rc;
+	/* A bump in the wire receives every frame, whoever it is for. */
+	rc = rte_eth_promiscuous_enable(port);
+	if (rc != 0 && rc != -ENOTSUP)
+		return rc;
+	rc = rte_eth_allmulticast_enable(port);
+	if (rc != 0 && rc != -ENOTSUP)
+		return rc;
+	return 0;
+}

@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "lc_conf.h"
+
+struct warnings {
+	int count;
+	char last[512];
+};
+
+static void
+collect_warning(void *arg, const char *msg)
+{
+	struct warnings *w = arg;
+
+	w->count++;
+	snprintf(w->last, sizeof(w->last), "%s", msg);
+}
+
+/* Write text to a temporary file and load it over the defaults. */
+static int
+load_text(const char *text, struct lc_conf *conf, struct warnings *w,
+	  char *err, size_t errlen)
+{
+	char path[] = "/tmp/lc-test-conf.XXXXXX";
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	lc_conf_defaults(conf);
+	int rc = lc_conf_load(path, conf, collect_warning, w, err, errlen);
+	unlink(path);
+	return rc;
+}
+
+static void
+test_defaults(void **state)
+{
+	struct lc_conf c;
+
+	(void)state;
+	lc_conf_defaults(&c);
+	assert_int_equal(c.wire.client_port, 0);
+	assert_int_equal(c.wire.server_port, 1);
+	assert_int_equal(c.wire.mode, LC_MODE_INLINE);
+	assert_string_equal(lc_conf_vlan_mode_name(c.wire.vlan_mode), "qinq");
+	assert_int_equal(c.wire.mtu, 9216);
+	assert_int_equal(c.flows.capacity, 1048576);
+	assert_true(c.flows.permit_invalid_flow);
+	assert_int_equal(c.flows.tcp_timeout, 7440);
+	assert_int_equal(c.flows.tcp_closing_timeout, 10);
+	assert_int_equal(c.flows.udp_timeout, 180);
+	assert_int_equal(c.flows.pending_ttl, 30);
+	assert_int_equal(c.shaper.engine, LC_ENGINE_SCHED);
+	assert_true(c.shaper.default_up == 1000000000ULL);
+	assert_true(c.shaper.default_down == 1000000000ULL);
+	assert_true(c.shaper.unassigned_up == 0);
+	assert_int_equal(c.shaper.aqm, LC_AQM_PIE);
+	assert_int_equal(c.shaper.queue_size, 256);
+	assert_int_equal(c.users.capacity, 65536);
+	assert_string_equal(c.users.state_file, "/var/lib/linecap/users.conf");
+	assert_int_equal(c.users.gc_idle, 14400);
+	assert_int_equal(c.users.gc_min_age, 600);
+	assert_string_equal(c.mgmt.socket, "/run/linecap/linecap.sock");
+	assert_int_equal(c.mgmt.socket_mode, 0660);
+}
+
+static void
+test_full_file(void **state)
+{
+	struct lc_conf c;
+	struct warnings w = { 0 };
+	char err[512] = "";
+	const char *text =
+		"[eal]\n"
+		"args = --no-huge -m 512 --no-pci\n"
+		"args = --vdev=net_pcap0,rx_pcap=a.pcap\n"
+		"[wire]\n"
+		"client_port = 1 ; comment\n"
+		"server_port = 0\n"
+		"mode = tap\n"
+		"vlan_mode = vlan\n"
+		"mtu = 1518\n"
+		"[flows]\n"
+		"capacity = 2048\n"
+		"permit_invalid_flow = no\n"
+		"tcp_timeout = 100\n"
+		"[shaper]\n"
+		"engine = police\n"
+		"default_up = 2.5mbit\n"
+		"default_down = 1gbit\n"
+		"unassigned_down = 500kbit\n"
+		"aqm = none\n"
+		"[users]\n"
+		"state_file = /tmp/users.conf\n"
+		"[mgmt]\n"
+		"socket = /tmp/x.sock\n"
+		"socket_mode = 0600\n";
+
+	(void)state;
+	assert_int_equal(load_text(text, &c, &w, err, sizeof(err)), 0);
+	assert_int_equal(w.count, 0);
+	assert_string_equal(c.eal.args,
+		"--no-huge -m 512 --no-pci --vdev=net_pcap0,rx_pcap=a.pcap");
+	assert_int_equal(c.wire.client_port, 1);
+	assert_int_equal(c.wire.server_port, 0);
+	assert_int_equal(c.wire.mode, LC_MODE_TAP);
+	assert_string_equal(lc_conf_vlan_mode_name(c.wire.vlan_mode), "vlan");
+	assert_int_equal(c.wire.mtu, 1518);
+	assert_int_equal(c.flows.capacity, 2048);
+	assert_false(c.flows.permit_invalid_flow);
+	assert_int_equal(c.flows.tcp_timeout, 100);
+	assert_int_equal(c.flows.udp_timeout, 180); /* default kept */
+	assert_int_equal(c.shaper.engine, LC_ENGINE_POLICE);
+	assert_true(c.shaper.default_up == 2500000);
+	assert_true(c.shaper.unassigned_down == 500000);
+	assert_int_equal(c.shaper.aqm, LC_AQM_NONE);
+	assert_string_equal(c.users.state_file, "/tmp/users.conf");
+	assert_string_equal(c.mgmt.socket, "/tmp/x.sock");
+	assert_int_equal(c.mgmt.socket_mode, 0600);
+}
+
+static void
+test_unknown_warns(void **state)
+{
+	struct lc_conf c;
+	struct warnings w = { 0 };
+	char err[512] = "";
+
+	(void)state;
+	assert_int_equal(load_text("[wire]\nspeed = 10\n", &c, &w, err, sizeof(err)), 0);
+	assert_int_equal(w.count, 1);
+	assert_non_null(strstr(w.last, "[wire] speed: unknown key"));
+
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(load_text("[bogus]\na = 1\nb = 2\n", &c, &w, err, sizeof(err)), 0);
+	assert_int_equal(w.count, 1);
+	assert_non_null(strstr(w.last, "[bogus]: unknown section"));
+}
+
+/* Each bad value is refused with a message naming section, key and value. */
+static void
+test_bad_values(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *expect;
+	} cases[] = {
+		{ "[wire]\nmode = fast\n", "[wire] mode = 'fast': expected inline or tap" },
+		{ "[wire]\nvlan_mode = deep\n", "[wire] vlan_mode = 'deep': expected untag, vlan or qinq" },
+		{ "[wire]\nclient_port = -1\n", "[wire] client_port = '-1'" },
+		{ "[wire]\nclient_port = 1\n", "[wire] server_port = '1': must differ" },
+		{ "[wire]\nmtu = 20\n", "[wire] mtu = '20': expected an integer from 64" },
+		{ "[wire]\nmtu = 9k\n", "[wire] mtu = '9k'" },
+		{ "[flows]\npermit_invalid_flow = maybe\n", "[flows] permit_invalid_flow = 'maybe': expected yes or no" },
+		{ "[flows]\ncapacity = 99999999999999999999\n", "[flows] capacity = '99999999999999999999'" },
+		{ "[shaper]\ndefault_up = fast\n", "[shaper] default_up = 'fast': expected a rate" },
+		{ "[shaper]\ndefault_up = 0\n", "[shaper] default_up = '0'" },
+		{ "[shaper]\nengine = htb\n", "[shaper] engine = 'htb': expected sched or police" },
+		{ "[shaper]\naqm = codel\n", "[shaper] aqm = 'codel': expected pie, red or none" },
+		{ "[mgmt]\nsocket_mode = 0999\n", "[mgmt] socket_mode = '0999'" },
+		{ "[mgmt]\nsocket =\n", "[mgmt] socket = ''" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct lc_conf c;
+		struct warnings w = { 0 };
+		char err[512] = "";
+
+		assert_int_not_equal(load_text(cases[i].text, &c, &w, err, sizeof(err)), 0);
+		if (strstr(err, cases[i].expect) == NULL)
+			fail_msg("case %zu: '%s' does not contain '%s'", i, err, cases[i].expect);
+	}
+}
+
+static void
+test_bad_file(void **state)
+{
+	struct lc_conf c;
+	struct warnings w = { 0 };
+	char err[512] = "", longline[600];
+
+	(void)state;
+	lc_conf_defaults(&c);
+	assert_int_equal(lc_conf_load("/nonexistent/linecap.conf", &c, NULL, NULL,
+				      err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "/nonexistent/linecap.conf"));
+
+	assert_int_not_equal(load_text("[wire\nmode = tap\n", &c, &w, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "not a valid INI file"));
+
+	/* A value rte_cfgfile would cut short is refused, not truncated. */
+	memset(longline, 'x', sizeof(longline));
+	memcpy(longline, "[mgmt]\nsocket = /", 17);
+	longline[17 + 254] = '\n';
+	longline[17 + 255] = '\0';
+	assert_int_not_equal(load_text(longline, &c, &w, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "[mgmt] socket: value longer than"));
+}
+
+static void
+test_split_args(void **state)
+{
+	char s[] = "  --no-huge  -m 512 \"--vdev=a b\"\t-l 0,1 ";
+	char *argv[8];
+
+	(void)state;
+	assert_int_equal(lc_conf_split_args(s, argv, 8), 6);
+	assert_string_equal(argv[0], "--no-huge");
+	assert_string_equal(argv[1], "-m");
+	assert_string_equal(argv[2], "512");
+	assert_string_equal(argv[3], "--vdev=a b");
+	assert_string_equal(argv[4], "-l");
+	assert_string_equal(argv[5], "0,1");
+
+	char t[] = "a b c";
+	assert_int_equal(lc_conf_split_args(t, argv, 2), -E2BIG);
+	char e[] = "   ";
+	assert_int_equal(lc_conf_split_args(e, argv, 2), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_full_file),
+		cmocka_unit_test(test_unknown_warns),
+		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_bad_file),
+		cmocka_unit_test(test_split_args),
+	};
+
+	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);
+}
