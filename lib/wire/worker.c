@@ -10,10 +10,15 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_prefetch.h>
 #include <rte_ring.h>
 
 #include "lc_conf.h"
 #include "lc_wire.h"
+
+/* [wire] vlan_mode is stored as the index of its name: untag, vlan, qinq. */
+_Static_assert(LC_VLAN_MODE_UNTAG == 0 && LC_VLAN_MODE_VLAN == 1 &&
+	       LC_VLAN_MODE_QINQ == 2, "vlan_mode numbering");
 
 #define MAX_BURST 256
 #define CMD_RING_SIZE 64
@@ -135,12 +140,26 @@ handle_burst(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 	     uint16_t n)
 {
 	struct lc_wire_port_stats *st = &w->port_stats[side];
+	uint32_t reasons[LC_PARSE_REASON_MAX] = { 0 };
+	struct lc_parse_result pr;
 	uint64_t bytes = 0;
 
-	for (uint16_t i = 0; i < n; i++)
-		bytes += pkts[i]->pkt_len;
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		bytes += m->pkt_len;
+		/* Headers always sit in the first segment of a chained frame. */
+		lc_parse_frame(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len,
+			       (enum lc_vlan_mode)w->p.vlan_mode, &pr);
+		reasons[pr.reason]++;
+	}
 	cnt_add(&st->rx_packets, n);
 	cnt_add(&st->rx_bytes, bytes);
+	for (int r = 0; r < LC_PARSE_REASON_MAX; r++)
+		if (reasons[r] != 0)
+			cnt_add(&st->parse[r], reasons[r]);
 
 	if (w->mode == LC_MODE_TAP) {
 		/* A mirror copy: it has been seen and counted; nothing goes out. */

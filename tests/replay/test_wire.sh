@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Replay tests of the wire: byte-exact forwarding both ways, TAP mode, and a
 # live switch from TAP to inline.
-#   test_wire.sh inline|tap|switch
+#   test_wire.sh inline|tap|encap|switch
 . "$(dirname "$0")/lib.sh"
 
-case_name=${1:?usage: test_wire.sh inline|tap|switch}
+case_name=${1:?usage: test_wire.sh inline|tap|encap|switch}
 
 check_counters() {
     local cin=$1 sin=$2 mode=$3
@@ -44,6 +44,25 @@ inline|tap)
         expect_eq "$(frames "$WORK/server-out.pcap")" 0 "frames sent on the server port"
         expect_eq "$(frames "$WORK/client-out.pcap")" 0 "frames sent on the client port"
     fi
+    ;;
+encap)
+    # Every encapsulation and every parse reason: forwarded byte for byte,
+    # and counted per port under the reason the generator built it for.
+    "$LC_PCAPGEN" encap "$WORK/client.pcap" "$WORK/server.pcap" --expect "$WORK/expect.json"
+    write_conf "$WORK/lc.conf" inline "$WORK/client.pcap" "$WORK/server.pcap" "vlan_mode = qinq"
+    lc_start "$WORK/lc.conf"
+    wait_rx "$(frames "$WORK/client.pcap")" "$(frames "$WORK/server.pcap")"
+    check_counters "$WORK/client.pcap" "$WORK/server.pcap" inline
+    s=$(lc_ctl stats)
+    for side in client server; do
+        for reason in ok non_ip truncated bad_header too_many_tags unsupported; do
+            expect_eq "$(jq ".ports.$side.parse.$reason" <<<"$s")" \
+                "$(jq ".$side.$reason" "$WORK/expect.json")" "$side parse.$reason"
+        done
+    done
+    lc_stop
+    "$LC_PCAPCMP" "$WORK/client.pcap" "$WORK/server-out.pcap" || fail "upload differs"
+    "$LC_PCAPCMP" "$WORK/server.pcap" "$WORK/client-out.pcap" || fail "download differs"
     ;;
 switch)
     # A long replay starts in TAP mode and is switched to inline while it
