@@ -31,6 +31,8 @@ args = --vdev=net_pcap1,rx_pcap=$3,tx_pcap=$WORK/server-out.pcap
 [wire]
 mode = $1
 mbufs = 16384
+[flows]
+capacity = 65536
 [mgmt]
 socket = $WORK/lc.sock
 CONF

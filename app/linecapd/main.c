@@ -27,6 +27,7 @@
 #include <rte_log.h>
 
 #include "lc_conf.h"
+#include "lc_flow.h"
 #include "lc_mgmt.h"
 #include "lc_wire.h"
 
@@ -84,6 +85,8 @@ struct daemon {
 	struct lc_mgmt *mgmt;
 	struct lc_mgmt_table *table;
 	struct rte_mempool *pool;
+	struct lc_flow_table *flows;
+	bool port_started[LC_SIDE_MAX];
 	unsigned int worker_lcore;
 	time_t started;
 };
@@ -245,9 +248,33 @@ ports_up(struct daemon *d)
 			       "[wire] mtu bytes" : strerror(-rc));
 			return rc;
 		}
+		d->port_started[s] = true;
 		rte_eth_dev_get_name_by_port(port[s], name);
 		lc_log("info", "%s port %u (%s) up", lc_side_name(s), port[s], name);
 	}
+
+	const struct lc_conf_flows *fc = &d->conf.flows;
+	struct lc_flow_params fp = {
+		.name = "lc_flows",
+		.socket_id = (int)rte_socket_id(),
+		.capacity = fc->capacity,
+		.permit_invalid_flow = fc->permit_invalid_flow,
+		.tcp_timeout = fc->tcp_timeout,
+		.tcp_closing_timeout = fc->tcp_closing_timeout,
+		.udp_timeout = fc->udp_timeout,
+		.hz = rte_get_tsc_hz(),
+		/* `assign EMAIL IP:PORT` finds flows by their client endpoint. */
+		.client_index = true,
+	};
+	d->flows = lc_flow_table_create(&fp);
+	if (d->flows == NULL) {
+		lc_log("error", "cannot create the flow table of %u flows: %s (raise "
+		       "EAL -m or lower [flows] capacity)", fc->capacity,
+		       rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	lc_log("info", "flow table: %u flows, %zu MiB", fc->capacity,
+	       lc_flow_table_memory(d->flows) >> 20);
 
 	struct lc_wire_params wp = {
 		.port = { port[0], port[1] },
@@ -257,6 +284,7 @@ ports_up(struct daemon *d)
 		.tx_retries = (uint16_t)wc->tx_retries,
 		.idle_sleep_us = wc->idle_sleep,
 		.socket_id = (int)rte_socket_id(),
+		.flows = d->flows,
 	};
 	d->wire = lc_wire_create(&wp);
 	if (d->wire == NULL) {
@@ -272,7 +300,7 @@ ports_down(struct daemon *d)
 	for (int s = 0; s < LC_SIDE_MAX; s++) {
 		uint16_t port = s == 0 ? (uint16_t)d->conf.wire.client_port :
 					 (uint16_t)d->conf.wire.server_port;
-		if (!rte_eth_dev_is_valid_port(port))
+		if (!d->port_started[s])
 			continue;
 		/* Stopping and closing flushes what a PMD buffers (pcap files). */
 		rte_eth_dev_stop(port);
@@ -412,6 +440,7 @@ out:
 	lc_mgmt_table_free(d.table);
 	ports_down(&d);
 	lc_wire_free(d.wire);
+	lc_flow_table_free(d.flows);
 	rte_mempool_free(d.pool);
 	rte_eal_cleanup();
 	return status;

@@ -22,6 +22,7 @@
 
 #include <jansson.h>
 
+#include "lc_flow.h"
 #include "lc_parse.h"
 
 struct lc_mgmt_table;
@@ -36,6 +37,7 @@ enum lc_side {
 /* Why a received frame was not transmitted. */
 enum lc_drop_reason {
 	LC_DROP_TX_FULL = 0,  /* the peer port's TX queue stayed full */
+	LC_DROP_INVALID_FLOW, /* TCP of an unknown flow, permit_invalid_flow = no */
 	LC_DROP_REASON_MAX
 };
 
@@ -48,6 +50,8 @@ struct lc_wire_port_stats {
 	uint64_t tap_packets; /* frames received in TAP mode, not transmitted */
 	uint64_t drops[LC_DROP_REASON_MAX];  /* frames received on this port */
 	uint64_t parse[LC_PARSE_REASON_MAX]; /* frames received, by parse reason */
+	uint64_t fragments;   /* IP fragments without ports: no flow */
+	uint64_t untracked;   /* IP frames of no flow: other protocols, ICMP errors */
 };
 
 /* Worker loop accounting, in TSC cycles. */
@@ -67,12 +71,25 @@ struct lc_wire_params {
 	uint16_t tx_retries;
 	uint32_t idle_sleep_us;
 	int socket_id;
+	/*
+	 * The flow table, which the worker owns from launch on; NULL runs a
+	 * plain wire with no sessions.
+	 */
+	struct lc_flow_table *flows;
 };
 
 /* Commands from the control thread to the worker. */
 enum lc_wire_op {
 	LC_WIRE_OP_NOP = 0,
 	LC_WIRE_OP_SET_MODE,
+	LC_WIRE_OP_FLOW_COUNTERS, /* copy the flow table's counters */
+	LC_WIRE_OP_FLOW_LIST,     /* copy a bounded step of the flow table */
+};
+
+/* One flow as listed: a copy, so the control thread owns it. */
+struct lc_wire_flow_info {
+	struct lc_flow_key key;
+	struct lc_flow flow;
 };
 
 struct lc_wire_cmd {
@@ -82,6 +99,11 @@ struct lc_wire_cmd {
 		struct {
 			uint32_t mode;
 		} set_mode;
+		struct {
+			uint32_t cursor;     /* LC_FLOW_CURSOR_START to begin */
+			uint32_t max;        /* room in out[] */
+			struct lc_wire_flow_info *out;
+		} flow_list;
 	} req;
 	union {
 		struct {
@@ -89,6 +111,12 @@ struct lc_wire_cmd {
 			/* rx_packets of each port when the new mode took effect */
 			uint64_t rx_packets[LC_SIDE_MAX];
 		} set_mode;
+		struct lc_flow_counters flow_counters;
+		struct {
+			uint32_t cursor;     /* LC_FLOW_CURSOR_END when done */
+			uint32_t n;          /* entries written to out[] */
+			uint64_t now;        /* the worker's clock, for ages */
+		} flow_list;
 	} resp;
 	uint32_t state;   /* internal: who owns the command */
 };
@@ -150,10 +178,18 @@ uint16_t lc_wire_port_id(const struct lc_wire *wire, enum lc_side side);
 const char *lc_side_name(enum lc_side side);
 const char *lc_drop_reason_name(enum lc_drop_reason reason);
 
-/* Fill "ports" and "worker" objects of a stats reply. */
-void lc_wire_stats_json(const struct lc_wire *wire, json_t *reply);
+/* Fill the "ports", "worker" and "flows" objects of a stats reply. */
+void lc_wire_stats_json(struct lc_wire *wire, json_t *reply);
 
-/* Register the wire's management commands ("mode"). */
+/*
+ * How `flows` names a flow's user: a function from user id to email, set by
+ * the daemon, which owns the user registry. Without it, ids are listed.
+ */
+typedef const char *(*lc_wire_user_name_fn)(void *arg, uint32_t user_id);
+void lc_wire_set_user_name(struct lc_wire *wire, lc_wire_user_name_fn fn,
+			   void *arg);
+
+/* Register the wire's management commands ("mode", "flows"). */
 int lc_wire_register_cmds(struct lc_wire *wire, struct lc_mgmt_table *table);
 
 #endif /* LC_WIRE_H */

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -8,6 +12,7 @@
 #include "lc_conf.h"
 #include "lc_mgmt.h"
 #include "lc_wire.h"
+#include "wire_priv.h"
 
 #define CALL_TIMEOUT_MS 1000
 
@@ -33,21 +38,24 @@ port_json(const struct lc_wire *w, enum lc_side side)
 		json_object_set_new(parse, lc_parse_reason_name(i),
 				    json_integer((json_int_t)s.parse[i]));
 
-	return json_pack("{s:i,s:I,s:I,s:I,s:I,s:I,s:o,s:o}",
+	return json_pack("{s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o}",
 			 "port", port,
 			 "rx_packets", (json_int_t)s.rx_packets,
 			 "rx_bytes", (json_int_t)s.rx_bytes,
 			 "tx_packets", (json_int_t)s.tx_packets,
 			 "tx_bytes", (json_int_t)s.tx_bytes,
 			 "tap_packets", (json_int_t)s.tap_packets,
+			 "fragments", (json_int_t)s.fragments,
+			 "untracked", (json_int_t)s.untracked,
 			 "drops", drops,
 			 "parse", parse);
 }
 
 void
-lc_wire_stats_json(const struct lc_wire *w, json_t *reply)
+lc_wire_stats_json(struct lc_wire *w, json_t *reply)
 {
 	struct lc_wire_loop_stats l;
+	struct lc_wire_cmd cmd = { .op = LC_WIRE_OP_FLOW_COUNTERS };
 
 	json_object_set_new(reply, "ports", json_pack("{s:o,s:o}",
 		"client", port_json(w, LC_SIDE_CLIENT),
@@ -62,6 +70,156 @@ lc_wire_stats_json(const struct lc_wire *w, json_t *reply)
 		"commands", (json_int_t)l.commands,
 		"cycles_per_packet", l.packets ? (double)l.busy_cycles / (double)l.packets : 0.0,
 		"tsc_hz", (json_int_t)rte_get_tsc_hz()));
+
+	if (lc_wire_call(w, &cmd, CALL_TIMEOUT_MS) == 0 && cmd.result == 0) {
+		const struct lc_flow_counters *c = &cmd.resp.flow_counters;
+
+		json_object_set_new(reply, "flows", json_pack(
+			"{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+			"active", (json_int_t)c->active,
+			"created", (json_int_t)c->created,
+			"created_midstream", (json_int_t)c->created_midstream,
+			"expired", (json_int_t)c->expired,
+			"deleted", (json_int_t)c->deleted,
+			"invalid_flow", (json_int_t)c->invalid_flow,
+			"flow_table_full", (json_int_t)c->flow_table_full,
+			"tcp_reopened", (json_int_t)c->tcp_reopened));
+	}
+}
+
+/* "1.2.3.4:80" or "[2001:db8::1]:443" from a key's 16-byte address. */
+static void
+endpoint_text(const uint8_t addr[16], uint8_t ip_version, uint16_t port,
+	      char *buf, size_t size)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (ip_version == 4) {
+		inet_ntop(AF_INET, addr + 12, ip, sizeof(ip));
+		snprintf(buf, size, "%s:%u", ip, port);
+	} else {
+		inet_ntop(AF_INET6, addr, ip, sizeof(ip));
+		snprintf(buf, size, "[%s]:%u", ip, port);
+	}
+}
+
+static const char *
+proto_name(uint8_t proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_ICMP:
+		return "icmp";
+	case IPPROTO_ICMPV6:
+		return "icmpv6";
+	default:
+		return "ip";
+	}
+}
+
+static json_t *
+flow_json(const struct lc_wire *w, const struct lc_wire_flow_info *f,
+	  uint64_t now, uint64_t hz)
+{
+	const struct lc_flow_key *k = &f->key;
+	char client[64], server[64];
+	json_t *vlan = json_array(), *user = json_null();
+
+	endpoint_text(k->client, k->ip_version, k->client_port, client, sizeof(client));
+	endpoint_text(k->server, k->ip_version, k->server_port, server, sizeof(server));
+	for (int i = 0; i < k->n_vlans; i++)
+		json_array_append_new(vlan, json_integer(k->vlan[i]));
+	for (int i = 0; i < k->n_inner_vlans; i++)
+		json_array_append_new(vlan, json_integer(k->inner_vlan[i]));
+	if (f->flow.user_id != 0) {
+		const char *name = w->user_name != NULL ?
+			w->user_name(w->user_name_arg, f->flow.user_id) : NULL;
+		user = name != NULL ? json_string(name) : json_integer(f->flow.user_id);
+	}
+	return json_pack("{s:s,s:s,s:s,s:o,s:o,s:s,s:I,s:I,s:{s:I,s:I},s:{s:I,s:I}}",
+		"proto", proto_name(k->l4_proto),
+		"client", client,
+		"server", server,
+		"vlan", vlan,
+		"user", user,
+		"state", lc_flow_state_name(f->flow.state),
+		"age", (json_int_t)((now - f->flow.created) / hz),
+		"idle", (json_int_t)((now - f->flow.last_seen) / hz),
+		"packets", "up", (json_int_t)f->flow.packets[LC_FLOW_DIR_UP],
+			   "down", (json_int_t)f->flow.packets[LC_FLOW_DIR_DOWN],
+		"bytes", "up", (json_int_t)f->flow.bytes[LC_FLOW_DIR_UP],
+			 "down", (json_int_t)f->flow.bytes[LC_FLOW_DIR_DOWN]);
+}
+
+#define FLOWS_DEFAULT_LIMIT 1000
+#define FLOWS_MAX_LIMIT 50000
+#define FLOWS_STEP 512
+
+static int
+cmd_flows(void *ctx, int argc, char **argv, json_t *reply)
+{
+	struct lc_wire *w = ctx;
+	struct lc_wire_cmd cmd = { .op = LC_WIRE_OP_FLOW_COUNTERS };
+	unsigned long limit = FLOWS_DEFAULT_LIMIT;
+	uint64_t hz = rte_get_tsc_hz();
+	struct lc_wire_flow_info *buf;
+	json_t *list;
+	int rc;
+
+	if (argc == 1) {
+		char *end;
+
+		limit = strtoul(argv[0], &end, 10);
+		if (*end != '\0' || argv[0][0] < '0' || argv[0][0] > '9' ||
+		    limit > FLOWS_MAX_LIMIT)
+			return lc_mgmt_error(reply, "bad LIMIT '%s' (0 to %d)", argv[0],
+					     FLOWS_MAX_LIMIT);
+	}
+	rc = lc_wire_call(w, &cmd, CALL_TIMEOUT_MS);
+	if (rc == 0)
+		rc = cmd.result;
+	if (rc != 0)
+		return lc_mgmt_error(reply, "flows: %s", rc == -ENOTSUP ?
+				     "no flow table" : strerror(-rc));
+	uint64_t active = cmd.resp.flow_counters.active;
+
+	buf = malloc(FLOWS_STEP * sizeof(*buf));
+	list = json_array();
+	if (buf == NULL || list == NULL) {
+		free(buf);
+		json_decref(list);
+		return -ENOMEM;
+	}
+	/* A bounded step of the table per command, so the worker never stalls. */
+	uint32_t cursor = LC_FLOW_CURSOR_START;
+	while (json_array_size(list) < limit && cursor != LC_FLOW_CURSOR_END) {
+		cmd = (struct lc_wire_cmd){ .op = LC_WIRE_OP_FLOW_LIST };
+		cmd.req.flow_list.cursor = cursor;
+		cmd.req.flow_list.max = (uint32_t)RTE_MIN((unsigned long)FLOWS_STEP,
+					limit - json_array_size(list));
+		cmd.req.flow_list.out = buf;
+		rc = lc_wire_call(w, &cmd, CALL_TIMEOUT_MS);
+		if (rc == 0)
+			rc = cmd.result;
+		if (rc != 0)
+			break;
+		for (uint32_t i = 0; i < cmd.resp.flow_list.n; i++)
+			json_array_append_new(list, flow_json(w, &buf[i],
+					      cmd.resp.flow_list.now, hz));
+		cursor = cmd.resp.flow_list.cursor;
+	}
+	free(buf);
+	if (rc != 0) {
+		json_decref(list);
+		return lc_mgmt_error(reply, "flows: %s", strerror(-rc));
+	}
+	json_object_set_new(reply, "count", json_integer((json_int_t)json_array_size(list)));
+	json_object_set_new(reply, "active", json_integer((json_int_t)active));
+	json_object_set_new(reply, "flows", list);
+	return 0;
 }
 
 static int
@@ -100,6 +258,7 @@ cmd_mode(void *ctx, int argc, char **argv, json_t *reply)
 
 static const struct lc_mgmt_cmd wire_cmds[] = {
 	{ "mode", "[inline|tap]", "show or switch the wire mode, live", 0, 1, cmd_mode },
+	{ "flows", "[LIMIT]", "list flows (at most LIMIT, default 1000)", 0, 1, cmd_flows },
 };
 
 int

@@ -15,6 +15,7 @@
 
 #include "lc_conf.h"
 #include "lc_wire.h"
+#include "wire_priv.h"
 
 /* [wire] vlan_mode is stored as the index of its name: untag, vlan, qinq. */
 _Static_assert(LC_VLAN_MODE_UNTAG == 0 && LC_VLAN_MODE_VLAN == 1 &&
@@ -23,43 +24,6 @@ _Static_assert(LC_VLAN_MODE_UNTAG == 0 && LC_VLAN_MODE_VLAN == 1 &&
 #define MAX_BURST 256
 #define CMD_RING_SIZE 64
 #define CMD_BURST 8
-
-enum cmd_state {
-	CMD_PENDING = 0,
-	CMD_DONE,
-	CMD_ABANDONED,
-};
-
-struct lc_wire {
-	/* Read-mostly: set at create. */
-	struct lc_wire_params p;
-	struct rte_ring *cmd_ring;
-	struct rte_mempool *cmd_pool;
-
-	/* Owned by the worker; others read it with atomic loads. */
-	uint32_t mode __rte_cache_aligned;
-	bool stop;
-
-	struct lc_wire_port_stats port_stats[LC_SIDE_MAX] __rte_cache_aligned;
-	struct lc_wire_loop_stats loop __rte_cache_aligned;
-};
-
-/*
- * Counters have one writer, the worker. A relaxed atomic store of the new
- * value is a plain store on x86, and it lets the control thread read a
- * counter while it changes without a data race.
- */
-static inline void
-cnt_add(uint64_t *c, uint64_t n)
-{
-	__atomic_store_n(c, *c + n, __ATOMIC_RELAXED);
-}
-
-static inline uint64_t
-cnt_get(const uint64_t *c)
-{
-	return __atomic_load_n(c, __ATOMIC_RELAXED);
-}
 
 struct lc_wire *
 lc_wire_create(const struct lc_wire_params *p)
@@ -135,13 +99,85 @@ forward(struct lc_wire *w, enum lc_side from, struct rte_mbuf **pkts, uint16_t n
 	}
 }
 
+/*
+ * Find the flow of every IP frame of a burst (creating sessions as
+ * permit_invalid_flow allows) and mark the frames to drop. Returns how many
+ * frames are kept; they are compacted to the front of pkts.
+ */
+static uint16_t
+track_flows(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
+	    uint16_t n, const struct lc_parse_result *pr, uint64_t now)
+{
+	struct lc_wire_port_stats *st = &w->port_stats[side];
+	struct lc_flow_key keys[MAX_BURST];
+	const struct lc_flow_key *kp[MAX_BURST];
+	const struct lc_parse_result *pp[MAX_BURST];
+	uint32_t lens[MAX_BURST];
+	uint16_t idx[MAX_BURST];
+	struct lc_flow *flows[MAX_BURST];
+	int status[MAX_BURST];
+	bool drop[MAX_BURST];
+	uint16_t nk = 0, kept = 0;
+	uint32_t fragments = 0, untracked = 0, invalid = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		drop[i] = false;
+		if (pr[i].reason != LC_PARSE_OK)
+			continue;
+		if (!lc_flow_key_from_parse(&pr[i], side == LC_SIDE_CLIENT, &keys[nk])) {
+			if (pr[i].flags & LC_PARSE_F_FRAGMENT)
+				fragments++;
+			else
+				untracked++;
+			continue;
+		}
+		kp[nk] = &keys[nk];
+		pp[nk] = &pr[i];
+		lens[nk] = pkts[i]->pkt_len;
+		idx[nk++] = i;
+	}
+	if (nk > 0) {
+		enum lc_flow_dir dir = side == LC_SIDE_CLIENT ? LC_FLOW_DIR_UP :
+							       LC_FLOW_DIR_DOWN;
+
+		for (uint16_t off = 0; off < nk; off += LC_FLOW_BURST_MAX) {
+			uint16_t k = RTE_MIN(nk - off, LC_FLOW_BURST_MAX);
+
+			lc_flow_lookup_or_create_burst(w->p.flows, kp + off, pp + off,
+						       lens + off, k, dir, now,
+						       flows + off, status + off);
+		}
+		for (uint16_t j = 0; j < nk; j++) {
+			if (status[j] == LC_FLOW_INVALID) {
+				drop[idx[j]] = true;
+				invalid++;
+			}
+		}
+	}
+	if (fragments)
+		cnt_add(&st->fragments, fragments);
+	if (untracked)
+		cnt_add(&st->untracked, untracked);
+	if (invalid == 0)
+		return n;
+
+	cnt_add(&st->drops[LC_DROP_INVALID_FLOW], invalid);
+	for (uint16_t i = 0; i < n; i++) {
+		if (drop[i])
+			rte_pktmbuf_free(pkts[i]);
+		else
+			pkts[kept++] = pkts[i];
+	}
+	return kept;
+}
+
 static void
 handle_burst(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
-	     uint16_t n)
+	     uint16_t n, uint64_t now)
 {
 	struct lc_wire_port_stats *st = &w->port_stats[side];
 	uint32_t reasons[LC_PARSE_REASON_MAX] = { 0 };
-	struct lc_parse_result pr;
+	struct lc_parse_result pr[MAX_BURST];
 	uint64_t bytes = 0;
 
 	for (uint16_t i = 0; i < n; i++) {
@@ -152,8 +188,8 @@ handle_burst(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 		bytes += m->pkt_len;
 		/* Headers always sit in the first segment of a chained frame. */
 		lc_parse_frame(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len,
-			       (enum lc_vlan_mode)w->p.vlan_mode, &pr);
-		reasons[pr.reason]++;
+			       (enum lc_vlan_mode)w->p.vlan_mode, &pr[i]);
+		reasons[pr[i].reason]++;
 	}
 	cnt_add(&st->rx_packets, n);
 	cnt_add(&st->rx_bytes, bytes);
@@ -161,13 +197,50 @@ handle_burst(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 		if (reasons[r] != 0)
 			cnt_add(&st->parse[r], reasons[r]);
 
+	if (w->p.flows != NULL)
+		n = track_flows(w, side, pkts, n, pr, now);
+
 	if (w->mode == LC_MODE_TAP) {
 		/* A mirror copy: it has been seen and counted; nothing goes out. */
 		cnt_add(&st->tap_packets, n);
 		rte_pktmbuf_free_bulk(pkts, n);
 		return;
 	}
-	forward(w, side, pkts, n);
+	if (n > 0)
+		forward(w, side, pkts, n);
+}
+
+/* Slots a FLOW_LIST command examines at most: a bounded pause of the loop. */
+#define FLOW_LIST_BUDGET 8192
+
+static int
+flow_list(struct lc_wire *w, struct lc_wire_cmd *cmd)
+{
+	struct lc_flow *found[64];
+	uint32_t cursor = cmd->req.flow_list.cursor;
+	uint32_t max = cmd->req.flow_list.max, n = 0;
+	unsigned int budget = FLOW_LIST_BUDGET;
+
+	if (w->p.flows == NULL)
+		return -ENOTSUP;
+	/* The whole budget is spent unless out[] fills or the walk ends. */
+	while (n < max && cursor != LC_FLOW_CURSOR_END && budget > 0) {
+		unsigned int step = RTE_MIN(budget, 1024u);
+		unsigned int k = lc_flow_iterate(w->p.flows, &cursor, step, found,
+						 RTE_MIN(64u, max - n));
+
+		budget -= step;
+		for (unsigned int i = 0; i < k; i++) {
+			struct lc_wire_flow_info *o = &cmd->req.flow_list.out[n++];
+
+			o->key = *lc_flow_key(w->p.flows, found[i]);
+			o->flow = *found[i];
+		}
+	}
+	cmd->resp.flow_list.cursor = cursor;
+	cmd->resp.flow_list.n = n;
+	cmd->resp.flow_list.now = rte_rdtsc();
+	return 0;
 }
 
 static void
@@ -192,6 +265,17 @@ cmd_execute(struct lc_wire *w, struct lc_wire_cmd *cmd)
 			cmd->resp.set_mode.rx_packets[s] = w->port_stats[s].rx_packets;
 		__atomic_store_n(&w->mode, cmd->req.set_mode.mode, __ATOMIC_RELAXED);
 		cmd->result = 0;
+		break;
+	case LC_WIRE_OP_FLOW_COUNTERS:
+		if (w->p.flows == NULL) {
+			cmd->result = -ENOTSUP;
+			break;
+		}
+		lc_flow_counters_get(w->p.flows, &cmd->resp.flow_counters);
+		cmd->result = 0;
+		break;
+	case LC_WIRE_OP_FLOW_LIST:
+		cmd->result = flow_list(w, cmd);
 		break;
 	default:
 		cmd->result = -ENOTSUP;
@@ -232,12 +316,15 @@ lc_wire_poll(struct lc_wire *w)
 		uint16_t n = rte_eth_rx_burst(w->p.port[s], 0, pkts, w->p.burst);
 
 		if (n > 0) {
-			handle_burst(w, (enum lc_side)s, pkts, n);
+			handle_burst(w, (enum lc_side)s, pkts, n, start);
 			total += n;
 		}
 	}
 	if (!rte_ring_empty(w->cmd_ring))
 		drain_commands(w);
+	/* A bounded step of aging per iteration: no sweep ever stalls the loop. */
+	if (w->p.flows != NULL)
+		lc_flow_age(w->p.flows, start, LC_FLOW_AGE_BUDGET);
 
 	cnt_add(&w->loop.iterations, 1);
 	if (total > 0) {
@@ -326,6 +413,8 @@ lc_wire_get_port_stats(const struct lc_wire *w, enum lc_side side,
 		out->drops[i] = cnt_get(&s->drops[i]);
 	for (int i = 0; i < LC_PARSE_REASON_MAX; i++)
 		out->parse[i] = cnt_get(&s->parse[i]);
+	out->fragments = cnt_get(&s->fragments);
+	out->untracked = cnt_get(&s->untracked);
 }
 
 void
@@ -342,6 +431,13 @@ uint32_t
 lc_wire_mode(const struct lc_wire *w)
 {
 	return __atomic_load_n(&w->mode, __ATOMIC_RELAXED);
+}
+
+void
+lc_wire_set_user_name(struct lc_wire *w, lc_wire_user_name_fn fn, void *arg)
+{
+	w->user_name = fn;
+	w->user_name_arg = arg;
 }
 
 uint16_t
@@ -362,6 +458,8 @@ lc_drop_reason_name(enum lc_drop_reason reason)
 	switch (reason) {
 	case LC_DROP_TX_FULL:
 		return "tx_full";
+	case LC_DROP_INVALID_FLOW:
+		return "invalid_flow";
 	default:
 		return "?";
 	}

@@ -44,6 +44,8 @@ args = --vdev=net_pcap1,rx_pcap=$sin,tx_pcap=$WORK/server-out.pcap
 [wire]
 mode = $mode
 mbufs = 8192
+[flows]
+capacity = 65536
 [mgmt]
 socket = $SOCK
 CONF

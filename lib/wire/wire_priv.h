@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The wire's insides, shared by the worker (worker.c) and the control side
+ * of its commands (wire_cmds.c). Nothing outside lib/wire includes this.
+ */
+#ifndef LC_WIRE_PRIV_H
+#define LC_WIRE_PRIV_H
+
+#include <rte_common.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include "lc_wire.h"
+
+enum cmd_state {
+	CMD_PENDING = 0,
+	CMD_DONE,
+	CMD_ABANDONED,
+};
+
+struct lc_wire {
+	/* Read-mostly: set at create. */
+	struct lc_wire_params p;
+	struct rte_ring *cmd_ring;
+	struct rte_mempool *cmd_pool;
+	lc_wire_user_name_fn user_name; /* used by the control thread only */
+	void *user_name_arg;
+
+	/* Owned by the worker; others read it with atomic loads. */
+	uint32_t mode __rte_cache_aligned;
+	bool stop;
+
+	struct lc_wire_port_stats port_stats[LC_SIDE_MAX] __rte_cache_aligned;
+	struct lc_wire_loop_stats loop __rte_cache_aligned;
+};
+
+/*
+ * Counters have one writer, the worker. A relaxed atomic store of the new
+ * value is a plain store on x86, and it lets the control thread read a
+ * counter while it changes without a data race.
+ */
+static inline void
+cnt_add(uint64_t *c, uint64_t n)
+{
+	__atomic_store_n(c, *c + n, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t
+cnt_get(const uint64_t *c)
+{
+	return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
+
+#endif /* LC_WIRE_PRIV_H */
