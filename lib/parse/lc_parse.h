@@ -38,6 +38,15 @@ enum lc_vlan_mode {
 
 #define LC_PARSE_MAX_VLANS 2
 
+/*
+ * Fixed bounds of the walk. A label stack deeper than LC_PARSE_MAX_MPLS, or
+ * an IPv6 chain with more than LC_PARSE_MAX_IPV6_EXT extension headers, is
+ * LC_PARSE_UNSUPPORTED. The tags of an inner Ethernet frame carried over MPLS
+ * are bounded by LC_PARSE_MAX_VLANS whatever the vlan_mode (docs/PARSER.md).
+ */
+#define LC_PARSE_MAX_MPLS 16
+#define LC_PARSE_MAX_IPV6_EXT 8
+
 /* Result flags. */
 #define LC_PARSE_F_PORTS    0x01 /* sport/dport are valid (TCP/UDP) */
 #define LC_PARSE_F_FRAGMENT 0x02 /* IP fragment */
@@ -69,11 +78,18 @@ struct lc_parse_result {
 	uint16_t ip_len;     /* IP packet length from its header */
 	uint8_t src[16];
 	uint8_t dst[16];
+	/* Tags of the inner Ethernet header of an EoMPLS frame, outer first. */
+	uint8_t n_inner_vlans;
+	uint8_t n_ipv6_ext;  /* IPv6 extension headers walked */
+	uint16_t inner_vlan[LC_PARSE_MAX_VLANS];
 };
 
 /*
  * Parse one frame. Fills *res in full (every field, whatever the outcome) and
- * returns res->reason.
+ * returns res->reason. When the reason is not LC_PARSE_OK, the L2 fields
+ * (n_vlans, vlan, n_mpls, n_inner_vlans, inner_vlan, LC_PARSE_F_PPPOE,
+ * LC_PARSE_F_EOMPLS, l3_off) describe what was walked before the walk
+ * stopped, and every L3/L4 field is zero.
  */
 int lc_parse_frame(const uint8_t *frame, uint16_t len, enum lc_vlan_mode mode,
 		   struct lc_parse_result *res);
