@@ -5,7 +5,7 @@
 # never written. libFuzzer exits non-zero on any crash, leak or sanitizer
 # report, and so does this script.
 set -eu
-exe=$1 name=$2 src=$3 runs=$4
+exe=$(readlink -f "$1") name=$2 src=$3 runs=$4
 out=$(pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/lc-fuzz-$name.XXXXXX")
 trap 'rm -rf "$work"' EXIT
