@@ -33,6 +33,8 @@ mode = $1
 mbufs = 16384
 [flows]
 capacity = 65536
+[users]
+state_file = $WORK/users.conf
 [mgmt]
 socket = $WORK/lc.sock
 CONF

@@ -30,6 +30,7 @@
 #include "lc_flow.h"
 #include "lc_mgmt.h"
 #include "lc_wire.h"
+#include "linecapd.h"
 
 #define EAL_ARGS_MAX 128
 
@@ -41,7 +42,7 @@ on_signal(int sig)
 	stop_signal = sig;
 }
 
-static void __attribute__((format(printf, 2, 3)))
+void
 lc_log(const char *level, const char *fmt, ...)
 {
 	char ts[32];
@@ -75,21 +76,10 @@ usage(FILE *f)
 		"\n"
 		"EAL options on the command line replace the file's [eal] args.\n"
 		"  -c, --config FILE   configuration file (INI)\n"
+		"      --ignore-state  start with no users if the users file is corrupt\n"
 		"  -h, --help          this help\n"
 		"  -V, --version       print the version\n");
 }
-
-struct daemon {
-	struct lc_conf conf;
-	struct lc_wire *wire;
-	struct lc_mgmt *mgmt;
-	struct lc_mgmt_table *table;
-	struct rte_mempool *pool;
-	struct lc_flow_table *flows;
-	bool port_started[LC_SIDE_MAX];
-	unsigned int worker_lcore;
-	time_t started;
-};
 
 static int
 cmd_ping(void *ctx, int argc, char **argv, json_t *reply)
@@ -111,6 +101,7 @@ cmd_stats(void *ctx, int argc, char **argv, json_t *reply)
 	(void)argv;
 	json_object_set_new(reply, "mode",
 			    json_string(lc_conf_mode_name(lc_wire_mode(d->wire))));
+	users_stats_json(d, reply);
 	json_object_set_new(reply, "uptime",
 			    json_integer((json_int_t)(time(NULL) - d->started)));
 	lc_wire_stats_json(d->wire, reply);
@@ -125,7 +116,39 @@ cmd_stats(void *ctx, int argc, char **argv, json_t *reply)
 	return 0;
 }
 
+static int
+cmd_rx(struct daemon *d, bool enable, json_t *reply)
+{
+	struct lc_wire_cmd cmd = { .op = LC_WIRE_OP_RX };
+	int rc;
+
+	cmd.req.rx.enabled = enable;
+	rc = lc_wire_call(d->wire, &cmd, 1000);
+	if (rc != 0)
+		return lc_mgmt_error(reply, "the worker did not answer");
+	json_object_set_new(reply, "receiving", json_boolean(enable));
+	return 0;
+}
+
+static int
+cmd_start(void *ctx, int argc, char **argv, json_t *reply)
+{
+	(void)argc;
+	(void)argv;
+	return cmd_rx(ctx, true, reply);
+}
+
+static int
+cmd_stop(void *ctx, int argc, char **argv, json_t *reply)
+{
+	(void)argc;
+	(void)argv;
+	return cmd_rx(ctx, false, reply);
+}
+
 static const struct lc_mgmt_cmd daemon_cmds[] = {
+	{ "start", "", "start receiving frames (see [wire] autostart)", 0, 0, cmd_start },
+	{ "stop", "", "stop receiving frames; they wait in the ports' queues", 0, 0, cmd_stop },
 	{ "ping", "", "check that linecapd answers; replies with its version", 0, 0, cmd_ping },
 	{ "stats", "", "counters of the ports, the worker and the socket", 0, 0, cmd_stats },
 };
@@ -162,10 +185,11 @@ build_eal_args(int argc, char **argv, int dd, struct lc_conf *conf,
 }
 
 static int
-parse_app_args(int argc, char **argv, const char **config)
+parse_app_args(int argc, char **argv, const char **config, bool *ignore_state)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "ignore-state", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -177,6 +201,9 @@ parse_app_args(int argc, char **argv, const char **config)
 		switch (c) {
 		case 'c':
 			*config = optarg;
+			break;
+		case 'I':
+			*ignore_state = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -253,6 +280,8 @@ ports_up(struct daemon *d)
 		lc_log("info", "%s port %u (%s) up", lc_side_name(s), port[s], name);
 	}
 
+	if (users_create(d) != 0)
+		return -ENOMEM;
 	const struct lc_conf_flows *fc = &d->conf.flows;
 	struct lc_flow_params fp = {
 		.name = "lc_flows",
@@ -265,6 +294,8 @@ ports_up(struct daemon *d)
 		.hz = rte_get_tsc_hz(),
 		/* `assign EMAIL IP:PORT` finds flows by their client endpoint. */
 		.client_index = true,
+		.expire = lc_assign_flow_expired,
+		.expire_arg = d->assign,
 	};
 	d->flows = lc_flow_table_create(&fp);
 	if (d->flows == NULL) {
@@ -285,6 +316,8 @@ ports_up(struct daemon *d)
 		.idle_sleep_us = wc->idle_sleep,
 		.socket_id = (int)rte_socket_id(),
 		.flows = d->flows,
+		.assign = d->assign,
+		.rx_enabled = wc->autostart,
 	};
 	d->wire = lc_wire_create(&wp);
 	if (d->wire == NULL) {
@@ -334,6 +367,8 @@ control_up(struct daemon *d)
 	rc = lc_mgmt_register(d->table, daemon_cmds, RTE_DIM(daemon_cmds), d);
 	if (rc == 0)
 		rc = lc_wire_register_cmds(d->wire, d->table);
+	if (rc == 0)
+		rc = users_register_cmds(d);
 	if (rc != 0)
 		return rc;
 
@@ -370,7 +405,7 @@ main(int argc, char **argv)
 	 */
 	int dd = find_dashdash(argc, argv);
 	int first = dd >= 0 ? dd : 0;
-	if (parse_app_args(argc - first, argv + first, &config) != 0)
+	if (parse_app_args(argc - first, argv + first, &config, &d.ignore_state) != 0)
 		return 2;
 
 	lc_conf_defaults(&d.conf);
@@ -401,7 +436,7 @@ main(int argc, char **argv)
 		       "worker: give EAL -l with two cores (e.g. -l 0,1)");
 		goto out;
 	}
-	if (ports_up(&d) != 0 || control_up(&d) != 0)
+	if (ports_up(&d) != 0 || users_load(&d) != 0 || control_up(&d) != 0)
 		goto out;
 
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -417,10 +452,16 @@ main(int argc, char **argv)
 		       d.worker_lcore, strerror(-rc));
 		goto out;
 	}
+	if (users_start(&d) != 0) {
+		lc_wire_stop(d.wire);
+		rte_eal_wait_lcore(d.worker_lcore);
+		goto out;
+	}
 	lc_log("info", "linecapd %s running: mode %s, vlan_mode %s, worker lcore %u, "
-	       "socket %s", LC_VERSION, lc_conf_mode_name(d.conf.wire.mode),
+	       "socket %s%s", LC_VERSION, lc_conf_mode_name(d.conf.wire.mode),
 	       lc_conf_vlan_mode_name(d.conf.wire.vlan_mode), d.worker_lcore,
-	       d.conf.mgmt.socket);
+	       d.conf.mgmt.socket, d.conf.wire.autostart ? "" :
+	       ", not receiving until 'start'");
 
 	while (!stop_signal) {
 		rc = lc_mgmt_poll(d.mgmt, 50);
@@ -428,12 +469,14 @@ main(int argc, char **argv)
 			lc_log("error", "management socket: %s", strerror(-rc));
 			break;
 		}
+		users_upkeep(&d);
 	}
 	lc_log("info", "%s: stopping", stop_signal ? strsignal(stop_signal) : "error");
 
 	lc_wire_stop(d.wire);
 	rte_eal_wait_lcore(d.worker_lcore);
 	log_final_counters(&d);
+	users_stop(&d);
 	status = rc == 0 ? 0 : 1;
 out:
 	lc_mgmt_free(d.mgmt);
@@ -441,6 +484,7 @@ out:
 	ports_down(&d);
 	lc_wire_free(d.wire);
 	lc_flow_table_free(d.flows);
+	users_free(&d);
 	rte_mempool_free(d.pool);
 	rte_eal_cleanup();
 	return status;

@@ -62,6 +62,7 @@ static const struct key_def key_defs[] = {
 	U(wire, burst, 1, 256),
 	U(wire, tx_retries, 1, 1000),
 	U(wire, idle_sleep, 0, 1000000),
+	{ "wire", "autostart", KEY_BOOL, F(wire, autostart), 0, 0, 0, NULL },
 
 	U(flows, capacity, 1024, 67108864),
 	{ "flows", "permit_invalid_flow", KEY_BOOL, F(flows, permit_invalid_flow), 0, 0, 0, NULL },
@@ -112,6 +113,7 @@ lc_conf_defaults(struct lc_conf *conf)
 	conf->wire.burst = 32;
 	conf->wire.tx_retries = 8;
 	conf->wire.idle_sleep = 0;
+	conf->wire.autostart = true;
 
 	conf->flows.capacity = 1048576;
 	conf->flows.permit_invalid_flow = true;

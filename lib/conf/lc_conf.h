@@ -50,6 +50,7 @@ struct lc_conf_wire {
 	uint32_t burst;       /* RX burst size */
 	uint32_t tx_retries;  /* TX attempts before a frame is dropped */
 	uint32_t idle_sleep;  /* microseconds to sleep after an idle poll */
+	bool autostart;       /* receive from the start, or wait for 'start' */
 };
 
 struct lc_conf_flows {

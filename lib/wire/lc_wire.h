@@ -22,6 +22,7 @@
 
 #include <jansson.h>
 
+#include "lc_assign.h"
 #include "lc_flow.h"
 #include "lc_parse.h"
 
@@ -76,6 +77,34 @@ struct lc_wire_params {
 	 * plain wire with no sessions.
 	 */
 	struct lc_flow_table *flows;
+	/* Users and assignments, owned by the worker too; NULL: none. */
+	struct lc_assign *assign;
+	/* false: the worker starts without receiving, until LC_WIRE_OP_RX. */
+	bool rx_enabled;
+};
+
+/* The shaping state ('state' command). */
+enum lc_state {
+	LC_STATE_PRESENT = 0,  /* shaping on */
+	LC_STATE_DISABLED,     /* kill switch: forward everything unshaped */
+	LC_STATE_ABSENT,       /* no users, no assignments, forward unshaped */
+};
+
+/* One assignment in a batch: LC_WIRE_OP_ASSIGN. */
+enum lc_wire_assign_op {
+	LC_WIRE_ASSIGN_ENDPOINT = 0,
+	LC_WIRE_ASSIGN_IP,
+	LC_WIRE_UNASSIGN_ENDPOINT,
+	LC_WIRE_UNASSIGN_IP,
+};
+
+struct lc_wire_assignment {
+	uint8_t op;        /* enum lc_wire_assign_op */
+	uint8_t result;    /* enum lc_assign_result, set by the worker */
+	uint16_t port;
+	int32_t err;       /* 0 or -errno, set by the worker */
+	uint32_t user;
+	uint8_t addr[16];
 };
 
 /* Commands from the control thread to the worker. */
@@ -84,6 +113,13 @@ enum lc_wire_op {
 	LC_WIRE_OP_SET_MODE,
 	LC_WIRE_OP_FLOW_COUNTERS, /* copy the flow table's counters */
 	LC_WIRE_OP_FLOW_LIST,     /* copy a bounded step of the flow table */
+	LC_WIRE_OP_USER_ADD,      /* a user id comes to life */
+	LC_WIRE_OP_USER_DEL,      /* a user id stops counting; its flows go */
+	LC_WIRE_OP_USER_GONE,     /* is a removed id free of flows yet? */
+	LC_WIRE_OP_ASSIGN,        /* a batch of assignments */
+	LC_WIRE_OP_ASSIGN_COUNTERS,
+	LC_WIRE_OP_STATE,         /* present, disabled or absent */
+	LC_WIRE_OP_RX,            /* start or stop receiving */
 };
 
 /* One flow as listed: a copy, so the control thread owns it. */
@@ -104,6 +140,19 @@ struct lc_wire_cmd {
 			uint32_t max;        /* room in out[] */
 			struct lc_wire_flow_info *out;
 		} flow_list;
+		struct {
+			uint32_t id;
+		} user;
+		struct {
+			uint32_t n;
+			struct lc_wire_assignment *list;
+		} assign;
+		struct {
+			uint32_t state;   /* enum lc_state */
+		} state;
+		struct {
+			bool enabled;
+		} rx;
 	} req;
 	union {
 		struct {
@@ -117,6 +166,13 @@ struct lc_wire_cmd {
 			uint32_t n;          /* entries written to out[] */
 			uint64_t now;        /* the worker's clock, for ages */
 		} flow_list;
+		struct {
+			bool gone;
+		} user;
+		struct lc_assign_counters assign_counters;
+		struct {
+			uint32_t old_state;
+		} state;
 	} resp;
 	uint32_t state;   /* internal: who owns the command */
 };
@@ -173,6 +229,8 @@ void lc_wire_get_port_stats(const struct lc_wire *wire, enum lc_side side,
 void lc_wire_get_loop_stats(const struct lc_wire *wire,
 			    struct lc_wire_loop_stats *stats);
 uint32_t lc_wire_mode(const struct lc_wire *wire);
+uint32_t lc_wire_state(const struct lc_wire *wire);
+bool lc_wire_rx_enabled(const struct lc_wire *wire);
 uint16_t lc_wire_port_id(const struct lc_wire *wire, enum lc_side side);
 
 const char *lc_side_name(enum lc_side side);

@@ -28,7 +28,10 @@ struct lc_wire {
 
 	/* Owned by the worker; others read it with atomic loads. */
 	uint32_t mode __rte_cache_aligned;
+	uint32_t state;          /* enum lc_state */
+	bool rx_enabled;
 	bool stop;
+	struct lc_user_state *users; /* from p.assign; NULL without users */
 
 	struct lc_wire_port_stats port_stats[LC_SIDE_MAX] __rte_cache_aligned;
 	struct lc_wire_loop_stats loop __rte_cache_aligned;

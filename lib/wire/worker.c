@@ -44,6 +44,9 @@ lc_wire_create(const struct lc_wire_params *p)
 	}
 	w->p = *p;
 	w->mode = p->mode;
+	w->rx_enabled = p->rx_enabled;
+	w->state = LC_STATE_PRESENT;
+	w->users = p->assign != NULL ? lc_assign_users(p->assign) : NULL;
 
 	snprintf(name, sizeof(name), "lc_cmd_%p", (void *)w);
 	w->cmd_ring = rte_ring_create(name, CMD_RING_SIZE, p->socket_id,
@@ -119,6 +122,7 @@ track_flows(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 	bool drop[MAX_BURST];
 	uint16_t nk = 0, kept = 0;
 	uint32_t fragments = 0, untracked = 0, invalid = 0;
+	int dir = side == LC_SIDE_CLIENT ? LC_FLOW_DIR_UP : LC_FLOW_DIR_DOWN;
 
 	for (uint16_t i = 0; i < n; i++) {
 		drop[i] = false;
@@ -129,6 +133,18 @@ track_flows(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 				fragments++;
 			else
 				untracked++;
+			/*
+			 * No ports, so no flow: the frame belongs to the user of
+			 * an IP-wide assignment of its client address, if any.
+			 */
+			if (w->users != NULL) {
+				const uint8_t *client = side == LC_SIDE_CLIENT ?
+							pr[i].src : pr[i].dst;
+				uint32_t u = lc_assign_ip_user(w->p.assign, client);
+
+				lc_assign_account(&w->users[u], dir, 1,
+						  pkts[i]->pkt_len, now);
+			}
 			continue;
 		}
 		kp[nk] = &keys[nk];
@@ -137,9 +153,6 @@ track_flows(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 		idx[nk++] = i;
 	}
 	if (nk > 0) {
-		enum lc_flow_dir dir = side == LC_SIDE_CLIENT ? LC_FLOW_DIR_UP :
-							       LC_FLOW_DIR_DOWN;
-
 		for (uint16_t off = 0; off < nk; off += LC_FLOW_BURST_MAX) {
 			uint16_t k = RTE_MIN(nk - off, LC_FLOW_BURST_MAX);
 
@@ -148,10 +161,20 @@ track_flows(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 						       flows + off, status + off);
 		}
 		for (uint16_t j = 0; j < nk; j++) {
+			uint32_t u = 0;
+
 			if (status[j] == LC_FLOW_INVALID) {
 				drop[idx[j]] = true;
 				invalid++;
+				continue;
 			}
+			if (w->users == NULL)
+				continue;
+			if (status[j] == LC_FLOW_CREATED)
+				u = lc_assign_new_flow(w->p.assign, flows[j], kp[j], now);
+			else if (status[j] == LC_FLOW_EXISTING)
+				u = lc_assign_flow_user(w->users, flows[j]);
+			lc_assign_account(&w->users[u], dir, 1, lens[j], now);
 		}
 	}
 	if (fragments)
@@ -243,6 +266,57 @@ flow_list(struct lc_wire *w, struct lc_wire_cmd *cmd)
 	return 0;
 }
 
+static int
+user_cmd(struct lc_wire *w, struct lc_wire_cmd *cmd)
+{
+	struct lc_assign *a = w->p.assign;
+	uint64_t now = rte_rdtsc();
+
+	if (a == NULL || w->p.flows == NULL)
+		return -ENOTSUP;
+	switch (cmd->op) {
+	case LC_WIRE_OP_USER_ADD:
+		return lc_assign_user_add(a, cmd->req.user.id);
+	case LC_WIRE_OP_USER_DEL:
+		return lc_assign_user_del(a, cmd->req.user.id);
+	case LC_WIRE_OP_USER_GONE:
+		cmd->resp.user.gone = lc_assign_user_gone(a, cmd->req.user.id);
+		return 0;
+	case LC_WIRE_OP_ASSIGN_COUNTERS:
+		lc_assign_counters_get(a, &cmd->resp.assign_counters);
+		return 0;
+	case LC_WIRE_OP_ASSIGN:
+		break;
+	default:
+		return -ENOTSUP;
+	}
+	for (uint32_t i = 0; i < cmd->req.assign.n; i++) {
+		struct lc_wire_assignment *e = &cmd->req.assign.list[i];
+		int err = 0;
+
+		switch (e->op) {
+		case LC_WIRE_ASSIGN_ENDPOINT:
+			e->result = lc_assign_endpoint(a, w->p.flows, e->user, e->addr,
+						       e->port, now, &err);
+			break;
+		case LC_WIRE_ASSIGN_IP:
+			e->result = lc_assign_ip(a, e->user, e->addr, &err);
+			break;
+		case LC_WIRE_UNASSIGN_ENDPOINT:
+			e->result = lc_unassign_endpoint(a, w->p.flows, e->addr, e->port);
+			break;
+		case LC_WIRE_UNASSIGN_IP:
+			e->result = lc_unassign_ip(a, e->addr);
+			break;
+		default:
+			err = -EINVAL;
+			break;
+		}
+		e->err = err;
+	}
+	return 0;
+}
+
 static void
 cmd_execute(struct lc_wire *w, struct lc_wire_cmd *cmd)
 {
@@ -276,6 +350,28 @@ cmd_execute(struct lc_wire *w, struct lc_wire_cmd *cmd)
 		break;
 	case LC_WIRE_OP_FLOW_LIST:
 		cmd->result = flow_list(w, cmd);
+		break;
+	case LC_WIRE_OP_USER_ADD:
+	case LC_WIRE_OP_USER_DEL:
+	case LC_WIRE_OP_USER_GONE:
+	case LC_WIRE_OP_ASSIGN:
+	case LC_WIRE_OP_ASSIGN_COUNTERS:
+		cmd->result = user_cmd(w, cmd);
+		break;
+	case LC_WIRE_OP_STATE:
+		if (cmd->req.state.state > LC_STATE_ABSENT) {
+			cmd->result = -EINVAL;
+			break;
+		}
+		cmd->resp.state.old_state = w->state;
+		if (cmd->req.state.state == LC_STATE_ABSENT && w->p.assign != NULL)
+			lc_assign_clear(w->p.assign);
+		__atomic_store_n(&w->state, cmd->req.state.state, __ATOMIC_RELAXED);
+		cmd->result = 0;
+		break;
+	case LC_WIRE_OP_RX:
+		__atomic_store_n(&w->rx_enabled, cmd->req.rx.enabled, __ATOMIC_RELAXED);
+		cmd->result = 0;
 		break;
 	default:
 		cmd->result = -ENOTSUP;
@@ -312,7 +408,7 @@ lc_wire_poll(struct lc_wire *w)
 	uint64_t start = rte_rdtsc();
 	unsigned int total = 0;
 
-	for (int s = 0; s < LC_SIDE_MAX; s++) {
+	for (int s = 0; s < LC_SIDE_MAX && w->rx_enabled; s++) {
 		uint16_t n = rte_eth_rx_burst(w->p.port[s], 0, pkts, w->p.burst);
 
 		if (n > 0) {
@@ -323,8 +419,11 @@ lc_wire_poll(struct lc_wire *w)
 	if (!rte_ring_empty(w->cmd_ring))
 		drain_commands(w);
 	/* A bounded step of aging per iteration: no sweep ever stalls the loop. */
-	if (w->p.flows != NULL)
+	if (w->p.flows != NULL) {
 		lc_flow_age(w->p.flows, start, LC_FLOW_AGE_BUDGET);
+		if (w->p.assign != NULL)
+			lc_assign_upkeep(w->p.assign, w->p.flows, start, 256);
+	}
 
 	cnt_add(&w->loop.iterations, 1);
 	if (total > 0) {
@@ -431,6 +530,18 @@ uint32_t
 lc_wire_mode(const struct lc_wire *w)
 {
 	return __atomic_load_n(&w->mode, __ATOMIC_RELAXED);
+}
+
+uint32_t
+lc_wire_state(const struct lc_wire *w)
+{
+	return __atomic_load_n(&w->state, __ATOMIC_RELAXED);
+}
+
+bool
+lc_wire_rx_enabled(const struct lc_wire *w)
+{
+	return __atomic_load_n(&w->rx_enabled, __ATOMIC_RELAXED);
 }
 
 void

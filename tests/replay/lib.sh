@@ -46,6 +46,9 @@ mode = $mode
 mbufs = 8192
 [flows]
 capacity = 65536
+[users]
+capacity = 4096
+state_file = $WORK/users.conf
 [mgmt]
 socket = $SOCK
 CONF

@@ -92,6 +92,7 @@ make_wire(uint32_t mode)
 		.vlan_mode = 2,
 		.burst = 32,
 		.tx_retries = 4,
+		.rx_enabled = true,
 		.socket_id = SOCKET_ID_ANY,
 	};
 	struct lc_wire *w = lc_wire_create(&p);

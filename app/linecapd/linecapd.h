@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * linecapd's control thread: what main.c and users.c share.
+ */
+#ifndef LINECAPD_H
+#define LINECAPD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <rte_mempool.h>
+
+#include "lc_assign.h"
+#include "lc_conf.h"
+#include "lc_flow.h"
+#include "lc_mgmt.h"
+#include "lc_user.h"
+#include "lc_wire.h"
+
+struct daemon {
+	struct lc_conf conf;
+	bool ignore_state;
+	struct lc_wire *wire;
+	struct lc_mgmt *mgmt;
+	struct lc_mgmt_table *table;
+	struct rte_mempool *pool;
+	struct lc_flow_table *flows;
+	struct lc_assign *assign;
+	struct lc_user_registry *users;
+	uint32_t *retired;            /* deleted ids waiting for the worker */
+	uint32_t n_retired;
+	uint64_t saved_generation;    /* lc_user_static_generation() at last save */
+	bool port_started[LC_SIDE_MAX];
+	unsigned int worker_lcore;
+	time_t started;
+	uint64_t next_tick;           /* monotonic seconds of the next upkeep */
+	uint64_t next_gc;
+};
+
+void lc_log(const char *level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Seconds of CLOCK_MONOTONIC: the clock of users' ages and idleness. */
+uint64_t lc_monotonic_sec(void);
+
+/* Users: registry, state file, commands and upkeep (users.c). */
+int users_create(struct daemon *d);
+int users_load(struct daemon *d);
+int users_start(struct daemon *d);   /* after the worker runs */
+int users_register_cmds(struct daemon *d);
+void users_upkeep(struct daemon *d); /* from the control loop, often */
+void users_stop(struct daemon *d);   /* saves the state file */
+void users_free(struct daemon *d);
+void users_stats_json(struct daemon *d, json_t *reply);
+
+#endif /* LINECAPD_H */

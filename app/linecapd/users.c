@@ -1,0 +1,734 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Users and assignments on the control thread: the registry (lib/user), the
+ * state file, and the commands user, assign, unassign, state, gc and save.
+ * Whatever the fast path must know goes to the worker as a command; the
+ * registry itself is never seen by the worker.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+
+#include "lc_rate.h"
+#include "linecapd.h"
+
+#define CALL_TIMEOUT_MS 1000
+/* Users whose ids are looked at per upkeep for reclaiming and activity. */
+#define UPKEEP_GC_BATCH 256
+
+static int
+worker_call(struct daemon *d, struct lc_wire_cmd *cmd, json_t *reply,
+	    const char *what)
+{
+	int rc = lc_wire_call(d->wire, cmd, CALL_TIMEOUT_MS);
+
+	if (rc == 0)
+		rc = cmd->result;
+	if (rc != 0 && reply != NULL)
+		lc_mgmt_error(reply, "%s: %s", what, rc == -ETIMEDOUT ?
+			      "the worker did not answer" : strerror(-rc));
+	return rc;
+}
+
+static int
+worker_user(struct daemon *d, uint32_t op, uint32_t id)
+{
+	struct lc_wire_cmd cmd = { .op = op };
+
+	cmd.req.user.id = id;
+	return worker_call(d, &cmd, NULL, NULL);
+}
+
+/* Parse "1.2.3.4", "2001:db8::1", "1.2.3.4:80" or "[2001:db8::1]:80". */
+static int
+parse_endpoint(const char *text, uint8_t addr[16], uint16_t *port,
+	       bool *has_port)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *p = NULL;
+	struct in_addr v4;
+
+	*has_port = false;
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+		size_t n = close != NULL ? (size_t)(close - text - 1) : 0;
+
+		if (close == NULL || n == 0 || n >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, text + 1, n);
+		host[n] = '\0';
+		if (close[1] == ':')
+			p = close + 2;
+		else if (close[1] != '\0')
+			return -EINVAL;
+		if (inet_pton(AF_INET6, host, addr) != 1)
+			return -EINVAL;
+	} else {
+		const char *colon = strchr(text, ':');
+
+		if (colon != NULL && strchr(colon + 1, ':') != NULL) {
+			/* Bare IPv6: no port. */
+			if (inet_pton(AF_INET6, text, addr) != 1)
+				return -EINVAL;
+		} else {
+			size_t n = colon ? (size_t)(colon - text) : strlen(text);
+
+			if (n == 0 || n >= sizeof(host))
+				return -EINVAL;
+			memcpy(host, text, n);
+			host[n] = '\0';
+			if (inet_pton(AF_INET, host, &v4) != 1)
+				return -EINVAL;
+			memset(addr, 0, 10);
+			addr[10] = addr[11] = 0xff;
+			memcpy(addr + 12, &v4, 4);
+			if (colon != NULL)
+				p = colon + 1;
+		}
+	}
+	if (p != NULL) {
+		char *end;
+		unsigned long v;
+
+		if (*p < '0' || *p > '9')
+			return -ERANGE;
+		v = strtoul(p, &end, 10);
+		if (*end != '\0' || v == 0 || v > 65535)
+			return -ERANGE;
+		*port = (uint16_t)v;
+		*has_port = true;
+	}
+	return 0;
+}
+
+/* "BYTES", "64kb", "1mb": a burst size as tc writes it. */
+static int
+parse_size(const char *text, uint64_t *bytes)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*text < '0' || *text > '9')
+		return -EINVAL;
+	v = strtoull(text, &end, 10);
+	if (strcmp(end, "") == 0 || strcmp(end, "b") == 0)
+		;
+	else if (strcmp(end, "k") == 0 || strcmp(end, "kb") == 0)
+		v *= 1024;
+	else if (strcmp(end, "m") == 0 || strcmp(end, "mb") == 0)
+		v *= 1024 * 1024;
+	else
+		return -EINVAL;
+	if (v == 0 || v > (1ULL << 32))
+		return -ERANGE;
+	*bytes = v;
+	return 0;
+}
+
+static bool
+email_ok(const char *email, json_t *reply)
+{
+	if (lc_user_email_valid(email, strlen(email)))
+		return true;
+	lc_mgmt_error(reply, "bad email '%s': 1 to 255 bytes of printable UTF-8 "
+		      "without spaces", email);
+	return false;
+}
+
+static json_t *
+direction_json(const struct lc_user_state *us, int dir, bool tap)
+{
+	return json_pack("{s:I,s:I,s:I}",
+		"packets", (json_int_t)__atomic_load_n(&us->packets[dir], __ATOMIC_RELAXED),
+		"bytes", (json_int_t)__atomic_load_n(&us->bytes[dir], __ATOMIC_RELAXED),
+		tap ? "would_drop" : "drops",
+		(json_int_t)__atomic_load_n(&us->drops[dir], __ATOMIC_RELAXED));
+}
+
+static json_t *
+user_json(struct daemon *d, const struct lc_user *u)
+{
+	const struct lc_user_state *us = &lc_assign_users(d->assign)[u->id];
+	bool tap = lc_wire_mode(d->wire) == LC_MODE_TAP;
+
+	return json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:b,s:I,s:I,s:{s:o,s:o}}",
+		"email", u->email,
+		"id", (json_int_t)u->id,
+		"up", (json_int_t)u->up,
+		"down", (json_int_t)u->down,
+		"burst_up", (json_int_t)u->burst_up,
+		"burst_down", (json_int_t)u->burst_down,
+		"static", u->is_static,
+		"flows", (json_int_t)__atomic_load_n(&us->flows, __ATOMIC_RELAXED),
+		"age", (json_int_t)(lc_monotonic_sec() - u->created),
+		"counters",
+		"up", direction_json(us, LC_FLOW_DIR_UP, tap),
+		"down", direction_json(us, LC_FLOW_DIR_DOWN, tap));
+}
+
+/* A user that the registry just made must come to life in the worker too. */
+static int
+user_born(struct daemon *d, const struct lc_user *u, json_t *reply)
+{
+	int rc = worker_user(d, LC_WIRE_OP_USER_ADD, u->id);
+
+	if (rc != 0) {
+		uint32_t id = u->id;
+
+		/* Nothing half-applied: the registry forgets the user again. */
+		lc_user_del(d->users, id);
+		lc_user_reclaim(d->users, id);
+		lc_mgmt_error(reply, "user not created: the worker refused id %u: %s",
+			      id, strerror(-rc));
+	}
+	return rc;
+}
+
+/*
+ * Delete a user from the registry. Its id is retired until the worker has
+ * unbound every flow from it; the upkeep then reclaims it.
+ */
+static void
+retire(struct daemon *d, uint32_t id)
+{
+	if (lc_user_del(d->users, id) == 0 &&
+	    d->n_retired < d->conf.users.capacity)
+		d->retired[d->n_retired++] = id;
+}
+
+static void
+save_if_changed(struct daemon *d)
+{
+	char err[512];
+
+	if (lc_user_static_generation(d->users) == d->saved_generation)
+		return;
+	if (lc_user_save(d->users, d->conf.users.state_file, err, sizeof(err)) != 0) {
+		lc_log("error", "%s", err);
+		return;
+	}
+	d->saved_generation = lc_user_static_generation(d->users);
+}
+
+static int
+cmd_user_set(void *ctx, int argc, char **argv, json_t *reply)
+{
+	struct daemon *d = ctx;
+	struct lc_user_limits lim = { 0 };
+	const struct lc_user *u;
+	bool created;
+	int rc;
+
+	if (!email_ok(argv[0], reply))
+		return -EINVAL;
+	/* Check every argument before anything is applied. */
+	for (int i = 1; i < argc; i++) {
+		char *eq = strchr(argv[i], '=');
+		const char *val = eq ? eq + 1 : "";
+		size_t klen = eq ? (size_t)(eq - argv[i]) : strlen(argv[i]);
+		uint64_t v;
+
+		if (klen == 2 && strncmp(argv[i], "up", 2) == 0) {
+			if (lc_rate_parse(val, &v) != 0 || v == 0)
+				return lc_mgmt_error(reply, "bad rate '%s' (e.g. 500kbit, "
+						     "10mbit, 1gbit)", val);
+			lim.up = v;
+			lim.fields |= LC_USER_LIMIT_UP;
+		} else if (klen == 4 && strncmp(argv[i], "down", 4) == 0) {
+			if (lc_rate_parse(val, &v) != 0 || v == 0)
+				return lc_mgmt_error(reply, "bad rate '%s' (e.g. 500kbit, "
+						     "10mbit, 1gbit)", val);
+			lim.down = v;
+			lim.fields |= LC_USER_LIMIT_DOWN;
+		} else if ((klen == 5 && strncmp(argv[i], "burst", 5) == 0) ||
+			   (klen == 8 && strncmp(argv[i], "burst_up", 8) == 0) ||
+			   (klen == 10 && strncmp(argv[i], "burst_down", 10) == 0)) {
+			if (parse_size(val, &v) != 0)
+				return lc_mgmt_error(reply, "bad burst '%s' (bytes, e.g. "
+						     "64kb or 1mb)", val);
+			if (klen != 10) {
+				lim.burst_up = v;
+				lim.fields |= LC_USER_LIMIT_BURST_UP;
+			}
+			if (klen != 8) {
+				lim.burst_down = v;
+				lim.fields |= LC_USER_LIMIT_BURST_DOWN;
+			}
+		} else {
+			return lc_mgmt_error(reply, "unknown argument '%s' (up=RATE, "
+					     "down=RATE, burst=SIZE)", argv[i]);
+		}
+	}
+	rc = lc_user_set(d->users, argv[0], &lim, true, lc_monotonic_sec(), &u,
+			 &created);
+	if (rc == -ENOSPC)
+		return lc_mgmt_error(reply, "no room for another user ([users] "
+				     "capacity = %u)", d->conf.users.capacity);
+	if (rc != 0)
+		return lc_mgmt_error(reply, "user not set: %s", strerror(-rc));
+	if (created && user_born(d, u, reply) != 0)
+		return -EIO;
+	save_if_changed(d);
+	json_object_set_new(reply, "user", user_json(d, u));
+	return 0;
+}
+
+static const struct lc_user *
+find_user(struct daemon *d, const char *email, json_t *reply)
+{
+	const struct lc_user *u;
+
+	if (!email_ok(email, reply))
+		return NULL;
+	u = lc_user_find(d->users, email);
+	if (u == NULL)
+		lc_mgmt_error(reply, "no user '%s'", email);
+	return u;
+}
+
+static int
+cmd_user_del(void *ctx, int argc, char **argv, json_t *reply)
+{
+	struct daemon *d = ctx;
+	const struct lc_user *u = find_user(d, argv[0], reply);
+
+	(void)argc;
+	if (u == NULL)
+		return -ENOENT;
+	uint32_t id = u->id;
+	/*
+	 * The worker first: once it answers, no packet counts for the id. The
+	 * id itself is reclaimed by the upkeep once its flows are unbound.
+	 */
+	int rc = worker_user(d, LC_WIRE_OP_USER_DEL, id);
+	if (rc != 0 && rc != -EINVAL)
+		return lc_mgmt_error(reply, "user not deleted: %s", strerror(-rc));
+	retire(d, id);
+	save_if_changed(d);
+	return 0;
+}
+
+static int
+cmd_user_get(void *ctx, int argc, char **argv, json_t *reply)
+{
+	struct daemon *d = ctx;
+	const struct lc_user *u = find_user(d, argv[0], reply);
+
+	(void)argc;
+	if (u == NULL)
+		return -ENOENT;
+	json_object_set_new(reply, "user", user_json(d, u));
+	return 0;
+}
+
+static int
+cmd_user_list(void *ctx, int argc, char **argv, json_t *reply)
+{
+	struct daemon *d = ctx;
+	json_t *list = json_array();
+	const struct lc_user *u;
+	uint32_t cursor = 0;
+
+	(void)argc;
+	(void)argv;
+	while ((u = lc_user_next(d->users, &cursor)) != NULL)
+		json_array_append_new(list, user_json(d, u));
+	json_object_set_new(reply, "count", json_integer((json_int_t)json_array_size(list)));
+	json_object_set_new(reply, "users", list);
+	return 0;
+}
+
+static int
+cmd_assign(void *ctx, int argc, char **argv, json_t *reply)
+{
+	struct daemon *d = ctx;
+	struct lc_wire_assignment e = { 0 };
+	struct lc_wire_cmd cmd = { .op = LC_WIRE_OP_ASSIGN };
+	const struct lc_user *u;
+	bool has_port, created;
+	int rc;
+
+	(void)argc;
+	if (!email_ok(argv[0], reply))
+		return -EINVAL;
+	rc = parse_endpoint(argv[1], e.addr, &e.port, &has_port);
+	if (rc == -ERANGE)
+		return lc_mgmt_error(reply, "bad port in '%s' (1 to 65535)", argv[1]);
+	if (rc != 0)
+		return lc_mgmt_error(reply, "bad address '%s' (IP, IP:PORT or "
+				     "[IPv6]:PORT)", argv[1]);
+	rc = lc_user_ensure_dynamic(d->users, argv[0], d->conf.shaper.default_up,
+				    d->conf.shaper.default_down, lc_monotonic_sec(),
+				    &u, &created);
+	if (rc == -ENOSPC)
+		return lc_mgmt_error(reply, "no room for another user ([users] "
+				     "capacity = %u)", d->conf.users.capacity);
+	if (rc != 0)
+		return lc_mgmt_error(reply, "assign: %s", strerror(-rc));
+	if (created && user_born(d, u, reply) != 0)
+		return -EIO;
+
+	e.op = has_port ? LC_WIRE_ASSIGN_ENDPOINT : LC_WIRE_ASSIGN_IP;
+	e.user = u->id;
+	cmd.req.assign.n = 1;
+	cmd.req.assign.list = &e;
+	rc = worker_call(d, &cmd, reply, "assign");
+	if (rc != 0)
+		return rc;
+	if (e.err == -ENOSPC)
+		return lc_mgmt_error(reply, "assign: no room for another %s "
+				     "assignment", has_port ? "pending" : "IP-wide");
+	if (e.err != 0)
+		return lc_mgmt_error(reply, "assign: %s", strerror(-e.err));
+	json_object_set_new(reply, "result", json_string(lc_assign_result_name(e.result)));
+	json_object_set_new(reply, "user", json_string(u->email));
+	return 0;
+}
+
+static int
+cmd_unassign(void *ctx, int argc, char **argv, json_t *reply)
+{
+	struct daemon *d = ctx;
+	struct lc_wire_assignment e = { 0 };
+	struct lc_wire_cmd cmd = { .op = LC_WIRE_OP_ASSIGN };
+	bool has_port;
+	int rc;
+
+	(void)argc;
+	rc = parse_endpoint(argv[0], e.addr, &e.port, &has_port);
+	if (rc == -ERANGE)
+		return lc_mgmt_error(reply, "bad port in '%s' (1 to 65535)", argv[0]);
+	if (rc != 0)
+		return lc_mgmt_error(reply, "bad address '%s' (IP, IP:PORT or "
+				     "[IPv6]:PORT)", argv[0]);
+	e.op = has_port ? LC_WIRE_UNASSIGN_ENDPOINT : LC_WIRE_UNASSIGN_IP;
+	cmd.req.assign.n = 1;
+	cmd.req.assign.list = &e;
+	rc = worker_call(d, &cmd, reply, "unassign");
+	if (rc != 0)
+		return rc;
+	json_object_set_new(reply, "result", json_string(lc_assign_result_name(e.result)));
+	return 0;
+}
+
+static const char *const state_names[] = { "present", "disabled", "absent" };
+
+static int
+cmd_state(void *ctx, int argc, char **argv, json_t *reply)
+{
+	struct daemon *d = ctx;
+	struct lc_wire_cmd cmd = { .op = LC_WIRE_OP_STATE };
+	uint32_t st;
+
+	if (argc == 0) {
+		json_object_set_new(reply, "state",
+				    json_string(state_names[lc_wire_state(d->wire)]));
+		return 0;
+	}
+	for (st = 0; st < RTE_DIM(state_names); st++)
+		if (strcmp(argv[0], state_names[st]) == 0)
+			break;
+	if (st == RTE_DIM(state_names))
+		return lc_mgmt_error(reply, "unknown state '%s' (present, disabled "
+				     "or absent)", argv[0]);
+	cmd.req.state.state = st;
+	if (worker_call(d, &cmd, reply, "state not changed") != 0)
+		return -EIO;
+	if (st == LC_STATE_ABSENT) {
+		/* The worker forgot every user; so does the registry. */
+		const struct lc_user *u;
+		uint32_t cursor = 0;
+
+		while ((u = lc_user_next(d->users, &cursor)) != NULL)
+			retire(d, u->id);
+		save_if_changed(d);
+	}
+	json_object_set_new(reply, "state", json_string(state_names[st]));
+	json_object_set_new(reply, "previous",
+			    json_string(state_names[cmd.resp.state.old_state]));
+	return 0;
+}
+
+/* Copy the worker's view of every user into the registry. */
+static void
+note_activity(struct daemon *d)
+{
+	const struct lc_user_state *st = lc_assign_users(d->assign);
+	uint64_t now_tsc = rte_rdtsc(), hz = rte_get_tsc_hz();
+	uint64_t now = lc_monotonic_sec();
+	const struct lc_user *u;
+	uint32_t cursor = 0;
+
+	while ((u = lc_user_next(d->users, &cursor)) != NULL) {
+		uint64_t seen = __atomic_load_n(&st[u->id].last_seen, __ATOMIC_RELAXED);
+		uint64_t last = 0;
+
+		if (seen != 0 && seen <= now_tsc)
+			last = now - RTE_MIN(now, (now_tsc - seen) / hz);
+		lc_user_note_activity(d->users, u->id, last,
+				      __atomic_load_n(&st[u->id].flows, __ATOMIC_RELAXED));
+	}
+}
+
+/* Collect idle dynamic users; returns how many. */
+static unsigned int
+collect(struct daemon *d)
+{
+	uint32_t removed[UPKEEP_GC_BATCH];
+	unsigned int total = 0, n;
+
+	note_activity(d);
+	do {
+		n = lc_user_gc(d->users, lc_monotonic_sec(), d->conf.users.gc_min_age,
+			       d->conf.users.gc_idle, removed, RTE_DIM(removed));
+		for (unsigned int i = 0; i < n; i++) {
+			worker_user(d, LC_WIRE_OP_USER_DEL, removed[i]);
+			if (d->n_retired < d->conf.users.capacity)
+				d->retired[d->n_retired++] = removed[i];
+		}
+		total += n;
+	} while (n == RTE_DIM(removed));
+	if (total > 0)
+		lc_log("info", "gc: %u idle dynamic users collected", total);
+	return total;
+}
+
+static int
+cmd_gc(void *ctx, int argc, char **argv, json_t *reply)
+{
+	struct daemon *d = ctx;
+
+	(void)argc;
+	(void)argv;
+	json_object_set_new(reply, "removed", json_integer(collect(d)));
+	return 0;
+}
+
+static int
+cmd_save(void *ctx, int argc, char **argv, json_t *reply)
+{
+	struct daemon *d = ctx;
+	char err[512];
+
+	(void)argc;
+	(void)argv;
+	if (lc_user_save(d->users, d->conf.users.state_file, err, sizeof(err)) != 0)
+		return lc_mgmt_error(reply, "%s", err);
+	d->saved_generation = lc_user_static_generation(d->users);
+	json_object_set_new(reply, "file", json_string(d->conf.users.state_file));
+	return 0;
+}
+
+static const struct lc_mgmt_cmd user_cmds[] = {
+	{ "user set", "EMAIL [up=RATE] [down=RATE] [burst=SIZE]",
+	  "create or update a static user (saved, never collected)", 1, 6, cmd_user_set },
+	{ "user del", "EMAIL", "remove a user; its flows become unassigned", 1, 1, cmd_user_del },
+	{ "user get", "EMAIL", "show a user and its counters", 1, 1, cmd_user_get },
+	{ "user list", "", "list every user", 0, 0, cmd_user_list },
+	{ "assign", "EMAIL IP[:PORT]",
+	  "bind the flows of a client endpoint, or of a client IP, to a user",
+	  2, 2, cmd_assign },
+	{ "unassign", "IP[:PORT]", "remove an assignment", 1, 1, cmd_unassign },
+	{ "state", "[present|disabled|absent]",
+	  "show or set the shaping state", 0, 1, cmd_state },
+	{ "gc", "", "collect idle dynamic users now", 0, 0, cmd_gc },
+	{ "save", "", "write the users file now", 0, 0, cmd_save },
+};
+
+static const char *
+user_name(void *arg, uint32_t id)
+{
+	struct daemon *d = arg;
+	const struct lc_user *u = lc_user_get(d->users, id);
+
+	return u != NULL ? u->email : NULL;
+}
+
+int
+users_register_cmds(struct daemon *d)
+{
+	lc_wire_set_user_name(d->wire, user_name, d);
+	return lc_mgmt_register(d->table, user_cmds, RTE_DIM(user_cmds), d);
+}
+
+int
+users_create(struct daemon *d)
+{
+	struct lc_user_params up = {
+		.capacity = d->conf.users.capacity,
+		.default_up = d->conf.shaper.default_up,
+		.default_down = d->conf.shaper.default_down,
+	};
+	struct lc_assign_params ap = {
+		.name = "lc",
+		.socket_id = (int)rte_socket_id(),
+		.users = d->conf.users.capacity,
+		.ip_capacity = RTE_MAX(d->conf.users.capacity, 1024u),
+		.pending_capacity = RTE_MAX(d->conf.users.capacity, 4096u),
+		.pending_ttl = (uint64_t)d->conf.flows.pending_ttl * rte_get_tsc_hz(),
+	};
+
+	d->retired = calloc(d->conf.users.capacity, sizeof(*d->retired));
+	if (d->retired == NULL)
+		return -ENOMEM;
+	d->users = lc_user_registry_create(&up);
+	if (d->users == NULL) {
+		lc_log("error", "cannot create the user registry: %s", strerror(errno));
+		return -errno;
+	}
+	d->assign = lc_assign_create(&ap);
+	if (d->assign == NULL) {
+		lc_log("error", "cannot create the assignment tables: %s (raise EAL -m "
+		       "or lower [users] capacity)", rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int
+users_load(struct daemon *d)
+{
+	char err[512];
+	int rc = lc_user_load(d->users, d->conf.users.state_file,
+			      lc_monotonic_sec(), err, sizeof(err));
+
+	if (rc != 0) {
+		if (!d->ignore_state) {
+			lc_log("error", "%s (start with --ignore-state to start "
+			       "without these users)", err);
+			return rc;
+		}
+		lc_log("warning", "%s: ignored (--ignore-state), starting with no users",
+		       err);
+	}
+	d->saved_generation = lc_user_static_generation(d->users);
+	return 0;
+}
+
+int
+users_start(struct daemon *d)
+{
+	const struct lc_user *u;
+	uint32_t cursor = 0, n = 0;
+
+	while ((u = lc_user_next(d->users, &cursor)) != NULL) {
+		int rc = worker_user(d, LC_WIRE_OP_USER_ADD, u->id);
+
+		if (rc != 0) {
+			lc_log("error", "user %s (id %u): the worker refused it: %s",
+			       u->email, u->id, strerror(-rc));
+			return rc;
+		}
+		n++;
+	}
+	d->next_tick = d->next_gc = lc_monotonic_sec();
+	lc_log("info", "%u users loaded from %s", n, d->conf.users.state_file);
+	return 0;
+}
+
+/* Retired ids go back to the pool once the worker has no flow left on them. */
+static void
+reclaim_ids(struct daemon *d)
+{
+	uint32_t kept = 0;
+
+	for (uint32_t i = 0; i < d->n_retired; i++) {
+		struct lc_wire_cmd cmd = { .op = LC_WIRE_OP_USER_GONE };
+		uint32_t id = d->retired[i];
+
+		cmd.req.user.id = id;
+		if (worker_call(d, &cmd, NULL, NULL) == 0 && cmd.resp.user.gone)
+			lc_user_reclaim(d->users, id);
+		else
+			d->retired[kept++] = id;
+	}
+	d->n_retired = kept;
+}
+
+void
+users_upkeep(struct daemon *d)
+{
+	uint64_t now = lc_monotonic_sec();
+
+	save_if_changed(d);
+	if (now < d->next_tick)
+		return;
+	d->next_tick = now + 1;
+	reclaim_ids(d);
+	/* The collection runs a few times per gc_idle period. */
+	if (now >= d->next_gc) {
+		collect(d);
+		d->next_gc = now + RTE_MAX(1u, RTE_MIN(60u, d->conf.users.gc_idle / 4));
+	}
+}
+
+void
+users_stop(struct daemon *d)
+{
+	char err[512];
+
+	if (d->users == NULL)
+		return;
+	if (lc_user_save(d->users, d->conf.users.state_file, err, sizeof(err)) != 0)
+		lc_log("error", "%s", err);
+	else
+		lc_log("info", "users saved to %s", d->conf.users.state_file);
+}
+
+void
+users_free(struct daemon *d)
+{
+	lc_user_registry_free(d->users);
+	lc_assign_free(d->assign);
+	free(d->retired);
+}
+
+void
+users_stats_json(struct daemon *d, json_t *reply)
+{
+	struct lc_wire_cmd cmd = { .op = LC_WIRE_OP_ASSIGN_COUNTERS };
+	const struct lc_user_state *unassigned = &lc_assign_users(d->assign)[0];
+	bool tap = lc_wire_mode(d->wire) == LC_MODE_TAP;
+	uint32_t st = 0, dyn = 0;
+
+	json_object_set_new(reply, "state",
+			    json_string(state_names[lc_wire_state(d->wire)]));
+	lc_user_count(d->users, &st, &dyn);
+	json_object_set_new(reply, "users", json_pack("{s:i,s:i,s:i,s:i}",
+		"static", (int)st, "dynamic", (int)dyn,
+		"retired", (int)lc_user_retired_count(d->users),
+		"capacity", (int)d->conf.users.capacity));
+	json_object_set_new(reply, "unassigned", json_pack("{s:o,s:o}",
+		"up", direction_json(unassigned, LC_FLOW_DIR_UP, tap),
+		"down", direction_json(unassigned, LC_FLOW_DIR_DOWN, tap)));
+	if (worker_call(d, &cmd, NULL, NULL) == 0) {
+		const struct lc_assign_counters *c = &cmd.resp.assign_counters;
+
+		json_object_set_new(reply, "assignments", json_pack(
+			"{s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+			"ip_wide", (json_int_t)c->ip_rules,
+			"pending", (json_int_t)c->pending,
+			"bound_on_create", (json_int_t)c->bound_on_create,
+			"bound_by_ip", (json_int_t)c->bound_by_ip,
+			"pending_expired", (json_int_t)c->pending_expired,
+			"pending_full", (json_int_t)c->pending_full,
+			"sweeps", (json_int_t)c->sweeps));
+	}
+}
+
+uint64_t
+lc_monotonic_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec;
+}

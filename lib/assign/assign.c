@@ -1,0 +1,537 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <netinet/in.h>
+
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+
+#include "lc_assign.h"
+
+/* The key of an endpoint: what `assign EMAIL IP:PORT` names. */
+struct endpoint_key {
+	uint8_t addr[16];
+	uint16_t port;
+	uint8_t pad[2];
+};
+
+/*
+ * An assignment names a user by id and generation, so that one left behind
+ * by a removed user never applies to the next user given the same id.
+ */
+struct pending {
+	uint32_t user;       /* 0: free slot */
+	uint16_t gen;
+	uint64_t expires;
+};
+
+static inline void *
+rule_data(uint32_t user, uint16_t gen)
+{
+	return (void *)(uintptr_t)(((uint64_t)gen << 32) | user);
+}
+
+#define SWEEP_IDLE 0
+#define SWEEP_RUNNING 1
+
+struct lc_assign {
+	struct rte_hash *ip;        /* addr -> user id (as data) */
+	struct rte_hash *pend;      /* endpoint -> position in pending[] */
+	struct pending *pending;
+	uint32_t pend_slots;
+	uint32_t pend_next;         /* next slot the expiry scan looks at */
+	uint32_t ip_slots;
+	uint32_t ip_next;           /* next slot the stale-rule scan looks at */
+	uint64_t ttl;
+	uint32_t users_n;
+	struct lc_user_state *users;
+	/* The sweep applies IP-wide changes and removed users to old flows. */
+	int sweep;
+	bool sweep_again;
+	uint32_t sweep_cursor;
+	struct lc_assign_counters ctr;
+};
+
+static uint32_t
+hash_crc(const void *key, uint32_t len, uint32_t init)
+{
+	return rte_hash_crc(key, len, init);
+}
+
+static struct rte_hash *
+make_hash(const char *name, const char *what, uint32_t entries,
+	  uint32_t key_len, int socket)
+{
+	char n[RTE_HASH_NAMESIZE];
+	struct rte_hash_parameters p = {
+		.name = n,
+		.entries = entries,
+		.key_len = key_len,
+		.hash_func = hash_crc,
+		.hash_func_init_val = 0,
+		.socket_id = socket,
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
+	};
+
+	snprintf(n, sizeof(n), "%s_%s", name, what);
+	return rte_hash_create(&p);
+}
+
+struct lc_assign *
+lc_assign_create(const struct lc_assign_params *p)
+{
+	struct lc_assign *a;
+
+	if (p == NULL || p->name == NULL || p->users == 0 || p->ip_capacity < 8 ||
+	    p->pending_capacity < 8) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	a = rte_zmalloc_socket("lc_assign", sizeof(*a), RTE_CACHE_LINE_SIZE,
+			       p->socket_id);
+	if (a == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	a->ttl = p->pending_ttl;
+	a->users_n = p->users;
+	a->ip = make_hash(p->name, "ip", p->ip_capacity, 16, p->socket_id);
+	if (a->ip != NULL)
+		a->ip_slots = rte_hash_max_key_id(a->ip) + 1;
+	a->pend = make_hash(p->name, "pend", p->pending_capacity,
+			    sizeof(struct endpoint_key), p->socket_id);
+	if (a->pend != NULL) {
+		a->pend_slots = rte_hash_max_key_id(a->pend) + 1;
+		a->pending = rte_zmalloc_socket("lc_pending",
+						sizeof(*a->pending) * a->pend_slots,
+						RTE_CACHE_LINE_SIZE, p->socket_id);
+	}
+	a->users = rte_zmalloc_socket("lc_users",
+				      sizeof(*a->users) * ((size_t)p->users + 1),
+				      RTE_CACHE_LINE_SIZE, p->socket_id);
+	if (a->ip == NULL || a->pend == NULL || a->pending == NULL ||
+	    a->users == NULL) {
+		lc_assign_free(a);
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	return a;
+}
+
+void
+lc_assign_free(struct lc_assign *a)
+{
+	if (a == NULL)
+		return;
+	rte_hash_free(a->ip);
+	rte_hash_free(a->pend);
+	rte_free(a->pending);
+	rte_free(a->users);
+	rte_free(a);
+}
+
+struct lc_user_state *
+lc_assign_users(struct lc_assign *a)
+{
+	return a->users;
+}
+
+/* Counters of users have readers on the control thread. */
+static inline void
+set_u32(uint32_t *p, uint32_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
+
+/* Move a flow to user (0: none), keeping every user's flow count right. */
+static void
+bind_flow(struct lc_assign *a, struct lc_flow *f, uint32_t user, uint8_t origin)
+{
+	if (f->user_id != 0)
+		set_u32(&a->users[f->user_id].flows, a->users[f->user_id].flows - 1);
+	if (user != 0)
+		set_u32(&a->users[user].flows, a->users[user].flows + 1);
+	lc_flow_set_user(f, user);
+	f->origin = user != 0 ? origin : LC_ORIGIN_NONE;
+}
+
+static void
+endpoint_key(const uint8_t addr[16], uint16_t port, struct endpoint_key *k)
+{
+	memcpy(k->addr, addr, 16);
+	k->port = port;
+	k->pad[0] = k->pad[1] = 0;
+}
+
+static bool
+tracks_endpoint(uint8_t proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP;
+}
+
+/* Whether an assignment made for (user, gen) still holds. */
+static inline bool
+rule_live(const struct lc_assign *a, uint32_t user, uint16_t gen)
+{
+	return user != 0 && user <= a->users_n && a->users[user].live &&
+	       a->users[user].gen == gen;
+}
+
+uint32_t
+lc_assign_ip_user(const struct lc_assign *a, const uint8_t addr[16])
+{
+	void *data;
+
+	if (rte_hash_lookup_data(a->ip, addr, &data) < 0)
+		return 0;
+	uint64_t v = (uint64_t)(uintptr_t)data;
+	uint32_t user = (uint32_t)v;
+	return rule_live(a, user, (uint16_t)(v >> 32)) ? user : 0;
+}
+
+/* The user of a live pending assignment of an endpoint, or 0. */
+static uint32_t
+pending_user(const struct lc_assign *a, const uint8_t addr[16], uint16_t port,
+	     uint64_t now)
+{
+	struct endpoint_key k;
+	int32_t pos;
+
+	endpoint_key(addr, port, &k);
+	pos = rte_hash_lookup(a->pend, &k);
+	if (pos < 0 || now > a->pending[pos].expires ||
+	    !rule_live(a, a->pending[pos].user, a->pending[pos].gen))
+		return 0;
+	return a->pending[pos].user;
+}
+
+uint32_t
+lc_assign_new_flow(struct lc_assign *a, struct lc_flow *flow,
+		   const struct lc_flow_key *key, uint64_t now)
+{
+	uint32_t user = 0;
+
+	/* A flow reopened by a new SYN keeps the user it had. */
+	if (flow->user_id != 0)
+		return lc_assign_flow_user(a->users, flow);
+	if (tracks_endpoint(key->l4_proto) &&
+	    (user = pending_user(a, key->client, key->client_port, now)) != 0) {
+		bind_flow(a, flow, user, LC_ORIGIN_ENDPOINT);
+		a->ctr.bound_on_create++;
+		return user;
+	}
+	user = lc_assign_ip_user(a, key->client);
+	if (user != 0) {
+		bind_flow(a, flow, user, LC_ORIGIN_IP);
+		a->ctr.bound_by_ip++;
+		return user;
+	}
+	return 0;
+}
+
+void
+lc_assign_flow_expired(const struct lc_flow *flow, const struct lc_flow_key *key,
+		       void *arg)
+{
+	struct lc_assign *a = arg;
+
+	(void)key;
+	if (flow->user_id != 0)
+		set_u32(&a->users[flow->user_id].flows,
+			a->users[flow->user_id].flows - 1);
+}
+
+static void
+sweep_start(struct lc_assign *a)
+{
+	if (a->sweep == SWEEP_RUNNING) {
+		/* Flows already passed must see this change too. */
+		a->sweep_again = true;
+		return;
+	}
+	a->sweep = SWEEP_RUNNING;
+	a->sweep_cursor = LC_FLOW_CURSOR_START;
+}
+
+int
+lc_assign_user_add(struct lc_assign *a, uint32_t id)
+{
+	struct lc_user_state *u;
+
+	if (id == 0 || id > a->users_n)
+		return -EINVAL;
+	u = &a->users[id];
+	if (u->live)
+		return -EEXIST;
+	if (u->flows != 0)
+		return -EBUSY; /* still being unbound from a former user */
+	/*
+	 * The control thread may be reading these counters; each is stored
+	 * whole, so it sees the old value or zero.
+	 */
+	for (int d = 0; d < LC_ASSIGN_DIRS; d++) {
+		__atomic_store_n(&u->packets[d], 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&u->bytes[d], 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&u->drops[d], 0, __ATOMIC_RELAXED);
+	}
+	__atomic_store_n(&u->last_seen, 0, __ATOMIC_RELAXED);
+	u->gen++;
+	__atomic_store_n(&u->live, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int
+lc_assign_user_del(struct lc_assign *a, uint32_t id)
+{
+	if (id == 0 || id > a->users_n || !a->users[id].live)
+		return -EINVAL;
+	__atomic_store_n(&a->users[id].live, 0, __ATOMIC_RELEASE);
+	if (a->users[id].flows != 0)
+		sweep_start(a);
+	return 0;
+}
+
+bool
+lc_assign_user_gone(const struct lc_assign *a, uint32_t id)
+{
+	return id != 0 && id <= a->users_n && !a->users[id].live &&
+	       a->users[id].flows == 0;
+}
+
+enum lc_assign_result
+lc_assign_endpoint(struct lc_assign *a, struct lc_flow_table *flows,
+		   uint32_t user, const uint8_t addr[16], uint16_t port,
+		   uint64_t now, int *err)
+{
+	struct lc_flow *found[64];
+	int n;
+
+	*err = 0;
+	if (user == 0 || user > a->users_n || !a->users[user].live) {
+		*err = -EINVAL;
+		return LC_ASSIGN_UNCHANGED;
+	}
+	n = lc_flow_find_client(flows, addr, port, found, RTE_DIM(found));
+	if (n < 0) {
+		*err = n;
+		return LC_ASSIGN_UNCHANGED;
+	}
+	if (n > 0) {
+		bool changed = false;
+
+		for (int i = 0; i < n; i++) {
+			uint32_t cur = lc_assign_flow_user(a->users, found[i]);
+
+			if (cur != user)
+				changed = true;
+			/*
+			 * The same user by an IP-wide rule becomes the same user
+			 * by this endpoint: nothing a packet would notice.
+			 */
+			if (cur != user || found[i]->origin != LC_ORIGIN_ENDPOINT)
+				bind_flow(a, found[i], user, LC_ORIGIN_ENDPOINT);
+		}
+		return changed ? LC_ASSIGN_BOUND : LC_ASSIGN_UNCHANGED;
+	}
+
+	/* No such flow yet: it will be bound on its first packet. */
+	struct endpoint_key k;
+	int32_t pos;
+
+	endpoint_key(addr, port, &k);
+	pos = rte_hash_add_key(a->pend, &k);
+	if (pos < 0) {
+		a->ctr.pending_full++;
+		*err = -ENOSPC;
+		return LC_ASSIGN_UNCHANGED;
+	}
+	a->pending[pos].user = user;
+	a->pending[pos].gen = a->users[user].gen;
+	a->pending[pos].expires = now + a->ttl;
+	a->ctr.pending = (uint64_t)rte_hash_count(a->pend);
+	return LC_ASSIGN_PENDING;
+}
+
+enum lc_assign_result
+lc_assign_ip(struct lc_assign *a, uint32_t user, const uint8_t addr[16], int *err)
+{
+	*err = 0;
+	if (user == 0 || user > a->users_n || !a->users[user].live) {
+		*err = -EINVAL;
+		return LC_ASSIGN_UNCHANGED;
+	}
+	if (lc_assign_ip_user(a, addr) == user)
+		return LC_ASSIGN_UNCHANGED;
+	int rc = rte_hash_add_key_data(a->ip, addr,
+				       rule_data(user, a->users[user].gen));
+	if (rc < 0) {
+		*err = rc;
+		return LC_ASSIGN_UNCHANGED;
+	}
+	a->ctr.ip_rules = (uint64_t)rte_hash_count(a->ip);
+	sweep_start(a);
+	return LC_ASSIGN_BOUND;
+}
+
+enum lc_assign_result
+lc_unassign_endpoint(struct lc_assign *a, struct lc_flow_table *flows,
+		     const uint8_t addr[16], uint16_t port)
+{
+	struct lc_flow *found[64];
+	struct endpoint_key k;
+	bool removed = false;
+	int32_t pos;
+	int n;
+
+	endpoint_key(addr, port, &k);
+	pos = rte_hash_del_key(a->pend, &k);
+	if (pos >= 0) {
+		a->pending[pos].user = 0;
+		a->ctr.pending = (uint64_t)rte_hash_count(a->pend);
+		removed = true;
+	}
+	n = lc_flow_find_client(flows, addr, port, found, RTE_DIM(found));
+	for (int i = 0; i < n; i++) {
+		if (found[i]->origin != LC_ORIGIN_ENDPOINT)
+			continue;
+		/* Back to what the IP-wide assignment of the client says. */
+		bind_flow(a, found[i], lc_assign_ip_user(a, addr), LC_ORIGIN_IP);
+		removed = true;
+	}
+	return removed ? LC_ASSIGN_REMOVED : LC_ASSIGN_NOT_FOUND;
+}
+
+enum lc_assign_result
+lc_unassign_ip(struct lc_assign *a, const uint8_t addr[16])
+{
+	if (rte_hash_del_key(a->ip, addr) < 0)
+		return LC_ASSIGN_NOT_FOUND;
+	a->ctr.ip_rules = (uint64_t)rte_hash_count(a->ip);
+	sweep_start(a);
+	return LC_ASSIGN_REMOVED;
+}
+
+void
+lc_assign_clear(struct lc_assign *a)
+{
+	rte_hash_reset(a->ip);
+	rte_hash_reset(a->pend);
+	memset(a->pending, 0, sizeof(*a->pending) * a->pend_slots);
+	a->ctr.ip_rules = a->ctr.pending = 0;
+	for (uint32_t id = 1; id <= a->users_n; id++)
+		if (a->users[id].live)
+			__atomic_store_n(&a->users[id].live, 0, __ATOMIC_RELEASE);
+	sweep_start(a);
+}
+
+/* Bring one flow in line with the assignments in force. */
+static void
+sweep_flow(struct lc_assign *a, struct lc_flow_table *flows, struct lc_flow *f)
+{
+	uint32_t cur = lc_assign_flow_user(a->users, f);
+	const struct lc_flow_key *key;
+
+	if (cur != 0 && f->origin == LC_ORIGIN_ENDPOINT)
+		return; /* an endpoint assignment wins over any IP-wide one */
+	key = lc_flow_key(flows, f);
+	if (key == NULL)
+		return;
+	uint32_t want = lc_assign_ip_user(a, key->client);
+	if (want != cur)
+		bind_flow(a, f, want, LC_ORIGIN_IP);
+}
+
+void
+lc_assign_upkeep(struct lc_assign *a, struct lc_flow_table *flows, uint64_t now,
+		 unsigned int budget)
+{
+	if (a->sweep == SWEEP_RUNNING) {
+		struct lc_flow *batch[32];
+		unsigned int n = lc_flow_iterate(flows, &a->sweep_cursor, budget,
+						 batch, RTE_DIM(batch));
+
+		for (unsigned int i = 0; i < n; i++)
+			sweep_flow(a, flows, batch[i]);
+		if (a->sweep_cursor == LC_FLOW_CURSOR_END) {
+			a->ctr.sweeps++;
+			a->sweep = SWEEP_IDLE;
+			if (a->sweep_again) {
+				a->sweep_again = false;
+				sweep_start(a);
+			}
+		}
+	}
+
+	/* Pending assignments whose flow never came, or whose user went. */
+	for (unsigned int i = 0; i < budget / 4 + 1; i++) {
+		uint32_t pos = a->pend_next;
+		struct pending *p = &a->pending[pos];
+
+		a->pend_next = pos + 1 < a->pend_slots ? pos + 1 : 0;
+		if (p->user == 0 ||
+		    (now <= p->expires && rule_live(a, p->user, p->gen)))
+			continue;
+		const void *key;
+
+		if (rte_hash_get_key_with_position(a->pend, (int32_t)pos,
+						   (void **)&key) == 0) {
+			struct endpoint_key k;
+
+			memcpy(&k, key, sizeof(k));
+			rte_hash_del_key(a->pend, &k);
+		}
+		p->user = 0;
+		a->ctr.pending_expired++;
+		a->ctr.pending = (uint64_t)rte_hash_count(a->pend);
+	}
+
+	/* IP-wide assignments of users that were removed. */
+	for (unsigned int i = 0; i < budget / 4 + 1; i++) {
+		uint32_t pos = a->ip_next;
+		const void *key;
+		void *data;
+
+		a->ip_next = pos + 1 < a->ip_slots ? pos + 1 : 0;
+		if (rte_hash_get_key_with_position(a->ip, (int32_t)pos,
+						   (void **)&key) != 0)
+			continue;
+		uint8_t k[16];
+
+		memcpy(k, key, sizeof(k));
+		if (rte_hash_lookup_data(a->ip, k, &data) < 0)
+			continue;
+		uint64_t v = (uint64_t)(uintptr_t)data;
+		if (!rule_live(a, (uint32_t)v, (uint16_t)(v >> 32))) {
+			rte_hash_del_key(a->ip, k);
+			a->ctr.ip_rules = (uint64_t)rte_hash_count(a->ip);
+		}
+	}
+}
+
+void
+lc_assign_counters_get(const struct lc_assign *a, struct lc_assign_counters *c)
+{
+	*c = a->ctr;
+}
+
+const char *
+lc_assign_result_name(enum lc_assign_result r)
+{
+	switch (r) {
+	case LC_ASSIGN_BOUND:
+		return "bound";
+	case LC_ASSIGN_PENDING:
+		return "pending";
+	case LC_ASSIGN_UNCHANGED:
+		return "unchanged";
+	case LC_ASSIGN_REMOVED:
+		return "removed";
+	case LC_ASSIGN_NOT_FOUND:
+		return "not_found";
+	}
+	return "?";
+}

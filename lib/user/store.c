@@ -1,0 +1,539 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The state file: static users, one per line, between a version header and
+ * an `end COUNT` trailer. docs/USERS.md describes the format. The trailer and
+ * the rule that every line ends in a newline mean that a file cut at any
+ * byte is refused rather than half loaded.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "lc_rate.h"
+#include "lc_user.h"
+#include "user_private.h"
+
+#define STORE_MAGIC "linecap-users"
+#define STORE_VERSION "1"
+#define STORE_LINE_MAX 4096 /* far above the longest line linecap writes */
+#define DIR_MODE 0750       /* emails identify people: not world-readable */
+#define FILE_MODE 0640
+
+static void __attribute__((format(printf, 3, 4)))
+set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * A token from the file, fit to quote in an error: at most 64 bytes, and
+ * anything but printable ASCII as \xNN, so the message is printable and
+ * valid UTF-8 whatever the file holds.
+ */
+static const char *
+quote(const char *s, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; s[i] != '\0' && i < 64 && o + 5 < size; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c > 0x20 && c < 0x7f)
+			buf[o++] = (char)c;
+		else
+			o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/* Create dir and its missing parents. Returns 0 or -errno. */
+static int
+make_dirs(const char *dir)
+{
+	char buf[PATH_MAX];
+	struct stat st;
+	size_t len = strlen(dir);
+
+	if (stat(dir, &st) == 0)
+		return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+	if (len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, dir, len + 1);
+	for (size_t i = 1; i <= len; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, DIR_MODE) != 0 && errno != EEXIST)
+			return -errno;
+		buf[i] = dir[i];
+	}
+	if (stat(dir, &st) != 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+static int
+write_users(const struct lc_user_registry *reg, FILE *f)
+{
+	const struct lc_user *u;
+	uint32_t cursor = 0, n = 0;
+	char up[32], down[32];
+
+	fprintf(f, STORE_MAGIC " " STORE_VERSION "\n");
+	while ((u = lc_user_next(reg, &cursor)) != NULL) {
+		if (!u->is_static)
+			continue;
+		fprintf(f, "user %" PRIu32 " %s up=%s down=%s burst_up=%" PRIu64
+			" burst_down=%" PRIu64 "\n", u->id, u->email,
+			lc_rate_format(u->up, up, sizeof(up)),
+			lc_rate_format(u->down, down, sizeof(down)),
+			u->burst_up, u->burst_down);
+		n++;
+	}
+	fprintf(f, "end %" PRIu32 "\n", n);
+	return ferror(f) ? -EIO : 0;
+}
+
+int
+lc_user_save(const struct lc_user_registry *reg, const char *path, char *err,
+	     size_t errlen)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX], copy[PATH_MAX];
+	FILE *f = NULL;
+	int fd, rc;
+
+	if (path == NULL || path[0] == '\0') {
+		set_err(err, errlen, "no state file path");
+		return -EINVAL;
+	}
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
+		set_err(err, errlen, "%s: path too long", path);
+		return -ENAMETOOLONG;
+	}
+	/* dirname() may write into its argument and return a pointer to it. */
+	snprintf(copy, sizeof(copy), "%s", path);
+	snprintf(dir, sizeof(dir), "%s", dirname(copy));
+
+	rc = make_dirs(dir);
+	if (rc != 0) {
+		set_err(err, errlen, "%s: cannot create directory %s: %s", path,
+			dir, strerror(-rc));
+		return rc;
+	}
+	/*
+	 * A crash may have left path.tmp behind. Remove it and create afresh
+	 * with O_EXCL, which also refuses to follow a symbolic link planted
+	 * in its place.
+	 */
+	if (unlink(tmp) != 0 && errno != ENOENT) {
+		rc = -errno;
+		set_err(err, errlen, "%s: cannot remove stale %s: %s", path,
+			tmp, strerror(errno));
+		return rc;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, FILE_MODE);
+	if (fd < 0) {
+		rc = -errno;
+		set_err(err, errlen, "%s: cannot create %s: %s", path, tmp,
+			strerror(errno));
+		return rc;
+	}
+	f = fdopen(fd, "w");
+	if (f == NULL) {
+		rc = -errno;
+		close(fd);
+		set_err(err, errlen, "%s: %s", tmp, strerror(-rc));
+		goto fail;
+	}
+	rc = write_users(reg, f);
+	if (rc == 0 && fflush(f) != 0)
+		rc = -errno;
+	if (rc == 0 && fsync(fileno(f)) != 0)
+		rc = -errno;
+	if (fclose(f) != 0 && rc == 0)
+		rc = -errno;
+	if (rc != 0) {
+		set_err(err, errlen, "%s: cannot write %s: %s", path, tmp,
+			strerror(-rc));
+		goto fail;
+	}
+	/* The data is on disk before the name points at it. */
+	if (rename(tmp, path) != 0) {
+		rc = -errno;
+		set_err(err, errlen, "%s: cannot rename %s: %s", path, tmp,
+			strerror(errno));
+		goto fail;
+	}
+	/* And the rename itself survives a power cut. */
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) != 0) {
+		rc = -errno;
+		set_err(err, errlen, "%s: written, but cannot sync %s: %s", path,
+			dir, strerror(errno));
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
+fail:
+	unlink(tmp);
+	return rc;
+}
+
+/* One user line, parsed and checked, waiting for the whole file. */
+struct store_entry {
+	char *email; /* malloc'd; handed to the registry on success */
+	size_t email_len;
+	uint32_t id;
+	unsigned line;
+	struct lc_user_limits limits;
+};
+
+struct store_load {
+	const char *path;
+	char *err;
+	size_t errlen;
+	struct lc_user_registry *reg;
+	struct store_entry *ents;
+	size_t n, cap;
+	unsigned *id_line;            /* [capacity + 1]: line of each id, 0 */
+	struct user_email_index seen; /* emails of the file -> entry + 1 */
+	unsigned line;
+};
+
+static int __attribute__((format(printf, 2, 3)))
+bad_line(struct store_load *ld, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	set_err(ld->err, ld->errlen, "%s:%u: %s", ld->path, ld->line, msg);
+	return -EINVAL;
+}
+
+/* A decimal number: digits only, no sign, no overflow. */
+static bool
+parse_u64(const char *s, uint64_t *v)
+{
+	uint64_t x = 0;
+
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		if (x > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return false;
+		x = x * 10 + (uint64_t)(*s - '0');
+	}
+	*v = x;
+	return true;
+}
+
+static int
+parse_field(struct store_load *ld, struct lc_user_limits *lim, char *tok)
+{
+	static const struct {
+		const char *name;
+		uint32_t flag;
+		bool rate;
+	} fields[] = {
+		{ "up", LC_USER_LIMIT_UP, true },
+		{ "down", LC_USER_LIMIT_DOWN, true },
+		{ "burst_up", LC_USER_LIMIT_BURST_UP, false },
+		{ "burst_down", LC_USER_LIMIT_BURST_DOWN, false },
+	};
+	char *eq = strchr(tok, '=');
+	char q[352];
+
+	if (eq == NULL)
+		return bad_line(ld, "bad field '%s'", quote(tok, q, sizeof(q)));
+	*eq = '\0';
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		const char *val = eq + 1;
+		uint64_t v;
+		int rc;
+
+		if (strcmp(tok, fields[i].name) != 0)
+			continue;
+		if (lim->fields & fields[i].flag)
+			return bad_line(ld, "duplicate field '%s'", tok);
+		if (fields[i].rate) {
+			rc = lc_rate_parse(val, &v);
+			if (rc == -ERANGE)
+				return bad_line(ld, "rate '%s' above the maximum",
+						quote(val, q, sizeof(q)));
+			if (rc != 0)
+				return bad_line(ld, "bad rate '%s'",
+						quote(val, q, sizeof(q)));
+		} else if (!parse_u64(val, &v)) {
+			return bad_line(ld, "bad burst '%s'",
+					quote(val, q, sizeof(q)));
+		}
+		lim->fields |= fields[i].flag;
+		switch (fields[i].flag) {
+		case LC_USER_LIMIT_UP: lim->up = v; break;
+		case LC_USER_LIMIT_DOWN: lim->down = v; break;
+		case LC_USER_LIMIT_BURST_UP: lim->burst_up = v; break;
+		default: lim->burst_down = v; break;
+		}
+		return 0;
+	}
+	return bad_line(ld, "unknown field '%s'", quote(tok, q, sizeof(q)));
+}
+
+/* "user ID EMAIL up=RATE down=RATE [burst_up=N] [burst_down=N]" */
+static int
+parse_user(struct store_load *ld, char **save)
+{
+	struct store_entry e = { .line = ld->line };
+	const uint32_t capacity = lc_user_capacity(ld->reg);
+	char *tok, *email, q[352];
+	uint32_t hash, prev;
+	uint64_t id;
+	int rc;
+
+	tok = strtok_r(NULL, " \t", save);
+	if (tok == NULL)
+		return bad_line(ld, "missing id");
+	if (!parse_u64(tok, &id) || id == 0)
+		return bad_line(ld, "bad id '%s'", quote(tok, q, sizeof(q)));
+	if (id > capacity)
+		return bad_line(ld, "id %" PRIu64 " over capacity %" PRIu32,
+				id, capacity);
+	if (ld->id_line[id] != 0)
+		return bad_line(ld, "duplicate id %" PRIu64 " (first on line %u)",
+				id, ld->id_line[id]);
+	e.id = (uint32_t)id;
+
+	email = strtok_r(NULL, " \t", save);
+	if (email == NULL)
+		return bad_line(ld, "missing email");
+	e.email_len = strlen(email);
+	if (!lc_user_email_valid(email, e.email_len))
+		return bad_line(ld, "bad email '%s'", quote(email, q, sizeof(q)));
+	hash = user_email_index_hash(&ld->seen, email, e.email_len);
+	prev = user_email_index_find(&ld->seen, email, e.email_len, hash);
+	if (prev != 0)
+		return bad_line(ld, "duplicate email '%s' (first on line %u)",
+				quote(email, q, sizeof(q)),
+				ld->ents[prev - 1].line);
+
+	while ((tok = strtok_r(NULL, " \t", save)) != NULL) {
+		rc = parse_field(ld, &e.limits, tok);
+		if (rc != 0)
+			return rc;
+	}
+	if (!(e.limits.fields & LC_USER_LIMIT_UP))
+		return bad_line(ld, "missing up=");
+	if (!(e.limits.fields & LC_USER_LIMIT_DOWN))
+		return bad_line(ld, "missing down=");
+
+	if (ld->n == ld->cap) {
+		size_t cap = ld->cap ? ld->cap * 2 : 64;
+		struct store_entry *ents = realloc(ld->ents, cap * sizeof(*ents));
+
+		if (ents == NULL)
+			goto nomem;
+		ld->ents = ents;
+		ld->cap = cap;
+	}
+	e.email = strdup(email);
+	if (e.email == NULL)
+		goto nomem;
+	ld->ents[ld->n++] = e;
+	ld->id_line[e.id] = e.line;
+	user_email_index_insert(&ld->seen, e.email, hash, (uint32_t)ld->n);
+	return 0;
+nomem:
+	set_err(ld->err, ld->errlen, "%s: out of memory", ld->path);
+	return -ENOMEM;
+}
+
+/* The whole file into ld->ents, checked; the registry is not touched. */
+static int
+parse_file(struct store_load *ld, FILE *f)
+{
+	enum { WANT_HEADER, IN_BODY, AFTER_END } where = WANT_HEADER;
+	char *line = NULL, *save, *tok, q[352];
+	size_t size = 0;
+	ssize_t len;
+	int rc = 0;
+
+	errno = 0;
+	while ((len = getline(&line, &size, f)) > 0) {
+		ld->line++;
+		/*
+		 * Every line ends in a newline, the last one too: a file cut
+		 * inside a line is refused even when what is left parses.
+		 */
+		if (line[len - 1] != '\n') {
+			rc = bad_line(ld, "line not terminated (file truncated?)");
+			break;
+		}
+		line[--len] = '\0';
+		if (memchr(line, '\0', (size_t)len) != NULL) {
+			rc = bad_line(ld, "NUL byte in line");
+			break;
+		}
+		if (len > STORE_LINE_MAX) {
+			rc = bad_line(ld, "line too long");
+			break;
+		}
+		if (where == WANT_HEADER) {
+			char *magic = strtok_r(line, " \t", &save);
+			char *version = strtok_r(NULL, " \t", &save);
+
+			if (magic == NULL || strcmp(magic, STORE_MAGIC) != 0 ||
+			    version == NULL ||
+			    strtok_r(NULL, " \t", &save) != NULL) {
+				rc = bad_line(ld, "bad header (expected '"
+					      STORE_MAGIC " " STORE_VERSION
+					      "')");
+				break;
+			}
+			if (strcmp(version, STORE_VERSION) != 0) {
+				rc = bad_line(ld, "unsupported version '%s'",
+					      quote(version, q, sizeof(q)));
+				break;
+			}
+			where = IN_BODY;
+			continue;
+		}
+		tok = strtok_r(line, " \t", &save);
+		/* Blank lines and comments, for people who edit the file. */
+		if (tok == NULL || tok[0] == '#')
+			continue;
+		if (where == AFTER_END) {
+			rc = bad_line(ld, "data after the end line");
+			break;
+		}
+		if (strcmp(tok, "user") == 0) {
+			rc = parse_user(ld, &save);
+			if (rc != 0)
+				break;
+		} else if (strcmp(tok, "end") == 0) {
+			uint64_t count;
+
+			tok = strtok_r(NULL, " \t", &save);
+			if (tok == NULL || !parse_u64(tok, &count) ||
+			    strtok_r(NULL, " \t", &save) != NULL) {
+				rc = bad_line(ld, "bad end line");
+				break;
+			}
+			if (count != ld->n) {
+				rc = bad_line(ld, "end count %" PRIu64
+					      " but %zu users", count, ld->n);
+				break;
+			}
+			where = AFTER_END;
+		} else {
+			rc = bad_line(ld, "unknown keyword '%s'",
+				      quote(tok, q, sizeof(q)));
+			break;
+		}
+	}
+	free(line);
+	if (rc != 0)
+		return rc;
+	if (ferror(f)) {
+		int e = errno != 0 ? errno : EIO;
+
+		set_err(ld->err, ld->errlen, "%s: %s", ld->path, strerror(e));
+		return -e;
+	}
+	ld->line++;
+	if (where == WANT_HEADER)
+		return bad_line(ld, "no header (empty or truncated file)");
+	if (where == IN_BODY)
+		return bad_line(ld, "missing end line (file truncated?)");
+	return 0;
+}
+
+int
+lc_user_load(struct lc_user_registry *reg, const char *path, uint64_t now,
+	     char *err, size_t errlen)
+{
+	struct store_load ld = {
+		.path = path, .err = err, .errlen = errlen, .reg = reg,
+	};
+	char q[352];
+	FILE *f;
+	int rc;
+
+	if (path == NULL || path[0] == '\0') {
+		set_err(err, errlen, "no state file path");
+		return -EINVAL;
+	}
+	f = fopen(path, "re");
+	if (f == NULL) {
+		if (errno == ENOENT)
+			return 0; /* first start: no users yet */
+		rc = -errno;
+		set_err(err, errlen, "%s: %s", path, strerror(errno));
+		return rc;
+	}
+	ld.id_line = calloc((size_t)lc_user_capacity(reg) + 1,
+			    sizeof(ld.id_line[0]));
+	if (ld.id_line == NULL ||
+	    user_email_index_init(&ld.seen, lc_user_capacity(reg)) != 0) {
+		set_err(err, errlen, "%s: out of memory", path);
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = parse_file(&ld, f);
+	if (rc != 0)
+		goto out;
+
+	/* Check every user against the registry before adding any. */
+	for (size_t i = 0; i < ld.n; i++) {
+		const struct store_entry *e = &ld.ents[i];
+
+		ld.line = e->line;
+		if (!user_registry_id_free(reg, e->id)) {
+			bad_line(&ld, "id %" PRIu32 " already in use",
+				 e->id);
+			rc = -EEXIST;
+			goto out;
+		}
+		if (lc_user_find(reg, e->email) != NULL) {
+			bad_line(&ld, "email '%s' already in use",
+				 quote(e->email, q, sizeof(q)));
+			rc = -EEXIST;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < ld.n; i++) {
+		struct store_entry *e = &ld.ents[i];
+
+		user_registry_add_static(reg, e->id, e->email, e->email_len,
+					 &e->limits, now);
+		e->email = NULL; /* the registry owns it now */
+	}
+out:
+	fclose(f);
+	for (size_t i = 0; i < ld.n; i++)
+		free(ld.ents[i].email);
+	free(ld.ents);
+	free(ld.id_line);
+	if (ld.seen.slots != NULL)
+		user_email_index_fini(&ld.seen);
+	return rc;
+}

@@ -1,0 +1,1341 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "lc_rate.h"
+#include "lc_user.h"
+#include "user_private.h"
+
+#define MBIT UINT64_C(1000000)
+#define GBIT UINT64_C(1000000000)
+
+/* Every test that touches files gets a fresh directory, removed after. */
+static char tmpdir[64];
+
+static int
+remove_entry(const char *path, const struct stat *st, int flag,
+	     struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int
+dir_setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/lc-test-user-XXXXXX");
+	return mkdtemp(tmpdir) != NULL ? 0 : -1;
+}
+
+static int
+dir_teardown(void **state)
+{
+	(void)state;
+	return nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static const char *
+tmp_path(const char *name, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/%s", tmpdir, name);
+	return buf;
+}
+
+static void
+write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "we");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* The whole file, NUL-terminated; *len its size. Caller frees. */
+static char *
+read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "re");
+	char *buf;
+	long n;
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n >= 0);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	if (len != NULL)
+		*len = (size_t)n;
+	return buf;
+}
+
+static struct lc_user_registry *
+new_registry(uint32_t capacity)
+{
+	const struct lc_user_params p = {
+		.capacity = capacity,
+		.default_up = 1 * GBIT,
+		.default_down = 1 * GBIT,
+	};
+	struct lc_user_registry *reg = lc_user_registry_create(&p);
+
+	assert_non_null(reg);
+	return reg;
+}
+
+/* Create a user, checking it is new; returns its id. */
+static uint32_t
+add_user(struct lc_user_registry *reg, const char *email, bool make_static,
+	 uint64_t now)
+{
+	const struct lc_user *u = NULL;
+	bool created = false;
+
+	assert_int_equal(lc_user_set(reg, email, NULL, make_static, now, &u,
+				     &created), 0);
+	assert_true(created);
+	assert_non_null(u);
+	assert_string_equal(u->email, email);
+	return u->id;
+}
+
+static bool
+valid(const char *s)
+{
+	return lc_user_email_valid(s, strlen(s));
+}
+
+/* ---- the email rule ---- */
+
+static void
+test_email_ascii(void **state)
+{
+	char one[2] = { 0, 0 };
+
+	(void)state;
+	assert_true(valid("alice@example.com"));
+	assert_true(valid("a"));
+	assert_true(valid("user1"));          /* Xray emails need no @ */
+	assert_true(valid("a=b#c'\"\\;,[]{}")); /* punctuation is printable */
+	/* Every ASCII byte alone: only 0x21..0x7e pass. */
+	for (int c = 1; c < 0x80; c++) {
+		one[0] = (char)c;
+		assert_int_equal(lc_user_email_valid(one, 1),
+				 c > 0x20 && c < 0x7f);
+	}
+	assert_false(lc_user_email_valid("\0", 1));
+	assert_false(lc_user_email_valid("a\0b", 3));
+	assert_false(valid("alice @example.com"));
+	assert_false(valid("alice\t@example.com"));
+	assert_false(valid("alice@example.com\n"));
+	assert_false(valid("alice@example.com\r"));
+	assert_false(valid("a\x7f"));
+	assert_false(valid("a\x1b[31m"));
+	/* Only len bytes count. */
+	assert_true(lc_user_email_valid("abc def", 3));
+	assert_false(lc_user_email_valid("abc def", 4));
+	assert_false(lc_user_email_valid("", 0));
+	assert_false(lc_user_email_valid(NULL, 0));
+	assert_false(lc_user_email_valid(NULL, 5));
+}
+
+static void
+test_email_length(void **state)
+{
+	char buf[300];
+
+	(void)state;
+	memset(buf, 'a', sizeof(buf));
+	assert_true(lc_user_email_valid(buf, 1));
+	assert_true(lc_user_email_valid(buf, 255));
+	assert_false(lc_user_email_valid(buf, 256));
+	assert_false(lc_user_email_valid(buf, 300));
+	/* The limit is in bytes, not characters. */
+	memcpy(buf + 253, "\xc3\xa9", 2);     /* 253 + é = 255 bytes */
+	assert_true(lc_user_email_valid(buf, 255));
+	memset(buf, 'a', sizeof(buf));
+	memcpy(buf + 254, "\xc3\xa9", 2);     /* 254 + é = 256 bytes */
+	assert_false(lc_user_email_valid(buf, 256));
+	memset(buf, 'a', sizeof(buf));
+	memcpy(buf + 251, "\xf0\x9f\x98\x80", 4); /* 251 + emoji = 255 */
+	assert_true(lc_user_email_valid(buf, 255));
+	/* A character cut by the length is not valid. */
+	assert_false(lc_user_email_valid(buf, 254));
+}
+
+static void
+test_email_utf8(void **state)
+{
+	static const char *const good[] = {
+		"\xd0\xbf\xd0\xbe\xd0\xbb\xd1\x8c@\xd0\xbf\xd1\x80.\xd1\x80\xd1\x84",
+		"\xe7\x94\xa8\xe6\x88\xb7@\xe4\xbe\x8b\xe5\xad\x90.\xe4\xb8\xad\xe5\x9b\xbd",
+		"\xf0\x9f\x98\x80@x",                 /* U+1F600, 4 bytes */
+		"\xc2\xa1",                           /* U+00A1: first after C1/NBSP */
+		"\xc2\xae",                           /* U+00AE, after soft hyphen */
+		"\xdf\xbf",                           /* U+07FF: longest 2-byte */
+		"\xe0\xa0\x80",                       /* U+0800: shortest 3-byte */
+		"\xed\x9f\xbf",                       /* U+D7FF: before surrogates */
+		"\xee\x80\x80",                       /* U+E000: after surrogates */
+		"\xef\xbf\xbd",                       /* U+FFFD replacement char */
+		"\xf0\x90\x80\x80",                   /* U+10000 */
+		"\xf4\x8f\xbf\xbd",                   /* U+10FFFD */
+		"\xe2\x80\x90",                       /* U+2010 hyphen, after ZW* */
+		"\xe2\x80\xb0",                       /* U+2030, after NNBSP */
+		"\xef\xb7\xb0",                       /* U+FDF0, after nonchars */
+	};
+	static const char *const bad[] = {
+		/* C1 controls */
+		"\xc2\x80", "\xc2\x85", "\xc2\x9f",
+		/* overlong forms */
+		"\xc0\xaf", "\xc1\xbf", "\xc0\x80", "\xe0\x80\xaf",
+		"\xe0\x9f\xbf", "\xf0\x80\x80\xaf", "\xf0\x8f\xbf\xbf",
+		/* surrogates */
+		"\xed\xa0\x80", "\xed\xaf\xbf", "\xed\xb0\x80", "\xed\xbf\xbf",
+		/* beyond U+10FFFF and bytes that never appear */
+		"\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xf8\x88\x80\x80\x80",
+		"\xfe", "\xff",
+		/* broken sequences */
+		"\x80", "\xbf", "a\x80\x62", "\xc3", "\xc3\x28", "\xe2\x82",
+		"\xe2\x28\xa1", "\xe2\x82\x28", "\xf0\x9f\x98", "\xf0\x9f\x98\x28",
+		"\xc3\xa9\xa9",
+		/* white space beyond ASCII */
+		"\xc2\xa0", "\xe1\x9a\x80", "\xe2\x80\x80", "\xe2\x80\x8a",
+		"\xe2\x80\xa8", "\xe2\x80\xa9", "\xe2\x80\xaf", "\xe2\x81\x9f",
+		"\xe3\x80\x80", "\xe1\xa0\x8e",
+		/* invisible format characters */
+		"\xc2\xad", "\xd8\x9c", "\xe2\x80\x8b", "\xe2\x80\x8c",
+		"\xe2\x80\x8d", "\xe2\x80\x8e", "\xe2\x80\x8f", "\xe2\x80\xaa",
+		"\xe2\x80\xae", "\xe2\x81\xa0", "\xe2\x81\xa6", "\xe2\x81\xa9",
+		"\xe2\x81\xaf", "\xef\xbb\xbf", "\xef\xbf\xb9", "\xef\xbf\xbb",
+		/* noncharacters */
+		"\xef\xb7\x90", "\xef\xb7\xaf", "\xef\xbf\xbe", "\xef\xbf\xbf",
+		"\xf0\x9f\xbf\xbe", "\xf4\x8f\xbf\xbf",
+	};
+	char buf[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		if (!valid(good[i]))
+			fail_msg("good[%zu] refused", i);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (valid(bad[i]))
+			fail_msg("bad[%zu] accepted", i);
+		/* Bad in the middle of a good email too. */
+		snprintf(buf, sizeof(buf), "alice%s@example.com", bad[i]);
+		if (valid(buf))
+			fail_msg("bad[%zu] accepted inside an email", i);
+	}
+}
+
+/* ---- the registry ---- */
+
+static void
+test_create_params(void **state)
+{
+	struct lc_user_params p = { .capacity = 0 };
+
+	(void)state;
+	errno = 0;
+	assert_null(lc_user_registry_create(NULL));
+	assert_int_equal(errno, EINVAL);
+	errno = 0;
+	assert_null(lc_user_registry_create(&p));
+	assert_int_equal(errno, EINVAL);
+	p.capacity = LC_USER_CAPACITY_MAX + 1;
+	assert_null(lc_user_registry_create(&p));
+	p.capacity = 8;
+	p.default_up = LC_RATE_MAX + 1;
+	errno = 0;
+	assert_null(lc_user_registry_create(&p));
+	assert_int_equal(errno, EINVAL);
+	p.default_up = LC_RATE_MAX;
+	struct lc_user_registry *reg = lc_user_registry_create(&p);
+
+	assert_non_null(reg);
+	assert_int_equal(lc_user_capacity(reg), 8);
+	assert_int_equal(lc_user_count(reg, NULL, NULL), 0);
+	lc_user_registry_free(reg);
+	lc_user_registry_free(NULL);
+}
+
+static void
+test_set_update(void **state)
+{
+	struct lc_user_registry *reg = new_registry(16);
+	struct lc_user_limits lim = {
+		.fields = LC_USER_LIMIT_UP,
+		.up = 10 * MBIT,
+	};
+	const struct lc_user *u, *v;
+	uint32_t s, d;
+	uint64_t gen;
+	bool created;
+
+	(void)state;
+	/* Create: what is not given comes from the params. */
+	assert_int_equal(lc_user_set(reg, "alice@example.com", &lim, true, 100,
+				     &u, &created), 0);
+	assert_true(created);
+	assert_int_equal(u->id, 1);
+	assert_true(u->is_static);
+	assert_true(u->up == 10 * MBIT);
+	assert_true(u->down == 1 * GBIT);
+	assert_true(u->burst_up == 0 && u->burst_down == 0);
+	assert_true(u->created == 100);
+	assert_true(u->last_traffic == 0);
+	assert_int_equal(u->email_len, strlen("alice@example.com"));
+	assert_ptr_equal(lc_user_find(reg, "alice@example.com"), u);
+	assert_ptr_equal(lc_user_get(reg, 1), u);
+
+	/* Update: only the fields given change, in place. */
+	gen = lc_user_static_generation(reg);
+	lim = (struct lc_user_limits){
+		.fields = LC_USER_LIMIT_DOWN | LC_USER_LIMIT_BURST_DOWN,
+		.up = 1, /* not in fields: ignored */
+		.down = 50 * MBIT,
+		.burst_down = 65536,
+	};
+	assert_int_equal(lc_user_set(reg, "alice@example.com", &lim, false,
+				     200, &v, &created), 0);
+	assert_false(created);
+	assert_ptr_equal(v, u);
+	assert_true(u->up == 10 * MBIT);
+	assert_true(u->down == 50 * MBIT);
+	assert_true(u->burst_down == 65536);
+	assert_true(u->is_static);  /* make_static=false does not demote */
+	assert_true(u->created == 100);
+	assert_true(lc_user_static_generation(reg) != gen);
+
+	/* The same values again change nothing, not even the generation. */
+	gen = lc_user_static_generation(reg);
+	assert_int_equal(lc_user_set(reg, "alice@example.com", &lim, true, 300,
+				     NULL, NULL), 0);
+	assert_int_equal(lc_user_set(reg, "alice@example.com", NULL, true, 300,
+				     NULL, NULL), 0);
+	assert_true(lc_user_static_generation(reg) == gen);
+
+	/* A dynamic user, then `user set` makes it static. */
+	assert_int_equal(lc_user_ensure_dynamic(reg, "bob", 5 * MBIT, 6 * MBIT,
+						400, &u, &created), 0);
+	assert_true(created);
+	assert_int_equal(u->id, 2);
+	assert_false(u->is_static);
+	assert_true(u->up == 5 * MBIT && u->down == 6 * MBIT);
+	assert_true(lc_user_static_generation(reg) == gen);
+	assert_int_equal(lc_user_count(reg, &s, &d), 2);
+	assert_int_equal(s, 1);
+	assert_int_equal(d, 1);
+	/* An existing user is returned untouched by ensure_dynamic. */
+	assert_int_equal(lc_user_ensure_dynamic(reg, "bob", 1, 1, 500, &v,
+						&created), 0);
+	assert_false(created);
+	assert_ptr_equal(v, u);
+	assert_true(u->up == 5 * MBIT && u->created == 400);
+	assert_int_equal(lc_user_ensure_dynamic(reg, "alice@example.com", 1, 1,
+						500, &v, &created), 0);
+	assert_true(v->is_static && v->up == 10 * MBIT);
+	/* A rate change of a dynamic user is not a saved change. */
+	lim = (struct lc_user_limits){ .fields = LC_USER_LIMIT_UP, .up = 7 };
+	assert_int_equal(lc_user_set(reg, "bob", &lim, false, 500, NULL, NULL),
+			 0);
+	assert_true(lc_user_static_generation(reg) == gen);
+	assert_false(u->is_static);
+	assert_int_equal(lc_user_set(reg, "bob", NULL, true, 500, &v, &created),
+			 0);
+	assert_false(created);
+	assert_true(v->is_static && v->up == 7 && v->id == 2);
+	assert_true(lc_user_static_generation(reg) != gen);
+	assert_int_equal(lc_user_count(reg, &s, &d), 2);
+	assert_int_equal(s, 2);
+	assert_int_equal(d, 0);
+
+	/* Lookups are exact. */
+	assert_null(lc_user_find(reg, "Alice@example.com"));
+	assert_null(lc_user_find(reg, "alice@example.co"));
+	assert_null(lc_user_find(reg, ""));
+	assert_null(lc_user_find(reg, NULL));
+	lc_user_registry_free(reg);
+}
+
+static void
+test_set_errors_change_nothing(void **state)
+{
+	struct lc_user_registry *reg = new_registry(4);
+	struct lc_user_limits lim = { .fields = LC_USER_LIMIT_UP, .up = 5 };
+	const struct lc_user *u = (const void *)&lim, *a;
+	char long_email[300];
+	bool created = true;
+	uint64_t gen;
+
+	(void)state;
+	add_user(reg, "a", true, 0);
+	a = lc_user_find(reg, "a");
+	gen = lc_user_static_generation(reg);
+	memset(long_email, 'x', sizeof(long_email));
+	long_email[256] = '\0';
+
+	assert_int_equal(lc_user_set(reg, "b c", NULL, true, 0, &u, &created),
+			 -EINVAL);
+	assert_int_equal(lc_user_set(reg, "", NULL, true, 0, &u, &created),
+			 -EINVAL);
+	assert_int_equal(lc_user_set(reg, NULL, NULL, true, 0, &u, &created),
+			 -EINVAL);
+	assert_int_equal(lc_user_set(reg, long_email, NULL, true, 0, &u,
+				     &created), -EINVAL);
+	long_email[255] = '\0';
+	assert_int_equal(lc_user_ensure_dynamic(reg, "\xc0\xaf", 1, 1, 0, &u,
+						&created), -EINVAL);
+	lim.fields = 0x10;
+	assert_int_equal(lc_user_set(reg, "a", &lim, true, 0, &u, &created),
+			 -EINVAL);
+	lim = (struct lc_user_limits){
+		.fields = LC_USER_LIMIT_UP | LC_USER_LIMIT_DOWN,
+		.up = 9, .down = LC_RATE_MAX + 1,
+	};
+	/* up is fine but down is not: neither is applied. */
+	assert_int_equal(lc_user_set(reg, "a", &lim, true, 0, &u, &created),
+			 -ERANGE);
+	assert_int_equal(lc_user_set(reg, "new", &lim, true, 0, &u, &created),
+			 -ERANGE);
+	assert_int_equal(lc_user_ensure_dynamic(reg, "new", LC_RATE_MAX + 1, 1,
+						0, &u, &created), -ERANGE);
+	/* Outputs untouched, registry untouched. */
+	assert_ptr_equal(u, (const void *)&lim);
+	assert_true(created);
+	assert_true(a->up == GBIT && a->down == GBIT);
+	assert_int_equal(lc_user_count(reg, NULL, NULL), 1);
+	assert_null(lc_user_find(reg, "new"));
+	assert_true(lc_user_static_generation(reg) == gen);
+
+	/* 255 bytes is fine. */
+	assert_int_equal(lc_user_set(reg, long_email, NULL, true, 0, &u,
+				     &created), 0);
+	assert_int_equal(u->email_len, 255);
+	assert_ptr_equal(lc_user_find(reg, long_email), u);
+	/* LC_RATE_MAX itself is fine. */
+	lim.down = LC_RATE_MAX;
+	assert_int_equal(lc_user_set(reg, "a", &lim, true, 0, NULL, NULL), 0);
+	assert_true(a->up == 9 && a->down == LC_RATE_MAX);
+	lc_user_registry_free(reg);
+}
+
+static void
+test_ids(void **state)
+{
+	struct lc_user_registry *reg = new_registry(16);
+	char email[16];
+
+	(void)state;
+	for (uint32_t i = 1; i <= 5; i++) {
+		snprintf(email, sizeof(email), "u%u", i);
+		assert_int_equal(add_user(reg, email, i % 2, 0), i);
+	}
+	/* Deleting retires: the id is no one's, and is given to no one. */
+	assert_int_equal(lc_user_del(reg, 2), 0);
+	assert_int_equal(lc_user_del(reg, 4), 0);
+	assert_int_equal(lc_user_del(reg, 4), -ENOENT);
+	assert_int_equal(lc_user_del(reg, 0), -ENOENT);
+	assert_int_equal(lc_user_del(reg, 17), -ENOENT);
+	assert_int_equal(lc_user_del(reg, 9), -ENOENT);
+	assert_null(lc_user_get(reg, 2));
+	assert_null(lc_user_find(reg, "u2"));
+	assert_int_equal(lc_user_retired_count(reg), 2);
+	assert_int_equal(lc_user_count(reg, NULL, NULL), 3);
+	assert_int_equal(add_user(reg, "u6", false, 0), 6);
+	/* A deleted email comes back as a new user with a new id. */
+	assert_int_equal(add_user(reg, "u2", false, 0), 7);
+
+	/* Reclaim frees it; the lowest free id goes first. */
+	assert_int_equal(lc_user_reclaim(reg, 4), 0);
+	assert_int_equal(lc_user_reclaim(reg, 4), -ENOENT);
+	assert_int_equal(lc_user_reclaim(reg, 5), -EBUSY);
+	assert_int_equal(lc_user_reclaim(reg, 8), -ENOENT);
+	assert_int_equal(lc_user_reclaim(reg, 0), -ENOENT);
+	assert_int_equal(lc_user_reclaim(reg, 17), -ENOENT);
+	assert_int_equal(lc_user_retired_count(reg), 1);
+	assert_int_equal(lc_user_reclaim(reg, 2), 0);
+	assert_int_equal(add_user(reg, "x", false, 0), 2);
+	assert_int_equal(add_user(reg, "y", false, 0), 4);
+	assert_int_equal(add_user(reg, "z", false, 0), 8);
+	assert_int_equal(lc_user_retired_count(reg), 0);
+
+	/* Static ids do not move when others come and go. */
+	assert_int_equal(lc_user_find(reg, "u1")->id, 1);
+	assert_int_equal(lc_user_find(reg, "u3")->id, 3);
+	assert_int_equal(lc_user_find(reg, "u5")->id, 5);
+	lc_user_registry_free(reg);
+}
+
+static void
+test_capacity_full(void **state)
+{
+	struct lc_user_registry *reg = new_registry(4);
+	const struct lc_user *u = NULL;
+	struct lc_user_limits lim = { .fields = LC_USER_LIMIT_UP, .up = 3 };
+	uint32_t s, d;
+	uint64_t gen;
+
+	(void)state;
+	add_user(reg, "a", true, 0);
+	add_user(reg, "b", true, 0);
+	add_user(reg, "c", false, 0);
+	add_user(reg, "d", false, 0);
+	gen = lc_user_static_generation(reg);
+	assert_int_equal(lc_user_set(reg, "e", NULL, true, 0, &u, NULL),
+			 -ENOSPC);
+	assert_null(u);
+	assert_int_equal(lc_user_ensure_dynamic(reg, "e", 1, 1, 0, &u, NULL),
+			 -ENOSPC);
+	assert_null(lc_user_find(reg, "e"));
+	assert_int_equal(lc_user_count(reg, &s, &d), 4);
+	assert_int_equal(s, 2);
+	assert_int_equal(d, 2);
+	assert_true(lc_user_static_generation(reg) == gen);
+	/* Existing users can still be updated and found. */
+	assert_int_equal(lc_user_set(reg, "a", &lim, true, 0, &u, NULL), 0);
+	assert_true(u->up == 3);
+	assert_int_equal(lc_user_ensure_dynamic(reg, "d", 1, 1, 0, &u, NULL), 0);
+	assert_int_equal(u->id, 4);
+	/* A retired id still counts against capacity. */
+	assert_int_equal(lc_user_del(reg, 3), 0);
+	assert_int_equal(lc_user_set(reg, "e", NULL, true, 0, NULL, NULL),
+			 -ENOSPC);
+	assert_int_equal(lc_user_reclaim(reg, 3), 0);
+	assert_int_equal(add_user(reg, "e", false, 0), 3);
+	lc_user_registry_free(reg);
+}
+
+static void
+test_iteration(void **state)
+{
+	static const uint32_t want[] = { 1, 63, 64, 65, 127, 128, 200 };
+	struct lc_user_registry *reg = new_registry(200);
+	const struct lc_user *u;
+	uint32_t cursor, n;
+	char email[16];
+
+	(void)state;
+	cursor = 0;
+	assert_null(lc_user_next(reg, &cursor));
+	for (uint32_t i = 1; i <= 200; i++) {
+		snprintf(email, sizeof(email), "u%u", i);
+		add_user(reg, email, false, 0);
+	}
+	/* Keep the ids in want[], across 64-bit words and at both ends. */
+	for (uint32_t i = 1; i <= 200; i++) {
+		bool keep = false;
+
+		for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++)
+			keep |= want[k] == i;
+		if (!keep)
+			assert_int_equal(lc_user_del(reg, i), 0);
+	}
+	cursor = 0;
+	n = 0;
+	while ((u = lc_user_next(reg, &cursor)) != NULL) {
+		assert_true(n < sizeof(want) / sizeof(want[0]));
+		assert_int_equal(u->id, want[n]);
+		assert_int_equal(cursor, want[n]);
+		snprintf(email, sizeof(email), "u%u", want[n]);
+		assert_string_equal(u->email, email);
+		n++;
+	}
+	assert_int_equal(n, sizeof(want) / sizeof(want[0]));
+	assert_null(lc_user_next(reg, &cursor)); /* stays at the end */
+
+	/* Deleting the current user while iterating is safe. */
+	cursor = 0;
+	n = 0;
+	while ((u = lc_user_next(reg, &cursor)) != NULL) {
+		if (u->id % 2 == 1)
+			assert_int_equal(lc_user_del(reg, u->id), 0);
+		n++;
+	}
+	assert_int_equal(n, 7);
+	assert_int_equal(lc_user_count(reg, NULL, NULL), 3); /* 64 128 200 */
+	cursor = 64;
+	assert_int_equal(lc_user_next(reg, &cursor)->id, 128);
+	lc_user_registry_free(reg);
+}
+
+/*
+ * Random operations against a plain array as the model, at a capacity small
+ * enough that emails collide in the hash table and clusters form, wrap and
+ * are cut by deletions.
+ */
+static void
+test_churn_against_model(void **state)
+{
+	enum { CAP = 48, NAMES = 96, ROUNDS = 200000 };
+	struct lc_user_registry *reg = new_registry(CAP);
+	uint32_t model[NAMES];   /* id of each name, or 0 */
+	bool retired[CAP + 1] = { false };
+	uint64_t rng = 0x9e3779b97f4a7c15ULL;
+	char email[16];
+
+	(void)state;
+	memset(model, 0, sizeof(model));
+	for (unsigned r = 0; r < ROUNDS; r++) {
+		unsigned name, op;
+		const struct lc_user *u;
+		uint32_t live, n_retired, lowest = 0;
+		int rc;
+
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		name = (unsigned)(rng % NAMES);
+		op = (unsigned)((rng >> 32) % 4);
+		snprintf(email, sizeof(email), "n%u@x", name);
+		for (uint32_t id = CAP; id >= 1; id--) {
+			bool used = retired[id];
+
+			for (unsigned i = 0; i < NAMES; i++)
+				used |= model[i] == id;
+			if (!used)
+				lowest = id;
+		}
+		if (op <= 1) {
+			rc = lc_user_set(reg, email, NULL, op, 0, &u, NULL);
+			if (model[name] != 0) {
+				assert_int_equal(rc, 0);
+				assert_int_equal(u->id, model[name]);
+			} else if (lowest == 0) {
+				assert_int_equal(rc, -ENOSPC);
+			} else {
+				assert_int_equal(rc, 0);
+				assert_int_equal(u->id, lowest);
+				model[name] = u->id;
+			}
+		} else if (op == 2) {
+			rc = lc_user_del(reg, model[name]);
+			assert_int_equal(rc, model[name] ? 0 : -ENOENT);
+			if (model[name] != 0) {
+				retired[model[name]] = true;
+				model[name] = 0;
+			}
+		} else {
+			uint32_t id = (uint32_t)(rng >> 40) % CAP + 1;
+
+			rc = lc_user_reclaim(reg, id);
+			assert_int_equal(rc, retired[id] ? 0 :
+					 lc_user_get(reg, id) ? -EBUSY : -ENOENT);
+			retired[id] = false;
+		}
+		live = 0;
+		n_retired = 0;
+		for (unsigned i = 0; i < NAMES; i++)
+			live += model[i] != 0;
+		for (uint32_t id = 1; id <= CAP; id++)
+			n_retired += retired[id];
+		assert_int_equal(lc_user_count(reg, NULL, NULL), live);
+		assert_int_equal(lc_user_retired_count(reg), n_retired);
+		/* Every name is found exactly where the model says. */
+		if (r % 64 == 0 || r > ROUNDS - 64) {
+			for (unsigned i = 0; i < NAMES; i++) {
+				snprintf(email, sizeof(email), "n%u@x", i);
+				u = lc_user_find(reg, email);
+				if (model[i] == 0) {
+					assert_null(u);
+				} else {
+					assert_non_null(u);
+					assert_int_equal(u->id, model[i]);
+					assert_ptr_equal(lc_user_get(reg,
+								     model[i]),
+							 u);
+				}
+			}
+		}
+	}
+	lc_user_registry_free(reg);
+}
+
+static void
+test_many_users(void **state)
+{
+	enum { N = 100000 };
+	struct lc_user_registry *reg = new_registry(N);
+	char email[32];
+
+	(void)state;
+	for (uint32_t i = 1; i <= N; i++) {
+		snprintf(email, sizeof(email), "user%u@example.com", i);
+		assert_int_equal(add_user(reg, email, false, 0), i);
+	}
+	assert_int_equal(lc_user_set(reg, "one-more", NULL, false, 0, NULL,
+				     NULL), -ENOSPC);
+	for (uint32_t i = 1; i <= N; i++) {
+		snprintf(email, sizeof(email), "user%u@example.com", i);
+		assert_int_equal(lc_user_find(reg, email)->id, i);
+	}
+	for (uint32_t i = 1; i <= N; i += 2)
+		assert_int_equal(lc_user_del(reg, i), 0);
+	for (uint32_t i = 1; i <= N; i++) {
+		snprintf(email, sizeof(email), "user%u@example.com", i);
+		if (i % 2)
+			assert_null(lc_user_find(reg, email));
+		else
+			assert_int_equal(lc_user_find(reg, email)->id, i);
+	}
+	lc_user_registry_free(reg);
+}
+
+static void
+test_siphash_vectors(void **state)
+{
+	/* From the SipHash paper: key 00..0f, messages 00, 00 01, ... */
+	const uint64_t key[2] = {
+		UINT64_C(0x0706050403020100), UINT64_C(0x0f0e0d0c0b0a0908),
+	};
+	uint8_t msg[64];
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(msg); i++)
+		msg[i] = (uint8_t)i;
+	assert_true(user_siphash24(msg, 0, key) ==
+		    UINT64_C(0x726fdb47dd0e0e31));
+	assert_true(user_siphash24(msg, 15, key) ==
+		    UINT64_C(0xa129ca6149be45e5));
+}
+
+/* ---- activity and collection ---- */
+
+static void
+test_note_activity(void **state)
+{
+	struct lc_user_registry *reg = new_registry(4);
+	uint32_t id = add_user(reg, "a", false, 10);
+	const struct lc_user *u = lc_user_get(reg, id);
+
+	(void)state;
+	assert_int_equal(lc_user_note_activity(reg, id, 50, 3), 0);
+	assert_true(u->last_traffic == 50);
+	assert_int_equal(u->active_flows, 3);
+	/* Last traffic never moves backwards; flows follow the worker. */
+	assert_int_equal(lc_user_note_activity(reg, id, 40, 0), 0);
+	assert_true(u->last_traffic == 50);
+	assert_int_equal(u->active_flows, 0);
+	assert_int_equal(lc_user_note_activity(reg, 2, 40, 0), -ENOENT);
+	assert_int_equal(lc_user_note_activity(reg, 0, 40, 0), -ENOENT);
+	assert_int_equal(lc_user_note_activity(reg, 99, 40, 0), -ENOENT);
+	lc_user_registry_free(reg);
+}
+
+static void
+test_gc(void **state)
+{
+	const uint64_t T0 = 1000, MIN_AGE = 600, IDLE = 14400;
+	struct lc_user_registry *reg = new_registry(16);
+	uint32_t removed[16];
+	uint32_t quiet, talker, busy, owner, young;
+
+	(void)state;
+	quiet = add_user(reg, "quiet", false, T0);  /* never any traffic */
+	talker = add_user(reg, "talker", false, T0);
+	busy = add_user(reg, "busy", false, T0);    /* a flow stays open */
+	owner = add_user(reg, "owner", true, T0);   /* static */
+	assert_int_equal(lc_user_note_activity(reg, talker, T0 + 5000, 0), 0);
+	assert_int_equal(lc_user_note_activity(reg, busy, 0, 1), 0);
+
+	/* One second short of idle: nobody goes. */
+	assert_int_equal(lc_user_gc(reg, T0 + IDLE - 1, MIN_AGE, IDLE,
+				    removed, 16), 0);
+	/* Idle since creation for IDLE seconds: quiet goes. */
+	assert_int_equal(lc_user_gc(reg, T0 + IDLE, MIN_AGE, IDLE, removed,
+				    16), 1);
+	assert_int_equal(removed[0], quiet);
+	assert_null(lc_user_find(reg, "quiet"));
+	assert_int_equal(lc_user_retired_count(reg), 1);
+	/* Talker's clock runs from its last packet. */
+	assert_int_equal(lc_user_gc(reg, T0 + 5000 + IDLE - 1, MIN_AGE, IDLE,
+				    removed, 16), 0);
+	assert_int_equal(lc_user_gc(reg, T0 + 5000 + IDLE, MIN_AGE, IDLE,
+				    removed, 16), 1);
+	assert_int_equal(removed[0], talker);
+	/* Busy and owner stay for ever... */
+	assert_int_equal(lc_user_gc(reg, UINT64_C(1) << 40, MIN_AGE, IDLE,
+				    removed, 16), 0);
+	assert_non_null(lc_user_get(reg, busy));
+	assert_non_null(lc_user_get(reg, owner));
+	/* ...until busy's last flow ends. */
+	assert_int_equal(lc_user_note_activity(reg, busy, 0, 0), 0);
+	assert_int_equal(lc_user_gc(reg, UINT64_C(1) << 40, MIN_AGE, IDLE,
+				    removed, 16), 1);
+	assert_int_equal(removed[0], busy);
+	assert_non_null(lc_user_get(reg, owner));
+
+	/* min_age protects a user that has not had a chance yet. */
+	young = add_user(reg, "young", false, 50000);
+	assert_int_equal(lc_user_gc(reg, 50000 + MIN_AGE - 1, MIN_AGE, 0,
+				    removed, 16), 0);
+	assert_int_equal(lc_user_gc(reg, 50000 + MIN_AGE, MIN_AGE, 0, removed,
+				    16), 1);
+	assert_int_equal(removed[0], young);
+	/* A clock that went backwards collects nobody. */
+	add_user(reg, "future", false, 90000);
+	assert_int_equal(lc_user_gc(reg, 80000, MIN_AGE, IDLE, removed, 16), 0);
+	assert_int_equal(lc_user_gc(reg, 90000 + IDLE, MIN_AGE, IDLE, removed,
+				    16), 1);
+
+	/* Collected ids are retired, not reused, until reclaimed. */
+	assert_int_equal(lc_user_retired_count(reg), 5);
+	assert_int_equal(add_user(reg, "next", false, 0), 7);
+	lc_user_registry_free(reg);
+}
+
+static void
+test_gc_bounded(void **state)
+{
+	struct lc_user_registry *reg = new_registry(16);
+	uint32_t removed[2];
+	char email[16];
+
+	(void)state;
+	for (unsigned i = 0; i < 5; i++) {
+		snprintf(email, sizeof(email), "d%u", i);
+		add_user(reg, email, false, 0);
+	}
+	assert_int_equal(lc_user_gc(reg, 100, 0, 0, removed, 0), 0);
+	assert_int_equal(lc_user_count(reg, NULL, NULL), 5);
+	assert_int_equal(lc_user_gc(reg, 100, 0, 0, removed, 2), 2);
+	assert_int_equal(removed[0], 1);
+	assert_int_equal(removed[1], 2);
+	assert_int_equal(lc_user_gc(reg, 100, 0, 0, removed, 2), 2);
+	assert_int_equal(removed[0], 3);
+	assert_int_equal(removed[1], 4);
+	assert_int_equal(lc_user_gc(reg, 100, 0, 0, removed, 2), 1);
+	assert_int_equal(removed[0], 5);
+	assert_int_equal(lc_user_count(reg, NULL, NULL), 0);
+	lc_user_registry_free(reg);
+}
+
+/* ---- the state file ---- */
+
+static void
+test_save_load_round_trip(void **state)
+{
+	struct lc_user_registry *reg = new_registry(100), *back;
+	struct lc_user_limits lim;
+	const struct lc_user *u, *v;
+	char path[128], err[256];
+	uint32_t cursor, s, d;
+	static const struct {
+		const char *email;
+		uint64_t up, down, burst_up, burst_down;
+	} users[] = {
+		{ "alice@example.com", 10 * MBIT, 50 * MBIT, 0, 0 },
+		{ "\xd0\xb1\xd0\xbe\xd0\xb1@\xd0\xbf\xd1\x80.\xd1\x80\xd1\x84",
+		  2500 * MBIT, 12345, 1500, 3000000 },
+		{ "zero", 0, 0, UINT64_MAX, 1 },
+		{ "max", LC_RATE_MAX, LC_RATE_MAX - 1, 0, 0 },
+		{ "odd=name#1", 100001, 999999999, 0, 0 },
+	};
+
+	(void)state;
+	tmp_path("users.conf", path, sizeof(path));
+	/* Gaps in the ids, and dynamic users, which are not saved. */
+	for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
+		char dyn[16];
+
+		snprintf(dyn, sizeof(dyn), "dyn%zu", i);
+		assert_int_equal(lc_user_ensure_dynamic(reg, dyn, 1, 1, 0, NULL,
+							NULL), 0);
+		lim = (struct lc_user_limits){
+			.fields = LC_USER_LIMIT_UP | LC_USER_LIMIT_DOWN |
+				  LC_USER_LIMIT_BURST_UP |
+				  LC_USER_LIMIT_BURST_DOWN,
+			.up = users[i].up, .down = users[i].down,
+			.burst_up = users[i].burst_up,
+			.burst_down = users[i].burst_down,
+		};
+		assert_int_equal(lc_user_set(reg, users[i].email, &lim, true, 5,
+					     NULL, NULL), 0);
+	}
+	assert_int_equal(lc_user_del(reg, lc_user_find(reg, "dyn0")->id), 0);
+	assert_int_equal(lc_user_save(reg, path, err, sizeof(err)), 0);
+
+	back = new_registry(100);
+	assert_int_equal(lc_user_load(back, path, 777, err, sizeof(err)), 0);
+	assert_int_equal(lc_user_count(back, &s, &d), 5);
+	assert_int_equal(s, 5);
+	assert_int_equal(d, 0);
+	cursor = 0;
+	while ((u = lc_user_next(reg, &cursor)) != NULL) {
+		v = lc_user_get(back, u->id);
+		if (!u->is_static) {
+			assert_null(v);
+			assert_null(lc_user_find(back, u->email));
+			continue;
+		}
+		assert_non_null(v);
+		assert_string_equal(v->email, u->email);
+		assert_int_equal(v->email_len, u->email_len);
+		assert_true(v->up == u->up && v->down == u->down);
+		assert_true(v->burst_up == u->burst_up);
+		assert_true(v->burst_down == u->burst_down);
+		assert_true(v->is_static);
+		assert_true(v->created == 777);
+		assert_ptr_equal(lc_user_find(back, v->email), v);
+	}
+	/* Saved ids are held: a new user takes a free one. */
+	for (uint32_t id = 1; id <= 10; id++) {
+		if (lc_user_get(back, id) == NULL) {
+			assert_int_equal(add_user(back, "new", false, 0), id);
+			break;
+		}
+	}
+	/* Saving what was loaded writes the same bytes. */
+	char path2[128];
+	char *a, *b;
+
+	tmp_path("again.conf", path2, sizeof(path2));
+	assert_int_equal(lc_user_del(back, lc_user_find(back, "new")->id), 0);
+	assert_int_equal(lc_user_save(back, path2, err, sizeof(err)), 0);
+	a = read_file(path, NULL);
+	b = read_file(path2, NULL);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	lc_user_registry_free(reg);
+	lc_user_registry_free(back);
+}
+
+static void
+test_file_format(void **state)
+{
+	struct lc_user_registry *reg = new_registry(16);
+	struct lc_user_limits lim = {
+		.fields = LC_USER_LIMIT_UP | LC_USER_LIMIT_DOWN |
+			  LC_USER_LIMIT_BURST_DOWN,
+		.up = 10 * MBIT, .down = 2500 * MBIT, .burst_down = 65536,
+	};
+	char path[128], err[256];
+	char *text;
+	struct stat st;
+
+	(void)state;
+	tmp_path("fmt.conf", path, sizeof(path));
+	add_user(reg, "dyn", false, 0);
+	assert_int_equal(lc_user_set(reg, "alice@example.com", &lim, true, 0,
+				     NULL, NULL), 0);
+	lim = (struct lc_user_limits){
+		.fields = LC_USER_LIMIT_UP, .up = 12345,
+	};
+	assert_int_equal(lc_user_set(reg, "bob", &lim, true, 0, NULL, NULL), 0);
+	assert_int_equal(lc_user_save(reg, path, err, sizeof(err)), 0);
+	text = read_file(path, NULL);
+	assert_string_equal(text,
+		"linecap-users 1\n"
+		"user 2 alice@example.com up=10mbit down=2500mbit burst_up=0 "
+		"burst_down=65536\n"
+		"user 3 bob up=12345bit down=1gbit burst_up=0 burst_down=0\n"
+		"end 2\n");
+	free(text);
+	assert_int_equal(stat(path, &st), 0);
+	mode_t um = umask(0);
+
+	umask(um);
+	assert_int_equal(st.st_mode & 0777, 0640 & ~um);
+	lc_user_registry_free(reg);
+
+	/* People may edit it: comments, blank lines, any field order,
+	 * other rate spellings, bursts left out. */
+	static const char edited[] =
+		"linecap-users 1\n"
+		"# the office\n"
+		"\n"
+		"user 7   carol@example.com\tdown=100000000 up=1.5mbit\n"
+		"  user 3 dave up=1kbps down=0\n"
+		"end 2\n"
+		"# trailing comment\n";
+
+	write_file(path, edited, sizeof(edited) - 1);
+	reg = new_registry(16);
+	assert_int_equal(lc_user_load(reg, path, 0, err, sizeof(err)), 0);
+	assert_int_equal(lc_user_find(reg, "carol@example.com")->id, 7);
+	assert_true(lc_user_get(reg, 7)->up == 1500000);
+	assert_true(lc_user_get(reg, 7)->down == 100 * MBIT);
+	assert_true(lc_user_get(reg, 3)->up == 8000);
+	assert_true(lc_user_get(reg, 3)->down == 0);
+	assert_true(lc_user_get(reg, 3)->burst_up == 0);
+	lc_user_registry_free(reg);
+}
+
+static void
+test_save_creates_directories(void **state)
+{
+	struct lc_user_registry *reg = new_registry(4), *back;
+	char path[160], err[256];
+	struct stat st;
+
+	(void)state;
+	add_user(reg, "a", true, 0);
+	tmp_path("var/lib/linecap/users.conf", path, sizeof(path));
+	assert_int_equal(lc_user_save(reg, path, err, sizeof(err)), 0);
+	back = new_registry(4);
+	assert_int_equal(lc_user_load(back, path, 0, err, sizeof(err)), 0);
+	assert_non_null(lc_user_find(back, "a"));
+	tmp_path("var/lib/linecap", path, sizeof(path));
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	/* A file where the directory should be is an error naming it. */
+	tmp_path("plainfile", path, sizeof(path));
+	write_file(path, "x", 1);
+	tmp_path("plainfile/users.conf", path, sizeof(path));
+	err[0] = '\0';
+	assert_int_equal(lc_user_save(reg, path, err, sizeof(err)), -ENOTDIR);
+	assert_non_null(strstr(err, "plainfile/users.conf"));
+	assert_int_equal(lc_user_save(reg, "", err, sizeof(err)), -EINVAL);
+	assert_int_equal(lc_user_save(reg, NULL, NULL, 0), -EINVAL);
+	lc_user_registry_free(reg);
+	lc_user_registry_free(back);
+}
+
+static void
+test_load_missing_file(void **state)
+{
+	struct lc_user_registry *reg = new_registry(4);
+	char path[128], err[64] = "untouched";
+
+	(void)state;
+	tmp_path("nonexistent/users.conf", path, sizeof(path));
+	assert_int_equal(lc_user_load(reg, path, 0, err, sizeof(err)), 0);
+	assert_int_equal(lc_user_count(reg, NULL, NULL), 0);
+	assert_string_equal(err, "untouched");
+	/* A directory is not a file. */
+	assert_int_equal(lc_user_load(reg, tmpdir, 0, err, sizeof(err)),
+			 -EISDIR);
+	assert_non_null(strstr(err, tmpdir));
+	assert_int_equal(lc_user_count(reg, NULL, NULL), 0);
+	/* An empty registry saves and loads. */
+	tmp_path("empty.conf", path, sizeof(path));
+	assert_int_equal(lc_user_save(reg, path, err, sizeof(err)), 0);
+	assert_int_equal(lc_user_load(reg, path, 0, err, sizeof(err)), 0);
+	assert_int_equal(lc_user_count(reg, NULL, NULL), 0);
+	lc_user_registry_free(reg);
+}
+
+static void
+test_atomic_save(void **state)
+{
+	struct lc_user_registry *reg = new_registry(8), *back;
+	char path[128], tmp[140], err[256];
+	char *before, *after;
+
+	(void)state;
+	tmp_path("users.conf", path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	add_user(reg, "a", true, 0);
+	assert_int_equal(lc_user_save(reg, path, err, sizeof(err)), 0);
+	assert_int_equal(access(tmp, F_OK), -1); /* nothing left behind */
+
+	/* A crash mid-save left a half-written path.tmp: load ignores it,
+	 * and the next save replaces it. */
+	write_file(tmp, "linecap-users 1\nuser 2 b up=1", 29);
+	back = new_registry(8);
+	assert_int_equal(lc_user_load(back, path, 0, err, sizeof(err)), 0);
+	assert_int_equal(lc_user_count(back, NULL, NULL), 1);
+	lc_user_registry_free(back);
+	add_user(reg, "b", true, 0);
+	assert_int_equal(lc_user_save(reg, path, err, sizeof(err)), 0);
+	assert_int_equal(access(tmp, F_OK), -1);
+	back = new_registry(8);
+	assert_int_equal(lc_user_load(back, path, 0, err, sizeof(err)), 0);
+	assert_int_equal(lc_user_count(back, NULL, NULL), 2);
+	lc_user_registry_free(back);
+
+	/* A save that fails leaves the old file as it was. */
+	before = read_file(path, NULL);
+	assert_int_equal(mkdir(tmp, 0700), 0); /* path.tmp cannot be made */
+	add_user(reg, "c", true, 0);
+	err[0] = '\0';
+	assert_true(lc_user_save(reg, path, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, path));
+	after = read_file(path, NULL);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	back = new_registry(8);
+	assert_int_equal(lc_user_load(back, path, 0, err, sizeof(err)), 0);
+	assert_int_equal(lc_user_count(back, NULL, NULL), 2);
+	assert_null(lc_user_find(back, "c"));
+	lc_user_registry_free(back);
+	assert_int_equal(rmdir(tmp), 0);
+	lc_user_registry_free(reg);
+}
+
+struct corrupt_case {
+	const char *text;
+	unsigned line;
+	const char *msg;
+};
+
+static void
+test_corrupt_files(void **state)
+{
+	static const struct corrupt_case cases[] = {
+		{ "", 1, "no header (empty or truncated file)" },
+		{ "linecap-user 1\nend 0\n", 1,
+		  "bad header (expected 'linecap-users 1')" },
+		{ "linecap-users\nend 0\n", 1,
+		  "bad header (expected 'linecap-users 1')" },
+		{ "linecap-users 1 x\nend 0\n", 1,
+		  "bad header (expected 'linecap-users 1')" },
+		{ "# comment first\nlinecap-users 1\nend 0\n", 1,
+		  "bad header (expected 'linecap-users 1')" },
+		{ "linecap-users 2\nend 0\n", 1, "unsupported version '2'" },
+		{ "linecap-users 1\nusr 1 a up=1 down=1\nend 1\n", 2,
+		  "unknown keyword 'usr'" },
+		{ "linecap-users 1\nuser\nend 1\n", 2, "missing id" },
+		{ "linecap-users 1\nuser x a up=1 down=1\nend 1\n", 2,
+		  "bad id 'x'" },
+		{ "linecap-users 1\nuser 0 a up=1 down=1\nend 1\n", 2,
+		  "bad id '0'" },
+		{ "linecap-users 1\nuser -1 a up=1 down=1\nend 1\n", 2,
+		  "bad id '-1'" },
+		{ "linecap-users 1\nuser 99999999999999999999999 a up=1 down=1\n"
+		  "end 1\n", 2, "bad id '99999999999999999999999'" },
+		{ "linecap-users 1\nuser 9 a up=1 down=1\nend 1\n", 2,
+		  "id 9 over capacity 8" },
+		{ "linecap-users 1\nuser 1\nend 1\n", 2, "missing email" },
+		{ "linecap-users 1\nuser 1 a\x01 up=1 down=1\nend 1\n", 2,
+		  "bad email 'a\\x01'" },
+		{ "linecap-users 1\nuser 1 \xc0\xaf up=1 down=1\nend 1\n", 2,
+		  "bad email '\\xc0\\xaf'" },
+		{ "linecap-users 1\nuser 1 a up=x down=1\nend 1\n", 2,
+		  "bad rate 'x'" },
+		{ "linecap-users 1\nuser 1 a up=1 down=\nend 1\n", 2,
+		  "bad rate ''" },
+		{ "linecap-users 1\nuser 1 a up=1 down=11tbit\nend 1\n", 2,
+		  "rate '11tbit' above the maximum" },
+		{ "linecap-users 1\nuser 1 a up=1 down=1 burst_up=1k\nend 1\n", 2,
+		  "bad burst '1k'" },
+		{ "linecap-users 1\nuser 1 a up=1 down=1 colour=red\nend 1\n", 2,
+		  "unknown field 'colour'" },
+		{ "linecap-users 1\nuser 1 a up=1 down=1 static\nend 1\n", 2,
+		  "bad field 'static'" },
+		{ "linecap-users 1\nuser 1 a up=1 up=2 down=1\nend 1\n", 2,
+		  "duplicate field 'up'" },
+		{ "linecap-users 1\nuser 1 a down=1\nend 1\n", 2, "missing up=" },
+		{ "linecap-users 1\nuser 1 a up=1\nend 1\n", 2, "missing down=" },
+		{ "linecap-users 1\nuser 1 a up=1 down=1\n\n"
+		  "user 1 b up=1 down=1\nend 2\n", 4,
+		  "duplicate id 1 (first on line 2)" },
+		{ "linecap-users 1\nuser 1 a up=1 down=1\n"
+		  "user 2 b up=1 down=1\nuser 3 a up=1 down=1\nend 3\n", 4,
+		  "duplicate email 'a' (first on line 2)" },
+		{ "linecap-users 1\nuser 1 a up=1 down=1\n", 3,
+		  "missing end line (file truncated?)" },
+		{ "linecap-users 1\n", 2, "missing end line (file truncated?)" },
+		{ "linecap-users 1\nuser 1 a up=1 down=1\nend 2\n", 3,
+		  "end count 2 but 1 users" },
+		{ "linecap-users 1\nuser 1 a up=1 down=1\nend 0\n", 3,
+		  "end count 0 but 1 users" },
+		{ "linecap-users 1\nend\n", 2, "bad end line" },
+		{ "linecap-users 1\nend 0 0\n", 2, "bad end line" },
+		{ "linecap-users 1\nend x\n", 2, "bad end line" },
+		{ "linecap-users 1\nend 0\nuser 1 a up=1 down=1\n", 3,
+		  "data after the end line" },
+		{ "linecap-users 1\nend 0\nend 0\n", 3, "data after the end line" },
+		{ "linecap-users 1\nend 0", 2,
+		  "line not terminated (file truncated?)" },
+		{ "linecap-users 1\nuser 1 a up=1 down=1\r\nend 1\n", 2,
+		  "bad rate '1\\x0d'" },
+	};
+	char path[128], err[512], want[512];
+
+	(void)state;
+	tmp_path("bad.conf", path, sizeof(path));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct lc_user_registry *reg = new_registry(8);
+
+		/* A user already there must survive a failed load. */
+		add_user(reg, "keep", false, 0);
+		write_file(path, cases[i].text, strlen(cases[i].text));
+		snprintf(want, sizeof(want), "%s:%u: %s", path, cases[i].line,
+			 cases[i].msg);
+		err[0] = '\0';
+		if (lc_user_load(reg, path, 0, err, sizeof(err)) != -EINVAL ||
+		    strcmp(err, want) != 0)
+			fail_msg("case %zu: got '%s', want '%s'", i, err, want);
+		assert_int_equal(lc_user_count(reg, NULL, NULL), 1);
+		assert_null(lc_user_get(reg, 2));
+		assert_null(lc_user_find(reg, "a"));
+		lc_user_registry_free(reg);
+	}
+
+	/* A NUL byte hidden in a line. */
+	static const char nul[] = "linecap-users 1\nuser 1 a\0b up=1 down=1\n"
+				  "end 1\n";
+	struct lc_user_registry *reg = new_registry(8);
+
+	write_file(path, nul, sizeof(nul) - 1);
+	snprintf(want, sizeof(want), "%s:2: NUL byte in line", path);
+	assert_int_equal(lc_user_load(reg, path, 0, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, want);
+	/* A huge line. */
+	size_t big = 10000;
+	char *text = malloc(big + 64);
+
+	assert_non_null(text);
+	strcpy(text, "linecap-users 1\nuser 1 ");
+	memset(text + strlen(text), 'a', big);
+	strcpy(text + 23 + big, " up=1 down=1\nend 1\n");
+	write_file(path, text, strlen(text));
+	free(text);
+	snprintf(want, sizeof(want), "%s:2: line too long", path);
+	assert_int_equal(lc_user_load(reg, path, 0, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, want);
+	/* No err buffer is fine too. */
+	assert_int_equal(lc_user_load(reg, path, 0, NULL, 0), -EINVAL);
+	assert_int_equal(lc_user_count(reg, NULL, NULL), 0);
+	lc_user_registry_free(reg);
+}
+
+static void
+test_load_conflicts(void **state)
+{
+	static const char text[] = "linecap-users 1\n"
+				   "user 1 a up=1 down=1\n"
+				   "user 3 b up=1 down=1\n"
+				   "end 2\n";
+	struct lc_user_registry *reg = new_registry(8);
+	char path[128], err[256], want[256];
+
+	(void)state;
+	tmp_path("conflict.conf", path, sizeof(path));
+	write_file(path, text, sizeof(text) - 1);
+	/* b exists already, under another id. */
+	add_user(reg, "x", false, 0);
+	assert_int_equal(lc_user_del(reg, 1), 0);
+	add_user(reg, "b", false, 0);
+	assert_int_equal(lc_user_find(reg, "b")->id, 2);
+	/* Id 1 is retired: still taken. */
+	snprintf(want, sizeof(want), "%s:2: id 1 already in use", path);
+	assert_int_equal(lc_user_load(reg, path, 0, err, sizeof(err)), -EEXIST);
+	assert_string_equal(err, want);
+	assert_int_equal(lc_user_reclaim(reg, 1), 0);
+	snprintf(want, sizeof(want), "%s:3: email 'b' already in use", path);
+	assert_int_equal(lc_user_load(reg, path, 0, err, sizeof(err)), -EEXIST);
+	assert_string_equal(err, want);
+	assert_null(lc_user_find(reg, "a")); /* line 2 was fine: not loaded */
+	assert_int_equal(lc_user_count(reg, NULL, NULL), 1);
+	assert_int_equal(lc_user_del(reg, 2), 0);
+	assert_int_equal(lc_user_load(reg, path, 0, err, sizeof(err)), 0);
+	assert_int_equal(lc_user_find(reg, "a")->id, 1);
+	assert_int_equal(lc_user_find(reg, "b")->id, 3);
+	lc_user_registry_free(reg);
+}
+
+/* A file cut at any byte is refused; only the whole file loads. */
+static void
+test_truncated_everywhere(void **state)
+{
+	struct lc_user_registry *reg = new_registry(64);
+	struct lc_user_limits lim = {
+		.fields = LC_USER_LIMIT_UP | LC_USER_LIMIT_DOWN |
+			  LC_USER_LIMIT_BURST_UP,
+		.up = 10 * MBIT, .down = 12345, .burst_up = 1500,
+	};
+	char path[128], cut[128], err[256], prefix[160];
+	char email[32];
+	char *full;
+	size_t len;
+
+	(void)state;
+	/* Twelve users, so the trailer reads "end 12" and "end 1" is a
+	 * prefix of it. */
+	for (unsigned i = 0; i < 12; i++) {
+		snprintf(email, sizeof(email), "user%u@example.com", i);
+		assert_int_equal(lc_user_set(reg, email, &lim, true, 0, NULL,
+					     NULL), 0);
+	}
+	tmp_path("full.conf", path, sizeof(path));
+	tmp_path("cut.conf", cut, sizeof(cut));
+	assert_int_equal(lc_user_save(reg, path, err, sizeof(err)), 0);
+	lc_user_registry_free(reg);
+	full = read_file(path, &len);
+	snprintf(prefix, sizeof(prefix), "%s:", cut);
+	for (size_t n = 0; n <= len; n++) {
+		struct lc_user_registry *r = new_registry(64);
+		int rc;
+
+		write_file(cut, full, n);
+		err[0] = '\0';
+		rc = lc_user_load(r, cut, 0, err, sizeof(err));
+		if (n < len) {
+			if (rc != -EINVAL ||
+			    strncmp(err, prefix, strlen(prefix)) != 0)
+				fail_msg("cut at %zu/%zu: rc %d, '%s'", n, len,
+					 rc, err);
+			assert_int_equal(lc_user_count(r, NULL, NULL), 0);
+		} else {
+			assert_int_equal(rc, 0);
+			assert_int_equal(lc_user_count(r, NULL, NULL), 12);
+		}
+		lc_user_registry_free(r);
+	}
+	free(full);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_email_ascii),
+		cmocka_unit_test(test_email_length),
+		cmocka_unit_test(test_email_utf8),
+		cmocka_unit_test(test_create_params),
+		cmocka_unit_test(test_set_update),
+		cmocka_unit_test(test_set_errors_change_nothing),
+		cmocka_unit_test(test_ids),
+		cmocka_unit_test(test_capacity_full),
+		cmocka_unit_test(test_iteration),
+		cmocka_unit_test(test_churn_against_model),
+		cmocka_unit_test(test_many_users),
+		cmocka_unit_test(test_siphash_vectors),
+		cmocka_unit_test(test_note_activity),
+		cmocka_unit_test(test_gc),
+		cmocka_unit_test(test_gc_bounded),
+		cmocka_unit_test_setup_teardown(test_save_load_round_trip,
+						dir_setup, dir_teardown),
+		cmocka_unit_test_setup_teardown(test_file_format, dir_setup,
+						dir_teardown),
+		cmocka_unit_test_setup_teardown(test_save_creates_directories,
+						dir_setup, dir_teardown),
+		cmocka_unit_test_setup_teardown(test_load_missing_file,
+						dir_setup, dir_teardown),
+		cmocka_unit_test_setup_teardown(test_atomic_save, dir_setup,
+						dir_teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_files, dir_setup,
+						dir_teardown),
+		cmocka_unit_test_setup_teardown(test_load_conflicts, dir_setup,
+						dir_teardown),
+		cmocka_unit_test_setup_teardown(test_truncated_everywhere,
+						dir_setup, dir_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
