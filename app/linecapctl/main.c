@@ -245,16 +245,20 @@ converse(int fd, struct buf *out, int in_fd)
 	for (;;) {
 		/* Move complete stdin lines into the send buffer. */
 		char *nl;
-		while (in.len > 0 && (nl = memchr(in.data, '\n', in.len)) != NULL) {
-			size_t n = (size_t)(nl - in.data) + 1;
-			size_t skip = strspn(in.data, " \t\r");
+		size_t off = 0;
+		while (off < in.len &&
+		       (nl = memchr(in.data + off, '\n', in.len - off)) != NULL) {
+			const char *line = in.data + off;
+			size_t n = (size_t)(nl - line) + 1;
+			size_t skip = strspn(line, " \t\r");
 
-			if (in.data[skip] != '\n' && in.data[skip] != '#') {
-				buf_append(out, in.data, n);
+			if (line[skip] != '\n' && line[skip] != '#') {
+				buf_append(out, line, n);
 				outstanding++;
 			}
-			buf_consume(&in, n);
+			off += n;
 		}
+		buf_consume(&in, off);
 		if (in_eof && in.len > 0) {
 			buf_append(&in, "\n", 1);
 			continue;
@@ -273,7 +277,7 @@ converse(int fd, struct buf *out, int in_fd)
 			break;
 		}
 		if (pfd[0].revents & POLLOUT) {
-			ssize_t n = send(fd, out->data, out->len, MSG_NOSIGNAL);
+			ssize_t n = send(fd, out->data, out->len, MSG_NOSIGNAL | MSG_DONTWAIT);
 			if (n < 0 && errno != EAGAIN && errno != EINTR) {
 				fprintf(stderr, "linecapctl: send: %s\n", strerror(errno));
 				status = EXIT_UNREACHABLE;
@@ -295,15 +299,17 @@ converse(int fd, struct buf *out, int in_fd)
 				break;
 			}
 			buf_append(&rx, tmp, (size_t)n);
-			while ((nl = memchr(rx.data, '\n', rx.len)) != NULL) {
-				size_t len = (size_t)(nl - rx.data);
+			size_t done = 0;
+			while ((nl = memchr(rx.data + done, '\n', rx.len - done)) != NULL) {
+				size_t len = (size_t)(nl - (rx.data + done));
 
-				if (!print_reply(rx.data, len))
+				if (!print_reply(rx.data + done, len))
 					any_error = true;
-				buf_consume(&rx, len + 1);
+				done += len + 1;
 				if (outstanding > 0)
 					outstanding--;
 			}
+			buf_consume(&rx, done);
 		}
 		if (pfd[1].fd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
 			char tmp[65536];

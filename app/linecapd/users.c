@@ -346,51 +346,117 @@ cmd_user_list(void *ctx, int argc, char **argv, json_t *reply)
 	return 0;
 }
 
+/*
+ * assign, for a batch of pipelined lines: each line is checked on its own,
+ * then every new user and every assignment of the batch goes to the worker
+ * in one command.
+ */
+static void
+batch_assign(void *ctx, struct lc_mgmt_req *reqs, unsigned int n)
+{
+	struct daemon *d = ctx;
+	struct lc_wire_assignment list[2 * LC_MGMT_BATCH_MAX];
+	struct lc_wire_cmd cmd = { .op = LC_WIRE_OP_ASSIGN };
+	int born_at[LC_MGMT_BATCH_MAX], at[LC_MGMT_BATCH_MAX];
+	const struct lc_user *user[LC_MGMT_BATCH_MAX];
+	uint32_t k = 0;
+	uint64_t now = lc_monotonic_sec();
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct lc_wire_assignment *e = &list[k];
+		json_t *reply = reqs[i].reply;
+		char **argv = reqs[i].argv;
+		bool has_port, created;
+		int rc;
+
+		at[i] = born_at[i] = -1;
+		if (!email_ok(argv[0], reply)) {
+			reqs[i].rc = -EINVAL;
+			continue;
+		}
+		memset(e, 0, sizeof(*e));
+		rc = parse_endpoint(argv[1], e->addr, &e->port, &has_port);
+		if (rc != 0) {
+			reqs[i].rc = rc == -ERANGE ?
+				lc_mgmt_error(reply, "bad port in '%s' (1 to 65535)", argv[1]) :
+				lc_mgmt_error(reply, "bad address '%s' (IP, IP:PORT or "
+					      "[IPv6]:PORT)", argv[1]);
+			continue;
+		}
+		rc = lc_user_ensure_dynamic(d->users, argv[0], d->conf.shaper.default_up,
+					    d->conf.shaper.default_down, now,
+					    &user[i], &created);
+		if (rc != 0) {
+			reqs[i].rc = rc == -ENOSPC ?
+				lc_mgmt_error(reply, "no room for another user ([users] "
+					      "capacity = %u)", d->conf.users.capacity) :
+				lc_mgmt_error(reply, "assign: %s", strerror(-rc));
+			continue;
+		}
+		if (created) {
+			/* The new user comes to life just before its assignment. */
+			struct lc_wire_assignment born = {
+				.op = LC_WIRE_USER_BORN, .user = user[i]->id,
+			};
+			born_at[i] = (int)k;
+			list[k + 1] = *e;
+			list[k++] = born;
+			e = &list[k];
+		}
+		e->op = has_port ? LC_WIRE_ASSIGN_ENDPOINT : LC_WIRE_ASSIGN_IP;
+		e->user = user[i]->id;
+		at[i] = (int)k++;
+	}
+	if (k == 0)
+		return;
+
+	cmd.req.assign.n = k;
+	cmd.req.assign.list = list;
+	int rc = worker_call(d, &cmd, NULL, NULL);
+	for (unsigned int i = 0; i < n; i++) {
+		json_t *reply = reqs[i].reply;
+
+		if (at[i] < 0)
+			continue;
+		const struct lc_wire_assignment *e = &list[at[i]];
+		if (rc != 0) {
+			reqs[i].rc = lc_mgmt_error(reply, "assign: %s", rc == -ETIMEDOUT ?
+						   "the worker did not answer" :
+						   strerror(-rc));
+		} else if (born_at[i] >= 0 && list[born_at[i]].err != 0) {
+			reqs[i].rc = lc_mgmt_error(reply, "user not created: the worker "
+						   "refused id %u: %s", user[i]->id,
+						   strerror(-list[born_at[i]].err));
+		} else if (e->err == -ENOSPC) {
+			reqs[i].rc = lc_mgmt_error(reply, "assign: no room for another "
+						   "%s assignment", e->op ==
+						   LC_WIRE_ASSIGN_ENDPOINT ? "pending" :
+						   "IP-wide");
+		} else if (e->err != 0) {
+			reqs[i].rc = lc_mgmt_error(reply, "assign: %s", strerror(-e->err));
+		} else {
+			json_object_set_new(reply, "result",
+					    json_string(lc_assign_result_name(e->result)));
+			json_object_set_new(reply, "user", json_string(user[i]->email));
+		}
+	}
+	/* A user the worker refused is forgotten again: nothing half-applied. */
+	for (unsigned int i = 0; i < n; i++) {
+		if (born_at[i] >= 0 && (rc != 0 || list[born_at[i]].err != 0) &&
+		    lc_user_get(d->users, list[born_at[i]].user) != NULL) {
+			lc_user_del(d->users, list[born_at[i]].user);
+			lc_user_reclaim(d->users, list[born_at[i]].user);
+		}
+	}
+}
+
 static int
 cmd_assign(void *ctx, int argc, char **argv, json_t *reply)
 {
-	struct daemon *d = ctx;
-	struct lc_wire_assignment e = { 0 };
-	struct lc_wire_cmd cmd = { .op = LC_WIRE_OP_ASSIGN };
-	const struct lc_user *u;
-	bool has_port, created;
-	int rc;
+	struct lc_mgmt_req req = { .argc = argc, .argv = argv, .reply = reply };
 
-	(void)argc;
-	if (!email_ok(argv[0], reply))
-		return -EINVAL;
-	rc = parse_endpoint(argv[1], e.addr, &e.port, &has_port);
-	if (rc == -ERANGE)
-		return lc_mgmt_error(reply, "bad port in '%s' (1 to 65535)", argv[1]);
-	if (rc != 0)
-		return lc_mgmt_error(reply, "bad address '%s' (IP, IP:PORT or "
-				     "[IPv6]:PORT)", argv[1]);
-	rc = lc_user_ensure_dynamic(d->users, argv[0], d->conf.shaper.default_up,
-				    d->conf.shaper.default_down, lc_monotonic_sec(),
-				    &u, &created);
-	if (rc == -ENOSPC)
-		return lc_mgmt_error(reply, "no room for another user ([users] "
-				     "capacity = %u)", d->conf.users.capacity);
-	if (rc != 0)
-		return lc_mgmt_error(reply, "assign: %s", strerror(-rc));
-	if (created && user_born(d, u, reply) != 0)
-		return -EIO;
-
-	e.op = has_port ? LC_WIRE_ASSIGN_ENDPOINT : LC_WIRE_ASSIGN_IP;
-	e.user = u->id;
-	cmd.req.assign.n = 1;
-	cmd.req.assign.list = &e;
-	rc = worker_call(d, &cmd, reply, "assign");
-	if (rc != 0)
-		return rc;
-	if (e.err == -ENOSPC)
-		return lc_mgmt_error(reply, "assign: no room for another %s "
-				     "assignment", has_port ? "pending" : "IP-wide");
-	if (e.err != 0)
-		return lc_mgmt_error(reply, "assign: %s", strerror(-e.err));
-	json_object_set_new(reply, "result", json_string(lc_assign_result_name(e.result)));
-	json_object_set_new(reply, "user", json_string(u->email));
-	return 0;
+	batch_assign(ctx, &req, 1);
+	return req.rc;
 }
 
 static int
@@ -535,7 +601,7 @@ static const struct lc_mgmt_cmd user_cmds[] = {
 	{ "user list", "", "list every user", 0, 0, cmd_user_list },
 	{ "assign", "EMAIL IP[:PORT]",
 	  "bind the flows of a client endpoint, or of a client IP, to a user",
-	  2, 2, cmd_assign },
+	  2, 2, cmd_assign, batch_assign },
 	{ "unassign", "IP[:PORT]", "remove an assignment", 1, 1, cmd_unassign },
 	{ "state", "[present|disabled|absent]",
 	  "show or set the shaping state", 0, 1, cmd_state },
@@ -572,7 +638,8 @@ users_create(struct daemon *d)
 		.socket_id = (int)rte_socket_id(),
 		.users = d->conf.users.capacity,
 		.ip_capacity = RTE_MAX(d->conf.users.capacity, 1024u),
-		.pending_capacity = RTE_MAX(d->conf.users.capacity, 4096u),
+		/* Endpoints may wait for their flows by the thousand per second. */
+		.pending_capacity = RTE_MAX(65536u, d->conf.flows.capacity / 4),
 		.pending_ttl = (uint64_t)d->conf.flows.pending_ttl * rte_get_tsc_hz(),
 	};
 

@@ -37,6 +37,23 @@
 typedef int (*lc_mgmt_handler_fn)(void *ctx, int argc, char **argv,
 				  json_t *reply);
 
+/* One request of a batch: the words after the keyword, and its reply. */
+struct lc_mgmt_req {
+	int argc;
+	char **argv;
+	json_t *reply;
+	int rc;               /* set by the batch handler: 0 or -errno */
+};
+
+/*
+ * A batch handler runs n consecutive requests of one command at once, in
+ * order, as if its handler ran for each: what pipelining clients such as
+ * linecap-xray send is then one trip to the worker instead of n. It sets
+ * rc and fills reply of every request.
+ */
+typedef void (*lc_mgmt_batch_fn)(void *ctx, struct lc_mgmt_req *reqs,
+				 unsigned int n);
+
 struct lc_mgmt_cmd {
 	const char *keyword;  /* one or two words: "ping", "user set" */
 	const char *args;     /* argument synopsis: "EMAIL [up=RATE]" */
@@ -44,7 +61,11 @@ struct lc_mgmt_cmd {
 	int min_args;
 	int max_args;
 	lc_mgmt_handler_fn handler;
+	lc_mgmt_batch_fn batch; /* optional */
 };
+
+/* Lines a batch holds at most. */
+#define LC_MGMT_BATCH_MAX 256
 
 struct lc_mgmt_table;
 
@@ -65,6 +86,14 @@ int lc_mgmt_register(struct lc_mgmt_table *table, const struct lc_mgmt_cmd *cmds
  * Never returns NULL except when out of memory.
  */
 json_t *lc_mgmt_exec(struct lc_mgmt_table *table, const char *line, size_t len);
+
+/*
+ * Execute n request lines, in order, and store their replies in replies[]
+ * (each released by the caller). Consecutive lines of a command with a batch
+ * handler are run as one batch. n is at most LC_MGMT_BATCH_MAX.
+ */
+void lc_mgmt_exec_lines(struct lc_mgmt_table *table, const char *const lines[],
+			const size_t lens[], unsigned int n, json_t *replies[]);
 
 /* Set "error" in a reply. Returns -EINVAL for use as a handler's return. */
 int lc_mgmt_error(json_t *reply, const char *fmt, ...)

@@ -14,7 +14,7 @@
 #include "lc_mgmt.h"
 
 /* Lines handled per client per poll, so one client cannot starve others. */
-#define LINES_PER_POLL 256
+#define LINES_PER_POLL LC_MGMT_BATCH_MAX
 /* Above this much unsent output a client's input is not read until it drains. */
 #define OUTPUT_HIGH_WATER (256 * 1024)
 /* A client whose pending output makes no progress this long is cut off. */
@@ -25,7 +25,8 @@ struct client {
 	int fd;                 /* -1: free slot */
 	bool discarding;        /* dropping the rest of an over-long line */
 	bool eof;               /* the peer will send nothing more */
-	bool want_out;          /* registered for EPOLLOUT, not EPOLLIN */
+	bool want_out;          /* too much output queued: input is not read */
+	uint32_t events;        /* what epoll watches for now */
 	size_t in_len;
 	char *out;
 	size_t out_len, out_off, out_cap;
@@ -163,17 +164,21 @@ lc_mgmt_free(struct lc_mgmt *m)
 	free(m);
 }
 
+/*
+ * Watch for room to send while output is queued, and for input unless so
+ * much output is queued that the client must read before it may ask more.
+ */
 static void
-client_watch(struct lc_mgmt *m, struct client *c, bool want_out)
+client_watch(struct lc_mgmt *m, struct client *c)
 {
-	struct epoll_event ev = {
-		.events = want_out ? EPOLLOUT : EPOLLIN,
-		.data.ptr = c,
-	};
+	size_t queued = c->out_len - c->out_off;
+	struct epoll_event ev = { .data.ptr = c };
 
-	if (c->want_out == want_out)
+	c->want_out = queued > OUTPUT_HIGH_WATER || (c->eof && queued > 0);
+	ev.events = (queued > 0 ? EPOLLOUT : 0) | (c->want_out ? 0 : EPOLLIN);
+	if (ev.events == c->events)
 		return;
-	c->want_out = want_out;
+	c->events = ev.events;
 	epoll_ctl(m->epoll_fd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
@@ -207,8 +212,7 @@ client_flush(struct lc_mgmt *m, struct client *c)
 			return -1;
 		}
 	}
-	client_watch(m, c, c->out_len - c->out_off > OUTPUT_HIGH_WATER ||
-			   (c->eof && c->out_len > 0));
+	client_watch(m, c);
 	return 0;
 }
 
@@ -270,19 +274,6 @@ client_reply(struct lc_mgmt *m, struct client *c, json_t *reply)
 }
 
 static int
-client_line(struct lc_mgmt *m, struct client *c, const char *line, size_t len)
-{
-	json_t *reply;
-	int rc;
-
-	m->stats.requests++;
-	reply = lc_mgmt_exec(m->table, line, len);
-	rc = client_reply(m, c, reply);
-	json_decref(reply);
-	return rc;
-}
-
-static int
 client_too_long(struct lc_mgmt *m, struct client *c)
 {
 	json_t *reply = json_object();
@@ -298,19 +289,42 @@ client_too_long(struct lc_mgmt *m, struct client *c)
 	return rc;
 }
 
+/* Execute lines and queue their replies. Returns -1 if the client was closed. */
+static int
+client_run(struct lc_mgmt *m, struct client *c, const char *const lines[],
+	   const size_t lens[], unsigned int n)
+{
+	json_t *replies[LC_MGMT_BATCH_MAX];
+	int rc = 0;
+
+	lc_mgmt_exec_lines(m->table, lines, lens, n, replies);
+	m->stats.requests += n;
+	for (unsigned int i = 0; i < n; i++) {
+		if (rc == 0 && client_reply(m, c, replies[i]) < 0)
+			rc = -1;
+		json_decref(replies[i]);
+	}
+	return rc;
+}
+
 /*
- * Execute the complete lines in the input buffer, at most LINES_PER_POLL.
- * Returns 1 if complete lines remain, 0 if not, -1 if the client was closed.
+ * Execute the complete lines in the input buffer, at most LINES_PER_POLL, as
+ * one batch. Returns 1 if complete lines remain, 0 if not, -1 if the client
+ * was closed.
  */
 static int
 client_process(struct lc_mgmt *m, struct client *c)
 {
+	const char *lines[LINES_PER_POLL];
+	size_t lens[LINES_PER_POLL];
 	size_t start = 0;
-	int lines = 0, more = 0;
+	unsigned int n = 0;
+	int more = 0;
 
+	if (c->out_len - c->out_off > OUTPUT_HIGH_WATER)
+		return c->in_len > 0;
 	while (start < c->in_len) {
-		if (lines == LINES_PER_POLL ||
-		    c->out_len - c->out_off > OUTPUT_HIGH_WATER) {
+		if (n == LINES_PER_POLL) {
 			more = 1;
 			break;
 		}
@@ -321,12 +335,13 @@ client_process(struct lc_mgmt *m, struct client *c)
 		if (c->discarding) {
 			c->discarding = false;
 		} else {
-			if (client_line(m, c, c->in + start, len) < 0)
-				return -1;
-			lines++;
+			lines[n] = c->in + start;
+			lens[n++] = len;
 		}
 		start += len + 1;
 	}
+	if (n > 0 && client_run(m, c, lines, lens, n) < 0)
+		return -1;
 	if (start > 0) {
 		memmove(c->in, c->in + start, c->in_len - start);
 		c->in_len -= start;
@@ -342,9 +357,12 @@ client_process(struct lc_mgmt *m, struct client *c)
 	}
 	if (c->eof && c->in_len > 0 && !c->discarding) {
 		/* A last line without its newline, from a half-closed client. */
-		if (client_line(m, c, c->in, c->in_len) < 0)
-			return -1;
+		const char *line = c->in;
+		size_t len = c->in_len;
+
 		c->in_len = 0;
+		if (client_run(m, c, &line, &len, 1) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -413,6 +431,7 @@ accept_clients(struct lc_mgmt *m)
 		}
 		memset(c, 0, offsetof(struct client, in));
 		c->fd = fd;
+		c->events = EPOLLIN;
 		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
 		if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) {
 			close(fd);

@@ -16,10 +16,20 @@ struct table_row {
 	char words[KEYWORD_WORDS][32];
 };
 
+/* A request line after checking and splitting, before it runs. */
+struct parsed {
+	const struct table_row *row; /* NULL: the line was refused */
+	int argc;                    /* words after the keyword */
+	char **argv;
+	char buf[LC_MGMT_LINE_MAX + 1];
+	char *words[LC_MGMT_ARGS_MAX];
+};
+
 struct lc_mgmt_table {
 	struct table_row *rows;
 	unsigned int nrows;
 	unsigned int cap;
+	struct parsed *scratch;      /* LC_MGMT_BATCH_MAX lines */
 };
 
 static int help_handler(void *ctx, int argc, char **argv, json_t *reply);
@@ -35,6 +45,11 @@ lc_mgmt_table_create(void)
 
 	if (t == NULL)
 		return NULL;
+	t->scratch = calloc(LC_MGMT_BATCH_MAX, sizeof(*t->scratch));
+	if (t->scratch == NULL) {
+		free(t);
+		return NULL;
+	}
 	if (lc_mgmt_register(t, builtin_cmds, 1, t) != 0) {
 		lc_mgmt_table_free(t);
 		return NULL;
@@ -48,6 +63,7 @@ lc_mgmt_table_free(struct lc_mgmt_table *table)
 	if (table == NULL)
 		return;
 	free(table->rows);
+	free(table->scratch);
 	free(table);
 }
 
@@ -259,50 +275,42 @@ help_handler(void *ctx, int argc, char **argv, json_t *reply)
 	return 0;
 }
 
-json_t *
-lc_mgmt_exec(struct lc_mgmt_table *table, const char *line, size_t len)
+/*
+ * Check and split one line into p. Returns 0 with p->row set, or -EINVAL
+ * with the error in reply.
+ */
+static int
+parse_line(struct lc_mgmt_table *table, const char *line, size_t len,
+	   struct parsed *p, json_t *reply)
 {
-	char buf[LC_MGMT_LINE_MAX + 1];
-	char *argv[LC_MGMT_ARGS_MAX];
-	json_t *reply = json_object();
-	int argc = 0, rc;
+	char **argv = p->words;
+	int argc = 0;
 
-	if (reply == NULL)
-		return NULL;
-	/* "ok" first, so that a reader of the raw line sees it at once. */
-	json_object_set_new(reply, "ok", json_false());
+	p->row = NULL;
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
-	if (len > LC_MGMT_LINE_MAX) {
-		rc = lc_mgmt_error(reply, "line longer than %d bytes",
-				   LC_MGMT_LINE_MAX);
-		goto out;
-	}
-	if (!lc_mgmt_text_valid(line, len)) {
-		rc = lc_mgmt_error(reply, "line is not printable UTF-8 text");
-		goto out;
-	}
-	memcpy(buf, line, len);
-	buf[len] = '\0';
+	if (len > LC_MGMT_LINE_MAX)
+		return lc_mgmt_error(reply, "line longer than %d bytes",
+				     LC_MGMT_LINE_MAX);
+	if (!lc_mgmt_text_valid(line, len))
+		return lc_mgmt_error(reply, "line is not printable UTF-8 text");
+	memcpy(p->buf, line, len);
+	p->buf[len] = '\0';
 
-	for (char *p = buf;;) {
-		while (*p == ' ' || *p == '\t')
-			*p++ = '\0';
-		if (*p == '\0')
+	for (char *c = p->buf;;) {
+		while (*c == ' ' || *c == '\t')
+			*c++ = '\0';
+		if (*c == '\0')
 			break;
-		if (argc == LC_MGMT_ARGS_MAX) {
-			rc = lc_mgmt_error(reply, "too many words (at most %d)",
-					   LC_MGMT_ARGS_MAX);
-			goto out;
-		}
-		argv[argc++] = p;
-		while (*p != '\0' && *p != ' ' && *p != '\t')
-			p++;
+		if (argc == LC_MGMT_ARGS_MAX)
+			return lc_mgmt_error(reply, "too many words (at most %d)",
+					     LC_MGMT_ARGS_MAX);
+		argv[argc++] = c;
+		while (*c != '\0' && *c != ' ' && *c != '\t')
+			c++;
 	}
-	if (argc == 0) {
-		rc = lc_mgmt_error(reply, "empty command (try 'help')");
-		goto out;
-	}
+	if (argc == 0)
+		return lc_mgmt_error(reply, "empty command (try 'help')");
 
 	int matched;
 	const struct table_row *row = find_row(table, argc, argv, &matched);
@@ -311,28 +319,96 @@ lc_mgmt_exec(struct lc_mgmt_table *table, const char *line, size_t len)
 
 		list_subcommands(table, argv[0], subs, sizeof(subs));
 		if (subs[0] != '\0')
-			rc = lc_mgmt_error(reply, "unknown command '%s%s%s' (try: %s %s)",
-					   argv[0], argc > 1 ? " " : "",
-					   argc > 1 ? argv[1] : "", argv[0], subs);
-		else
-			rc = lc_mgmt_error(reply, "unknown command '%s' (try 'help')",
-					   argv[0]);
-		goto out;
+			return lc_mgmt_error(reply, "unknown command '%s%s%s' (try: %s %s)",
+					     argv[0], argc > 1 ? " " : "",
+					     argc > 1 ? argv[1] : "", argv[0], subs);
+		return lc_mgmt_error(reply, "unknown command '%s' (try 'help')",
+				     argv[0]);
 	}
 	int nargs = argc - matched;
 	if (nargs < row->cmd->min_args || nargs > row->cmd->max_args) {
 		char usage[256];
 
 		usage_of(row, usage, sizeof(usage));
-		rc = lc_mgmt_error(reply, "%s; usage: %s",
-				   nargs < row->cmd->min_args ? "missing argument" :
-				   "too many arguments", usage);
-		goto out;
+		return lc_mgmt_error(reply, "%s; usage: %s",
+				     nargs < row->cmd->min_args ? "missing argument" :
+				     "too many arguments", usage);
 	}
-	rc = row->cmd->handler(row->ctx, nargs, argv + matched, reply);
+	p->row = row;
+	p->argc = nargs;
+	p->argv = argv + matched;
+	return 0;
+}
+
+/* A reply with "ok" first, so that a reader of the raw line sees it at once. */
+static json_t *
+new_reply(void)
+{
+	json_t *reply = json_object();
+
+	if (reply != NULL)
+		json_object_set_new(reply, "ok", json_false());
+	return reply;
+}
+
+static void
+finish(json_t *reply, int rc)
+{
 	if (rc != 0 && json_object_get(reply, "error") == NULL)
 		lc_mgmt_error(reply, "%s", strerror(rc < 0 ? -rc : rc));
-out:
 	json_object_set_new(reply, "ok", json_boolean(rc == 0));
+}
+
+void
+lc_mgmt_exec_lines(struct lc_mgmt_table *table, const char *const lines[],
+		   const size_t lens[], unsigned int n, json_t *replies[])
+{
+	struct lc_mgmt_req reqs[LC_MGMT_BATCH_MAX];
+	int rc[LC_MGMT_BATCH_MAX];
+
+	for (unsigned int i = 0; i < n; i++) {
+		replies[i] = new_reply();
+		rc[i] = replies[i] == NULL ? -ENOMEM :
+			parse_line(table, lines[i], lens[i], &table->scratch[i],
+				   replies[i]);
+		if (rc[i] != 0)
+			table->scratch[i].row = NULL;
+	}
+	for (unsigned int i = 0; i < n;) {
+		const struct table_row *row = table->scratch[i].row;
+
+		if (row == NULL || row->cmd->batch == NULL) {
+			if (row != NULL)
+				rc[i] = row->cmd->handler(row->ctx, table->scratch[i].argc,
+							  table->scratch[i].argv,
+							  replies[i]);
+			if (replies[i] != NULL)
+				finish(replies[i], rc[i]);
+			i++;
+			continue;
+		}
+		/* The run of lines of this command goes as one batch. */
+		unsigned int j = i, k = 0;
+		while (j < n && table->scratch[j].row == row) {
+			reqs[k].argc = table->scratch[j].argc;
+			reqs[k].argv = table->scratch[j].argv;
+			reqs[k].reply = replies[j];
+			reqs[k].rc = 0;
+			j++;
+			k++;
+		}
+		row->cmd->batch(row->ctx, reqs, k);
+		for (unsigned int x = 0; x < k; x++)
+			finish(replies[i + x], reqs[x].rc);
+		i = j;
+	}
+}
+
+json_t *
+lc_mgmt_exec(struct lc_mgmt_table *table, const char *line, size_t len)
+{
+	json_t *reply;
+
+	lc_mgmt_exec_lines(table, &line, &len, 1, &reply);
 	return reply;
 }

@@ -96,6 +96,7 @@ enum lc_wire_assign_op {
 	LC_WIRE_ASSIGN_IP,
 	LC_WIRE_UNASSIGN_ENDPOINT,
 	LC_WIRE_UNASSIGN_IP,
+	LC_WIRE_USER_BORN,     /* a user id comes to life (user: the id) */
 };
 
 struct lc_wire_assignment {

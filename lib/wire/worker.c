@@ -308,6 +308,9 @@ user_cmd(struct lc_wire *w, struct lc_wire_cmd *cmd)
 		case LC_WIRE_UNASSIGN_IP:
 			e->result = lc_unassign_ip(a, e->addr);
 			break;
+		case LC_WIRE_USER_BORN:
+			err = lc_assign_user_add(a, e->user);
+			break;
 		default:
 			err = -EINVAL;
 			break;
@@ -472,11 +475,14 @@ lc_wire_call(struct lc_wire *w, struct lc_wire_cmd *cmd, unsigned int timeout_ms
 		return -ENOBUFS;
 	}
 
-	uint64_t deadline = rte_get_timer_cycles() +
-			    rte_get_timer_hz() / 1000 * timeout_ms;
-	unsigned int spins = 0;
+	uint64_t hz = rte_get_timer_hz(), start = rte_get_timer_cycles();
+	uint64_t deadline = start + hz / 1000 * timeout_ms;
+	uint64_t spin_until = start + hz / 1000; /* 1 ms */
+
 	while (__atomic_load_n(&c->state, __ATOMIC_ACQUIRE) != CMD_DONE) {
-		if (rte_get_timer_cycles() > deadline) {
+		uint64_t now = rte_get_timer_cycles();
+
+		if (now > deadline) {
 			uint32_t expected = CMD_PENDING;
 
 			if (__atomic_compare_exchange_n(&c->state, &expected,
@@ -486,11 +492,15 @@ lc_wire_call(struct lc_wire *w, struct lc_wire_cmd *cmd, unsigned int timeout_ms
 				return -ETIMEDOUT;
 			break; /* done just now */
 		}
-		/* The worker answers within one loop: spin, then yield. */
-		if (++spins < 1000)
+		/*
+		 * The worker answers within one loop iteration, microseconds:
+		 * the control thread has its own core, so it spins that long
+		 * and only then sleeps, for a worker that is stuck or stopped.
+		 */
+		if (now < spin_until)
 			rte_pause();
 		else
-			rte_delay_us_sleep(10);
+			rte_delay_us_sleep(100);
 	}
 	*cmd = *c;
 	rte_mempool_put(w->cmd_pool, c);

@@ -1,0 +1,524 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The link to linecapd's management socket.
+ *
+ * Commands are appended to one bounded output buffer and written with
+ * non-blocking sends, pipelined: a batch is flushed when it holds BATCH_MAX
+ * commands or when its first command is FLUSH_US old, whichever comes first.
+ * Replies come back in order, one JSON object per line; they are read as
+ * they arrive and only counted, an error reply also logged (rate-limited).
+ *
+ * Nothing waits for linecapd. While it is away, assignments are only
+ * remembered (the replay table, filled by the caller). While it is slow, the
+ * main loop reads the log only when the buffer has room (xr_link_room), so
+ * the log waits on disk; should a command still find the buffer full, it is
+ * dropped and counted. After STALL_US without write progress the connection
+ * is dropped, and the follower reads on with linecapd away. Each
+ * (re)connection first re-sends the recent assignments from the replay
+ * table, newest per client endpoint, so a restarted linecapd re-learns who
+ * is who; reconnection backs off exponentially from BACKOFF_MIN_US to
+ * BACKOFF_MAX_US.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "xray.h"
+
+#define OUT_CAP (1u << 20)          /* bytes of queued commands */
+#define BATCH_MAX 64                /* commands per batch */
+#define FLUSH_US 1000               /* oldest queued command waits this */
+#define IN_CAP 8192                 /* longest reply line we read whole */
+#define BACKOFF_MIN_US 100000
+#define BACKOFF_MAX_US 5000000
+#define STALL_US 10000000           /* no write progress: reconnect */
+#define REPLAY_PER_SERVICE 4096     /* replay commands per loop turn */
+#define CMD_MAX (sizeof("assign  []:65535\n") + LC_XRAYLOG_EMAIL_MAX + \
+		 LC_XRAYLOG_IP_TEXT_MAX)
+#define ERROR_LOG_WINDOW_US 10000000
+#define ERROR_LOG_PER_WINDOW 5
+#define DOWN_LOG_EVERY_US 60000000
+
+struct xr_link {
+	char *path;
+	int fd;                  /* -1 while down */
+	struct xr_replay *replay;
+	uint64_t replay_us;
+	struct xr_counters *c;
+
+	char *out;               /* queued bytes are [out_off, out_len) */
+	size_t out_off, out_len;
+	unsigned int batch;      /* commands queued since the last send */
+	uint64_t batch_since;
+	bool want_write;         /* the socket said EAGAIN */
+	uint64_t last_progress;
+	uint64_t inflight;       /* commands sent, not yet answered */
+
+	char in[IN_CAP];         /* a reply line being received */
+	size_t in_len;
+	bool in_discard;         /* inside a reply longer than IN_CAP */
+
+	uint64_t next_connect;
+	uint64_t backoff;
+	bool got_reply;          /* since this connection was made */
+	uint64_t down_since;
+	uint64_t down_logged_at;
+	uint64_t attempts;
+
+	bool replaying;
+	uint64_t replay_cursor, replay_end, replay_sent;
+
+	uint64_t err_window_start;
+	unsigned int err_logged;
+	uint64_t err_suppressed;
+};
+
+struct xr_link *
+xr_link_create(const char *socket_path, struct xr_replay *replay,
+	       uint64_t replay_us, struct xr_counters *counters)
+{
+	struct sockaddr_un sun;
+	struct xr_link *l;
+
+	if (strlen(socket_path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	l = calloc(1, sizeof(*l));
+	if (l == NULL)
+		return NULL;
+	l->fd = -1;
+	l->replay = replay;
+	l->replay_us = replay_us;
+	l->c = counters;
+	l->backoff = BACKOFF_MIN_US;
+	l->path = strdup(socket_path);
+	l->out = malloc(OUT_CAP);
+	if (l->path == NULL || l->out == NULL) {
+		xr_link_free(l);
+		return NULL;
+	}
+	return l;
+}
+
+void
+xr_link_free(struct xr_link *l)
+{
+	if (l == NULL)
+		return;
+	if (l->fd >= 0)
+		close(l->fd);
+	free(l->path);
+	free(l->out);
+	free(l);
+}
+
+bool
+xr_link_up(const struct xr_link *l)
+{
+	return l->fd >= 0;
+}
+
+size_t
+xr_link_room(const struct xr_link *l)
+{
+	return OUT_CAP - (l->out_len - l->out_off);
+}
+
+static void
+disconnect(struct xr_link *l, uint64_t now, const char *why)
+{
+	/* A connection that answered was good: start the backoff again. */
+	if (l->got_reply)
+		l->backoff = BACKOFF_MIN_US;
+	xr_log("lost linecapd at %s: %s; %llu commands unanswered, %zu bytes "
+	       "unsent; reconnecting in %llu ms", l->path, why,
+	       (unsigned long long)l->inflight, l->out_len - l->out_off,
+	       (unsigned long long)(l->backoff / 1000));
+	close(l->fd);
+	l->fd = -1;
+	l->c->disconnects++;
+	/* What was queued is in the replay table and goes again later. */
+	l->out_off = l->out_len = 0;
+	l->batch = 0;
+	l->inflight = 0;
+	l->replaying = false;
+	l->want_write = false;
+	l->next_connect = now + l->backoff;
+	l->backoff = l->backoff * 2 > BACKOFF_MAX_US ? BACKOFF_MAX_US :
+						       l->backoff * 2;
+	l->down_since = now;
+	l->down_logged_at = now;
+	l->attempts = 0;
+}
+
+static void
+connect_now(struct xr_link *l, uint64_t now)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	l->attempts++;
+	strcpy(sun.sun_path, l->path);
+	/* A Unix socket connects at once or not at all (EAGAIN: backlog). */
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		const int err = errno;
+
+		if (fd >= 0)
+			close(fd);
+		if (l->attempts == 1 && l->down_since == 0)
+			xr_log("cannot reach linecapd at %s: %s; assignments "
+			       "are remembered and retried with backoff",
+			       l->path, strerror(err));
+		else if (now - l->down_logged_at >= DOWN_LOG_EVERY_US) {
+			xr_log("linecapd at %s still unreachable after %llu "
+			       "attempts: %s", l->path,
+			       (unsigned long long)l->attempts, strerror(err));
+			l->down_logged_at = now;
+		}
+		if (l->down_since == 0) {
+			l->down_since = now;
+			l->down_logged_at = now;
+		}
+		l->next_connect = now + l->backoff;
+		l->backoff = l->backoff * 2 > BACKOFF_MAX_US ? BACKOFF_MAX_US :
+							       l->backoff * 2;
+		return;
+	}
+
+	l->fd = fd;
+	l->c->connects++;
+	l->out_off = l->out_len = 0;
+	l->batch = 0;
+	l->inflight = 0;
+	l->in_len = 0;
+	l->in_discard = false;
+	l->want_write = false;
+	l->got_reply = false;
+	l->last_progress = now;
+	l->down_since = 0;
+	l->attempts = 0;
+	xr_replay_begin(l->replay, now, l->replay_us, &l->replay_cursor,
+			&l->replay_end);
+	l->replaying = l->replay_cursor < l->replay_end;
+	l->replay_sent = 0;
+	xr_log("connected to linecapd at %s%s", l->path,
+	       l->replaying ? "; replaying recent assignments" : "");
+}
+
+static void
+send_queued(struct xr_link *l, uint64_t now)
+{
+	l->batch = 0;
+	while (l->out_off < l->out_len) {
+		const ssize_t n = send(l->fd, l->out + l->out_off,
+				       l->out_len - l->out_off,
+				       MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0) {
+			l->out_off += (size_t)n;
+			l->last_progress = now;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			l->want_write = true;
+			return;
+		}
+		disconnect(l, now, n < 0 ? strerror(errno) : "short send");
+		return;
+	}
+	l->want_write = false;
+	l->out_off = l->out_len = 0;
+	l->last_progress = now;
+}
+
+/* Queue one command line; false when the buffer is full. */
+static bool
+queue(struct xr_link *l, const char *cmd, size_t len, uint64_t now)
+{
+	if (l->out_len + len > OUT_CAP && l->out_off > 0) {
+		memmove(l->out, l->out + l->out_off, l->out_len - l->out_off);
+		l->out_len -= l->out_off;
+		l->out_off = 0;
+	}
+	if (l->out_len + len > OUT_CAP)
+		return false;
+	memcpy(l->out + l->out_len, cmd, len);
+	l->out_len += len;
+	l->inflight++;
+	if (l->batch++ == 0)
+		l->batch_since = now;
+	if (l->batch >= BATCH_MAX && !l->want_write)
+		send_queued(l, now);
+	return true;
+}
+
+void
+xr_link_assign(struct xr_link *l, const struct lc_xraylog_entry *e,
+	       uint64_t now_us)
+{
+	char cmd[CMD_MAX];
+	char *q = cmd;
+	int n;
+
+	if (l->fd < 0) {
+		l->c->deferred++;
+		return;
+	}
+	memcpy(q, "assign ", 7);
+	q += 7;
+	memcpy(q, e->email, e->email_len);
+	q += e->email_len;
+	*q++ = ' ';
+	n = lc_xraylog_format_endpoint(e, q, sizeof(cmd) - (size_t)(q - cmd) -
+						     1);
+	if (n < 0)
+		return;
+	q += n;
+	*q++ = '\n';
+	if (queue(l, cmd, (size_t)(q - cmd), now_us))
+		l->c->sent++;
+	else
+		l->c->dropped++;
+}
+
+static void
+feed_replay(struct xr_link *l, uint64_t now)
+{
+	char cmd[CMD_MAX];
+
+	for (int i = 0; i < REPLAY_PER_SERVICE; i++) {
+		if (OUT_CAP - (l->out_len - l->out_off) < CMD_MAX)
+			return; /* full: go on when the socket drains */
+
+		const struct xr_assignment *a = xr_replay_next(
+			l->replay, &l->replay_cursor, l->replay_end);
+
+		if (a == NULL) {
+			l->replaying = false;
+			xr_log("replayed %llu assignments of the last %llu s "
+			       "to linecapd", (unsigned long long)l->replay_sent,
+			       (unsigned long long)(l->replay_us / 1000000));
+			return;
+		}
+
+		const int n = xr_assignment_command(a, cmd, sizeof(cmd));
+
+		if (n > 0 && queue(l, cmd, (size_t)n, now)) {
+			l->c->replayed++;
+			l->replay_sent++;
+		}
+		if (l->fd < 0)
+			return;
+	}
+}
+
+uint64_t
+xr_link_service(struct xr_link *l, uint64_t now)
+{
+	if (l->fd < 0) {
+		if (now < l->next_connect)
+			return l->next_connect;
+		connect_now(l, now);
+		if (l->fd < 0)
+			return l->next_connect;
+	}
+	if (l->replaying && !l->want_write)
+		feed_replay(l, now);
+	if (l->fd >= 0 && l->batch > 0 && !l->want_write &&
+	    (l->batch >= BATCH_MAX || now - l->batch_since >= FLUSH_US))
+		send_queued(l, now);
+	if (l->fd >= 0 && l->out_len > l->out_off &&
+	    now - l->last_progress >= STALL_US)
+		disconnect(l, now, "linecapd has not read its socket for 10 s");
+	if (l->fd < 0)
+		return l->next_connect;
+	if (l->replaying && !l->want_write)
+		return now;
+	if (l->batch > 0 && !l->want_write)
+		return l->batch_since + FLUSH_US;
+	if (l->out_len > l->out_off)
+		return l->last_progress + STALL_US;
+	return UINT64_MAX;
+}
+
+int
+xr_link_fd(const struct xr_link *l, short *events)
+{
+	*events = POLLIN | (l->want_write ? POLLOUT : 0);
+	return l->fd;
+}
+
+static void
+log_error(struct xr_link *l, uint64_t now, const char *what, const char *msg,
+	  int len)
+{
+	if (now - l->err_window_start >= ERROR_LOG_WINDOW_US) {
+		if (l->err_suppressed > 0)
+			xr_log("%llu more linecapd errors not shown",
+			       (unsigned long long)l->err_suppressed);
+		l->err_window_start = now;
+		l->err_logged = 0;
+		l->err_suppressed = 0;
+	}
+	if (l->err_logged >= ERROR_LOG_PER_WINDOW) {
+		l->err_suppressed++;
+		return;
+	}
+	l->err_logged++;
+	xr_log("%s: %.*s", what, len, msg);
+}
+
+static void
+count_result(struct xr_link *l, const char *result)
+{
+	if (strcmp(result, "bound") == 0)
+		l->c->bound++;
+	else if (strcmp(result, "pending") == 0)
+		l->c->pending++;
+	else if (strcmp(result, "unchanged") == 0)
+		l->c->unchanged++;
+}
+
+static void
+handle_reply(struct xr_link *l, const char *line, size_t len, uint64_t now)
+{
+	static const struct {
+		const char *text;
+		const char *result;
+	} common[] = {
+		{ "{\"ok\":true,\"result\":\"bound\"}", "bound" },
+		{ "{\"ok\":true,\"result\":\"pending\"}", "pending" },
+		{ "{\"ok\":true,\"result\":\"unchanged\"}", "unchanged" },
+	};
+	json_error_t err;
+	json_t *root;
+
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	if (len == 0)
+		return;
+	if (l->inflight > 0)
+		l->inflight--;
+	l->got_reply = true;
+	l->backoff = BACKOFF_MIN_US;
+
+	/* The replies linecapd sends most, without building a JSON tree. */
+	for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++) {
+		if (strlen(common[i].text) == len &&
+		    memcmp(common[i].text, line, len) == 0) {
+			l->c->replies_ok++;
+			count_result(l, common[i].result);
+			return;
+		}
+	}
+
+	root = json_loadb(line, len, 0, &err);
+	if (root == NULL || !json_is_object(root)) {
+		l->c->replies_error++;
+		log_error(l, now, "unreadable reply from linecapd", line,
+			  len > 200 ? 200 : (int)len);
+		json_decref(root);
+		return;
+	}
+	if (json_is_true(json_object_get(root, "ok"))) {
+		const char *result =
+			json_string_value(json_object_get(root, "result"));
+
+		l->c->replies_ok++;
+		if (result != NULL)
+			count_result(l, result);
+	} else {
+		const char *msg =
+			json_string_value(json_object_get(root, "error"));
+
+		l->c->replies_error++;
+		if (msg == NULL)
+			msg = "(no error message)";
+		log_error(l, now, "linecapd refused an assignment", msg,
+			  (int)strnlen(msg, 300));
+	}
+	json_decref(root);
+}
+
+static void
+read_replies(struct xr_link *l, uint64_t now)
+{
+	for (;;) {
+		const ssize_t n = recv(l->fd, l->in + l->in_len,
+				       IN_CAP - l->in_len, MSG_DONTWAIT);
+
+		if (n == 0) {
+			disconnect(l, now, "it closed the connection");
+			return;
+		}
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				disconnect(l, now, strerror(errno));
+			return;
+		}
+
+		char *p = l->in, *end = l->in + l->in_len + n, *nl;
+
+		while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+			if (l->in_discard)
+				l->in_discard = false;
+			else
+				handle_reply(l, p, (size_t)(nl - p), now);
+			p = nl + 1;
+		}
+		l->in_len = (size_t)(end - p);
+		if (l->in_discard) {
+			l->in_len = 0;
+		} else if (l->in_len == IN_CAP) {
+			/* A reply this long is not an answer to assign. */
+			l->in_discard = true;
+			l->in_len = 0;
+			l->c->replies_error++;
+			if (l->inflight > 0)
+				l->inflight--;
+		} else if (l->in_len > 0) {
+			memmove(l->in, p, l->in_len);
+		}
+	}
+}
+
+void
+xr_link_handle(struct xr_link *l, short revents, uint64_t now)
+{
+	if (l->fd < 0)
+		return;
+	if (revents & (POLLIN | POLLHUP | POLLERR))
+		read_replies(l, now);
+	if (l->fd >= 0 && (revents & POLLOUT))
+		send_queued(l, now);
+}
+
+void
+xr_link_drain(struct xr_link *l, uint64_t timeout_us)
+{
+	const uint64_t until = xr_now_us() + timeout_us;
+
+	while (l->fd >= 0 && l->out_len > l->out_off) {
+		const uint64_t now = xr_now_us();
+		struct pollfd pfd = { .fd = l->fd, .events = POLLOUT };
+
+		if (now >= until)
+			break;
+		send_queued(l, now);
+		if (l->fd < 0 || l->out_len == l->out_off)
+			break;
+		if (poll(&pfd, 1, (int)((until - now) / 1000) + 1) <= 0)
+			break;
+	}
+}
