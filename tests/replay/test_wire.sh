@@ -49,7 +49,7 @@ encap)
     # Every encapsulation and every parse reason: forwarded byte for byte,
     # and counted per port under the reason the generator built it for.
     "$LC_PCAPGEN" encap "$WORK/client.pcap" "$WORK/server.pcap" --expect "$WORK/expect.json"
-    write_conf "$WORK/lc.conf" inline "$WORK/client.pcap" "$WORK/server.pcap" "vlan_mode = qinq"
+    write_conf "$WORK/lc.conf" inline "$WORK/client.pcap" "$WORK/server.pcap" "[wire]" "vlan_mode = qinq"
     lc_start "$WORK/lc.conf"
     wait_rx "$(frames "$WORK/client.pcap")" "$(frames "$WORK/server.pcap")"
     check_counters "$WORK/client.pcap" "$WORK/server.pcap" inline
@@ -69,7 +69,7 @@ switch)
     # runs. The reply to 'mode inline' says at which frame of each port the
     # switch took effect: the output must be exactly the input from there on.
     "$LC_PCAPGEN" seq "$WORK/client.pcap" "$WORK/server.pcap" --count 400000
-    write_conf "$WORK/lc.conf" tap "$WORK/client.pcap" "$WORK/server.pcap" "mbufs = 16384"
+    write_conf "$WORK/lc.conf" tap "$WORK/client.pcap" "$WORK/server.pcap" "[wire]" "mbufs = 16384"
     nc=$(frames "$WORK/client.pcap")
     ns=$(frames "$WORK/server.pcap")
     lc_start "$WORK/lc.conf"
