@@ -54,4 +54,7 @@ void users_stop(struct daemon *d);   /* saves the state file */
 void users_free(struct daemon *d);
 void users_stats_json(struct daemon *d, json_t *reply);
 
+/* DPDK telemetry endpoints /linecap/... (telemetry.c). */
+int telemetry_up(struct daemon *d);
+
 #endif /* LINECAPD_H */

@@ -387,6 +387,9 @@ control_up(struct daemon *d)
 		       " (another linecapd answers there)" : "");
 		return rc;
 	}
+	rc = telemetry_up(d);
+	if (rc != 0)
+		lc_log("warning", "telemetry endpoints not registered: %s", strerror(-rc));
 	return 0;
 }
 

@@ -139,4 +139,13 @@ int lc_mgmt_poll(struct lc_mgmt *mgmt, int timeout_ms);
 
 void lc_mgmt_get_stats(const struct lc_mgmt *mgmt, struct lc_mgmt_stats *stats);
 
+/*
+ * Also wait for fd in lc_mgmt_poll(), and call fn(arg) on the control
+ * thread when it is readable: how other threads (DPDK telemetry) hand work
+ * to the control thread. At most LC_MGMT_WATCH_MAX. Returns 0 or -errno.
+ */
+#define LC_MGMT_WATCH_MAX 4
+int lc_mgmt_watch_fd(struct lc_mgmt *mgmt, int fd, void (*fn)(void *arg),
+		     void *arg);
+
 #endif /* LC_MGMT_H */

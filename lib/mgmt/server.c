@@ -34,8 +34,16 @@ struct client {
 	char in[LC_MGMT_LINE_MAX + 2];
 };
 
+struct watch {
+	int fd;
+	void (*fn)(void *arg);
+	void *arg;
+};
+
 struct lc_mgmt {
 	int listen_fd;
+	struct watch watches[LC_MGMT_WATCH_MAX];
+	unsigned int n_watches;
 	int epoll_fd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct lc_mgmt_table *table;
@@ -471,6 +479,13 @@ lc_mgmt_poll(struct lc_mgmt *m, int timeout_ms)
 			accept_clients(m);
 			continue;
 		}
+		if ((void *)c >= (void *)m->watches &&
+		    (void *)c < (void *)(m->watches + LC_MGMT_WATCH_MAX)) {
+			struct watch *wt = (struct watch *)(void *)c;
+
+			wt->fn(wt->arg);
+			continue;
+		}
 		if (c->fd < 0)
 			continue;
 		if (events[i].events & EPOLLOUT) {
@@ -500,6 +515,24 @@ lc_mgmt_poll(struct lc_mgmt *m, int timeout_ms)
 			client_close(m, c);
 		}
 	}
+	return 0;
+}
+
+int
+lc_mgmt_watch_fd(struct lc_mgmt *m, int fd, void (*fn)(void *arg), void *arg)
+{
+	struct watch *wt;
+
+	if (m->n_watches == LC_MGMT_WATCH_MAX)
+		return -ENOSPC;
+	wt = &m->watches[m->n_watches];
+	wt->fd = fd;
+	wt->fn = fn;
+	wt->arg = arg;
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = wt };
+	if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0)
+		return -errno;
+	m->n_watches++;
 	return 0;
 }
 

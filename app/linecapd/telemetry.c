@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DPDK telemetry endpoints, so that dpdk-telemetry.py shows linecap's state:
+ *
+ *   /linecap/stats          the 'stats' reply, flattened
+ *   /linecap/users          the number of users and their emails
+ *   /linecap/user,EMAIL     the 'user get EMAIL' reply, flattened
+ *
+ * Telemetry callbacks run on DPDK's telemetry thread, but everything they
+ * show belongs to the control thread. So a callback never reads that state:
+ * it hands the equivalent management command to the control thread through a
+ * pipe that the management socket's poll watches, waits for the JSON reply,
+ * and turns it into telemetry data. Every endpoint is read-only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_telemetry.h>
+
+#include "linecapd.h"
+
+#define WAIT_MS 2000
+
+enum req_state { REQ_PENDING, REQ_DONE, REQ_ABANDONED };
+
+struct tel_req {
+	char line[LC_MGMT_LINE_MAX + 1];
+	json_t *reply;
+	sem_t done;
+	uint32_t state;
+};
+
+static struct {
+	struct daemon *d;
+	int pipe[2];
+} tel = { .pipe = { -1, -1 } };
+
+/* Whoever of the two threads finishes second frees the request. */
+static void
+req_release(struct tel_req *r, uint32_t mine)
+{
+	uint32_t expected = REQ_PENDING;
+
+	if (__atomic_compare_exchange_n(&r->state, &expected, mine, false,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return;
+	json_decref(r->reply);
+	sem_destroy(&r->done);
+	free(r);
+}
+
+/* On the control thread, from lc_mgmt_poll(). */
+static void
+serve_requests(void *arg)
+{
+	struct tel_req *reqs[16];
+	ssize_t n = read(tel.pipe[0], reqs, sizeof(reqs));
+
+	(void)arg;
+	for (ssize_t i = 0; i < n / (ssize_t)sizeof(reqs[0]); i++) {
+		struct tel_req *r = reqs[i];
+
+		r->reply = lc_mgmt_exec(tel.d->table, r->line, strlen(r->line));
+		sem_post(&r->done);
+		req_release(r, REQ_DONE);
+	}
+}
+
+/* Run a management command on the control thread; NULL if it did not answer. */
+static json_t *
+run_on_control(const char *fmt, const char *arg)
+{
+	struct tel_req *r = calloc(1, sizeof(*r));
+	struct timespec ts;
+	json_t *reply = NULL;
+
+	if (r == NULL)
+		return NULL;
+	snprintf(r->line, sizeof(r->line), fmt, arg);
+	sem_init(&r->done, 0, 0);
+	if (write(tel.pipe[1], &r, sizeof(r)) != (ssize_t)sizeof(r)) {
+		sem_destroy(&r->done);
+		free(r);
+		return NULL;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += WAIT_MS / 1000;
+	int rc;
+	while ((rc = sem_timedwait(&r->done, &ts)) != 0 && errno == EINTR)
+		;
+	/* Once posted, the reply is complete and the control thread is done with it. */
+	if (rc == 0)
+		reply = json_incref(r->reply);
+	req_release(r, REQ_ABANDONED);
+	return reply;
+}
+
+/* A telemetry name: letters, digits, '_' and '/'. */
+static void
+tel_name(const char *prefix, const char *key, char *out, size_t size)
+{
+	snprintf(out, size, "%s%s%s", prefix, prefix[0] ? "/" : "", key);
+	for (char *p = out; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '/'))
+			*p = '_';
+}
+
+/*
+ * Telemetry dictionaries nest only one level, so nested objects become
+ * keys joined with '/': "ports/client/rx_packets".
+ */
+static void
+flatten(struct rte_tel_data *d, const char *prefix, json_t *obj)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(obj, key, v) {
+		char name[RTE_TEL_MAX_STRING_LEN];
+
+		tel_name(prefix, key, name, sizeof(name));
+		if (json_is_object(v))
+			flatten(d, name, v);
+		else if (json_is_integer(v))
+			rte_tel_data_add_dict_u64(d, name, (uint64_t)json_integer_value(v));
+		else if (json_is_real(v))
+			rte_tel_data_add_dict_u64(d, name, (uint64_t)json_real_value(v));
+		else if (json_is_string(v))
+			rte_tel_data_add_dict_string(d, name, json_string_value(v));
+		else if (json_is_boolean(v))
+			rte_tel_data_add_dict_int(d, name, json_is_true(v));
+	}
+}
+
+static int
+reply_to_tel(json_t *reply, struct rte_tel_data *d, const char *member)
+{
+	if (reply == NULL)
+		return -ETIMEDOUT;
+	rte_tel_data_start_dict(d);
+	if (!json_is_true(json_object_get(reply, "ok"))) {
+		json_t *e = json_object_get(reply, "error");
+
+		rte_tel_data_add_dict_string(d, "error", json_is_string(e) ?
+					     json_string_value(e) : "failed");
+	} else {
+		flatten(d, "", member ? json_object_get(reply, member) : reply);
+	}
+	json_decref(reply);
+	return 0;
+}
+
+static int
+tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	(void)params;
+	return reply_to_tel(run_on_control("stats%s", ""), d, NULL);
+}
+
+static int
+tel_user(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	if (params == NULL || params[0] == '\0' || strchr(params, '\n') != NULL)
+		return -EINVAL;
+	return reply_to_tel(run_on_control("user get %s", params), d, "user");
+}
+
+static int
+tel_users(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	json_t *reply = run_on_control("user list%s", ""), *u;
+	struct rte_tel_data *emails;
+	size_t i;
+
+	(void)cmd;
+	(void)params;
+	if (reply == NULL)
+		return -ETIMEDOUT;
+	json_t *list = json_object_get(reply, "users");
+	emails = rte_tel_data_alloc();
+	if (emails == NULL) {
+		json_decref(reply);
+		return -ENOMEM;
+	}
+	rte_tel_data_start_array(emails, RTE_TEL_STRING_VAL);
+	json_array_foreach(list, i, u) {
+		/* A telemetry array holds RTE_TEL_MAX_ARRAY_ENTRIES at most. */
+		if (i == RTE_TEL_MAX_ARRAY_ENTRIES)
+			break;
+		rte_tel_data_add_array_string(emails,
+			json_string_value(json_object_get(u, "email")));
+	}
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "count", json_array_size(list));
+	rte_tel_data_add_dict_container(d, "emails", emails, 0);
+	json_decref(reply);
+	return 0;
+}
+
+int
+telemetry_up(struct daemon *d)
+{
+	int rc;
+
+	tel.d = d;
+	if (pipe2(tel.pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+		return -errno;
+	/* The writer blocks: a request is never lost to a full pipe. */
+	fcntl(tel.pipe[1], F_SETFL, 0);
+	rc = lc_mgmt_watch_fd(d->mgmt, tel.pipe[0], serve_requests, NULL);
+	if (rc == 0)
+		rc = rte_telemetry_register_cmd("/linecap/stats", tel_stats,
+			"linecap counters: ports, worker, flows, users. No parameters");
+	if (rc == 0)
+		rc = rte_telemetry_register_cmd("/linecap/users", tel_users,
+			"number of users and their emails. No parameters");
+	if (rc == 0)
+		rc = rte_telemetry_register_cmd("/linecap/user", tel_user,
+			"one user and its counters. Parameter: email");
+	return rc;
+}
