@@ -3,10 +3,10 @@
 # with permit_invalid_flow yes and no, the same 5-tuple in several VLANs, and
 # the 'flows' listing. The expected flows come from lc-pcapgen, which writes
 # them from the connections it built (--expect-flows), never from a parser.
-#   test_flows.sh midstream-permit|midstream-deny|vlans|listing|listing-large
+#   test_flows.sh midstream-permit|midstream-deny|vlans|listing|listing-large|table-full
 . "$(dirname "$0")/lib.sh"
 
-case_name=${1:?usage: test_flows.sh midstream-permit|midstream-deny|vlans|listing|listing-large}
+case_name=${1:?usage: test_flows.sh midstream-permit|midstream-deny|vlans|listing|listing-large|table-full}
 
 # The fields of a flow that a capture decides, in a stable order. Sorting by
 # the whole normalised object makes the comparison independent of the order
@@ -177,6 +177,27 @@ listing)
     # The daemon is still there and still answers.
     expect_eq "$(lc_ctl flows 1 | jq -c '[.ok, .count]')" '[true,1]' "flows 1 after the errors"
     lc_stop
+    ;;
+table-full)
+    # More connections than the table holds: the table fills, every later
+    # new flow is forwarded unassigned and counted, and nothing is dropped.
+    "$LC_PCAPGEN" midstream "$WORK/client.pcap" "$WORK/server.pcap" --count 1500 \
+        --expect-flows "$WORK/expect.json"
+    nflows=$(jq '.flows | length' "$WORK/expect.json")
+    write_conf "$WORK/lc.conf" inline "$WORK/client.pcap" "$WORK/server.pcap" \
+        "[flows]" "capacity = 1024"
+    replay "$WORK/lc.conf"
+    s=$(lc_ctl stats)
+    [ "$nflows" -gt 1024 ] || fail "the capture must hold more flows than the table"
+    expect_eq "$(jq .flows.active <<<"$s")" 1024 "active flows in a full table"
+    expect_eq "$(jq .flows.created <<<"$s")" 1024 "flows created"
+    [ "$(jq .flows.flow_table_full <<<"$s")" -gt 0 ] || fail "flow_table_full not counted"
+    echo "ok: flow_table_full = $(jq .flows.flow_table_full <<<"$s") frames"
+    expect_eq "$(jq '.ports.client.drops.tx_full + .ports.server.drops.tx_full' <<<"$s")" 0 "drops"
+    expect_eq "$(jq .ports.server.tx_packets <<<"$s")" "$(frames "$WORK/client.pcap")" "upload frames forwarded"
+    lc_stop
+    "$LC_PCAPCMP" "$WORK/client.pcap" "$WORK/server-out.pcap" || fail "upload differs"
+    "$LC_PCAPCMP" "$WORK/server.pcap" "$WORK/client-out.pcap" || fail "download differs"
     ;;
 listing-large)
     # A listing larger than the socket's buffer: 3000 connections and 600
