@@ -136,7 +136,7 @@ parse_size(const char *text, uint64_t *bytes)
 static bool
 email_ok(const char *email, json_t *reply)
 {
-	if (lc_user_email_valid(email, strlen(email)))
+	if (lc_email_valid(email, strlen(email)))
 		return true;
 	lc_mgmt_error(reply, "bad email '%s': 1 to 255 bytes of printable UTF-8 "
 		      "without spaces", email);

@@ -32,12 +32,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lc_email.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* Longest email, in bytes of UTF-8. */
-#define LC_USER_EMAIL_MAX 255
+#define LC_USER_EMAIL_MAX LC_EMAIL_MAX
 
 /* Largest capacity, so that ids and table sizes stay far from overflow. */
 #define LC_USER_CAPACITY_MAX (UINT32_C(1) << 24)
@@ -88,16 +90,17 @@ struct lc_user {
 struct lc_user_registry;
 
 /*
- * The email rule, shared by the registry, the management commands and
- * linecap-xray's log parser: 1..255 bytes of valid UTF-8 (shortest form, no
- * surrogates, nothing above U+10FFFF) holding no control character (C0, DEL,
- * C1), no white space of any kind, no invisible format character (zero-width
- * spaces and joiners, bidi marks and overrides, BOM) and no noncharacter.
- * White space is excluded because the management protocol splits words on
- * it; invisible characters because two users who print the same must not be
- * two users. s need not be NUL-terminated; a NUL byte makes it invalid.
+ * The email rule (lib/email, lc_email_valid()), shared by the registry, the
+ * management commands and linecap-xray's log parser: 1..255 bytes of valid
+ * UTF-8 with no control character, no white space, no invisible format
+ * character and no noncharacter. s need not be NUL-terminated; a NUL byte
+ * makes it invalid.
  */
-bool lc_user_email_valid(const char *s, size_t len);
+static inline bool
+lc_user_email_valid(const char *s, size_t len)
+{
+	return lc_email_valid(s, len);
+}
 
 /*
  * Create an empty registry. All memory but the users' emails is allocated

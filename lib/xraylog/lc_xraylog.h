@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lc_email.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -30,7 +32,7 @@ extern "C" {
 #define LC_XRAYLOG_LINE_MAX 8192
 
 /* Longest email, in bytes (the user-registry rule of linecapd). */
-#define LC_XRAYLOG_EMAIL_MAX 255
+#define LC_XRAYLOG_EMAIL_MAX LC_EMAIL_MAX
 
 /* Room for the text of an IPv6 address with its NUL (INET6_ADDRSTRLEN). */
 #define LC_XRAYLOG_IP_TEXT_MAX 46
@@ -138,14 +140,15 @@ int lc_xraylog_parse_line(const char *line, size_t len,
 const char *lc_xraylog_result_name(int result);
 
 /*
- * Check an email by the rules of linecapd's user registry: 1 to
- * LC_XRAYLOG_EMAIL_MAX bytes of valid UTF-8 (shortest form, no surrogates,
- * nothing above U+10FFFF) with no control character (C0, DEL, C1), no
- * white space (ASCII or Unicode: it is one word of a management command),
- * no invisible format character and no noncharacter. Returns true when the
- * email may be sent.
+ * Check an email by the rules of linecapd's user registry: the one rule of
+ * lib/email (lc_email_valid()), which linecapd applies too. Returns true
+ * when the email may be sent.
  */
-bool lc_xraylog_email_valid(const char *email, size_t len);
+static inline bool
+lc_xraylog_email_valid(const char *email, size_t len)
+{
+	return lc_email_valid(email, len);
+}
 
 /*
  * Write "IP:PORT" or "[IPv6]:PORT" for the entry's client into buf (of size

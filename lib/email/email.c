@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
+/* The email rule: see lc_email.h. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lc_user.h"
+#include "lc_email.h"
 
 /*
  * Code points that are valid UTF-8 but have no place in an email: they are
@@ -46,12 +47,12 @@ code_point_excluded(uint32_t c)
 }
 
 bool
-lc_user_email_valid(const char *s, size_t len)
+lc_email_valid(const char *s, size_t len)
 {
 	const uint8_t *p = (const uint8_t *)s;
 	const uint8_t *end;
 
-	if (s == NULL || len == 0 || len > LC_USER_EMAIL_MAX)
+	if (s == NULL || len == 0 || len > LC_EMAIL_MAX)
 		return false;
 	end = p + len;
 	while (p < end) {
