@@ -47,92 +47,6 @@ worker_user(struct daemon *d, uint32_t op, uint32_t id)
 	return worker_call(d, &cmd, NULL, NULL);
 }
 
-/* Parse "1.2.3.4", "2001:db8::1", "1.2.3.4:80" or "[2001:db8::1]:80". */
-static int
-parse_endpoint(const char *text, uint8_t addr[16], uint16_t *port,
-	       bool *has_port)
-{
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *p = NULL;
-	struct in_addr v4;
-
-	*has_port = false;
-	if (text[0] == '[') {
-		const char *close = strchr(text, ']');
-		size_t n = close != NULL ? (size_t)(close - text - 1) : 0;
-
-		if (close == NULL || n == 0 || n >= sizeof(host))
-			return -EINVAL;
-		memcpy(host, text + 1, n);
-		host[n] = '\0';
-		if (close[1] == ':')
-			p = close + 2;
-		else if (close[1] != '\0')
-			return -EINVAL;
-		if (inet_pton(AF_INET6, host, addr) != 1)
-			return -EINVAL;
-	} else {
-		const char *colon = strchr(text, ':');
-
-		if (colon != NULL && strchr(colon + 1, ':') != NULL) {
-			/* Bare IPv6: no port. */
-			if (inet_pton(AF_INET6, text, addr) != 1)
-				return -EINVAL;
-		} else {
-			size_t n = colon ? (size_t)(colon - text) : strlen(text);
-
-			if (n == 0 || n >= sizeof(host))
-				return -EINVAL;
-			memcpy(host, text, n);
-			host[n] = '\0';
-			if (inet_pton(AF_INET, host, &v4) != 1)
-				return -EINVAL;
-			memset(addr, 0, 10);
-			addr[10] = addr[11] = 0xff;
-			memcpy(addr + 12, &v4, 4);
-			if (colon != NULL)
-				p = colon + 1;
-		}
-	}
-	if (p != NULL) {
-		char *end;
-		unsigned long v;
-
-		if (*p < '0' || *p > '9')
-			return -ERANGE;
-		v = strtoul(p, &end, 10);
-		if (*end != '\0' || v == 0 || v > 65535)
-			return -ERANGE;
-		*port = (uint16_t)v;
-		*has_port = true;
-	}
-	return 0;
-}
-
-/* "BYTES", "64kb", "1mb": a burst size as tc writes it. */
-static int
-parse_size(const char *text, uint64_t *bytes)
-{
-	char *end;
-	unsigned long long v;
-
-	if (*text < '0' || *text > '9')
-		return -EINVAL;
-	v = strtoull(text, &end, 10);
-	if (strcmp(end, "") == 0 || strcmp(end, "b") == 0)
-		;
-	else if (strcmp(end, "k") == 0 || strcmp(end, "kb") == 0)
-		v *= 1024;
-	else if (strcmp(end, "m") == 0 || strcmp(end, "mb") == 0)
-		v *= 1024 * 1024;
-	else
-		return -EINVAL;
-	if (v == 0 || v > (1ULL << 32))
-		return -ERANGE;
-	*bytes = v;
-	return 0;
-}
-
 static bool
 email_ok(const char *email, json_t *reply)
 {
@@ -230,43 +144,9 @@ cmd_user_set(void *ctx, int argc, char **argv, json_t *reply)
 	if (!email_ok(argv[0], reply))
 		return -EINVAL;
 	/* Check every argument before anything is applied. */
-	for (int i = 1; i < argc; i++) {
-		char *eq = strchr(argv[i], '=');
-		const char *val = eq ? eq + 1 : "";
-		size_t klen = eq ? (size_t)(eq - argv[i]) : strlen(argv[i]);
-		uint64_t v;
-
-		if (klen == 2 && strncmp(argv[i], "up", 2) == 0) {
-			if (lc_rate_parse(val, &v) != 0 || v == 0)
-				return lc_mgmt_error(reply, "bad rate '%s' (e.g. 500kbit, "
-						     "10mbit, 1gbit)", val);
-			lim.up = v;
-			lim.fields |= LC_USER_LIMIT_UP;
-		} else if (klen == 4 && strncmp(argv[i], "down", 4) == 0) {
-			if (lc_rate_parse(val, &v) != 0 || v == 0)
-				return lc_mgmt_error(reply, "bad rate '%s' (e.g. 500kbit, "
-						     "10mbit, 1gbit)", val);
-			lim.down = v;
-			lim.fields |= LC_USER_LIMIT_DOWN;
-		} else if ((klen == 5 && strncmp(argv[i], "burst", 5) == 0) ||
-			   (klen == 8 && strncmp(argv[i], "burst_up", 8) == 0) ||
-			   (klen == 10 && strncmp(argv[i], "burst_down", 10) == 0)) {
-			if (parse_size(val, &v) != 0)
-				return lc_mgmt_error(reply, "bad burst '%s' (bytes, e.g. "
-						     "64kb or 1mb)", val);
-			if (klen != 10) {
-				lim.burst_up = v;
-				lim.fields |= LC_USER_LIMIT_BURST_UP;
-			}
-			if (klen != 8) {
-				lim.burst_down = v;
-				lim.fields |= LC_USER_LIMIT_BURST_DOWN;
-			}
-		} else {
-			return lc_mgmt_error(reply, "unknown argument '%s' (up=RATE, "
-					     "down=RATE, burst=SIZE)", argv[i]);
-		}
-	}
+	char why[256];
+	if (lc_user_parse_limits(argc - 1, argv + 1, &lim, why, sizeof(why)) != 0)
+		return lc_mgmt_error(reply, "%s", why);
 	rc = lc_user_set(d->users, argv[0], &lim, true, lc_monotonic_sec(), &u,
 			 &created);
 	if (rc == -ENOSPC)
@@ -375,7 +255,7 @@ batch_assign(void *ctx, struct lc_mgmt_req *reqs, unsigned int n)
 			continue;
 		}
 		memset(e, 0, sizeof(*e));
-		rc = parse_endpoint(argv[1], e->addr, &e->port, &has_port);
+		rc = lc_mgmt_parse_endpoint(argv[1], e->addr, &e->port, &has_port);
 		if (rc != 0) {
 			reqs[i].rc = rc == -ERANGE ?
 				lc_mgmt_error(reply, "bad port in '%s' (1 to 65535)", argv[1]) :
@@ -469,7 +349,7 @@ cmd_unassign(void *ctx, int argc, char **argv, json_t *reply)
 	int rc;
 
 	(void)argc;
-	rc = parse_endpoint(argv[0], e.addr, &e.port, &has_port);
+	rc = lc_mgmt_parse_endpoint(argv[0], e.addr, &e.port, &has_port);
 	if (rc == -ERANGE)
 		return lc_mgmt_error(reply, "bad port in '%s' (1 to 65535)", argv[0]);
 	if (rc != 0)

@@ -99,6 +99,15 @@ void lc_mgmt_exec_lines(struct lc_mgmt_table *table, const char *const lines[],
 int lc_mgmt_error(json_t *reply, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * An address, with or without a port: "1.2.3.4", "1.2.3.4:80",
+ * "2001:db8::1" or "[2001:db8::1]:80". addr is 16 bytes, IPv4 stored
+ * IPv4-mapped. Returns 0, -EINVAL for a bad address or -ERANGE for a port
+ * that is not 1..65535.
+ */
+int lc_mgmt_parse_endpoint(const char *text, uint8_t addr[16], uint16_t *port,
+			   bool *has_port);
+
 /* True if s[0..len) is valid UTF-8 with no NUL and no control character. */
 bool lc_mgmt_text_valid(const char *s, size_t len);
 

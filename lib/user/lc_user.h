@@ -90,6 +90,16 @@ struct lc_user {
 struct lc_user_registry;
 
 /*
+ * Parse the arguments of `user set` after the email: up=RATE, down=RATE,
+ * burst=SIZE (both directions), burst_up=SIZE, burst_down=SIZE. Sizes are
+ * bytes, with k/kb or m/mb for 1024 and 1048576. Returns 0, or -EINVAL with
+ * a message that names the bad argument in err; *lim is written only on
+ * success.
+ */
+int lc_user_parse_limits(int argc, char **argv, struct lc_user_limits *lim,
+			 char *err, size_t errlen);
+
+/*
  * The email rule (lib/email, lc_email_valid()), shared by the registry, the
  * management commands and linecap-xray's log parser: 1..255 bytes of valid
  * UTF-8 with no control character, no white space, no invisible format

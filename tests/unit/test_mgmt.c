@@ -176,6 +176,50 @@ test_register_rules(void **state)
 	lc_mgmt_table_free(NULL);
 }
 
+static void
+test_parse_endpoint(void **state)
+{
+	static const uint8_t v4[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
+					10, 0, 0, 1 };
+	static const uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
+					0, 0, 0, 0, 0, 0, 0, 1 };
+	uint8_t addr[16];
+	uint16_t port = 7;
+	bool has_port;
+
+	(void)state;
+	assert_int_equal(lc_mgmt_parse_endpoint("10.0.0.1:443", addr, &port, &has_port), 0);
+	assert_memory_equal(addr, v4, 16);
+	assert_true(has_port);
+	assert_int_equal(port, 443);
+	assert_int_equal(lc_mgmt_parse_endpoint("10.0.0.1", addr, &port, &has_port), 0);
+	assert_memory_equal(addr, v4, 16);
+	assert_false(has_port);
+	assert_int_equal(lc_mgmt_parse_endpoint("[2001:db8::1]:65535", addr, &port, &has_port), 0);
+	assert_memory_equal(addr, v6, 16);
+	assert_int_equal(port, 65535);
+	assert_int_equal(lc_mgmt_parse_endpoint("2001:db8::1", addr, &port, &has_port), 0);
+	assert_memory_equal(addr, v6, 16);
+	assert_false(has_port);
+	assert_int_equal(lc_mgmt_parse_endpoint("[2001:db8::1]", addr, &port, &has_port), 0);
+	assert_false(has_port);
+
+	static const char *const bad_addr[] = {
+		"", "10.0.0", "10.0.0.256", "host:80", "[2001:db8::1", "[]:80",
+		"[2001:db8::1]x", "[10.0.0.1]:80", "2001:db8::g", ":80", "1.2.3.4.5",
+	};
+	for (size_t i = 0; i < sizeof(bad_addr) / sizeof(bad_addr[0]); i++)
+		if (lc_mgmt_parse_endpoint(bad_addr[i], addr, &port, &has_port) != -EINVAL)
+			fail_msg("'%s' accepted as an address", bad_addr[i]);
+	static const char *const bad_port[] = {
+		"10.0.0.1:0", "10.0.0.1:65536", "10.0.0.1:", "10.0.0.1:x",
+		"10.0.0.1:80x", "[2001:db8::1]:-1", "10.0.0.1:99999999999999999999",
+	};
+	for (size_t i = 0; i < sizeof(bad_port) / sizeof(bad_port[0]); i++)
+		if (lc_mgmt_parse_endpoint(bad_port[i], addr, &port, &has_port) != -ERANGE)
+			fail_msg("'%s' accepted as a port", bad_port[i]);
+}
+
 /* --- the socket server --- */
 
 struct server {
@@ -427,6 +471,7 @@ main(void)
 		cmocka_unit_test(test_dispatch),
 		cmocka_unit_test(test_bad_text),
 		cmocka_unit_test(test_register_rules),
+		cmocka_unit_test(test_parse_endpoint),
 		cmocka_unit_test(test_server_pipeline),
 		cmocka_unit_test(test_server_long_line),
 		cmocka_unit_test(test_server_clients),

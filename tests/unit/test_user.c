@@ -1300,10 +1300,56 @@ test_truncated_everywhere(void **state)
 	free(full);
 }
 
+static void
+test_parse_limits(void **state)
+{
+	struct lc_user_limits lim;
+	char err[256];
+	char *ok[] = { "up=10mbit", "down=2.5gbit", "burst=64kb" };
+	char *one[] = { "burst_down=1m" };
+
+	(void)state;
+	assert_int_equal(lc_user_parse_limits(3, ok, &lim, err, sizeof(err)), 0);
+	assert_true(lim.up == 10000000 && lim.down == 2500000000ULL);
+	assert_true(lim.burst_up == 65536 && lim.burst_down == 65536);
+	assert_int_equal(lim.fields, LC_USER_LIMIT_UP | LC_USER_LIMIT_DOWN |
+			 LC_USER_LIMIT_BURST_UP | LC_USER_LIMIT_BURST_DOWN);
+	assert_int_equal(lc_user_parse_limits(1, one, &lim, err, sizeof(err)), 0);
+	assert_int_equal(lim.fields, LC_USER_LIMIT_BURST_DOWN);
+	assert_true(lim.burst_down == 1048576);
+	assert_int_equal(lc_user_parse_limits(0, NULL, &lim, err, sizeof(err)), 0);
+	assert_int_equal(lim.fields, 0);
+
+	static const struct {
+		const char *arg;
+		const char *msg;
+	} bad[] = {
+		{ "up=fast", "bad rate 'fast'" },
+		{ "up=0", "bad rate '0'" },
+		{ "down=", "bad rate ''" },
+		{ "burst=0", "bad burst '0'" },
+		{ "burst=1x", "bad burst '1x'" },
+		{ "burst_up=-1", "bad burst '-1'" },
+		{ "speed=1mbit", "unknown argument 'speed=1mbit'" },
+		{ "up", "bad rate ''" },
+		{ "upx=1mbit", "unknown argument 'upx=1mbit'" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *argv[2] = { "up=1mbit", (char *)bad[i].arg };
+
+		lim.fields = 77;
+		assert_int_equal(lc_user_parse_limits(2, argv, &lim, err, sizeof(err)), -EINVAL);
+		if (strstr(err, bad[i].msg) == NULL)
+			fail_msg("'%s': '%s' lacks '%s'", bad[i].arg, err, bad[i].msg);
+		assert_int_equal(lim.fields, 77); /* untouched on error */
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_limits),
 		cmocka_unit_test(test_email_ascii),
 		cmocka_unit_test(test_email_length),
 		cmocka_unit_test(test_email_utf8),
