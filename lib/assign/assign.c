@@ -209,19 +209,21 @@ pending_user(const struct lc_assign *a, const uint8_t addr[16], uint16_t port,
 	return a->pending[pos].user;
 }
 
-/* Forget the pending assignment of an endpoint, if there is one. */
+/* Point an endpoint's existing pending entry, if any, at user, afresh. */
 static void
-pending_drop(struct lc_assign *a, const uint8_t addr[16], uint16_t port)
+pending_renew(struct lc_assign *a, const uint8_t addr[16], uint16_t port,
+	      uint32_t user, uint64_t now)
 {
 	struct endpoint_key k;
 	int32_t pos;
 
 	endpoint_key(addr, port, &k);
-	pos = rte_hash_del_key(a->pend, &k);
-	if (pos >= 0) {
-		a->pending[pos].user = 0;
-		a->ctr.pending = (uint64_t)rte_hash_count(a->pend);
-	}
+	pos = rte_hash_lookup(a->pend, &k);
+	if (pos < 0)
+		return;
+	a->pending[pos].user = user;
+	a->pending[pos].gen = a->users[user].gen;
+	a->pending[pos].expires = now + a->ttl;
 }
 
 uint32_t
@@ -235,9 +237,12 @@ lc_assign_new_flow(struct lc_assign *a, struct lc_flow *flow,
 		return lc_assign_flow_user(a->users, flow);
 	if (tracks_endpoint(key->l4_proto) &&
 	    (user = pending_user(a, key->client, key->client_port, now)) != 0) {
-		/* The flow it waited for has come: the assignment is fulfilled. */
+		/*
+		 * The entry stays until pending_ttl runs out, so that every flow
+		 * the endpoint opens meanwhile (to another server, in another
+		 * VLAN) goes to the same user.
+		 */
 		bind_flow(a, flow, user, LC_ORIGIN_ENDPOINT);
-		pending_drop(a, key->client, key->client_port);
 		a->ctr.bound_on_create++;
 		return user;
 	}
@@ -340,8 +345,11 @@ lc_assign_endpoint(struct lc_assign *a, struct lc_flow_table *flows,
 	if (n > 0) {
 		bool changed = false;
 
-		/* One waiting for an earlier flow of the endpoint is superseded. */
-		pending_drop(a, addr, port);
+		/*
+		 * An entry left by an earlier assignment of the endpoint must not
+		 * bind its next flows to that earlier user: it now names this one.
+		 */
+		pending_renew(a, addr, port, user, now);
 		for (int i = 0; i < n; i++) {
 			uint32_t cur = lc_assign_flow_user(a->users, found[i]);
 

@@ -17,7 +17,7 @@
  * vlan_mode qinq. They come from the catalog the frames were built from, not
  * from the parser, so a parser bug cannot hide behind its own counts.
  *
- * The session profiles (midstream, vlans) build whole connections. For them
+ * The session profiles (midstream, vlans, users) build whole connections. For them
  * --expect-flows writes the flows the captures hold, from the connections as
  * built, and --expect-pcap-prefix writes PREFIX-client.pcap and
  * PREFIX-server.pcap: the frames of each capture that are not TCP, in order,
@@ -106,11 +106,18 @@ usage(FILE *out)
 		"  vlans  one TCP 5-tuple (10.0.0.1:40000 -> 192.0.2.1:443) in\n"
 		"         VLAN 10, VLAN 20 and untagged, each with a handshake:\n"
 		"         three flows\n"
+		"  users  flows of a few clients, for the assignment tests:\n"
+		"         10.3.0.1 has five (TCP 41001-41004, one in a VLAN,\n"
+		"         one in QinQ, and UDP 51001), 10.3.0.2 one (TCP 42000),\n"
+		"         10.3.0.3 two (TCP 43000, UDP 43001), 2001:db8:c:3::4\n"
+		"         one (TCP 44000), 2001:db8:c:3::5 one (UDP 44001);\n"
+		"         mid-stream TCP, data both ways, no FIN: all stay\n"
+		"         established (or active)\n"
 		"  seeds  one raw frame per file, every case of mixed and encap\n"
 		"options:\n"
 		"  --expect FILE.json   per-port counts of each parse reason\n"
 		"                       (vlan_mode qinq)\n"
-		"  --expect-flows FILE.json   (midstream, vlans) the flows the\n"
+		"  --expect-flows FILE.json   (midstream, vlans, users) the flows the\n"
 		"         captures hold, as built:\n"
 		"         {\"tcp_packets\": {\"client\": N, \"server\": N},\n"
 		"          \"flows\": [{\"proto\": \"tcp\", \"client\": \"10.1.0.1:40000\",\n"
@@ -123,7 +130,7 @@ usage(FILE *out)
 		"         (IPv6 as [inet_ntop]:port); state is the one the flow\n"
 		"         table must show with permit_invalid_flow = yes; bytes\n"
 		"         are whole frames\n"
-		"  --expect-pcap-prefix PREFIX   (midstream, vlans) writes\n"
+		"  --expect-pcap-prefix PREFIX   (midstream, vlans, users) writes\n"
 		"         PREFIX-client.pcap and PREFIX-server.pcap: the non-TCP\n"
 		"         frames of each capture, in order\n");
 }
@@ -533,6 +540,91 @@ build_vlans(unsigned int *n_out)
 	return conns;
 }
 
+/*
+ * users: the flows of a handful of clients, for the assignment tests: one
+ * client IP with several flows (an IP-wide assignment), single endpoints
+ * (endpoint assignments), IPv4 and IPv6, tags, and flows nobody is assigned
+ * to. TCP is captured mid-stream and never closed, so every flow stays in
+ * the table for tcp_timeout (udp_timeout for UDP) after the replay.
+ */
+static struct conn *
+build_users(unsigned int *n_out)
+{
+	static const struct {
+		uint8_t l4, ip, n_vlans;
+		uint16_t vlan[2];
+		const char *client, *server;
+		uint16_t cport, sport;
+		uint8_t rounds, down_first;
+	} spec[] = {
+		{ 6, 4, 0, { 0, 0 }, "10.3.0.1", "192.0.2.1", 41001, 443, 1, 0 },
+		{ 6, 4, 0, { 0, 0 }, "10.3.0.1", "192.0.2.2", 41002, 443, 3, 1 },
+		{ 6, 4, 1, { 100, 0 }, "10.3.0.1", "192.0.2.3", 41003, 8443, 2, 0 },
+		{ 6, 4, 2, { 300, 400 }, "10.3.0.1", "192.0.2.1", 41004, 80, 4, 0 },
+		{ 17, 4, 0, { 0, 0 }, "10.3.0.1", "192.0.2.53", 51001, 53, 3, 0 },
+		{ 6, 4, 0, { 0, 0 }, "10.3.0.2", "192.0.2.5", 42000, 443, 3, 1 },
+		{ 6, 4, 1, { 101, 0 }, "10.3.0.3", "192.0.2.6", 43000, 443, 2, 0 },
+		{ 17, 4, 0, { 0, 0 }, "10.3.0.3", "192.0.2.53", 43001, 53, 1, 0 },
+		{ 6, 6, 0, { 0, 0 }, "2001:db8:c:3::4", "2001:db8:5::1", 44000,
+		  443, 2, 0 },
+		{ 17, 6, 1, { 102, 0 }, "2001:db8:c:3::5", "2001:db8:5::2", 44001,
+		  443, 2, 1 },
+	};
+	unsigned int n = sizeof(spec) / sizeof(spec[0]), i, r;
+	struct conn *conns = calloc(n, sizeof(*conns));
+
+	if (conns == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		struct conn *c = &conns[i];
+		struct in_addr a4;
+
+		c->l4 = spec[i].l4;
+		c->ip = spec[i].ip;
+		c->n_vlans = spec[i].n_vlans;
+		c->vlan[0] = spec[i].vlan[0];
+		c->vlan[1] = spec[i].vlan[1];
+		if (c->ip == 4) {
+			inet_pton(AF_INET, spec[i].client, &a4);
+			c->c4 = ntohl(a4.s_addr);
+			inet_pton(AF_INET, spec[i].server, &a4);
+			c->s4 = ntohl(a4.s_addr);
+		} else {
+			inet_pton(AF_INET6, spec[i].client, c->c6);
+			inet_pton(AF_INET6, spec[i].server, c->s6);
+		}
+		conn_macs(c, 0x300 + i);
+		c->cport = spec[i].cport;
+		c->sport = spec[i].sport;
+		c->seq[0] = 3000000u * (i + 1);
+		c->seq[1] = 9000000u * (i + 1) + 777u;
+		c->state = c->l4 == 6 ? "established" : "active";
+		for (r = 0; r < spec[i].rounds; r++) {
+			uint16_t up = (uint16_t)(20 + (i * 97 + r * 31) % 1200);
+			uint16_t dn = (uint16_t)(200 + (i * 151 + r * 67) % 1300);
+
+			if (c->l4 == 17) {
+				conn_step(c, spec[i].down_first, 0,
+					  spec[i].down_first ? dn : up);
+				conn_step(c, !spec[i].down_first, 0,
+					  spec[i].down_first ? up : dn);
+			} else if (spec[i].down_first) {
+				conn_step(c, 1, TCP_ACK | TCP_PSH, dn);
+				conn_step(c, 0, TCP_ACK, 0);
+				conn_step(c, 0, TCP_ACK | TCP_PSH, up);
+				conn_step(c, 1, TCP_ACK, 0);
+			} else {
+				conn_step(c, 0, TCP_ACK | TCP_PSH, up);
+				conn_step(c, 1, TCP_ACK, 0);
+				conn_step(c, 1, TCP_ACK | TCP_PSH, dn);
+				conn_step(c, 0, TCP_ACK, 0);
+			}
+		}
+	}
+	*n_out = n;
+	return conns;
+}
+
 /* "10.0.0.1:40000" or "[2001:db8::1]:40000", as `linecapctl flows` writes. */
 static void
 endpoint_text(const struct conn *c, bool server, char *out, size_t size)
@@ -739,17 +831,18 @@ main(int argc, char **argv)
 	}
 	if (strcmp(pos[0], "mixed") != 0 && strcmp(pos[0], "encap") != 0 &&
 	    strcmp(pos[0], "seq") != 0 && strcmp(pos[0], "midstream") != 0 &&
-	    strcmp(pos[0], "vlans") != 0) {
+	    strcmp(pos[0], "vlans") != 0 && strcmp(pos[0], "users") != 0) {
 		fprintf(stderr, "lc-pcapgen: unknown profile '%s'\n", pos[0]);
 		usage(stderr);
 		return 2;
 	}
 	bool sessions = strcmp(pos[0], "midstream") == 0 ||
-			strcmp(pos[0], "vlans") == 0;
+			strcmp(pos[0], "vlans") == 0 ||
+			strcmp(pos[0], "users") == 0;
 	if (!sessions && (expect_flows != NULL || pcap_prefix != NULL)) {
 		fprintf(stderr, "lc-pcapgen: --expect-flows and "
-			"--expect-pcap-prefix need the midstream or vlans "
-			"profile\n");
+			"--expect-pcap-prefix need the midstream, vlans or "
+			"users profile\n");
 		return 2;
 	}
 	if (strcmp(pos[0], "midstream") == 0 && have_count &&
@@ -795,6 +888,7 @@ main(int argc, char **argv)
 	else if (sessions) {
 		sg.conns = strcmp(pos[0], "vlans") == 0 ?
 			build_vlans(&sg.n) :
+			strcmp(pos[0], "users") == 0 ? build_users(&sg.n) :
 			build_midstream(have_count ? (unsigned int)count : 50,
 					&sg.n);
 		rc = sg.conns != NULL ? gen_sessions(&g, &sg) : -1;

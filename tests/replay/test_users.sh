@@ -1,0 +1,564 @@
+#!/usr/bin/env bash
+# Replay tests of users and assignments (issue 5): per-user counters against
+# what the capture holds, every command and error of the management
+# protocol, the state file across restarts, and the collection of idle
+# dynamic users. The expected flows come from lc-pcapgen (profile users,
+# --expect-flows), which writes them from the connections it built.
+#   test_users.sh assign|protocol|persist|gc
+. "$(dirname "$0")/lib.sh"
+
+case_name=${1:?usage: test_users.sh assign|protocol|persist|gc}
+
+FLOWS_JSON=$WORK/flows.json
+
+gen_users() {
+    "$LC_PCAPGEN" users "$WORK/client.pcap" "$WORK/server.pcap" \
+        --expect-flows "$FLOWS_JSON" > /dev/null
+}
+
+# lc_start_args CONF ARGS...: lc_start with more linecapd arguments.
+lc_start_args() {
+    local conf=$1
+    shift
+    "$LINECAPD" --config "$conf" "$@" > "$LC_LOG" 2>&1 &
+    LC_PID=$!
+    local i
+    for i in $(seq 1 200); do
+        if "$LINECAPCTL" -s "$SOCK" ping > /dev/null 2>&1; then
+            return 0
+        fi
+        kill -0 "$LC_PID" 2>/dev/null || fail "linecapd exited at start"
+        sleep 0.1
+    done
+    fail "linecapd did not answer on $SOCK"
+}
+
+# ok_reply WHAT ARGS...: the command succeeds (exit status 0, ok true);
+# prints the reply.
+ok_reply() {
+    local what=$1 r rc=0
+    shift
+    r=$(lc_ctl "$@") || rc=$?
+    [ "$rc" -eq 0 ] || fail "$what: exit status $rc, reply $r"
+    [ "$(jq .ok <<<"$r")" = true ] || fail "$what: $r"
+    printf '%s\n' "$r"
+}
+
+# expect_error REGEX WHAT ARGS...: an error reply (exit status 1, ok false)
+# whose message matches REGEX; then the daemon still answers.
+N_ERRORS=0
+expect_error() {
+    local regex=$1 what=$2 r rc=0
+    shift 2
+    r=$(lc_ctl "$@") || rc=$?
+    [ "$rc" -eq 1 ] || fail "$what: exit status $rc (expected 1), reply $r"
+    [ "$(jq -r .ok <<<"$r")" = false ] || fail "$what: not an error: $r"
+    jq -e --arg re "$regex" '.error | type == "string" and test($re)' <<<"$r" > /dev/null ||
+        fail "$what: error $(jq -c .error <<<"$r") does not match /$regex/"
+    N_ERRORS=$((N_ERRORS + 1))
+    [ "$(lc_ctl ping | jq -r .ok)" = true ] || fail "$what: linecapd no longer answers"
+    echo "ok: $what -> $(jq -r .error <<<"$r")"
+}
+
+# sum_flows JQ_FILTER PATH: the sum of PATH (e.g. .packets.up) over the
+# flows of the capture that FILTER selects.
+sum_flows() {
+    jq "[.flows[] | select($1) | $2] | add // 0" "$FLOWS_JSON"
+}
+
+# check_counters WHAT JSON_OBJECT_WITH_UP_DOWN FILTER: per-direction packets
+# and bytes equal to those of the capture's flows that FILTER selects.
+check_counters() {
+    local what=$1 obj=$2 filter=$3 dir f
+    for dir in up down; do
+        for f in packets bytes; do
+            expect_eq "$(jq ".$dir.$f" <<<"$obj")" "$(sum_flows "$filter" ".$f.$dir")" \
+                "$what $dir $f"
+        done
+    done
+}
+
+# user_field EMAIL JQ: one field of `user get`.
+user_field() {
+    lc_ctl user get "$1" | jq -r "$2"
+}
+
+# wait_user_flows EMAIL N: until the user holds N flows (the sweep that
+# applies an IP-wide change runs in the background).
+wait_user_flows() {
+    local i n
+    for i in $(seq 1 100); do
+        n=$(user_field "$1" .user.flows)
+        [ "$n" = "$2" ] && return 0
+        sleep 0.05
+    done
+    fail "$1 holds $n flows, expected $2"
+}
+
+case $case_name in
+assign)
+    # Four users before the first frame: alice by one endpoint (pending),
+    # bob by the client IP that has five flows (bound), dave by an endpoint
+    # inside bob's IP (an endpoint wins over IP-wide), erin by an IPv6
+    # endpoint. Every counter must equal what the capture holds for them.
+    gen_users
+    write_conf "$WORK/lc.conf" inline "$WORK/client.pcap" "$WORK/server.pcap" \
+        "[wire]" "autostart = no"
+    lc_start "$WORK/lc.conf"
+    s=$(lc_ctl stats)
+    expect_eq "$(jq -c '[.ports.client.rx_packets, .ports.server.rx_packets]' <<<"$s")" \
+        "[0,0]" "frames received before start"
+    r=$(ok_reply "assign alice" assign alice@example.com 10.3.0.2:42000)
+    expect_eq "$(jq -c '[.result, .user]' <<<"$r")" '["pending","alice@example.com"]' \
+        "assign alice IP:PORT before its flow"
+    r=$(ok_reply "assign bob" assign bob@example.com 10.3.0.1)
+    expect_eq "$(jq -r .result <<<"$r")" bound "assign bob IP"
+    r=$(ok_reply "assign dave" assign dave@example.com 10.3.0.1:41003)
+    expect_eq "$(jq -r .result <<<"$r")" pending "assign dave IP:PORT inside bob's IP"
+    r=$(ok_reply "assign erin" assign erin@example.com '[2001:db8:c:3::4]:44000')
+    expect_eq "$(jq -r .result <<<"$r")" pending "assign erin [IPv6]:PORT"
+    r=$(lc_ctl stats)
+    expect_eq "$(jq -c '[.assignments.ip_wide, .assignments.pending]' <<<"$r")" "[1,3]" \
+        "stats assignments [ip_wide, pending] before start"
+    expect_eq "$(jq -c '[.users.static, .users.dynamic]' <<<"$r")" "[0,4]" \
+        "stats users [static, dynamic]"
+    r=$(ok_reply start start)
+    expect_eq "$(jq .receiving <<<"$r")" true "start: receiving"
+    wait_rx "$(frames "$WORK/client.pcap")" "$(frames "$WORK/server.pcap")"
+
+    F_ALICE='.client == "10.3.0.2:42000"'
+    F_DAVE='.client == "10.3.0.1:41003"'
+    F_BOB='(.client | startswith("10.3.0.1:")) and .client != "10.3.0.1:41003"'
+    F_ERIN='.client == "[2001:db8:c:3::4]:44000"'
+    F_NONE="($F_ALICE or $F_DAVE or $F_BOB or $F_ERIN) | not"
+    n_bob=$(jq "[.flows[] | select($F_BOB)] | length" "$FLOWS_JSON")
+    [ "$n_bob" -ge 3 ] || fail "the capture must give bob several flows"
+    [ "$(sum_flows "$F_NONE" .packets.up)" -gt 0 ] || fail "the capture must hold unassigned flows"
+
+    for u in alice:"$F_ALICE":1 bob:"$F_BOB":$n_bob dave:"$F_DAVE":1 erin:"$F_ERIN":1; do
+        name=${u%%:*}
+        rest=${u#*:}
+        filter=${rest%:*}
+        n=${rest##*:}
+        r=$(ok_reply "user get $name" user get "$name@example.com")
+        check_counters "$name" "$(jq .user.counters <<<"$r")" "$filter"
+        expect_eq "$(jq .user.flows <<<"$r")" "$n" "$name flows"
+        expect_eq "$(jq -c '[.user.email, .user.static, .user.up, .user.down]' <<<"$r")" \
+            "[\"$name@example.com\",false,1000000000,1000000000]" "$name: [email, static, up, down]"
+    done
+    s=$(lc_ctl stats)
+    check_counters "stats unassigned" "$(jq .unassigned <<<"$s")" "$F_NONE"
+    expect_eq "$(jq .assignments.bound_on_create <<<"$s")" 3 "stats assignments.bound_on_create"
+    expect_eq "$(jq .assignments.bound_by_ip <<<"$s")" "$n_bob" "stats assignments.bound_by_ip"
+    expect_eq "$(jq .flows.active <<<"$s")" "$(jq '.flows | length' "$FLOWS_JSON")" "flows.active"
+
+    # The listing names each flow's user: expect_users WHAT ALICE DAVE BOB
+    # ERIN, the user (JSON: a string or null) of each group of flows.
+    expect_users() {
+        local what=$1 got want who
+        who="def who: if $F_ALICE then $2 elif $F_DAVE then $3 elif $F_BOB then $4
+             elif $F_ERIN then $5 else null end;"
+        got=$(lc_ctl flows | jq -S '[.flows[] | {client, server, vlan, user}] | sort_by(tostring)')
+        want=$(jq -S "$who [.flows[] | {client, server, vlan, user: who}] | sort_by(tostring)" "$FLOWS_JSON")
+        if [ "$got" != "$want" ]; then
+            diff -u <(echo "$want") <(echo "$got") >&2 || true
+            fail "$what: users of the flows differ (- expected, + listed)"
+        fi
+        echo "ok: $what: every flow listed with its user"
+    }
+    A='"alice@example.com"' B='"bob@example.com"' C='"carol@example.com"'
+    D='"dave@example.com"' E='"erin@example.com"'
+    expect_users "flows after the replay" "$A" "$D" "$B" "$E"
+
+    # A repeat disturbs nothing.
+    r=$(ok_reply "assign alice again" assign alice@example.com 10.3.0.2:42000)
+    expect_eq "$(jq -r .result <<<"$r")" unchanged "assign alice IP:PORT again"
+    r=$(ok_reply "assign bob again" assign bob@example.com 10.3.0.1)
+    expect_eq "$(jq -r .result <<<"$r")" unchanged "assign bob IP again"
+    expect_eq "$(user_field alice@example.com .user.flows)" 1 "alice flows after the repeat"
+
+    # The endpoint goes to a third user: the flow moves, the counters of
+    # what was counted stay where they were.
+    r=$(ok_reply "assign carol" assign carol@example.com 10.3.0.2:42000)
+    expect_eq "$(jq -r .result <<<"$r")" bound "assign carol to alice's endpoint"
+    expect_eq "$(user_field carol@example.com .user.flows)" 1 "carol flows"
+    expect_eq "$(user_field alice@example.com .user.flows)" 0 "alice flows after the move"
+    check_counters "alice after the move" "$(user_field alice@example.com .user.counters)" "$F_ALICE"
+    expect_eq "$(user_field carol@example.com '[.user.counters.up.packets, .user.counters.down.packets] | add')" \
+        0 "carol packets (no frame since)"
+    expect_users "flows after the move to carol" "$C" "$D" "$B" "$E"
+
+    # Unassign the endpoint inside bob's IP: back to bob.
+    r=$(ok_reply "unassign dave's endpoint" unassign 10.3.0.1:41003)
+    expect_eq "$(jq -r .result <<<"$r")" removed "unassign 10.3.0.1:41003"
+    expect_eq "$(user_field dave@example.com .user.flows)" 0 "dave flows after unassign"
+    expect_eq "$(user_field bob@example.com .user.flows)" $((n_bob + 1)) "bob flows after dave's unassign"
+    expect_users "flows after unassign of dave's endpoint" "$C" "$B" "$B" "$E"
+    r=$(ok_reply "unassign again" unassign 10.3.0.1:41003)
+    expect_eq "$(jq -r .result <<<"$r")" not_found "unassign 10.3.0.1:41003 again"
+
+    # Unassign the IP: every flow of it becomes unassigned.
+    r=$(ok_reply "unassign bob's IP" unassign 10.3.0.1)
+    expect_eq "$(jq -r .result <<<"$r")" removed "unassign 10.3.0.1"
+    wait_user_flows bob@example.com 0
+    expect_users "flows after unassign of bob's IP" "$C" null null "$E"
+    r=$(ok_reply "unassign IP again" unassign 10.3.0.1)
+    expect_eq "$(jq -r .result <<<"$r")" not_found "unassign 10.3.0.1 again"
+    r=$(ok_reply "unassign carol" unassign 10.3.0.2:42000)
+    expect_eq "$(jq -r .result <<<"$r")" removed "unassign 10.3.0.2:42000"
+    expect_eq "$(user_field carol@example.com .user.flows)" 0 "carol flows after unassign"
+    expect_eq "$(lc_ctl stats | jq .assignments.ip_wide)" 0 "stats assignments.ip_wide at the end"
+    # Counters are what was counted: unchanged by the unassignments.
+    check_counters "bob at the end" "$(user_field bob@example.com .user.counters)" "$F_BOB"
+    check_counters "alice at the end" "$(user_field alice@example.com .user.counters)" "$F_ALICE"
+    lc_stop
+    "$LC_PCAPCMP" "$WORK/client.pcap" "$WORK/server-out.pcap" || fail "upload differs"
+    "$LC_PCAPCMP" "$WORK/server.pcap" "$WORK/client-out.pcap" || fail "download differs"
+    ;;
+protocol)
+    gen_users
+    write_conf "$WORK/lc.conf" inline "$WORK/client.pcap" "$WORK/server.pcap" \
+        "[wire]" "autostart = no"
+    lc_start "$WORK/lc.conf"
+
+    # Unknown commands.
+    expect_error "unknown command 'frobnicate'" "unknown command" frobnicate
+    expect_error "unknown command 'user frob'.*set" "unknown subcommand" user frob x@y
+    # Empty lines: an empty or blank line is an error reply, not silence.
+    expect_error "empty command" "empty line" ""
+    expect_error "empty command" "blank line" "   "
+
+    # Emails.
+    e255=$(printf 'a%.0s' $(seq 1 255))
+    e256=${e255}b
+    r=$(ok_reply "255-byte email" user set "$e255")
+    expect_eq "$(jq '.user.email | length' <<<"$r")" 255 "255-byte email kept whole"
+    expect_error "bad email" "256-byte email (user set)" user set "$e256"
+    expect_error "bad email" "256-byte email (assign)" assign "$e256" 10.0.0.1
+    expect_error "bad email" "256-byte email (user get)" user get "$e256"
+    expect_error "printable UTF-8" "control character in an email" user set "$(printf 'a\001b')"
+    expect_error "printable UTF-8" "DEL in an email" user set "$(printf 'a\177b')"
+    expect_error "printable UTF-8" "invalid UTF-8 in an email" user set "$(printf 'a\377b')"
+    expect_error "printable UTF-8" "overlong UTF-8 in an email" user set "$(printf 'a\300\257b')"
+    expect_error "bad email" "zero-width space in an email" user set "$(printf 'a\342\200\213b')"
+    expect_error "bad email" "no-break space in an email" assign "$(printf 'a\302\240b')" 10.0.0.1
+    # A valid non-ASCII email is fine.
+    r=$(ok_reply "UTF-8 email" user set "пользователь@пример.рф")
+    expect_eq "$(jq -r .user.email <<<"$r")" "пользователь@пример.рф" "UTF-8 email"
+
+    # Addresses and ports; a refused assign creates no user.
+    for ip in 10.0.0.256 10.0.0 foo 10.0.0.1.2 '[2001:db8::1' '[]:80' '2001:db8::g' ':80' '[10.0.0.1]:80'; do
+        expect_error "bad address" "bad IP '$ip'" assign nobody@example.com "$ip"
+    done
+    for ep in 10.0.0.1:0 10.0.0.1:65536 10.0.0.1:x 10.0.0.1: 10.0.0.1:-1 10.0.0.1:80x \
+              '[2001:db8::1]:0' '[2001:db8::1]:99999'; do
+        expect_error "bad port" "bad port '$ep'" assign nobody@example.com "$ep"
+    done
+    expect_error "bad address" "unassign a bad IP" unassign 300.1.1.1
+    expect_error "bad port" "unassign a bad port" unassign 10.0.0.1:0
+    expect_error "no user 'nobody@example.com'" "refused assigns made no user" user get nobody@example.com
+    r=$(ok_reply "assign port 65535" assign edge@example.com 10.0.0.1:65535)
+    expect_eq "$(jq -r .result <<<"$r")" pending "assign IP:65535"
+    r=$(ok_reply "assign port 1" assign edge@example.com '[2001:db8::1]:1')
+    expect_eq "$(jq -r .result <<<"$r")" pending "assign [IPv6]:1"
+    r=$(ok_reply "assign IPv6 IP-wide" assign edge@example.com 2001:db8::2)
+    expect_eq "$(jq -r .result <<<"$r")" bound "assign bare IPv6"
+
+    # Rates and arguments of user set.
+    expect_error "bad rate 'fast'" "up=fast" user set rate@example.com up=fast
+    expect_error "bad rate '0'" "up=0" user set rate@example.com up=0
+    expect_error "bad rate ''" "down=" user set rate@example.com down=
+    expect_error "bad rate '10xbit'" "down=10xbit" user set rate@example.com down=10xbit
+    expect_error "bad rate '-1mbit'" "up=-1mbit" user set rate@example.com up=-1mbit
+    expect_error "bad burst '1x'" "burst=1x" user set rate@example.com burst=1x
+    expect_error "unknown argument 'colour=red'" "unknown argument" user set rate@example.com colour=red
+    expect_error "bad rate ''" "up without a value" user set rate@example.com up
+    expect_error "no user 'rate@example.com'" "refused user set made no user" user get rate@example.com
+    # A good rate after a bad one in the same line: nothing applied.
+    expect_error "bad rate" "bad rate after a good one" user set rate@example.com up=1mbit down=x
+    expect_error "no user 'rate@example.com'" "half-good user set made no user" user get rate@example.com
+
+    # Argument counts.
+    expect_error "missing argument; usage: user set" "user set without email" user set
+    expect_error "missing argument; usage: user get" "user get without email" user get
+    expect_error "missing argument; usage: user del" "user del without email" user del
+    expect_error "missing argument; usage: assign" "assign without address" assign a@example.com
+    expect_error "missing argument; usage: assign" "assign alone" assign
+    expect_error "missing argument; usage: unassign" "unassign alone" unassign
+    expect_error "too many arguments; usage: user get" "user get, two emails" user get a@x b@x
+    expect_error "too many arguments; usage: assign" "assign, three arguments" assign a@x 10.0.0.1 80
+    expect_error "too many arguments; usage: unassign" "unassign, two arguments" unassign 10.0.0.1 10.0.0.2
+    expect_error "too many arguments; usage: user list" "user list x" user list x
+    expect_error "too many arguments; usage: ping" "ping x" ping x
+    expect_error "too many arguments; usage: gc" "gc x" gc x
+    expect_error "too many arguments; usage: save" "save x" save x
+    expect_error "too many arguments; usage: state" "state present x" state present x
+    expect_error "too many arguments; usage: user set" "user set, 7 arguments" \
+        user set a@x up=1mbit down=1mbit burst=1k burst_up=1k burst_down=1k up=2mbit
+    expect_error "too many words" "33 words" user set a@x $(seq 1 31)
+
+    # Over-long lines, through a batch: 4096 bytes is a line, 4097 is not;
+    # the line after an over-long one is served.
+    pad() { head -c "$1" /dev/zero | tr '\0' a; }
+    rc=0
+    out=$( { printf 'user get %s\n' "$(pad 4087)"; printf 'user get %s\n' "$(pad 4088)"; \
+             printf 'user get %s\n' "$(pad 100000)"; printf 'ping\n'; } | lc_ctl -) || rc=$?
+    expect_eq "$rc" 1 "exit status of a batch with over-long lines"
+    expect_eq "$(jq -s length <<<"$out")" 4 "replies to the over-long batch"
+    expect_eq "$(jq -s -c '[.[].ok]' <<<"$out")" "[false,false,false,true]" "oks of the over-long batch"
+    jq -s -e '.[0].error | test("bad email")' <<<"$out" > /dev/null ||
+        fail "a 4096-byte line must be read as a line: $(jq -s -c '.[0]' <<<"$out")"
+    jq -s -e '.[1].error | test("line longer than 4096 bytes")' <<<"$out" > /dev/null ||
+        fail "a 4097-byte line: $(jq -s -c '.[1]' <<<"$out")"
+    jq -s -e '.[2].error | test("line longer than 4096 bytes")' <<<"$out" > /dev/null ||
+        fail "a 100000-byte line: $(jq -s -c '.[2]' <<<"$out")"
+    N_ERRORS=$((N_ERRORS + 3))
+    echo "ok: over-long lines refused, the next line served"
+
+    # A pipelined batch: replies in order, blank lines and comments skipped
+    # by linecapctl, one error does not stop the rest.
+    rc=0
+    out=$(printf 'ping\n\n   \n# comment\nbogus\nuser get nobody@x\nstate\nping\n' | lc_ctl -) || rc=$?
+    expect_eq "$rc" 1 "exit status of a batch with errors"
+    expect_eq "$(jq -s -c '[.[].ok]' <<<"$out")" "[true,false,false,true,true]" "oks of a mixed batch"
+    N_ERRORS=$((N_ERRORS + 2))
+    rc=0
+    out=$(printf 'ping\n\nping\n' | lc_ctl -) || rc=$?
+    expect_eq "$rc" 0 "exit status of a good batch"
+    expect_eq "$(jq -s length <<<"$out")" 2 "replies to a batch with a blank line"
+
+    # user set / get / list / del.
+    r=$(ok_reply "user set" user set static@example.com up=10mbit down=50mbit)
+    expect_eq "$(jq -c '[.user.static, .user.up, .user.down, .user.flows]' <<<"$r")" \
+        "[true,10000000,50000000,0]" "user set: [static, up, down, flows]"
+    id=$(jq .user.id <<<"$r")
+    r=$(ok_reply "user set up only" user set static@example.com up=2.5gbit)
+    expect_eq "$(jq -c '[.user.id, .user.up, .user.down]' <<<"$r")" \
+        "[$id,2500000000,50000000]" "user set up only: [id, up, down]"
+    r=$(ok_reply "user set burst" user set static@example.com burst=64kb)
+    expect_eq "$(jq -c '[.user.burst_up, .user.burst_down]' <<<"$r")" "[65536,65536]" "burst=64kb"
+    r=$(ok_reply "user get" user get static@example.com)
+    expect_eq "$(jq -c '.user | [.email, .id, .up, .down, .static, (.counters.up | keys), (.counters.down | keys)]' <<<"$r")" \
+        "[\"static@example.com\",$id,2500000000,50000000,true,[\"bytes\",\"drops\",\"packets\"],[\"bytes\",\"drops\",\"packets\"]]" \
+        "user get fields"
+    r=$(ok_reply "user list" user list)
+    expect_eq "$(jq -c '[.users[].email] | sort' <<<"$r")" \
+        "[\"$e255\",\"edge@example.com\",\"static@example.com\",\"пользователь@пример.рф\"]" "user list"
+    expect_eq "$(jq .count <<<"$r")" 4 "user list count"
+    ok_reply "user del" user del "$e255" > /dev/null
+    expect_error "no user" "user get after del" user get "$e255"
+    expect_error "no user" "user del twice" user del "$e255"
+    expect_eq "$(lc_ctl user list | jq .count)" 3 "user list count after del"
+    # The email is free again at once; the new user is another id only if
+    # the old one is not yet reclaimed: either way a live user.
+    r=$(ok_reply "user set after del" user set "$e255")
+    expect_eq "$(jq .user.static <<<"$r")" true "re-created user is static"
+
+    # state.
+    r=$(ok_reply state state)
+    expect_eq "$(jq -r .state <<<"$r")" present "state"
+    r=$(ok_reply "state disabled" state disabled)
+    expect_eq "$(jq -c '[.state, .previous]' <<<"$r")" '["disabled","present"]' "state disabled"
+    expect_eq "$(lc_ctl stats | jq -r .state)" disabled "stats state disabled"
+    expect_eq "$(lc_ctl user list | jq .count)" 4 "users kept while disabled"
+    expect_eq "$(lc_ctl stats | jq .assignments.ip_wide)" 1 "assignments kept while disabled"
+    expect_error "unknown state 'bogus'" "state bogus" state bogus
+    r=$(ok_reply "state present" state present)
+    expect_eq "$(jq -c '[.state, .previous]' <<<"$r")" '["present","disabled"]' "state present"
+    r=$(ok_reply "state absent" state absent)
+    expect_eq "$(jq -c '[.state, .previous]' <<<"$r")" '["absent","present"]' "state absent"
+    expect_eq "$(lc_ctl user list | jq -c '[.count, .users]')" '[0,[]]' "no users when absent"
+    s=$(lc_ctl stats)
+    expect_eq "$(jq -c '[.state, .users.static, .users.dynamic]' <<<"$s")" '["absent",0,0]' \
+        "stats [state, users.static, users.dynamic] when absent"
+    expect_eq "$(jq -c '[.assignments.ip_wide, .assignments.pending]' <<<"$s")" '[0,0]' \
+        "stats assignments [ip_wide, pending] when absent"
+    expect_error "no user" "user get when absent" user get static@example.com
+    ok_reply "state present again" state present > /dev/null
+    r=$(ok_reply "user set after absent" user set again@example.com)
+    expect_eq "$(jq -r .user.email <<<"$r")" again@example.com "user set after absent"
+
+    # gc, save, help, ping, mode.
+    r=$(ok_reply gc gc)
+    expect_eq "$(jq .removed <<<"$r")" 0 "gc removed"
+    r=$(ok_reply save save)
+    expect_eq "$(jq -r .file <<<"$r")" "$WORK/users.conf" "save: file"
+    expect_eq "$(head -n 1 "$WORK/users.conf")" "linecap-users 1" "state file header"
+    grep -q "^user [0-9]* again@example.com up=" "$WORK/users.conf" || fail "saved file lacks the user"
+    expect_eq "$(tail -n 1 "$WORK/users.conf")" "end 1" "state file trailer"
+    r=$(ok_reply help help)
+    for kw in ping stats "user set" "user del" "user get" "user list" assign unassign \
+              state gc save help mode flows start stop; do
+        jq -e --arg k "$kw" 'any(.commands[]; .usage == $k or (.usage | startswith($k + " ")))' \
+            <<<"$r" > /dev/null || fail "help does not list '$kw'"
+    done
+    echo "ok: help lists every command"
+    r=$(ok_reply ping ping)
+    expect_eq "$(jq -r '.version | type' <<<"$r")" string "ping: version"
+    expect_eq "$(ok_reply mode mode | jq -r .mode)" inline "mode"
+    expect_eq "$(ok_reply "mode tap" mode tap | jq -r .mode)" tap "mode tap"
+    expect_eq "$(lc_ctl stats | jq -r .mode)" tap "stats mode after mode tap"
+    expect_eq "$(ok_reply "mode inline" mode inline | jq -r .mode)" inline "mode inline"
+    expect_error "unknown mode 'bogus'" "mode bogus" mode bogus
+
+    # Every error reply was counted, and the daemon is still there.
+    expect_eq "$(lc_ctl stats | jq .mgmt.errors)" "$N_ERRORS" "stats mgmt.errors"
+    rc=0
+    "$LINECAPCTL" -s "$WORK/no-such.sock" ping > /dev/null 2>&1 || rc=$?
+    expect_eq "$rc" 2 "exit status when the socket cannot be reached"
+    lc_stop
+    ;;
+persist)
+    gen_users
+    write_conf "$WORK/lc.conf" inline "$WORK/client.pcap" "$WORK/server.pcap" \
+        "[wire]" "autostart = no"
+    STATE=$WORK/users.conf
+    lc_start "$WORK/lc.conf"
+    ok_reply "user set tmp" user set tmp@example.com > /dev/null
+    r=$(ok_reply "user set alice" user set alice@example.com up=10mbit down=50mbit)
+    id_alice=$(jq .user.id <<<"$r")
+    r=$(ok_reply "user set bob" user set пользователь@пример.рф up=2500mbit down=12345)
+    id_bob=$(jq .user.id <<<"$r")
+    ok_reply "user del tmp" user del tmp@example.com > /dev/null
+    r=$(ok_reply "assign dyn" assign dyn@example.com 10.3.0.1)
+    expect_eq "$(jq -r .result <<<"$r")" bound "assign of a dynamic user"
+    expect_eq "$(user_field dyn@example.com .user.static)" false "dyn is dynamic"
+    # Saved on change, before any save command.
+    [ -f "$STATE" ] || fail "no state file after user set"
+    grep -q " alice@example.com " "$STATE" || fail "state file lacks alice after user set"
+    grep -q " tmp@example.com " "$STATE" && fail "state file still holds tmp after user del"
+    r=$(ok_reply save save)
+    expect_eq "$(jq -r .file <<<"$r")" "$STATE" "save: file"
+    want=$(printf 'linecap-users 1\nuser %s alice@example.com up=10mbit down=50mbit burst_up=0 burst_down=0\nuser %s пользователь@пример.рф up=2500mbit down=12345bit burst_up=0 burst_down=0\nend 2' \
+        "$id_alice" "$id_bob")
+    if [ "$id_bob" -lt "$id_alice" ]; then
+        fail "ids: bob $id_bob before alice $id_alice"
+    fi
+    expect_eq "$(cat "$STATE")" "$want" "state file after save"
+    lc_stop
+    grep -q "users saved to $STATE" "$LC_LOG" || fail "no 'users saved' line at shutdown"
+
+    # Restart: the static users come back with their ids and rates; the
+    # dynamic one does not.
+    lc_start "$WORK/lc.conf"
+    r=$(ok_reply "user list after restart" user list)
+    expect_eq "$(jq -c '[.users[] | [.email, .id, .up, .down, .static]] | sort' <<<"$r")" \
+        "$(jq -c -n --argjson a "$id_alice" --argjson b "$id_bob" \
+           '[["alice@example.com",$a,10000000,50000000,true],["пользователь@пример.рф",$b,2500000000,12345,true]] | sort')" \
+        "users after restart: [email, id, up, down, static]"
+    expect_error "no user 'dyn@example.com'" "the dynamic user is not restored" user get dyn@example.com
+    expect_eq "$(lc_ctl stats | jq -c '[.users.static, .users.dynamic]')" "[2,0]" "stats users after restart"
+    # New users do not take the restored ids.
+    r=$(ok_reply "user set new" user set new@example.com)
+    id_new=$(jq .user.id <<<"$r")
+    [ "$id_new" != "$id_alice" ] && [ "$id_new" != "$id_bob" ] || fail "new user took a restored id $id_new"
+    ok_reply "user del new" user del new@example.com > /dev/null
+    lc_stop
+
+    # A truncated file: linecapd refuses to start and names the file and
+    # line.
+    cp "$STATE" "$WORK/users.good"
+    head -c -5 "$WORK/users.good" > "$STATE"
+    rc=0
+    timeout 60 "$LINECAPD" --config "$WORK/lc.conf" > "$WORK/refused.log" 2>&1 || rc=$?
+    [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "linecapd with a truncated state file: exit status $rc"
+    echo "ok: linecapd refused a truncated state file (exit status $rc)"
+    grep -Eq "$STATE:[0-9]+: " "$WORK/refused.log" ||
+        fail "the error does not name $STATE and a line: $(cat "$WORK/refused.log")"
+    grep -E "$STATE:[0-9]+: " "$WORK/refused.log" | head -n 1
+    grep -q -- "--ignore-state" "$WORK/refused.log" || fail "the error does not mention --ignore-state"
+    [ ! -S "$SOCK" ] || fail "a refused start left its socket"
+    # Cut between lines (no end line): refused too.
+    head -n 2 "$WORK/users.good" > "$STATE"
+    rc=0
+    timeout 60 "$LINECAPD" --config "$WORK/lc.conf" > "$WORK/refused2.log" 2>&1 || rc=$?
+    [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "linecapd with a state file cut after a line: exit status $rc"
+    grep -Eq "$STATE:3: missing end line" "$WORK/refused2.log" ||
+        fail "cut after a line: $(cat "$WORK/refused2.log")"
+    echo "ok: a file cut after a line is refused"
+
+    # --ignore-state: it starts with no users.
+    head -c -5 "$WORK/users.good" > "$STATE"
+    lc_start_args "$WORK/lc.conf" --ignore-state
+    expect_eq "$(lc_ctl user list | jq -c '[.count, .users]')" "[0,[]]" "users with --ignore-state"
+    grep -q "ignored (--ignore-state)" "$LC_LOG" || fail "no warning about the ignored state file"
+    lc_stop
+    ;;
+gc)
+    # gc_idle = 2 s (the collection then runs every second by itself) and
+    # gc_min_age = 0. idle has no flow at all and is collected by the
+    # periodic collection; ep4 and ep6 hold one flow each by an endpoint,
+    # so they stay until unassigned, and then a `gc` in the same batch
+    # (before any periodic run) collects exactly them; busy holds flows by
+    # its IP; static is never collected.
+    gen_users
+    write_conf "$WORK/lc.conf" inline "$WORK/client.pcap" "$WORK/server.pcap" \
+        "[wire]" "autostart = no" "[users]" "gc_idle = 2" "gc_min_age = 0"
+    lc_start "$WORK/lc.conf"
+    ok_reply "user set static" user set static@example.com > /dev/null
+    # A fresh dynamic user is not collected (it has not been idle 2 s):
+    # the assign and the gc run in one batch, within one second.
+    out=$(printf 'assign idle@example.com 10.200.0.1\ngc\n' | lc_ctl -)
+    expect_eq "$(jq -s -c '[.[0].result, .[1].removed]' <<<"$out")" '["bound",0]' \
+        "gc right after the assign: [result, removed]"
+    r=$(ok_reply "assign busy" assign busy@example.com 10.3.0.1)
+    r=$(ok_reply "assign ep4" assign ep4@example.com 10.3.0.2:42000)
+    expect_eq "$(jq -r .result <<<"$r")" pending "assign ep4"
+    r=$(ok_reply "assign ep6" assign ep6@example.com '[2001:db8:c:3::4]:44000')
+    expect_eq "$(jq -r .result <<<"$r")" pending "assign ep6"
+    ok_reply start start > /dev/null
+    wait_rx "$(frames "$WORK/client.pcap")" "$(frames "$WORK/server.pcap")"
+    n_busy=$(jq '[.flows[] | select(.client | startswith("10.3.0.1:"))] | length' "$FLOWS_JSON")
+    expect_eq "$(user_field busy@example.com .user.flows)" "$n_busy" "busy flows"
+    expect_eq "$(user_field ep4@example.com .user.flows)" 1 "ep4 flows"
+    expect_eq "$(user_field ep6@example.com .user.flows)" 1 "ep6 flows"
+
+    # More than gc_idle after the last frame.
+    sleep 3
+    for i in $(seq 1 100); do
+        lc_ctl user get idle@example.com > /dev/null 2>&1 || break
+        sleep 0.1
+    done
+    expect_error "no user 'idle@example.com'" "the idle dynamic user was collected" user get idle@example.com
+    grep -q "gc: 1 idle dynamic users collected" "$LC_LOG" || fail "no log line of the periodic collection"
+    r=$(ok_reply "gc with busy users" gc)
+    expect_eq "$(jq .removed <<<"$r")" 0 "gc removes nobody with flows"
+    r=$(ok_reply "user list" user list)
+    expect_eq "$(jq -c '[.users[].email] | sort' <<<"$r")" \
+        '["busy@example.com","ep4@example.com","ep6@example.com","static@example.com"]' \
+        "users kept: flows or static"
+
+    # Their flows unassigned, both endpoint users are collected by the gc
+    # that follows in the same batch.
+    out=$(printf 'unassign 10.3.0.2:42000\nunassign [2001:db8:c:3::4]:44000\ngc\nuser list\n' | lc_ctl -)
+    expect_eq "$(jq -s -c '[.[0].result, .[1].result, .[2].removed]' <<<"$out")" \
+        '["removed","removed",2]' "unassign, unassign, gc: [result, result, removed]"
+    expect_eq "$(jq -s -c '[.[3].users[].email] | sort' <<<"$out")" \
+        '["busy@example.com","static@example.com"]' "users after gc"
+    expect_error "no user 'ep4@example.com'" "ep4 collected" user get ep4@example.com
+
+    # busy's IP unassigned: the sweep unbinds its flows, then it goes too.
+    r=$(ok_reply "unassign busy" unassign 10.3.0.1)
+    gone=no
+    for i in $(seq 1 100); do
+        if ! lc_ctl user get busy@example.com > /dev/null 2>&1; then
+            gone=yes
+            break
+        fi
+        lc_ctl gc > /dev/null
+        sleep 0.1
+    done
+    expect_eq "$gone" yes "busy collected once its flows are unassigned"
+    sleep 2.5
+    r=$(ok_reply "gc at the end" gc)
+    expect_eq "$(jq .removed <<<"$r")" 0 "gc never removes a static user"
+    expect_eq "$(lc_ctl user list | jq -c '[.users[] | [.email, .static]]')" '[["static@example.com",true]]' \
+        "only the static user is left"
+    expect_eq "$(lc_ctl stats | jq -c '[.users.static, .users.dynamic]')" "[1,0]" "stats users at the end"
+    lc_stop
+    ;;
+*)
+    fail "unknown case $case_name"
+    ;;
+esac
+echo "PASS: users $case_name"
