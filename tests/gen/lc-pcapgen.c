@@ -114,6 +114,9 @@ usage(FILE *out)
 		"         mid-stream TCP, data both ways, no FIN: all stay\n"
 		"         established (or active)\n"
 		"  seeds  one raw frame per file, every case of mixed and encap\n"
+		"  load   the shaping tests' offered load: 11 client addresses\n"
+		"         (10.1.0.1-8, 2001:db8:1::9, ::a, 10.9.0.1), 4 UDP flows\n"
+		"         each, 1000-byte frames in turn; N rounds (default 100)\n"
 		"options:\n"
 		"  --expect FILE.json   per-port counts of each parse reason\n"
 		"                       (vlan_mode qinq)\n"
@@ -201,6 +204,61 @@ gen_seq(struct gen *g, uint64_t count, uint64_t seed)
 		len = lc_frames_seq(buf, sizeof(buf), i, true, seed);
 		if (write_frame(g, &g->server, buf, len, "ok") != 0)
 			return -1;
+	}
+	return 0;
+}
+
+/*
+ * load: the offered load of the shaping tests, replayed in a loop
+ * (infinite_rx). Client addresses 10.1.0.1 to 10.1.0.8, 2001:db8:1::9 and
+ * 2001:db8:1::10, and 10.9.0.1 (left unassigned by the tests), each with
+ * four UDP flows of full 1000-byte frames, one frame per address in turn,
+ * so that every address is offered the same rate. Every fourth address's
+ * frames carry an 802.1Q tag, so that shaping is seen through tags too.
+ */
+#define LOAD_FRAME 1000
+
+static int
+gen_load(struct gen *g, uint64_t rounds)
+{
+	static uint8_t buf[LC_FRAME_MAX_LEN];
+	static const uint8_t mac_c[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+	static const uint8_t mac_s[6] = { 0x02, 0, 0, 0, 0, 0x02 };
+	enum { N_ADDR = 11, N_FLOW = 4 };
+
+	for (uint64_t r = 0; r < rounds; r++) {
+		for (unsigned int a = 0; a < N_ADDR * N_FLOW; a++) {
+			unsigned int addr = a % N_ADDR, flow = a / N_ADDR;
+			bool v6 = addr == 8 || addr == 9;
+			uint8_t c6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1 };
+			uint8_t s6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 2 };
+			uint32_t c4 = addr == 10 ? 0x0a090001u : 0x0a010001u + addr;
+			uint16_t cport = (uint16_t)(40000 + flow);
+
+			c6[15] = (uint8_t)(addr + 1);
+			s6[15] = 1;
+			for (int dir = 0; dir < 2; dir++) {
+				struct lc_frame b;
+
+				lc_frame_init(&b, buf, sizeof(buf));
+				lc_frame_eth(&b, dir ? mac_c : mac_s, dir ? mac_s : mac_c);
+				if (addr % 4 == 3)
+					lc_frame_vlan(&b, 0x8100, 100);
+				if (v6) {
+					lc_frame_ipv6(&b, dir ? s6 : c6, dir ? c6 : s6);
+				} else {
+					lc_frame_ipv4(&b, dir ? 0xc0000264u : c4,
+						      dir ? c4 : 0xc0000264u);
+				}
+				lc_frame_udp(&b, dir ? 443 : cport, dir ? cport : 443);
+				lc_frame_fill(&b, LOAD_FRAME - b.len, (uint32_t)(r + a));
+				size_t len = lc_frame_finish(&b, LC_FRAME_MIN_LEN);
+				if (len != LOAD_FRAME ||
+				    write_frame(g, dir ? &g->server : &g->client, buf,
+						len, "ok") != 0)
+					return -1;
+			}
+		}
 	}
 	return 0;
 }
@@ -831,7 +889,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(pos[0], "mixed") != 0 && strcmp(pos[0], "encap") != 0 &&
 	    strcmp(pos[0], "seq") != 0 && strcmp(pos[0], "midstream") != 0 &&
-	    strcmp(pos[0], "vlans") != 0 && strcmp(pos[0], "users") != 0) {
+	    strcmp(pos[0], "vlans") != 0 && strcmp(pos[0], "users") != 0 &&
+	    strcmp(pos[0], "load") != 0) {
 		fprintf(stderr, "lc-pcapgen: unknown profile '%s'\n", pos[0]);
 		usage(stderr);
 		return 2;
@@ -885,6 +944,8 @@ main(int argc, char **argv)
 	else if (strcmp(pos[0], "encap") == 0)
 		rc = gen_catalog(&g, lc_frames_encap, lc_frames_encap_count,
 				 have_count ? count : 2);
+	else if (strcmp(pos[0], "load") == 0)
+		rc = gen_load(&g, have_count ? count : 100);
 	else if (sessions) {
 		sg.conns = strcmp(pos[0], "vlans") == 0 ?
 			build_vlans(&sg.n) :
