@@ -15,6 +15,7 @@
 #include "lc_conf.h"
 #include "lc_flow.h"
 #include "lc_mgmt.h"
+#include "lc_shaper.h"
 #include "lc_user.h"
 #include "lc_wire.h"
 
@@ -27,6 +28,7 @@ struct daemon {
 	struct rte_mempool *pool;
 	struct lc_flow_table *flows;
 	struct lc_assign *assign;
+	struct lc_shaper *shaper[LC_FLOW_DIRS]; /* by direction */
 	struct lc_user_registry *users;
 	uint32_t *retired;            /* deleted ids waiting for the worker */
 	uint32_t n_retired;

@@ -241,6 +241,74 @@ make_socket_dir(const char *path)
 		lc_log("warning", "cannot create %s: %s", d, strerror(errno));
 }
 
+/* The rate of the port a shaper sends on: [shaper] port_rate, or the link's. */
+static uint64_t
+port_rate(const struct daemon *d, uint16_t port)
+{
+	struct rte_eth_link link;
+
+	if (d->conf.shaper.port_rate != 0)
+		return d->conf.shaper.port_rate;
+	if (rte_eth_link_get_nowait(port, &link) == 0 && link.link_speed != 0 &&
+	    link.link_speed != RTE_ETH_SPEED_NUM_UNKNOWN)
+		return (uint64_t)link.link_speed * 1000000;
+	lc_log("warning", "port %u reports no link speed: shaping as if 10 gbit/s "
+	       "(set [shaper] port_rate)", port);
+	return 10000000000ULL;
+}
+
+/* Upload is scheduled on the server port's egress, download on the client's. */
+static int
+shapers_up(struct daemon *d, const uint16_t port[LC_SIDE_MAX])
+{
+	static const uint32_t aqm[] = {
+		[LC_AQM_PIE] = LC_SHAPER_AQM_PIE,
+		[LC_AQM_RED] = LC_SHAPER_AQM_RED,
+		[LC_AQM_NONE] = LC_SHAPER_AQM_NONE,
+	};
+	const struct lc_conf_shaper *sc = &d->conf.shaper;
+
+	for (int dir = 0; dir < LC_FLOW_DIRS; dir++) {
+		uint16_t out = port[dir == LC_FLOW_DIR_UP ? LC_SIDE_SERVER : LC_SIDE_CLIENT];
+		struct lc_shaper_params sp = {
+			.name = dir == LC_FLOW_DIR_UP ? "lc_up" : "lc_down",
+			.socket_id = (int)rte_socket_id(),
+			.engine = sc->engine == LC_ENGINE_POLICE ? LC_SHAPER_POLICE :
+				  LC_SHAPER_SCHED,
+			.port_rate = port_rate(d, out),
+			.mtu = d->conf.wire.mtu,
+			.frame_overhead = sc->frame_overhead,
+			.users = d->conf.users.capacity,
+			.queue_size = sc->queue_size,
+			.aqm = aqm[sc->aqm],
+			.max_profiles = sc->profiles,
+			.unassigned_rate = dir == LC_FLOW_DIR_UP ? sc->unassigned_up :
+				   sc->unassigned_down,
+			.hz = rte_get_tsc_hz(),
+		};
+
+		d->shaper[dir] = lc_shaper_create(&sp);
+		if (d->shaper[dir] == NULL) {
+			lc_log("error", "cannot create the %s shaper: %s (raise EAL -m, or "
+			       "lower [users] capacity or [shaper] queue_size)",
+			       dir == LC_FLOW_DIR_UP ? "upload" : "download",
+			       rte_strerror(rte_errno));
+			return -ENOMEM;
+		}
+		if (lc_shaper_set_pipe(d->shaper[dir], 1, dir == LC_FLOW_DIR_UP ?
+				       sc->default_up : sc->default_down, 0) != 0) {
+			lc_log("error", "[shaper] default_%s: not a rate the shaper takes",
+			       dir == LC_FLOW_DIR_UP ? "up" : "down");
+			return -EINVAL;
+		}
+		lc_log("info", "%s shaper: %s, %" PRIu64 " bit/s on port %u, %s",
+		       dir == LC_FLOW_DIR_UP ? "upload" : "download",
+		       lc_shaper_engine_name(sp.engine), sp.port_rate, out,
+		       lc_shaper_aqm_name(sp.aqm));
+	}
+	return 0;
+}
+
 static int
 ports_up(struct daemon *d)
 {
@@ -307,6 +375,9 @@ ports_up(struct daemon *d)
 	lc_log("info", "flow table: %u flows, %zu MiB", fc->capacity,
 	       lc_flow_table_memory(d->flows) >> 20);
 
+	if (shapers_up(d, port) != 0)
+		return -ENOMEM;
+
 	struct lc_wire_params wp = {
 		.port = { port[0], port[1] },
 		.mode = wc->mode,
@@ -318,6 +389,11 @@ ports_up(struct daemon *d)
 		.flows = d->flows,
 		.assign = d->assign,
 		.rx_enabled = wc->autostart,
+		.shaper = { d->shaper[0], d->shaper[1] },
+		.default_rate = { d->conf.shaper.default_up, d->conf.shaper.default_down },
+		.shape_unassigned = { d->conf.shaper.unassigned_up != 0,
+				      d->conf.shaper.unassigned_down != 0 },
+		.users = d->conf.users.capacity,
 	};
 	d->wire = lc_wire_create(&wp);
 	if (d->wire == NULL) {
@@ -487,6 +563,8 @@ out:
 	ports_down(&d);
 	lc_wire_free(d.wire);
 	lc_flow_table_free(d.flows);
+	lc_shaper_free(d.shaper[0]);
+	lc_shaper_free(d.shaper[1]);
 	users_free(&d);
 	rte_mempool_free(d.pool);
 	rte_eal_cleanup();

@@ -47,6 +47,30 @@ worker_user(struct daemon *d, uint32_t op, uint32_t id)
 	return worker_call(d, &cmd, NULL, NULL);
 }
 
+/* LC_WIRE_OP_USER_ADD or _USER_RATES with a user's limits. */
+static int
+worker_user_limits(struct daemon *d, uint32_t op, uint32_t id, uint64_t up,
+		   uint64_t down, uint64_t burst_up, uint64_t burst_down)
+{
+	struct lc_wire_cmd cmd = { .op = op };
+
+	cmd.req.user.id = id;
+	cmd.req.user.rate[LC_FLOW_DIR_UP] = up;
+	cmd.req.user.rate[LC_FLOW_DIR_DOWN] = down;
+	cmd.req.user.burst[LC_FLOW_DIR_UP] = (uint32_t)burst_up;
+	cmd.req.user.burst[LC_FLOW_DIR_DOWN] = (uint32_t)burst_down;
+	return worker_call(d, &cmd, NULL, NULL);
+}
+
+static int
+no_profile(struct daemon *d, json_t *reply)
+{
+	return lc_mgmt_error(reply, "no room for another pair of rate and burst in "
+			     "the shaper ([shaper] profiles = %u): use a rate and "
+			     "burst that other users have, or raise it",
+			     d->conf.shaper.profiles);
+}
+
 static bool
 email_ok(const char *email, json_t *reply)
 {
@@ -92,7 +116,8 @@ user_json(struct daemon *d, const struct lc_user *u)
 static int
 user_born(struct daemon *d, const struct lc_user *u, json_t *reply)
 {
-	int rc = worker_user(d, LC_WIRE_OP_USER_ADD, u->id);
+	int rc = worker_user_limits(d, LC_WIRE_OP_USER_ADD, u->id, u->up, u->down,
+				    u->burst_up, u->burst_down);
 
 	if (rc != 0) {
 		uint32_t id = u->id;
@@ -100,8 +125,11 @@ user_born(struct daemon *d, const struct lc_user *u, json_t *reply)
 		/* Nothing half-applied: the registry forgets the user again. */
 		lc_user_del(d->users, id);
 		lc_user_reclaim(d->users, id);
-		lc_mgmt_error(reply, "user not created: the worker refused id %u: %s",
-			      id, strerror(-rc));
+		if (rc == -ENOSPC)
+			no_profile(d, reply);
+		else
+			lc_mgmt_error(reply, "user not created: the worker refused "
+				      "id %u: %s", id, strerror(-rc));
 	}
 	return rc;
 }
@@ -147,6 +175,25 @@ cmd_user_set(void *ctx, int argc, char **argv, json_t *reply)
 	char why[256];
 	if (lc_user_parse_limits(argc - 1, argv + 1, &lim, why, sizeof(why)) != 0)
 		return lc_mgmt_error(reply, "%s", why);
+	/*
+	 * An existing user's new limits go to the shaper first: if it has no
+	 * room for them, the registry keeps the old ones too.
+	 */
+	u = lc_user_find(d->users, argv[0]);
+	if (u != NULL && (lim.fields & (LC_USER_LIMIT_UP | LC_USER_LIMIT_DOWN |
+					LC_USER_LIMIT_BURST_UP | LC_USER_LIMIT_BURST_DOWN))) {
+		rc = worker_user_limits(d, LC_WIRE_OP_USER_RATES, u->id,
+			lim.fields & LC_USER_LIMIT_UP ? lim.up : u->up,
+			lim.fields & LC_USER_LIMIT_DOWN ? lim.down : u->down,
+			lim.fields & LC_USER_LIMIT_BURST_UP ? lim.burst_up : u->burst_up,
+			lim.fields & LC_USER_LIMIT_BURST_DOWN ? lim.burst_down :
+			u->burst_down);
+		if (rc == -ENOSPC)
+			return no_profile(d, reply);
+		if (rc != 0)
+			return lc_mgmt_error(reply, "user not set: the shaper refused "
+					     "the limits: %s", strerror(-rc));
+	}
 	rc = lc_user_set(d->users, argv[0], &lim, true, lc_monotonic_sec(), &u,
 			 &created);
 	if (rc == -ENOSPC)
@@ -567,7 +614,8 @@ users_start(struct daemon *d)
 	uint32_t cursor = 0, n = 0;
 
 	while ((u = lc_user_next(d->users, &cursor)) != NULL) {
-		int rc = worker_user(d, LC_WIRE_OP_USER_ADD, u->id);
+		int rc = worker_user_limits(d, LC_WIRE_OP_USER_ADD, u->id, u->up,
+					    u->down, u->burst_up, u->burst_down);
 
 		if (rc != 0) {
 			lc_log("error", "user %s (id %u): the worker refused it: %s",

@@ -80,6 +80,7 @@ static const struct key_def key_defs[] = {
 	U(shaper, queue_size, 2, 32768),
 	R(shaper, port_rate, 0),
 	U(shaper, frame_overhead, 0, 64),
+	U(shaper, profiles, 2, 65536),
 
 	U(users, capacity, 16, 1048576),
 	S(users, state_file),
@@ -127,6 +128,7 @@ lc_conf_defaults(struct lc_conf *conf)
 	conf->shaper.default_down = 1000000000ULL;
 	conf->shaper.aqm = LC_AQM_PIE;
 	conf->shaper.queue_size = 256;
+	conf->shaper.profiles = 1024;
 
 	conf->users.capacity = 65536;
 	snprintf(conf->users.state_file, sizeof(conf->users.state_file),

@@ -72,6 +72,7 @@ struct lc_conf_shaper {
 	uint32_t queue_size;  /* packets per queue */
 	uint64_t port_rate;   /* bit/s; 0 = link speed */
 	uint32_t frame_overhead; /* bytes added to every frame */
+	uint32_t profiles;    /* distinct (rate, burst) pairs per direction */
 };
 
 struct lc_conf_users {

@@ -36,6 +36,7 @@ enum lc_flow_dir {
 	LC_FLOW_DIR_UP = 0,   /* arrived on client_port: client -> server */
 	LC_FLOW_DIR_DOWN = 1, /* arrived on server_port: server -> client */
 };
+#define LC_FLOW_DIRS 2
 
 /*
  * The key of a flow. The client fields hold the endpoint on the client_port

@@ -25,6 +25,7 @@
 #include "lc_assign.h"
 #include "lc_flow.h"
 #include "lc_parse.h"
+#include "lc_shaper.h"
 
 struct lc_mgmt_table;
 
@@ -39,6 +40,8 @@ enum lc_side {
 enum lc_drop_reason {
 	LC_DROP_TX_FULL = 0,  /* the peer port's TX queue stayed full */
 	LC_DROP_INVALID_FLOW, /* TCP of an unknown flow, permit_invalid_flow = no */
+	LC_DROP_SHAPER,       /* a user's queue was full, or its AQM refused it */
+	LC_DROP_POLICE,       /* above a user's rate, with the police engine */
 	LC_DROP_REASON_MAX
 };
 
@@ -81,6 +84,19 @@ struct lc_wire_params {
 	struct lc_assign *assign;
 	/* false: the worker starts without receiving, until LC_WIRE_OP_RX. */
 	bool rx_enabled;
+	/*
+	 * The shapers by direction: [LC_FLOW_DIR_UP] on the egress of the
+	 * server port, [LC_FLOW_DIR_DOWN] on the client port's; NULL: none.
+	 * Owned by the worker too. A new user's pipes get default_rate.
+	 */
+	struct lc_shaper *shaper[LC_FLOW_DIRS];
+	uint64_t default_rate[LC_FLOW_DIRS];
+	/*
+	 * Whether the traffic of no user is limited ([shaper] unassigned_up/
+	 * down): when it is not, it skips the scheduler, as non-IP frames do.
+	 */
+	bool shape_unassigned[LC_FLOW_DIRS];
+	uint32_t users;          /* user ids 1..users */
 };
 
 /* The shaping state ('state' command). */
@@ -121,6 +137,8 @@ enum lc_wire_op {
 	LC_WIRE_OP_ASSIGN_COUNTERS,
 	LC_WIRE_OP_STATE,         /* present, disabled or absent */
 	LC_WIRE_OP_RX,            /* start or stop receiving */
+	LC_WIRE_OP_USER_RATES,    /* a user's rates and bursts */
+	LC_WIRE_OP_SHAPER_STATS,
 };
 
 /* One flow as listed: a copy, so the control thread owns it. */
@@ -143,6 +161,9 @@ struct lc_wire_cmd {
 		} flow_list;
 		struct {
 			uint32_t id;
+			/* USER_ADD, USER_RATES: bit/s and bytes; 0 = default */
+			uint64_t rate[LC_FLOW_DIRS];
+			uint32_t burst[LC_FLOW_DIRS];
 		} user;
 		struct {
 			uint32_t n;
@@ -174,6 +195,7 @@ struct lc_wire_cmd {
 		struct {
 			uint32_t old_state;
 		} state;
+		struct lc_shaper_stats shaper[LC_FLOW_DIRS];
 	} resp;
 	uint32_t state;   /* internal: who owns the command */
 };

@@ -71,6 +71,29 @@ lc_wire_stats_json(struct lc_wire *w, json_t *reply)
 		"cycles_per_packet", l.packets ? (double)l.busy_cycles / (double)l.packets : 0.0,
 		"tsc_hz", (json_int_t)rte_get_tsc_hz()));
 
+	struct lc_wire_cmd sc = { .op = LC_WIRE_OP_SHAPER_STATS };
+	if (lc_wire_call(w, &sc, CALL_TIMEOUT_MS) == 0 && sc.result == 0) {
+		json_t *sh = json_object();
+
+		for (int d = 0; d < LC_FLOW_DIRS; d++) {
+			const struct lc_shaper_stats *t = &sc.resp.shaper[d];
+
+			json_object_set_new(sh, d == LC_FLOW_DIR_UP ? "up" : "down",
+				json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:I}",
+				"enqueued", (json_int_t)t->enqueued,
+				"dequeued", (json_int_t)t->dequeued,
+				"dequeued_bytes", (json_int_t)t->dequeued_bytes,
+				"dropped_tail", (json_int_t)t->dropped_tail,
+				"dropped_aqm", (json_int_t)t->dropped_aqm,
+				"queued", (json_int_t)t->queued,
+				"meter_red", (json_int_t)t->meter_red,
+				"profiles_used", (int)t->profiles_used,
+				"profiles_max", (int)t->profiles_max,
+				"memory_bytes", (json_int_t)t->memory_bytes));
+		}
+		json_object_set_new(reply, "shaper", sh);
+	}
+
 	if (lc_wire_call(w, &cmd, CALL_TIMEOUT_MS) == 0 && cmd.result == 0) {
 		const struct lc_flow_counters *c = &cmd.resp.flow_counters;
 

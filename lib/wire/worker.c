@@ -47,6 +47,9 @@ lc_wire_create(const struct lc_wire_params *p)
 	w->rx_enabled = p->rx_enabled;
 	w->state = LC_STATE_PRESENT;
 	w->users = p->assign != NULL ? lc_assign_users(p->assign) : NULL;
+	for (int d = 0; d < LC_FLOW_DIRS; d++)
+		if (p->shaper[d] != NULL)
+			w->engine = lc_shaper_engine(p->shaper[d]);
 
 	snprintf(name, sizeof(name), "lc_cmd_%p", (void *)w);
 	w->cmd_ring = rte_ring_create(name, CMD_RING_SIZE, p->socket_id,
@@ -102,14 +105,19 @@ forward(struct lc_wire *w, enum lc_side from, struct rte_mbuf **pkts, uint16_t n
 	}
 }
 
+/* The pipe of a frame that bypasses the shaper: not IP, or not processed. */
+#define PIPE_BYPASS UINT32_MAX
+
 /*
  * Find the flow of every IP frame of a burst (creating sessions as
- * permit_invalid_flow allows) and mark the frames to drop. Returns how many
- * frames are kept; they are compacted to the front of pkts.
+ * permit_invalid_flow allows), count each frame for its user, and tell its
+ * pipe: the user (0 for none), or PIPE_BYPASS. Frames to drop are freed and
+ * the rest compacted to the front of pkts and pipes. Returns how many stay.
  */
 static uint16_t
 track_flows(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
-	    uint16_t n, const struct lc_parse_result *pr, uint64_t now)
+	    uint16_t n, const struct lc_parse_result *pr, uint32_t *pipes,
+	    uint64_t now)
 {
 	struct lc_wire_port_stats *st = &w->port_stats[side];
 	struct lc_flow_key keys[MAX_BURST];
@@ -119,13 +127,12 @@ track_flows(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 	uint16_t idx[MAX_BURST];
 	struct lc_flow *flows[MAX_BURST];
 	int status[MAX_BURST];
-	bool drop[MAX_BURST];
 	uint16_t nk = 0, kept = 0;
 	uint32_t fragments = 0, untracked = 0, invalid = 0;
 	int dir = side == LC_SIDE_CLIENT ? LC_FLOW_DIR_UP : LC_FLOW_DIR_DOWN;
 
 	for (uint16_t i = 0; i < n; i++) {
-		drop[i] = false;
+		pipes[i] = PIPE_BYPASS;
 		if (pr[i].reason != LC_PARSE_OK)
 			continue;
 		if (!lc_flow_key_from_parse(&pr[i], side == LC_SIDE_CLIENT, &keys[nk])) {
@@ -137,6 +144,7 @@ track_flows(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 			 * No ports, so no flow: the frame belongs to the user of
 			 * an IP-wide assignment of its client address, if any.
 			 */
+			pipes[i] = 0;
 			if (w->users != NULL) {
 				const uint8_t *client = side == LC_SIDE_CLIENT ?
 							pr[i].src : pr[i].dst;
@@ -144,6 +152,7 @@ track_flows(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 
 				lc_assign_account(&w->users[u], dir, 1,
 						  pkts[i]->pkt_len, now);
+				pipes[i] = u;
 			}
 			continue;
 		}
@@ -164,17 +173,17 @@ track_flows(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 			uint32_t u = 0;
 
 			if (status[j] == LC_FLOW_INVALID) {
-				drop[idx[j]] = true;
 				invalid++;
-				continue;
+				continue; /* pipes[] stays BYPASS; dropped below */
 			}
-			if (w->users == NULL)
-				continue;
-			if (status[j] == LC_FLOW_CREATED)
-				u = lc_assign_new_flow(w->p.assign, flows[j], kp[j], now);
-			else if (status[j] == LC_FLOW_EXISTING)
-				u = lc_assign_flow_user(w->users, flows[j]);
-			lc_assign_account(&w->users[u], dir, 1, lens[j], now);
+			if (w->users != NULL) {
+				if (status[j] == LC_FLOW_CREATED)
+					u = lc_assign_new_flow(w->p.assign, flows[j], kp[j], now);
+				else if (status[j] == LC_FLOW_EXISTING)
+					u = lc_assign_flow_user(w->users, flows[j]);
+				lc_assign_account(&w->users[u], dir, 1, lens[j], now);
+			}
+			pipes[idx[j]] = u;
 		}
 	}
 	if (fragments)
@@ -185,13 +194,104 @@ track_flows(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 		return n;
 
 	cnt_add(&st->drops[LC_DROP_INVALID_FLOW], invalid);
-	for (uint16_t i = 0; i < n; i++) {
-		if (drop[i])
+	for (uint16_t j = 0, i = 0; i < n; i++) {
+		if (j < nk && idx[j] < i)
+			j++;
+		if (j < nk && idx[j] == i && status[j] == LC_FLOW_INVALID) {
 			rte_pktmbuf_free(pkts[i]);
-		else
-			pkts[kept++] = pkts[i];
+			continue;
+		}
+		pkts[kept] = pkts[i];
+		pipes[kept++] = pipes[i];
 	}
 	return kept;
+}
+
+/* Add drops to a user's counter: drops, or would_drop in TAP mode. */
+static inline void
+count_user_drops(struct lc_wire *w, uint32_t pipe, int dir, uint64_t n)
+{
+	if (w->users == NULL || pipe > w->p.users)
+		return;
+	__atomic_store_n(&w->users[pipe].drops[dir], w->users[pipe].drops[dir] + n,
+			 __ATOMIC_RELAXED);
+}
+
+/*
+ * Shape, police or forward the frames of a burst, as the mode, the state and
+ * the engine say. Frames that bypass the shaper (not IP, or not processed)
+ * are forwarded at once: a balancer's keep-alive never waits behind users.
+ */
+static void
+shape_burst(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
+	    const uint32_t *pipes, uint16_t n, uint64_t now)
+{
+	int dir = side == LC_SIDE_CLIENT ? LC_FLOW_DIR_UP : LC_FLOW_DIR_DOWN;
+	struct lc_shaper *sh = w->p.shaper[dir];
+	struct lc_wire_port_stats *st = &w->port_stats[side];
+	bool shaping = sh != NULL && w->state == LC_STATE_PRESENT;
+	struct rte_mbuf *out[MAX_BURST], *queue[MAX_BURST];
+	uint32_t queue_pipes[MAX_BURST], free_pipe;
+	uint16_t n_out = 0, n_queue = 0;
+
+	/* The pipe that skips the shaper besides PIPE_BYPASS: 0 if unlimited. */
+	free_pipe = w->p.shape_unassigned[dir] ? PIPE_BYPASS : 0;
+
+	if (w->mode == LC_MODE_TAP) {
+		/*
+		 * A mirror copy: the same meters run colour-blind and tell what
+		 * inline shaping would have dropped; nothing goes out.
+		 */
+		if (shaping) {
+			for (uint16_t i = 0; i < n; i++)
+				if (pipes[i] != PIPE_BYPASS && pipes[i] != free_pipe &&
+				    lc_shaper_meter(sh, pipes[i], pkts[i]->pkt_len,
+						    now) == RTE_COLOR_RED)
+					count_user_drops(w, pipes[i], dir, 1);
+		}
+		cnt_add(&st->tap_packets, n);
+		rte_pktmbuf_free_bulk(pkts, n);
+		return;
+	}
+	if (!shaping) {
+		forward(w, side, pkts, n);
+		return;
+	}
+	if (w->engine == LC_SHAPER_POLICE) {
+		uint32_t red = 0;
+
+		for (uint16_t i = 0; i < n; i++) {
+			if (pipes[i] != PIPE_BYPASS && pipes[i] != free_pipe &&
+			    lc_shaper_meter(sh, pipes[i], pkts[i]->pkt_len, now) ==
+			    RTE_COLOR_RED) {
+				count_user_drops(w, pipes[i], dir, 1);
+				rte_pktmbuf_free(pkts[i]);
+				red++;
+				continue;
+			}
+			out[n_out++] = pkts[i];
+		}
+		if (red)
+			cnt_add(&st->drops[LC_DROP_POLICE], red);
+		forward(w, side, out, n_out);
+		return;
+	}
+	for (uint16_t i = 0; i < n; i++) {
+		if (pipes[i] == PIPE_BYPASS || pipes[i] == free_pipe) {
+			out[n_out++] = pkts[i];
+		} else {
+			queue_pipes[n_queue] = pipes[i];
+			queue[n_queue++] = pkts[i];
+		}
+	}
+	if (n_out > 0)
+		forward(w, side, out, n_out);
+	if (n_queue > 0) {
+		uint32_t ok = lc_shaper_enqueue(sh, queue, queue_pipes, n_queue);
+
+		if (ok < n_queue)
+			cnt_add(&st->drops[LC_DROP_SHAPER], n_queue - ok);
+	}
 }
 
 static void
@@ -201,6 +301,7 @@ handle_burst(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 	struct lc_wire_port_stats *st = &w->port_stats[side];
 	uint32_t reasons[LC_PARSE_REASON_MAX] = { 0 };
 	struct lc_parse_result pr[MAX_BURST];
+	uint32_t pipes[MAX_BURST];
 	uint64_t bytes = 0;
 
 	for (uint16_t i = 0; i < n; i++) {
@@ -220,17 +321,65 @@ handle_burst(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 		if (reasons[r] != 0)
 			cnt_add(&st->parse[r], reasons[r]);
 
-	if (w->p.flows != NULL)
-		n = track_flows(w, side, pkts, n, pr, now);
-
-	if (w->mode == LC_MODE_TAP) {
-		/* A mirror copy: it has been seen and counted; nothing goes out. */
-		cnt_add(&st->tap_packets, n);
-		rte_pktmbuf_free_bulk(pkts, n);
-		return;
+	if (w->p.flows != NULL) {
+		n = track_flows(w, side, pkts, n, pr, pipes, now);
+	} else {
+		for (uint16_t i = 0; i < n; i++)
+			pipes[i] = PIPE_BYPASS;
 	}
 	if (n > 0)
-		forward(w, side, pkts, n);
+		shape_burst(w, side, pkts, pipes, n, now);
+}
+
+/* Frames whose time has come leave the shapers' queues. */
+static unsigned int
+drain_shapers(struct lc_wire *w)
+{
+	struct rte_mbuf *pkts[MAX_BURST];
+	unsigned int total = 0;
+
+	for (int dir = 0; dir < LC_FLOW_DIRS; dir++) {
+		struct lc_shaper *sh = w->p.shaper[dir];
+
+		if (sh == NULL || w->engine != LC_SHAPER_SCHED)
+			continue;
+		uint32_t n = lc_shaper_dequeue(sh, pkts, w->p.burst);
+		if (n > 0) {
+			forward(w, dir == LC_FLOW_DIR_UP ? LC_SIDE_CLIENT : LC_SIDE_SERVER,
+				pkts, (uint16_t)n);
+			total += n;
+		}
+	}
+	return total;
+}
+
+static void
+shaper_drop_cb(void *arg, uint32_t pipe, uint64_t pkts, uint64_t bytes,
+	       uint64_t aqm_pkts)
+{
+	struct lc_wire *w = ((void **)arg)[0];
+	int dir = (int)(uintptr_t)((void **)arg)[1];
+
+	(void)bytes;
+	(void)aqm_pkts;
+	count_user_drops(w, pipe, dir, pkts);
+}
+
+/* A bounded range of pipes per iteration: their drops go to their users. */
+static void
+collect_shaper_drops(struct lc_wire *w)
+{
+	for (int dir = 0; dir < LC_FLOW_DIRS; dir++) {
+		struct lc_shaper *sh = w->p.shaper[dir];
+		void *arg[2] = { w, (void *)(uintptr_t)dir };
+
+		if (sh == NULL || w->engine != LC_SHAPER_SCHED)
+			continue;
+		lc_shaper_collect_drops(sh, w->drop_cursor[dir], 64, shaper_drop_cb, arg);
+		w->drop_cursor[dir] += 64;
+		if (w->drop_cursor[dir] > w->p.users)
+			w->drop_cursor[dir] = 0;
+	}
 }
 
 /* Slots a FLOW_LIST command examines at most: a bounded pause of the loop. */
@@ -266,6 +415,31 @@ flow_list(struct lc_wire *w, struct lc_wire_cmd *cmd)
 	return 0;
 }
 
+/*
+ * Give a user's pipes their rates (0: the default rate of new users; burst
+ * 0: the default burst). With check, only tell whether both directions
+ * would take them, so that nothing is half-applied.
+ */
+static int
+user_rates(struct lc_wire *w, uint32_t id, const uint64_t rate[LC_FLOW_DIRS],
+	   const uint32_t burst[LC_FLOW_DIRS], bool check)
+{
+	for (int d = 0; d < LC_FLOW_DIRS; d++) {
+		struct lc_shaper *sh = w->p.shaper[d];
+		uint64_t r = rate[d] != 0 ? rate[d] : w->p.default_rate[d];
+
+		if (sh == NULL)
+			continue;
+		if (check) {
+			if (!lc_shaper_can_set(sh, r, burst[d]))
+				return -ENOSPC;
+		} else {
+			lc_shaper_set_pipe(sh, id, r, burst[d]);
+		}
+	}
+	return 0;
+}
+
 static int
 user_cmd(struct lc_wire *w, struct lc_wire_cmd *cmd)
 {
@@ -275,8 +449,28 @@ user_cmd(struct lc_wire *w, struct lc_wire_cmd *cmd)
 	if (a == NULL || w->p.flows == NULL)
 		return -ENOTSUP;
 	switch (cmd->op) {
-	case LC_WIRE_OP_USER_ADD:
-		return lc_assign_user_add(a, cmd->req.user.id);
+	case LC_WIRE_OP_USER_ADD: {
+		int rc = user_rates(w, cmd->req.user.id, cmd->req.user.rate,
+				    cmd->req.user.burst, true);
+		if (rc != 0)
+			return rc;
+		rc = lc_assign_user_add(a, cmd->req.user.id);
+		if (rc == 0)
+			user_rates(w, cmd->req.user.id, cmd->req.user.rate,
+				   cmd->req.user.burst, false);
+		return rc;
+	}
+	case LC_WIRE_OP_USER_RATES: {
+		if (cmd->req.user.id == 0 || cmd->req.user.id > w->p.users ||
+		    !w->users[cmd->req.user.id].live)
+			return -EINVAL;
+		int rc = user_rates(w, cmd->req.user.id, cmd->req.user.rate,
+				    cmd->req.user.burst, true);
+		if (rc == 0)
+			user_rates(w, cmd->req.user.id, cmd->req.user.rate,
+				   cmd->req.user.burst, false);
+		return rc;
+	}
 	case LC_WIRE_OP_USER_DEL:
 		return lc_assign_user_del(a, cmd->req.user.id);
 	case LC_WIRE_OP_USER_GONE:
@@ -308,9 +502,15 @@ user_cmd(struct lc_wire *w, struct lc_wire_cmd *cmd)
 		case LC_WIRE_UNASSIGN_IP:
 			e->result = lc_unassign_ip(a, e->addr);
 			break;
-		case LC_WIRE_USER_BORN:
+		case LC_WIRE_USER_BORN: {
+			static const uint64_t dflt[LC_FLOW_DIRS];
+			static const uint32_t dburst[LC_FLOW_DIRS];
+
 			err = lc_assign_user_add(a, e->user);
+			if (err == 0)
+				user_rates(w, e->user, dflt, dburst, false);
 			break;
+		}
 		default:
 			err = -EINVAL;
 			break;
@@ -355,6 +555,7 @@ cmd_execute(struct lc_wire *w, struct lc_wire_cmd *cmd)
 		cmd->result = flow_list(w, cmd);
 		break;
 	case LC_WIRE_OP_USER_ADD:
+	case LC_WIRE_OP_USER_RATES:
 	case LC_WIRE_OP_USER_DEL:
 	case LC_WIRE_OP_USER_GONE:
 	case LC_WIRE_OP_ASSIGN:
@@ -375,6 +576,15 @@ cmd_execute(struct lc_wire *w, struct lc_wire_cmd *cmd)
 	case LC_WIRE_OP_RX:
 		__atomic_store_n(&w->rx_enabled, cmd->req.rx.enabled, __ATOMIC_RELAXED);
 		cmd->result = 0;
+		break;
+	case LC_WIRE_OP_SHAPER_STATS:
+		for (int d = 0; d < LC_FLOW_DIRS; d++) {
+			memset(&cmd->resp.shaper[d], 0, sizeof(cmd->resp.shaper[d]));
+			if (w->p.shaper[d] != NULL)
+				lc_shaper_stats_get(w->p.shaper[d], &cmd->resp.shaper[d]);
+		}
+		cmd->result = w->p.shaper[0] != NULL || w->p.shaper[1] != NULL ?
+			      0 : -ENOTSUP;
 		break;
 	default:
 		cmd->result = -ENOTSUP;
@@ -419,8 +629,10 @@ lc_wire_poll(struct lc_wire *w)
 			total += n;
 		}
 	}
+	total += drain_shapers(w);
 	if (!rte_ring_empty(w->cmd_ring))
 		drain_commands(w);
+	collect_shaper_drops(w);
 	/* A bounded step of aging per iteration: no sweep ever stalls the loop. */
 	if (w->p.flows != NULL) {
 		lc_flow_age(w->p.flows, start, LC_FLOW_AGE_BUDGET);
@@ -437,18 +649,44 @@ lc_wire_poll(struct lc_wire *w)
 	return total;
 }
 
+static bool
+shapers_busy(const struct lc_wire *w)
+{
+	for (int d = 0; d < LC_FLOW_DIRS; d++)
+		if (w->p.shaper[d] != NULL && lc_shaper_queued(w->p.shaper[d]) > 0)
+			return true;
+	return false;
+}
+
 int
 lc_wire_worker_main(void *arg)
 {
 	struct lc_wire *w = arg;
 
 	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
-		if (lc_wire_poll(w) == 0 && w->p.idle_sleep_us > 0)
+		/*
+		 * Never sleep while users' queues hold frames: rte_sched's clock
+		 * loses time for good if it is not dequeued for ~2^24 cycles.
+		 */
+		if (lc_wire_poll(w) == 0 && w->p.idle_sleep_us > 0 &&
+		    !shapers_busy(w))
 			rte_delay_us_sleep(w->p.idle_sleep_us);
 	}
 	/* Answer what is still queued so that no caller waits for nothing. */
 	while (drain_commands(w) > 0)
 		;
+	/* Frames still in users' queues leave now, unshaped, before the ports close. */
+	for (int d = 0; d < LC_FLOW_DIRS; d++) {
+		struct lc_shaper *sh = w->p.shaper[d];
+		struct rte_mbuf *pkts[MAX_BURST];
+		uint32_t n;
+
+		if (sh == NULL || w->engine != LC_SHAPER_SCHED)
+			continue;
+		while ((n = lc_shaper_flush(sh, pkts, MAX_BURST)) > 0)
+			forward(w, d == LC_FLOW_DIR_UP ? LC_SIDE_CLIENT : LC_SIDE_SERVER,
+				pkts, (uint16_t)n);
+	}
 	return 0;
 }
 
@@ -581,6 +819,10 @@ lc_drop_reason_name(enum lc_drop_reason reason)
 		return "tx_full";
 	case LC_DROP_INVALID_FLOW:
 		return "invalid_flow";
+	case LC_DROP_SHAPER:
+		return "shaper";
+	case LC_DROP_POLICE:
+		return "police";
 	default:
 		return "?";
 	}

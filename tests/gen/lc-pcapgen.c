@@ -116,7 +116,8 @@ usage(FILE *out)
 		"  seeds  one raw frame per file, every case of mixed and encap\n"
 		"  load   the shaping tests' offered load: 11 client addresses\n"
 		"         (10.1.0.1-8, 2001:db8:1::9, ::a, 10.9.0.1), 4 UDP flows\n"
-		"         each, 1000-byte frames in turn; N rounds (default 100)\n"
+		"         each, frames in turn (1000 bytes, 9000 for 10.1.0.5-8);\n"
+		"         N rounds (default 100)\n"
 		"options:\n"
 		"  --expect FILE.json   per-port counts of each parse reason\n"
 		"                       (vlan_mode qinq)\n"
@@ -212,11 +213,13 @@ gen_seq(struct gen *g, uint64_t count, uint64_t seed)
  * load: the offered load of the shaping tests, replayed in a loop
  * (infinite_rx). Client addresses 10.1.0.1 to 10.1.0.8, 2001:db8:1::9 and
  * 2001:db8:1::10, and 10.9.0.1 (left unassigned by the tests), each with
- * four UDP flows of full 1000-byte frames, one frame per address in turn,
- * so that every address is offered the same rate. Every fourth address's
+ * four UDP flows, one frame per address in turn. Frames are 1000 bytes,
+ * but 9000 for 10.1.0.5 to 10.1.0.8, so that those addresses are offered
+ * several Gbit/s however slowly the replay runs. Every fourth address's
  * frames carry an 802.1Q tag, so that shaping is seen through tags too.
  */
 #define LOAD_FRAME 1000
+#define LOAD_JUMBO 9000
 
 static int
 gen_load(struct gen *g, uint64_t rounds)
@@ -251,9 +254,11 @@ gen_load(struct gen *g, uint64_t rounds)
 						      dir ? c4 : 0xc0000264u);
 				}
 				lc_frame_udp(&b, dir ? 443 : cport, dir ? cport : 443);
-				lc_frame_fill(&b, LOAD_FRAME - b.len, (uint32_t)(r + a));
+				size_t want = addr >= 4 && addr <= 7 ? LOAD_JUMBO :
+					      LOAD_FRAME;
+				lc_frame_fill(&b, want - b.len, (uint32_t)(r + a));
 				size_t len = lc_frame_finish(&b, LC_FRAME_MIN_LEN);
-				if (len != LOAD_FRAME ||
+				if (len != want ||
 				    write_frame(g, dir ? &g->server : &g->client, buf,
 						len, "ok") != 0)
 					return -1;

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The shaper: per-user rate limits for one direction of the wire.
+ *
+ * linecapd makes two shapers: upload, scheduled on the egress of
+ * server_port, and download, on the egress of client_port. Each one is owned
+ * by the worker lcore, like the flow table: nothing here is thread-safe and
+ * the control thread reaches it only through the worker's command ring.
+ *
+ * A pipe is a user: pipe N carries user id N (1..users), pipe 0
+ * (LC_SHAPER_UNASSIGNED) the traffic of no user. Every pipe has a rate and a
+ * burst, taken from a table of profiles shared by every pipe with the same
+ * pair; the table is sized at create and never shrinks, because rte_sched
+ * cannot delete a pipe profile.
+ *
+ * Two engines:
+ * - LC_SHAPER_SCHED queues: one rte_sched port, one FIFO per pipe, drained
+ *   at the pipe's rate, with optional AQM (PIE or RED) on each queue. The
+ *   worker enqueues what it would transmit and transmits what it dequeues.
+ * - LC_SHAPER_POLICE drops: an srTCM meter per pipe (rte_meter), no queue.
+ *   The worker drops what lc_shaper_meter() colours red.
+ * Both engines keep the meters, so that TAP mode can count what inline
+ * shaping would drop whatever the engine.
+ *
+ * A rate counts Ethernet frame bytes as received (no FCS), plus
+ * frame_overhead bytes per frame. docs/SHAPING.md explains the choices.
+ */
+#ifndef LC_SHAPER_H
+#define LC_SHAPER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+#include <rte_meter.h>
+
+enum lc_shaper_engine {
+	LC_SHAPER_SCHED = 0,  /* rte_sched queues */
+	LC_SHAPER_POLICE = 1, /* rte_meter, drop red */
+};
+
+enum lc_shaper_aqm {
+	LC_SHAPER_AQM_NONE = 0, /* tail drop only */
+	LC_SHAPER_AQM_PIE = 1,  /* linecap's own RFC 8033 PIE (rte_sched's is broken in 22.11) */
+	LC_SHAPER_AQM_RED = 2,  /* rte_sched's RED */
+};
+
+/* The pipe of traffic that belongs to no user. */
+#define LC_SHAPER_UNASSIGNED 0u
+
+/* The largest frame linecap forwards, and the smallest burst it allows. */
+#define LC_SHAPER_FRAME_MAX 9216u
+#define LC_SHAPER_BURST_MIN (2u * LC_SHAPER_FRAME_MAX)
+/* The default burst lasts this long at the rate. */
+#define LC_SHAPER_BURST_MS 10u
+
+#define LC_SHAPER_QUEUE_SIZE_DEFAULT 256u
+#define LC_SHAPER_QUEUE_SIZE_MAX 32768u
+
+/* Below this a rate is refused: bit/s. */
+#define LC_SHAPER_RATE_MIN 8000u
+
+struct lc_shaper_params {
+	const char *name;
+	int socket_id;              /* SOCKET_ID_ANY: socket 0 */
+	enum lc_shaper_engine engine;
+	uint64_t port_rate;         /* bit/s, the link speed */
+	uint32_t mtu;               /* largest frame in bytes, no FCS; 0: 9216 */
+	uint32_t frame_overhead;    /* bytes added to every frame; default 0 */
+	uint32_t users;             /* pipes 1..users, plus pipe 0 */
+	uint32_t queue_size;        /* packets per pipe, rounded up to 2^n; 0: 256 */
+	enum lc_shaper_aqm aqm;
+	uint32_t max_profiles;      /* distinct (rate, burst) pairs, at least 2 */
+	uint64_t unassigned_rate;   /* bit/s for pipe 0; 0: the port rate */
+	uint64_t hz;                /* units of `now` for the meters; 0: TSC hz */
+};
+
+struct lc_shaper_stats {
+	uint64_t enqueued;          /* packets accepted into a queue */
+	uint64_t dequeued;          /* packets out of the queues */
+	uint64_t dequeued_bytes;
+	uint64_t dropped_tail;      /* refused by a full queue */
+	uint64_t dropped_aqm;       /* refused by PIE or RED */
+	uint64_t queued;            /* packets in the queues now */
+	uint64_t meter_red;         /* packets lc_shaper_meter() coloured red */
+	uint32_t profiles_used;
+	uint32_t profiles_max;
+	uint64_t memory_bytes;      /* rte_sched port, meters and profiles */
+};
+
+struct lc_shaper;
+
+/* NULL with rte_errno set (EINVAL, ENOMEM, ENOTSUP) on failure. */
+struct lc_shaper *lc_shaper_create(const struct lc_shaper_params *params);
+/* Frees the packets still queued too. */
+void lc_shaper_free(struct lc_shaper *sh);
+
+/*
+ * The default burst of a rate in bit/s: LC_SHAPER_BURST_MS at the rate,
+ * never less than LC_SHAPER_BURST_MIN bytes.
+ */
+uint32_t lc_shaper_default_burst(uint64_t rate_bps);
+
+/*
+ * Give a pipe a rate (bit/s) and burst (bytes). A rate of 0, or one above
+ * the port rate, means the port rate; a burst of 0 means the default burst.
+ * The pipe takes the profile of that pair, adding it to the table if it is
+ * new. Packets already queued stay queued and leave at the new rate.
+ * Returns 0, -EINVAL (bad pipe, rate below LC_SHAPER_RATE_MIN, or a burst
+ * smaller than one frame of mtu + frame_overhead), -ENOSPC (a new pair
+ * and the table is full) or -EBUSY (after lc_shaper_flush()); on error
+ * nothing changed. The rate is exact over each period of the profile
+ * (lc_shaper_pipe_profile()); within one, bursts are bounded by the burst.
+ */
+int lc_shaper_set_pipe(struct lc_shaper *sh, uint32_t pipe, uint64_t rate_bps,
+		       uint32_t burst_bytes);
+
+/* Whether lc_shaper_set_pipe() with this pair would succeed for any pipe. */
+bool lc_shaper_can_set(const struct lc_shaper *sh, uint64_t rate_bps,
+		       uint32_t burst_bytes);
+
+struct lc_shaper_profile_info {
+	uint32_t id;                /* index in the profile table */
+	uint64_t rate;              /* bytes/s */
+	uint64_t burst;             /* bytes */
+	uint64_t period_ms;         /* the rate is exact over each such period */
+};
+
+/* The profile of a pipe: returns its id (info may be NULL), or -EINVAL. */
+int lc_shaper_pipe_profile(const struct lc_shaper *sh, uint32_t pipe,
+			   struct lc_shaper_profile_info *info);
+
+/*
+ * Sched engine. Put n packets on the queues of their pipes (pipes[i] for
+ * pkts[i]; a pipe above `users` counts as pipe 0). Every mbuf is taken:
+ * returns how many were queued, the others were dropped (queue full, or the
+ * AQM) and freed. With the police engine, all n are freed and counted as
+ * tail drops: the caller must not do that.
+ */
+uint32_t lc_shaper_enqueue(struct lc_shaper *sh, struct rte_mbuf **pkts,
+			   const uint32_t *pipes, uint32_t n);
+
+/*
+ * Sched engine: up to n packets whose time has come; rte_sched paces with
+ * the TSC. Two rules for the caller (docs/SHAPING.md):
+ * - while anything is queued, call it at least every 2^24 TSC cycles
+ *   (6.5 ms at 2.6 GHz): a longer gap loses rte_sched time for good and
+ *   every pipe runs late by it;
+ * - ask for no more than the port can send: rte_sched's clock advances by
+ *   the bytes dequeued as if the link had sent them.
+ * An empty shaper returns 0 at once.
+ */
+uint32_t lc_shaper_dequeue(struct lc_shaper *sh, struct rte_mbuf **pkts,
+			   uint32_t n);
+
+/*
+ * Sched engine, for shutdown: up to n queued packets, whatever the rates.
+ * The first call lifts every limit for good (the port's notion of time runs
+ * ahead by what is flushed): afterwards the shaper only flushes and is
+ * freed; lc_shaper_set_pipe() returns -EBUSY.
+ */
+uint32_t lc_shaper_flush(struct lc_shaper *sh, struct rte_mbuf **pkts, uint32_t n);
+
+/* Packets in the queues now. */
+uint32_t lc_shaper_queued(const struct lc_shaper *sh);
+
+/* The pipe a dequeued packet was queued for. */
+uint32_t lc_shaper_pkt_pipe(const struct lc_shaper *sh,
+			    const struct rte_mbuf *pkt);
+
+typedef void (*lc_shaper_drops_fn)(void *arg, uint32_t pipe, uint64_t pkts,
+				   uint64_t bytes, uint64_t aqm_pkts);
+
+/*
+ * Read and clear the drop counters of pipes first_pipe..first_pipe+n_pipes-1
+ * (clipped to the last pipe) and call fn for every pipe that dropped
+ * something since the previous call: `pkts` and `bytes` are all its drops,
+ * `aqm_pkts` the part of `pkts` that PIE or RED refused (the rest found the
+ * queue full). The worker sweeps a bounded range per loop iteration.
+ * Returns how many pipes were reported, or -EINVAL. Police engine: 0.
+ */
+int lc_shaper_collect_drops(struct lc_shaper *sh, uint32_t first_pipe,
+			    uint32_t n_pipes, lc_shaper_drops_fn fn, void *arg);
+
+/*
+ * The colour-blind srTCM verdict for a frame of pkt_len bytes on a pipe at
+ * `now` (in units of params.hz): green within the rate and burst, red above
+ * (there is no yellow: the excess bucket is empty). Police engine: the
+ * caller drops red. TAP mode: red counts as would_drop. A pipe above
+ * `users` counts as pipe 0.
+ */
+enum rte_color lc_shaper_meter(struct lc_shaper *sh, uint32_t pipe,
+			       uint32_t pkt_len, uint64_t now);
+
+void lc_shaper_stats_get(struct lc_shaper *sh, struct lc_shaper_stats *stats);
+
+enum lc_shaper_engine lc_shaper_engine(const struct lc_shaper *sh);
+uint32_t lc_shaper_users(const struct lc_shaper *sh);
+
+const char *lc_shaper_engine_name(enum lc_shaper_engine e);
+const char *lc_shaper_aqm_name(enum lc_shaper_aqm a);
+
+#endif /* LC_SHAPER_H */

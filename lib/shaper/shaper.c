@@ -1,0 +1,962 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The shaper: an rte_sched port with one queue per user (sched engine), and
+ * an srTCM meter per user (both engines). docs/SHAPING.md has the reasons
+ * and the measurements behind every number here.
+ *
+ * The rte_sched hierarchy:
+ * - subport 0 holds the users: user u is its pipe u - 1. rte_sched wants a
+ *   power of two of pipes in a subport, so it holds users rounded up;
+ * - subport 1 holds one pipe, the unassigned traffic (pipe 0). Keeping it
+ *   apart means that a power-of-two user capacity (65536 by default) costs
+ *   exactly its own pipes, not twice as many.
+ * Each pipe uses one queue: traffic class 0, strict priority, one queue.
+ * rte_sched insists that the best-effort class exists, so it has queues of
+ * one packet that are never used; the other classes have none.
+ *
+ * Who drops: with aqm none or pie, linecap decides every drop before
+ * rte_sched sees the packet (tail drop at queue_size, PIE), keeping an
+ * exact count of each pipe's queue; rte_sched then never drops. With red,
+ * rte_sched's own RED and tail drop decide, and the drops are read from
+ * its queue counters.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_meter.h>
+#include <rte_sched.h>
+
+#include "lc_shaper.h"
+#include "pie.h"
+
+#define SUBPORT_USERS 0
+#define SUBPORT_UNASSIGNED 1
+#define TC_SHAPED 0
+
+/* Subport profiles: the port rate, and no limit at all (lc_shaper_flush()). */
+#define SUBPORT_PROFILE_RATE 0
+#define SUBPORT_PROFILE_FLUSH 1
+
+/*
+ * How a pipe is limited (docs/SHAPING.md has the measurements): rte_sched
+ * checks two buckets per packet, the pipe's token bucket and its traffic
+ * class's credits, and resets (does not accumulate) the class credits every
+ * tc_period. With both at the same rate, the class runs dry just before
+ * each reset while the token bucket overflows, and the pipe loses a few
+ * frames of rate per period. So the class is the exact long-term limit
+ * (rate x tc_period bytes per period), and the token bucket runs
+ * 1/TB_HEADROOM_DIV faster, only to bound bursts. The period is at least
+ * TC_PERIOD_MIN_MS, at least TC_PERIOD_FRAMES largest frames (a frame that
+ * does not fit what is left of a period waits for the next one: at most one
+ * frame of loss per period, 1/64 of the rate with jumbo frames and far less
+ * otherwise) and at least TC_PERIOD_BURSTS bursts (else a big burst turns
+ * the pipe on and off).
+ */
+#define TC_PERIOD_MIN_MS 1000u
+#define TC_PERIOD_FRAMES 64u
+#define TC_PERIOD_BURSTS 10u
+#define TB_HEADROOM_DIV 128u
+
+/* A meter adds tokens at least every this many units of `now`... */
+#define METER_PERIOD_UNITS 10000u
+/* ...unless that is longer than 1/METER_PERIOD_MAX_HZ_DIV of a second. */
+#define METER_PERIOD_MAX_HZ_DIV 10000u
+
+/* AQM defaults: see docs/SHAPING.md. */
+#define PIE_TARGET_US 15000
+#define PIE_TUPDATE_US 15000
+#define PIE_MAX_BURST_US 150000
+/* Updates a queue catches up on at once; longer idle resets its PIE. */
+#define PIE_CATCH_UP 8
+#define RED_WQ_LOG2 9
+#define RED_MAXP_INV 10
+
+#define PROFILE_NONE UINT32_MAX
+
+/* One (rate, burst) pair, shared by every pipe that has it. */
+struct lc_shaper_profile {
+	uint64_t rate;                 /* bytes/s */
+	uint64_t burst;                /* bytes */
+	uint64_t period_ms;            /* tc_period */
+	uint32_t sched_id[2];          /* rte_sched profile id in each subport */
+	struct rte_meter_srtcm_profile meter;
+};
+
+/*
+ * A pipe's state, one cache line: its meter and profile, and, while linecap
+ * decides the drops, its queue's length, PIE and drops since they were
+ * last collected (32 bits: collect them at least every few seconds).
+ */
+struct lc_shaper_pipe {
+	struct rte_meter_srtcm meter;
+	uint32_t profile;
+	uint32_t qlen;
+	uint32_t qbytes;
+	struct lc_pie pie;
+	uint32_t drops;
+	uint32_t drops_aqm;
+	uint32_t drop_bytes;
+} __rte_cache_aligned;
+
+_Static_assert(sizeof(struct lc_shaper_pipe) == RTE_CACHE_LINE_SIZE,
+	       "a pipe's state is one cache line");
+
+struct lc_shaper {
+	struct rte_sched_port *port;   /* NULL for the police engine */
+	struct lc_shaper_pipe *pipes;  /* users + 1 */
+	struct lc_shaper_profile *profiles;
+	uint32_t n_profiles;
+	uint32_t max_profiles;
+	uint32_t users;
+	uint32_t user_pipes_log2;      /* subport 0 holds 2^this pipes */
+	uint32_t unassigned_qid;       /* queue id of pipe 0 */
+	uint32_t flush_id[2];          /* the no-limit pipe profile, per subport */
+	bool flushing;
+	bool own_drops;                /* linecap decides drops (not RED) */
+	struct lc_pie_config pie;
+	uint64_t tsc_per_us;
+	uint32_t mtu;
+	uint32_t frame_overhead;
+	uint32_t queue_size;
+	enum lc_shaper_engine engine;
+	enum lc_shaper_aqm aqm;
+	uint64_t port_rate;            /* bytes/s */
+	uint64_t hz;
+	uint64_t memory;
+
+	uint64_t enqueued;
+	uint64_t dequeued;
+	uint64_t dequeued_bytes;
+	uint64_t dropped;              /* tail and AQM */
+	uint64_t dropped_aqm;          /* PIE's, or RED's from rte_sched's counters */
+	uint64_t meter_red;
+};
+
+uint32_t
+lc_shaper_default_burst(uint64_t rate_bps)
+{
+	uint64_t b = rate_bps / 8 * LC_SHAPER_BURST_MS / 1000;
+
+	if (b < LC_SHAPER_BURST_MIN)
+		b = LC_SHAPER_BURST_MIN;
+	return b > UINT32_MAX ? UINT32_MAX : (uint32_t)b;
+}
+
+/* Milliseconds for `bytes` at `rate` bytes/s, rounded up. */
+static uint64_t
+ms_for(uint64_t bytes, uint64_t rate)
+{
+	return (bytes * 1000 + rate - 1) / rate;
+}
+
+static uint64_t
+tc_period_ms(const struct lc_shaper *sh, uint64_t rate, uint64_t burst)
+{
+	uint64_t frames = (uint64_t)TC_PERIOD_FRAMES * (sh->mtu + sh->frame_overhead);
+	uint64_t ms = RTE_MAX(ms_for(frames, rate), ms_for(TC_PERIOD_BURSTS * burst, rate));
+
+	return RTE_MAX(ms, (uint64_t)TC_PERIOD_MIN_MS);
+}
+
+/*
+ * rte_meter's own profile set-up truncates the period to whole TSC cycles,
+ * an error of up to 1% above 100 Mbit/s, and always counts in TSC cycles.
+ * Here the period is at least METER_PERIOD_UNITS units (error < 0.01%) and
+ * the units are params.hz, so that tests can drive the meter with
+ * synthetic time.
+ */
+static void
+meter_profile_init(struct rte_meter_srtcm_profile *mp, uint64_t rate,
+		   uint64_t burst, uint64_t hz)
+{
+	uint64_t units = RTE_MIN((uint64_t)METER_PERIOD_UNITS,
+				 hz / METER_PERIOD_MAX_HZ_DIV);
+	uint64_t bytes;
+
+	if (units == 0)
+		units = 1;
+	bytes = (rate * units + hz - 1) / hz;
+	if (bytes == 0)
+		bytes = 1;
+	mp->cbs = burst;
+	mp->ebs = 0; /* no yellow: above the committed bucket is red */
+	mp->cir_bytes_per_period = bytes;
+	mp->cir_period = (hz * bytes + rate / 2) / rate;
+	if (mp->cir_period == 0)
+		mp->cir_period = 1;
+}
+
+static void
+sched_pipe_params(const struct lc_shaper *sh, const struct lc_shaper_profile *pr,
+		  struct rte_sched_pipe_params *pp)
+{
+	memset(pp, 0, sizeof(*pp));
+	pp->tb_rate = RTE_MIN(pr->rate + pr->rate / TB_HEADROOM_DIV + 1, sh->port_rate);
+	pp->tb_size = pr->burst;
+	/* A class has a rate if and only if it has a queue. */
+	pp->tc_rate[TC_SHAPED] = pr->rate;
+	pp->tc_rate[RTE_SCHED_TRAFFIC_CLASS_BE] = pr->rate;
+	pp->tc_period = pr->period_ms;
+	pp->tc_ov_weight = 1;
+	for (int i = 0; i < RTE_SCHED_BE_QUEUES_PER_PIPE; i++)
+		pp->wrr_weights[i] = 1;
+}
+
+/* Turn a request into a table key: rate in bytes/s, burst in bytes. */
+static int
+normalize(const struct lc_shaper *sh, uint64_t rate_bps, uint32_t burst,
+	  uint64_t *rate, uint64_t *burst_out)
+{
+	uint64_t r;
+
+	if (rate_bps == 0 || rate_bps / 8 >= sh->port_rate)
+		r = sh->port_rate;
+	else if (rate_bps < LC_SHAPER_RATE_MIN)
+		return -EINVAL;
+	else
+		r = rate_bps / 8;
+	if (burst == 0)
+		burst = lc_shaper_default_burst(r * 8);
+	/* A burst smaller than the largest frame would stall the pipe for good. */
+	if (burst < (uint64_t)sh->mtu + sh->frame_overhead)
+		return -EINVAL;
+	*rate = r;
+	*burst_out = burst;
+	return 0;
+}
+
+/* A linear scan: profiles are few, and this runs on commands, not packets. */
+static int
+profile_find(const struct lc_shaper *sh, uint64_t rate, uint64_t burst)
+{
+	for (uint32_t i = 0; i < sh->n_profiles; i++)
+		if (sh->profiles[i].rate == rate && sh->profiles[i].burst == burst)
+			return (int)i;
+	return -1;
+}
+
+/* Add a pair to the table (and to both subports); its index or -errno. */
+static int
+profile_add(struct lc_shaper *sh, uint64_t rate, uint64_t burst)
+{
+	struct lc_shaper_profile *pr;
+
+	if (sh->n_profiles >= sh->max_profiles)
+		return -ENOSPC;
+	pr = &sh->profiles[sh->n_profiles];
+	pr->rate = rate;
+	pr->burst = burst;
+	pr->period_ms = tc_period_ms(sh, rate, burst);
+	pr->sched_id[0] = pr->sched_id[1] = PROFILE_NONE;
+	meter_profile_init(&pr->meter, rate, burst, sh->hz);
+
+	/* The first profile is given to rte_sched at subport creation. */
+	if (sh->port != NULL) {
+		struct rte_sched_pipe_params pp;
+
+		sched_pipe_params(sh, pr, &pp);
+		for (uint32_t s = 0; s < 2; s++) {
+			uint32_t id;
+			int ret = rte_sched_subport_pipe_profile_add(sh->port, s, &pp, &id);
+
+			if (ret != 0) {
+				/* Nothing recorded: a failed first add changed nothing. */
+				if (s == 0)
+					return -EINVAL;
+				break;
+			}
+			pr->sched_id[s] = id;
+		}
+	}
+	return (int)sh->n_profiles++;
+}
+
+static inline uint32_t
+pipe_subport(uint32_t pipe)
+{
+	return pipe == LC_SHAPER_UNASSIGNED ? SUBPORT_UNASSIGNED : SUBPORT_USERS;
+}
+
+static inline uint32_t
+pipe_in_subport(uint32_t pipe)
+{
+	return pipe == LC_SHAPER_UNASSIGNED ? 0 : pipe - 1;
+}
+
+static inline uint32_t
+pipe_qid(const struct lc_shaper *sh, uint32_t pipe)
+{
+	/* rte_sched's queue id: subport, pipe, then 4 bits of queue (TC 0 = 0). */
+	return pipe == LC_SHAPER_UNASSIGNED ? sh->unassigned_qid : (pipe - 1) << 4;
+}
+
+/* Point a pipe at a profile: its queue (if any) and its meter. */
+static int
+pipe_apply(struct lc_shaper *sh, uint32_t pipe, uint32_t idx, bool fresh)
+{
+	const struct lc_shaper_profile *pr = &sh->profiles[idx];
+	struct lc_shaper_pipe *p = &sh->pipes[pipe];
+
+	if (sh->port != NULL) {
+		uint32_t id = pr->sched_id[pipe_subport(pipe)];
+
+		if (id == PROFILE_NONE)
+			return -EINVAL;
+		/*
+		 * rte_sched's clock moves only when it dequeues, and the worker
+		 * stops dequeuing an empty shaper: bring the clock to now, so
+		 * that the new credits and period start now. Nothing can come
+		 * out of an empty shaper.
+		 */
+		if (!fresh && lc_shaper_queued(sh) == 0) {
+			struct rte_mbuf *none[1];
+
+			rte_sched_port_dequeue(sh->port, none, 1);
+		}
+		/*
+		 * Re-configuring a pipe resets its credits and keeps its
+		 * queue: nothing queued is dropped. The arguments are known
+		 * good, which matters: on a bad one rte_sched frees the port.
+		 */
+		if (rte_sched_pipe_config(sh->port, pipe_subport(pipe),
+					  pipe_in_subport(pipe), (int32_t)id) != 0)
+			return -EINVAL;
+	}
+	if (fresh) {
+		/* A full bucket; time 0 makes the first check fill it. */
+		memset(p, 0, sizeof(*p));
+		p->meter.tc = pr->meter.cbs;
+		lc_pie_reset(&sh->pie, &p->pie, 0);
+	} else if (p->meter.tc > pr->meter.cbs) {
+		p->meter.tc = pr->meter.cbs;
+	}
+	p->meter.te = 0;
+	p->profile = idx;
+	return 0;
+}
+
+int
+lc_shaper_set_pipe(struct lc_shaper *sh, uint32_t pipe, uint64_t rate_bps,
+		   uint32_t burst_bytes)
+{
+	uint64_t rate, burst;
+	int idx, ret;
+
+	if (sh == NULL || pipe > sh->users)
+		return -EINVAL;
+	if (sh->flushing)
+		return -EBUSY;
+	ret = normalize(sh, rate_bps, burst_bytes, &rate, &burst);
+	if (ret != 0)
+		return ret;
+	idx = profile_find(sh, rate, burst);
+	if (idx < 0) {
+		idx = profile_add(sh, rate, burst);
+		if (idx < 0)
+			return idx;
+	}
+	if ((uint32_t)idx == sh->pipes[pipe].profile)
+		return 0;
+	return pipe_apply(sh, pipe, (uint32_t)idx, false);
+}
+
+bool
+lc_shaper_can_set(const struct lc_shaper *sh, uint64_t rate_bps,
+		  uint32_t burst_bytes)
+{
+	uint64_t rate, burst;
+
+	if (sh == NULL || sh->flushing ||
+	    normalize(sh, rate_bps, burst_bytes, &rate, &burst) != 0)
+		return false;
+	return profile_find(sh, rate, burst) >= 0 || sh->n_profiles < sh->max_profiles;
+}
+
+int
+lc_shaper_pipe_profile(const struct lc_shaper *sh, uint32_t pipe,
+		       struct lc_shaper_profile_info *info)
+{
+	const struct lc_shaper_profile *pr;
+
+	if (sh == NULL || pipe > sh->users)
+		return -EINVAL;
+	pr = &sh->profiles[sh->pipes[pipe].profile];
+	if (info != NULL) {
+		info->id = sh->pipes[pipe].profile;
+		info->rate = pr->rate;
+		info->burst = pr->burst;
+		info->period_ms = pr->period_ms;
+	}
+	return (int)sh->pipes[pipe].profile;
+}
+
+/* ---- creation ------------------------------------------------------- */
+
+static int
+check_params(const struct lc_shaper_params *p, uint32_t *queue_size)
+{
+	uint32_t q = p->queue_size == 0 ? LC_SHAPER_QUEUE_SIZE_DEFAULT : p->queue_size;
+
+	if (p->engine != LC_SHAPER_SCHED && p->engine != LC_SHAPER_POLICE)
+		return -EINVAL;
+	if (p->aqm != LC_SHAPER_AQM_NONE && p->aqm != LC_SHAPER_AQM_PIE &&
+	    p->aqm != LC_SHAPER_AQM_RED)
+		return -EINVAL;
+	if (p->port_rate < LC_SHAPER_RATE_MIN || p->users == 0 ||
+	    p->users > (1u << 24) || p->max_profiles < 2 ||
+	    p->max_profiles > (1u << 20) || p->mtu > 65535 ||
+	    p->frame_overhead > 256 || q > LC_SHAPER_QUEUE_SIZE_MAX)
+		return -EINVAL;
+	if (p->unassigned_rate != 0 && p->unassigned_rate < LC_SHAPER_RATE_MIN)
+		return -EINVAL;
+	*queue_size = rte_align32pow2(q);
+	return 0;
+}
+
+/*
+ * RED on the shaped class only (min = max = 0 disables the others), the
+ * same for every colour: linecap marks all packets green. The thresholds
+ * cannot pass RTE_RED_MAX_TH_MAX.
+ */
+static int
+red_params(const struct lc_shaper *sh, struct rte_sched_cman_params *cm)
+{
+	uint32_t q = sh->queue_size;
+	uint32_t max_th = RTE_MIN(q / 4, (uint32_t)RTE_RED_MAX_TH_MAX);
+	uint32_t min_th = RTE_MAX(q / 16, 1u);
+	struct rte_red_config rc;
+
+	memset(cm, 0, sizeof(*cm));
+	cm->cman_mode = RTE_SCHED_CMAN_RED;
+	if (max_th <= min_th)
+		max_th = min_th + 1;
+	for (int c = 0; c < RTE_COLORS; c++) {
+		struct rte_red_params *rp = &cm->red_params[TC_SHAPED][c];
+
+		rp->min_th = min_th;
+		rp->max_th = max_th;
+		rp->maxp_inv = RED_MAXP_INV;
+		rp->wq_log2 = RED_WQ_LOG2;
+	}
+	/* Checked here: on a bad value rte_sched would free the port. */
+	return rte_red_config_init(&rc, RED_WQ_LOG2, min_th, max_th, RED_MAXP_INV) == 0 ?
+	       0 : -EINVAL;
+}
+
+static int
+sched_create(struct lc_shaper *sh, const struct lc_shaper_params *p)
+{
+	uint32_t user_pipes = 1u << sh->user_pipes_log2;
+	uint64_t frame = (uint64_t)sh->mtu + sh->frame_overhead;
+	uint64_t everything = frame * sh->queue_size * (user_pipes + 1);
+	struct rte_sched_subport_profile_params spp[2];
+	struct rte_sched_pipe_params first, flush;
+	struct rte_sched_cman_params cman;
+	struct rte_sched_subport_params sub[2];
+	struct rte_sched_subport_params *subs[2] = { &sub[0], &sub[1] };
+	struct rte_sched_port_params pp = {
+		.name = p->name != NULL ? p->name : "lc_shaper",
+		.socket = p->socket_id < 0 ? 0 : p->socket_id,
+		.rate = sh->port_rate,
+		.mtu = sh->mtu,
+		.frame_overhead = sh->frame_overhead,
+		.n_subports_per_port = 2,
+		.subport_profiles = spp,
+		.n_subport_profiles = 2,
+		.n_max_subport_profiles = 2,
+		.n_pipes_per_subport = user_pipes,
+	};
+	uint64_t per_pipe, footprint;
+	int ret;
+
+	/*
+	 * Subport profile 0 is the whole port: it never limits below the port
+	 * rate. Profile 1 lets everything queued leave at once, for flushing.
+	 */
+	memset(spp, 0, sizeof(spp));
+	spp[SUBPORT_PROFILE_RATE].tb_size = lc_shaper_default_burst(sh->port_rate * 8);
+	spp[SUBPORT_PROFILE_RATE].tc_period =
+		tc_period_ms(sh, sh->port_rate, spp[SUBPORT_PROFILE_RATE].tb_size);
+	spp[SUBPORT_PROFILE_FLUSH].tb_size = 2 * everything;
+	spp[SUBPORT_PROFILE_FLUSH].tc_period =
+		RTE_MAX(ms_for(everything, sh->port_rate), (uint64_t)TC_PERIOD_MIN_MS);
+	for (int k = 0; k < 2; k++) {
+		spp[k].tb_rate = sh->port_rate;
+		for (int i = 0; i < RTE_SCHED_TRAFFIC_CLASSES_PER_PIPE; i++)
+			spp[k].tc_rate[i] = sh->port_rate;
+	}
+
+	sched_pipe_params(sh, &sh->profiles[0], &first);
+	if (sh->aqm == LC_SHAPER_AQM_RED) {
+		ret = red_params(sh, &cman);
+		if (ret != 0)
+			return ret;
+	}
+	for (int s = 0; s < 2; s++) {
+		memset(&sub[s], 0, sizeof(sub[s]));
+		sub[s].n_pipes_per_subport_enabled = s == SUBPORT_USERS ? user_pipes : 1;
+		sub[s].qsize[TC_SHAPED] = sh->queue_size;
+		sub[s].qsize[RTE_SCHED_TRAFFIC_CLASS_BE] = 1;
+		sub[s].pipe_profiles = &first;
+		sub[s].n_pipe_profiles = 1;
+		sub[s].n_max_pipe_profiles = sh->max_profiles + 1; /* + flush */
+		sub[s].cman_params = sh->aqm == LC_SHAPER_AQM_RED ? &cman : NULL;
+	}
+
+	/*
+	 * rte_sched sizes its memory in 32 bits: refuse what would overflow
+	 * (a generous upper bound per pipe: queue slots, 16 queues with
+	 * their AQM state, the pipe, the bitmap).
+	 */
+	per_pipe = (uint64_t)(sh->queue_size + 4) * sizeof(void *) + 16 * 128 + 256;
+	if (per_pipe * (user_pipes + 1) +
+	    (uint64_t)sh->max_profiles * 2 * 256 > INT32_MAX)
+		return -EINVAL;
+	/* The same checks as rte_sched_port_config() and subport_config(), side-effect free. */
+	footprint = rte_sched_port_get_memory_footprint(&pp, subs);
+	if (footprint == 0)
+		return -EINVAL;
+
+	sh->port = rte_sched_port_config(&pp);
+	if (sh->port == NULL)
+		return -ENOMEM;
+	for (uint32_t s = 0; s < 2; s++) {
+		ret = rte_sched_subport_config(sh->port, s, &sub[s], SUBPORT_PROFILE_RATE);
+		if (ret != 0) {
+			/*
+			 * On failure rte_sched_subport_config() frees the whole
+			 * port on most paths but not all: leaking it beats
+			 * freeing it twice, and this only happens at start-up
+			 * (everything was checked, so it is ENOMEM).
+			 */
+			sh->port = NULL;
+			return ret < 0 ? ret : -ENOMEM;
+		}
+	}
+	sh->profiles[0].sched_id[0] = sh->profiles[0].sched_id[1] = 0;
+
+	/*
+	 * The flush profile: the port rate, and credit for a whole queue of
+	 * the largest frames at once. Its tc_ov_weight (unused: no
+	 * best-effort traffic) keeps it distinct from every user profile, as
+	 * rte_sched refuses two identical profiles.
+	 */
+	flush = first;
+	flush.tb_rate = sh->port_rate;
+	flush.tb_size = 4 * frame * sh->queue_size;
+	flush.tc_rate[TC_SHAPED] = sh->port_rate;
+	flush.tc_rate[RTE_SCHED_TRAFFIC_CLASS_BE] = sh->port_rate;
+	flush.tc_period = RTE_MAX(ms_for(2 * frame * sh->queue_size, sh->port_rate),
+				  (uint64_t)TC_PERIOD_MIN_MS);
+	flush.tc_ov_weight = 2;
+	for (uint32_t s = 0; s < 2; s++)
+		if (rte_sched_subport_pipe_profile_add(sh->port, s, &flush,
+						       &sh->flush_id[s]) != 0)
+			return -EINVAL;
+	sh->memory += footprint;
+	return 0;
+}
+
+struct lc_shaper *
+lc_shaper_create(const struct lc_shaper_params *p)
+{
+	struct lc_shaper *sh;
+	uint32_t queue_size;
+	int socket, ret;
+
+	if (p == NULL || check_params(p, &queue_size) != 0) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	socket = p->socket_id < 0 ? SOCKET_ID_ANY : p->socket_id;
+	sh = rte_zmalloc_socket("lc_shaper", sizeof(*sh), RTE_CACHE_LINE_SIZE, socket);
+	if (sh == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	sh->engine = p->engine;
+	sh->aqm = p->aqm;
+	sh->users = p->users;
+	sh->mtu = p->mtu == 0 ? LC_SHAPER_FRAME_MAX : p->mtu;
+	sh->frame_overhead = p->frame_overhead;
+	sh->queue_size = queue_size;
+	sh->port_rate = p->port_rate / 8;
+	sh->hz = p->hz != 0 ? p->hz : rte_get_tsc_hz();
+	sh->max_profiles = p->max_profiles;
+	sh->own_drops = p->aqm != LC_SHAPER_AQM_RED;
+	sh->pie.target_us = PIE_TARGET_US;
+	sh->pie.tupdate_us = PIE_TUPDATE_US;
+	sh->pie.max_burst_us = PIE_MAX_BURST_US;
+	sh->tsc_per_us = RTE_MAX(rte_get_tsc_hz() / 1000000, (uint64_t)1);
+	sh->user_pipes_log2 = rte_log2_u32(rte_align32pow2(p->users));
+	sh->unassigned_qid = (uint32_t)SUBPORT_UNASSIGNED << (sh->user_pipes_log2 + 4);
+
+	sh->pipes = rte_zmalloc_socket("lc_shaper_pipes",
+				       sizeof(*sh->pipes) * ((size_t)p->users + 1),
+				       RTE_CACHE_LINE_SIZE, socket);
+	sh->profiles = rte_zmalloc_socket("lc_shaper_profiles",
+					  sizeof(*sh->profiles) * p->max_profiles,
+					  RTE_CACHE_LINE_SIZE, socket);
+	if (sh->pipes == NULL || sh->profiles == NULL) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	sh->memory = sizeof(*sh) + sizeof(*sh->pipes) * ((size_t)p->users + 1) +
+		     sizeof(*sh->profiles) * p->max_profiles;
+
+	/* Profile 0: the port rate, for every pipe not set yet. */
+	ret = profile_add(sh, sh->port_rate, lc_shaper_default_burst(p->port_rate));
+	if (ret < 0)
+		goto fail;
+	if (p->engine == LC_SHAPER_SCHED) {
+		ret = sched_create(sh, p);
+		if (ret != 0)
+			goto fail;
+	}
+	for (uint32_t u = 1; u <= p->users; u++) {
+		ret = pipe_apply(sh, u, 0, true);
+		if (ret != 0)
+			goto fail;
+	}
+	ret = pipe_apply(sh, LC_SHAPER_UNASSIGNED, 0, true);
+	if (ret == 0 && p->unassigned_rate != 0)
+		ret = lc_shaper_set_pipe(sh, LC_SHAPER_UNASSIGNED, p->unassigned_rate, 0);
+	if (ret != 0)
+		goto fail;
+	return sh;
+
+fail:
+	lc_shaper_free(sh);
+	rte_errno = -ret;
+	return NULL;
+}
+
+void
+lc_shaper_free(struct lc_shaper *sh)
+{
+	if (sh == NULL)
+		return;
+	/*
+	 * rte_sched_port_free() frees the mbufs still queued, except those
+	 * of a queue that is exactly full (its read and write indexes are
+	 * equal once masked). Flushing first frees every one.
+	 */
+	if (sh->port != NULL) {
+		struct rte_mbuf *pkts[64];
+		unsigned int idle = 0;
+
+		while (lc_shaper_queued(sh) > 0 && idle < 1000) {
+			uint32_t k = lc_shaper_flush(sh, pkts, RTE_DIM(pkts));
+
+			rte_pktmbuf_free_bulk(pkts, k);
+			idle = k > 0 ? 0 : idle + 1;
+		}
+	}
+	rte_sched_port_free(sh->port);
+	rte_free(sh->pipes);
+	rte_free(sh->profiles);
+	rte_free(sh);
+}
+
+/* ---- fast path ------------------------------------------------------ */
+
+/* The queue delay of a pipe, in µs: what is queued, at the pipe's rate. */
+static inline uint32_t
+pipe_qdelay_us(const struct lc_shaper *sh, const struct lc_shaper_pipe *p)
+{
+	uint64_t us = (uint64_t)p->qbytes * 1000000 / sh->profiles[p->profile].rate;
+
+	return us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+}
+
+/* Bring a pipe's PIE up to now: one update per T_UPDATE elapsed. */
+static inline void
+pipe_pie_catch_up(const struct lc_shaper *sh, struct lc_shaper_pipe *p,
+		  uint32_t now_us)
+{
+	uint32_t steps = (now_us - p->pie.time_us) / sh->pie.tupdate_us;
+
+	if (likely(steps == 0))
+		return;
+	if (steps > PIE_CATCH_UP && p->qlen == 0) {
+		lc_pie_reset(&sh->pie, &p->pie, now_us);
+		return;
+	}
+	steps = RTE_MIN(steps, (uint32_t)PIE_CATCH_UP);
+	for (uint32_t i = 0; i < steps; i++)
+		lc_pie_update(&sh->pie, &p->pie, pipe_qdelay_us(sh, p));
+	p->pie.time_us = now_us;
+}
+
+/*
+ * Decide, before rte_sched, which packets enter their queue (aqm none or
+ * pie): tail drop at queue_size, then PIE. Keeps the survivors in pkts and
+ * returns how many; the others are freed and counted on their pipes.
+ */
+static uint32_t
+admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
+      uint32_t n)
+{
+	uint32_t kept = 0, nd = 0, aqm = 0;
+	uint32_t now_us = (uint32_t)(rte_rdtsc() / sh->tsc_per_us);
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		uint32_t pipe = pipes[i];
+		struct lc_shaper_pipe *p;
+		bool drop_aqm = false;
+
+		if (unlikely(pipe > sh->users))
+			pipe = LC_SHAPER_UNASSIGNED;
+		p = &sh->pipes[pipe];
+		if (sh->aqm == LC_SHAPER_AQM_PIE && p->qlen < sh->queue_size) {
+			pipe_pie_catch_up(sh, p, now_us);
+			drop_aqm = lc_pie_drop(&sh->pie, &p->pie, p->qbytes,
+					       (uint32_t)rte_rand());
+		}
+		if (unlikely(p->qlen >= sh->queue_size || drop_aqm)) {
+			p->drops++;
+			p->drops_aqm += drop_aqm;
+			p->drop_bytes += m->pkt_len;
+			aqm += drop_aqm;
+			nd++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		p->qlen++;
+		p->qbytes += m->pkt_len;
+		rte_mbuf_sched_set(m, pipe_qid(sh, pipe), TC_SHAPED, RTE_COLOR_GREEN);
+		pkts[kept++] = m;
+	}
+	sh->dropped += nd;
+	sh->dropped_aqm += aqm;
+	return kept;
+}
+
+uint32_t
+lc_shaper_enqueue(struct lc_shaper *sh, struct rte_mbuf **pkts,
+		  const uint32_t *pipes, uint32_t n)
+{
+	uint32_t accepted;
+
+	if (unlikely(sh->port == NULL)) {
+		rte_pktmbuf_free_bulk(pkts, n);
+		sh->dropped += n;
+		return 0;
+	}
+	if (sh->own_drops) {
+		uint32_t kept = admit(sh, pkts, pipes, n);
+
+		/* Every queue has room: rte_sched takes them all. */
+		accepted = kept > 0 ? (uint32_t)rte_sched_port_enqueue(sh->port, pkts, kept) : 0;
+		RTE_ASSERT(accepted == kept);
+		sh->enqueued += accepted;
+		return accepted;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t pipe = pipes[i];
+
+		if (unlikely(pipe > sh->users))
+			pipe = LC_SHAPER_UNASSIGNED;
+		rte_mbuf_sched_set(pkts[i], pipe_qid(sh, pipe), TC_SHAPED,
+				   RTE_COLOR_GREEN);
+	}
+	/* What RED or a full queue refuses is freed by rte_sched. */
+	accepted = (uint32_t)rte_sched_port_enqueue(sh->port, pkts, n);
+	sh->enqueued += accepted;
+	sh->dropped += n - accepted;
+	return accepted;
+}
+
+uint32_t
+lc_shaper_dequeue(struct lc_shaper *sh, struct rte_mbuf **pkts, uint32_t n)
+{
+	uint64_t bytes = 0;
+	uint32_t k;
+
+	/*
+	 * An empty shaper is not asked: rte_sched would scan its whole
+	 * bitmap to find nothing. Its clock then stands still, which costs
+	 * nothing while nothing is queued (lc_shaper_set_pipe() moves it).
+	 */
+	if (unlikely(sh->port == NULL) || sh->enqueued == sh->dequeued)
+		return 0;
+	k = (uint32_t)rte_sched_port_dequeue(sh->port, pkts, n);
+	for (uint32_t i = 0; i < k; i++) {
+		uint32_t len = pkts[i]->pkt_len;
+
+		bytes += len;
+		if (sh->own_drops) {
+			struct lc_shaper_pipe *p = &sh->pipes[lc_shaper_pkt_pipe(sh, pkts[i])];
+
+			p->qlen--;
+			p->qbytes -= len;
+		}
+	}
+	sh->dequeued += k;
+	sh->dequeued_bytes += bytes;
+	return k;
+}
+
+uint32_t
+lc_shaper_flush(struct lc_shaper *sh, struct rte_mbuf **pkts, uint32_t n)
+{
+	if (sh->port == NULL)
+		return 0;
+	if (!sh->flushing) {
+		sh->flushing = true;
+		for (uint32_t s = 0; s < 2; s++)
+			rte_sched_subport_config(sh->port, s, NULL, SUBPORT_PROFILE_FLUSH);
+		for (uint32_t pipe = 0; pipe <= sh->users; pipe++)
+			rte_sched_pipe_config(sh->port, pipe_subport(pipe),
+					      pipe_in_subport(pipe),
+					      (int32_t)sh->flush_id[pipe_subport(pipe)]);
+	}
+	return lc_shaper_dequeue(sh, pkts, n);
+}
+
+uint32_t
+lc_shaper_queued(const struct lc_shaper *sh)
+{
+	return (uint32_t)(sh->enqueued - sh->dequeued);
+}
+
+uint32_t
+lc_shaper_pkt_pipe(const struct lc_shaper *sh, const struct rte_mbuf *pkt)
+{
+	uint32_t qid = rte_mbuf_sched_queue_get(pkt);
+
+	if (qid >> (sh->user_pipes_log2 + 4) == SUBPORT_UNASSIGNED)
+		return LC_SHAPER_UNASSIGNED;
+	return (qid >> 4) + 1;
+}
+
+enum rte_color
+lc_shaper_meter(struct lc_shaper *sh, uint32_t pipe, uint32_t pkt_len,
+		uint64_t now)
+{
+	struct lc_shaper_pipe *p;
+	enum rte_color c;
+
+	if (unlikely(pipe > sh->users))
+		pipe = LC_SHAPER_UNASSIGNED;
+	p = &sh->pipes[pipe];
+	c = rte_meter_srtcm_color_blind_check(&p->meter,
+					      &sh->profiles[p->profile].meter,
+					      now, pkt_len + sh->frame_overhead);
+	if (c == RTE_COLOR_RED)
+		sh->meter_red++;
+	return c;
+}
+
+/* ---- counters ------------------------------------------------------- */
+
+int
+lc_shaper_collect_drops(struct lc_shaper *sh, uint32_t first_pipe,
+			uint32_t n_pipes, lc_shaper_drops_fn fn, void *arg)
+{
+	uint32_t end;
+	int reported = 0;
+
+	if (sh == NULL || fn == NULL || first_pipe > sh->users)
+		return -EINVAL;
+	if (sh->port == NULL)
+		return 0;
+	end = n_pipes > sh->users + 1 - first_pipe ? sh->users + 1 : first_pipe + n_pipes;
+	for (uint32_t pipe = first_pipe; pipe < end; pipe++) {
+		struct rte_sched_queue_stats st;
+		uint16_t qlen;
+
+		if (sh->own_drops) {
+			struct lc_shaper_pipe *p = &sh->pipes[pipe];
+
+			if (p->drops == 0)
+				continue;
+			fn(arg, pipe, p->drops, p->drop_bytes, p->drops_aqm);
+			p->drops = p->drops_aqm = p->drop_bytes = 0;
+			reported++;
+			continue;
+		}
+		/* rte_sched's counters, read and cleared. */
+		if (rte_sched_queue_read_stats(sh->port, pipe_qid(sh, pipe), &st, &qlen) != 0)
+			return -EINVAL;
+		if (st.n_pkts_dropped == 0)
+			continue;
+		fn(arg, pipe, st.n_pkts_dropped, st.n_bytes_dropped, st.n_pkts_cman_dropped);
+		reported++;
+	}
+	return reported;
+}
+
+void
+lc_shaper_stats_get(struct lc_shaper *sh, struct lc_shaper_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (sh->port != NULL && !sh->own_drops) {
+		/* The subport counters are read and cleared: only this reads them. */
+		for (uint32_t s = 0; s < 2; s++) {
+			struct rte_sched_subport_stats ss;
+			uint32_t tc_ov;
+
+			if (rte_sched_subport_read_stats(sh->port, s, &ss, &tc_ov) != 0)
+				continue;
+			for (int i = 0; i < RTE_SCHED_TRAFFIC_CLASSES_PER_PIPE; i++)
+				sh->dropped_aqm += ss.n_pkts_cman_dropped[i];
+		}
+	}
+	st->enqueued = sh->enqueued;
+	st->dequeued = sh->dequeued;
+	st->dequeued_bytes = sh->dequeued_bytes;
+	st->dropped_aqm = sh->dropped_aqm;
+	st->dropped_tail = sh->dropped - sh->dropped_aqm;
+	st->queued = sh->enqueued - sh->dequeued;
+	st->meter_red = sh->meter_red;
+	st->profiles_used = sh->n_profiles;
+	st->profiles_max = sh->max_profiles;
+	st->memory_bytes = sh->memory;
+}
+
+enum lc_shaper_engine
+lc_shaper_engine(const struct lc_shaper *sh)
+{
+	return sh->engine;
+}
+
+uint32_t
+lc_shaper_users(const struct lc_shaper *sh)
+{
+	return sh->users;
+}
+
+const char *
+lc_shaper_engine_name(enum lc_shaper_engine e)
+{
+	switch (e) {
+	case LC_SHAPER_SCHED:
+		return "sched";
+	case LC_SHAPER_POLICE:
+		return "police";
+	default:
+		return "?";
+	}
+}
+
+const char *
+lc_shaper_aqm_name(enum lc_shaper_aqm a)
+{
+	switch (a) {
+	case LC_SHAPER_AQM_NONE:
+		return "none";
+	case LC_SHAPER_AQM_PIE:
+		return "pie";
+	case LC_SHAPER_AQM_RED:
+		return "red";
+	default:
+		return "?";
+	}
+}

@@ -1,0 +1,993 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the shaper (lib/shaper).
+ *
+ * The profile table and the meters run on synthetic time. The sched engine
+ * cannot: rte_sched reads the TSC itself, so its tests run a real loop that
+ * keeps a pipe's queue full and dequeues continuously, and count the bytes
+ * that come out over a measured window. Those are checks of the shaped
+ * rate, with a tolerance, not of how fast anything runs. Pipes under test
+ * get a 50 ms burst so that the test thread being descheduled for a few
+ * milliseconds on a busy machine costs no credit.
+ * EAL is initialised once, without hugepages.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "lc_shaper.h"
+#include "pie.h"
+
+#define MBIT 1000000ull
+#define FRAME 1514u
+#define POOL_SIZE 8191u
+#define BURST 32u
+#define MAX_PIPES 8u
+/* rte_sched's clock loses multiples of this between two dequeues (above). */
+#define LOST_CHUNK (1ull << 24)
+
+static struct rte_mempool *pool;
+static struct rte_mempool *jumbo_pool;
+static unsigned int seq;
+
+/* ---- helpers -------------------------------------------------------- */
+
+static struct lc_shaper_params
+params(enum lc_shaper_engine engine, uint32_t users)
+{
+	struct lc_shaper_params p = {
+		.name = "test",
+		.socket_id = SOCKET_ID_ANY,
+		.engine = engine,
+		.port_rate = 1000 * MBIT,
+		.mtu = 9216,
+		.users = users,
+		.queue_size = 256,
+		.aqm = LC_SHAPER_AQM_NONE,
+		.max_profiles = 16,
+	};
+	return p;
+}
+
+static struct lc_shaper *
+make(const struct lc_shaper_params *p)
+{
+	char name[32];
+	struct lc_shaper_params q = *p;
+	struct lc_shaper *sh;
+
+	snprintf(name, sizeof(name), "sh%u", seq++);
+	q.name = name;
+	sh = lc_shaper_create(&q);
+	if (sh == NULL)
+		fail_msg("lc_shaper_create: %s", rte_strerror(rte_errno));
+	return sh;
+}
+
+static struct rte_mbuf *
+frame(struct rte_mempool *mp, uint32_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+
+	assert_non_null(m);
+	assert_non_null(rte_pktmbuf_append(m, (uint16_t)len));
+	return m;
+}
+
+static uint64_t
+ms_to_tsc(uint64_t ms)
+{
+	return rte_get_tsc_hz() * ms / 1000;
+}
+
+/* Stamp the enqueue time into the frame, to measure the sojourn. */
+static void
+stamp(struct rte_mbuf *m, uint64_t t)
+{
+	memcpy(rte_pktmbuf_mtod(m, void *), &t, sizeof(t));
+}
+
+static uint64_t
+stamp_of(const struct rte_mbuf *m)
+{
+	uint64_t t;
+
+	memcpy(&t, rte_pktmbuf_mtod(m, const void *), sizeof(t));
+	return t;
+}
+
+/* Offer n frames of len bytes to a pipe; returns how many were queued. */
+static uint32_t
+offer(struct lc_shaper *sh, uint32_t pipe, uint32_t n, uint32_t len)
+{
+	struct rte_mbuf *pkts[BURST];
+	uint32_t pipes[BURST];
+	uint32_t queued = 0;
+	uint64_t now = rte_rdtsc();
+
+	while (n > 0) {
+		uint32_t k = RTE_MIN(n, BURST);
+
+		for (uint32_t i = 0; i < k; i++) {
+			pkts[i] = frame(pool, len);
+			stamp(pkts[i], now);
+			pipes[i] = pipe;
+		}
+		queued += lc_shaper_enqueue(sh, pkts, pipes, k);
+		n -= k;
+	}
+	return queued;
+}
+
+/*
+ * A saturation run: every loop keeps the queue of each pipe under test
+ * full (topped up to queue_size, so that nothing is dropped) and dequeues
+ * what rte_sched lets out. Bytes are counted per pipe over [from, to).
+ */
+struct run {
+	struct lc_shaper *sh;
+	uint32_t n_pipes;
+	uint32_t pipe[MAX_PIPES];
+	uint32_t qsize;
+	uint32_t in_queue[MAX_PIPES];
+	uint64_t bytes[MAX_PIPES];   /* dequeued inside the window */
+	uint64_t offered;
+	uint64_t accepted;
+	uint64_t out;
+	uint64_t last_deq;           /* TSC of the previous dequeue */
+	uint64_t lost;               /* cycles rte_sched's clock lost in the window */
+};
+
+/* Dequeue, keeping count of what rte_sched's clock loses. */
+static uint32_t
+run_dequeue(struct run *r, struct rte_mbuf **out, uint64_t from, uint64_t to)
+{
+	uint64_t now = rte_rdtsc();
+
+	if (r->last_deq != 0 && now >= from && now < to)
+		r->lost += (now - r->last_deq) / LOST_CHUNK * LOST_CHUNK;
+	r->last_deq = now;
+	return lc_shaper_dequeue(r->sh, out, BURST);
+}
+
+static int
+run_slot(const struct run *r, uint32_t pipe)
+{
+	for (uint32_t i = 0; i < r->n_pipes; i++)
+		if (r->pipe[i] == pipe)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * Run until `until` (pushed back by the clock's losses if `extend`),
+ * counting bytes dequeued in [from, to) (`to` pushed back likewise).
+ */
+static void
+run_until(struct run *r, uint64_t until, uint64_t from, uint64_t to, bool extend)
+{
+	struct rte_mbuf *out[BURST];
+
+	for (;;) {
+		uint64_t now = rte_rdtsc();
+
+		if (now >= until + (extend ? r->lost : 0))
+			break;
+		for (uint32_t i = 0; i < r->n_pipes; i++) {
+			uint32_t need = r->qsize - r->in_queue[i];
+
+			if (need > 0) {
+				uint32_t got = offer(r->sh, r->pipe[i], need, FRAME);
+
+				r->offered += need;
+				r->accepted += got;
+				r->in_queue[i] += got;
+			}
+		}
+		uint32_t k = run_dequeue(r, out, from, to + (extend ? r->lost : 0));
+
+		now = rte_rdtsc();
+		for (uint32_t j = 0; j < k; j++) {
+			int slot = run_slot(r, lc_shaper_pkt_pipe(r->sh, out[j]));
+
+			assert_true(slot >= 0);
+			r->in_queue[slot]--;
+			if (now >= from && now < to + (extend ? r->lost : 0))
+				r->bytes[slot] += out[j]->pkt_len;
+		}
+		r->out += k;
+		rte_pktmbuf_free_bulk(out, k);
+	}
+}
+
+/* Drain every queue (the pipes must be fast enough for that). */
+static uint64_t
+drain(struct lc_shaper *sh, uint64_t max_ms)
+{
+	struct rte_mbuf *out[BURST];
+	uint64_t until = rte_rdtsc() + ms_to_tsc(max_ms), n = 0;
+
+	while (lc_shaper_queued(sh) > 0 && rte_rdtsc() < until) {
+		uint32_t k = lc_shaper_dequeue(sh, out, BURST);
+
+		n += k;
+		rte_pktmbuf_free_bulk(out, k);
+	}
+	return n;
+}
+
+/* The rate of `bytes` over `cycles` of rte_sched's clock. */
+static double
+achieved_bps(uint64_t bytes, uint64_t cycles)
+{
+	return (double)bytes * 8.0 * (double)rte_get_tsc_hz() / (double)cycles;
+}
+
+static void
+expect_rate(const char *what, double got, double want, double tolerance,
+	    uint64_t lost)
+{
+	double err = (got - want) / want;
+
+	print_message("    %-26s %10.0f bit/s, want %10.0f: %+.3f%% "
+		      "(rte_sched clock lost %.1f ms)\n", what, got, want,
+		      err * 100.0, (double)lost * 1000.0 / (double)rte_get_tsc_hz());
+	assert_true(err < tolerance && err > -tolerance);
+}
+
+/*
+ * Set pipes to rates (with 50 ms bursts), keep them saturated for two
+ * periods of their profiles and count everything that left: a pipe's rate
+ * is exact over each period (see lc_shaper_set_pipe()). The window ends
+ * 2 ms before the third period starts, inside the pause that ends every
+ * period of a saturated pipe; periods run on rte_sched's clock, so the
+ * window is pushed back by what that clock lost.
+ */
+static void
+saturate(struct lc_shaper *sh, const uint32_t *pipes, const uint64_t *rates,
+	 uint32_t n, const char *what)
+{
+	struct run r = { .sh = sh, .n_pipes = n, .qsize = 256 };
+	struct lc_shaper_profile_info info;
+	uint64_t start, to, end, period_ms = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		r.pipe[i] = pipes[i];
+		assert_int_equal(lc_shaper_set_pipe(sh, pipes[i], rates[i],
+						    (uint32_t)(rates[i] / 8 / 20)), 0);
+		assert_true(lc_shaper_pipe_profile(sh, pipes[i], &info) >= 0);
+		if (i > 0)
+			assert_int_equal(info.period_ms, period_ms);
+		period_ms = info.period_ms;
+	}
+	start = rte_rdtsc();
+	to = start + ms_to_tsc(2 * period_ms - 2);
+	run_until(&r, to, start, to, true);
+	end = rte_rdtsc();
+	for (uint32_t i = 0; i < n; i++) {
+		char label[64];
+
+		snprintf(label, sizeof(label), "%s pipe %u", what, pipes[i]);
+		print_message("    %-26s %10.0f bit/s over the wall-clock window\n", label,
+			      achieved_bps(r.bytes[i], end - start));
+		expect_rate(label, (double)r.bytes[i] * 8 * 1000 / (double)(2 * period_ms),
+			    (double)rates[i], 0.02, r.lost);
+	}
+	assert_int_equal(r.offered, r.accepted); /* topped up, never overfilled */
+	drain(sh, 3000);
+	assert_int_equal(lc_shaper_queued(sh), 0);
+}
+
+/* ---- profiles ------------------------------------------------------- */
+
+static void
+test_create_checks(void **state)
+{
+	struct lc_shaper_params p = params(LC_SHAPER_SCHED, 4);
+	struct lc_shaper *sh;
+
+	(void)state;
+	lc_shaper_free(NULL);
+	p.users = 0;
+	assert_null(lc_shaper_create(&p));
+	assert_int_equal(rte_errno, EINVAL);
+	p = params(LC_SHAPER_SCHED, 4);
+	p.max_profiles = 1;
+	assert_null(lc_shaper_create(&p));
+	p = params(LC_SHAPER_SCHED, 4);
+	p.queue_size = 65536;
+	assert_null(lc_shaper_create(&p));
+	p = params(LC_SHAPER_SCHED, 4);
+	p.port_rate = 0;
+	assert_null(lc_shaper_create(&p));
+
+	/* The queue size is rounded up to a power of two. */
+	p = params(LC_SHAPER_SCHED, 5);
+	p.queue_size = 100;
+	sh = make(&p);
+	assert_int_equal(offer(sh, 3, 200, 64), 128);
+	lc_shaper_free(sh); /* frees what is queued */
+	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
+
+	assert_int_equal(lc_shaper_default_burst(1 * MBIT), LC_SHAPER_BURST_MIN);
+	assert_int_equal(lc_shaper_default_burst(100 * MBIT), 125000);
+	assert_int_equal(lc_shaper_default_burst(1000 * MBIT), 1250000);
+}
+
+static void
+test_profiles_shared(void **state)
+{
+	struct lc_shaper_params p = params(LC_SHAPER_SCHED, 8);
+	struct lc_shaper_stats st;
+	struct lc_shaper_profile_info info;
+	struct lc_shaper *sh;
+
+	(void)state;
+	p.max_profiles = 4;
+	sh = make(&p);
+
+	/* Every pipe starts at the port rate, on profile 0. */
+	for (uint32_t u = 0; u <= 8; u++) {
+		assert_int_equal(lc_shaper_pipe_profile(sh, u, &info), 0);
+		assert_int_equal(info.id, 0);
+		assert_int_equal(info.rate, 1000 * MBIT / 8);
+		assert_int_equal(info.burst, lc_shaper_default_burst(1000 * MBIT));
+		assert_int_equal(info.period_ms, 1000);
+	}
+	assert_int_equal(lc_shaper_pipe_profile(sh, 9, NULL), -EINVAL);
+
+	/* Same pair, same profile. A rate above the port rate is the port rate. */
+	assert_int_equal(lc_shaper_set_pipe(sh, 1, 10 * MBIT, 0), 0);
+	assert_int_equal(lc_shaper_set_pipe(sh, 2, 10 * MBIT, 0), 0);
+	assert_int_equal(lc_shaper_set_pipe(sh, 3, 10 * MBIT, LC_SHAPER_BURST_MIN), 0);
+	assert_int_equal(lc_shaper_set_pipe(sh, 4, 5000 * MBIT, 0), 0);
+	assert_int_equal(lc_shaper_pipe_profile(sh, 1, &info), 1);
+	assert_int_equal(info.rate, 1250000);
+	assert_int_equal(info.burst, LC_SHAPER_BURST_MIN);
+	assert_int_equal(lc_shaper_pipe_profile(sh, 2, NULL), 1);
+	assert_int_equal(lc_shaper_pipe_profile(sh, 3, NULL), 1);
+	assert_int_equal(lc_shaper_pipe_profile(sh, 4, NULL), 0);
+
+	/* Pipe 0, the unassigned traffic, shares the table too. */
+	assert_int_equal(lc_shaper_set_pipe(sh, LC_SHAPER_UNASSIGNED, 10 * MBIT, 0), 0);
+	assert_int_equal(lc_shaper_pipe_profile(sh, 0, NULL), 1);
+
+	/* Bad requests change nothing. */
+	assert_int_equal(lc_shaper_set_pipe(sh, 9, 10 * MBIT, 0), -EINVAL);
+	assert_int_equal(lc_shaper_set_pipe(sh, 1, 1000, 0), -EINVAL);
+	assert_int_equal(lc_shaper_set_pipe(sh, 1, 10 * MBIT, 9000), -EINVAL);
+	assert_false(lc_shaper_can_set(sh, 1000, 0));
+	assert_false(lc_shaper_can_set(sh, 10 * MBIT, 9000));
+	assert_int_equal(lc_shaper_pipe_profile(sh, 1, NULL), 1);
+
+	/* Fill the table: 0 (port), 1 (10 mbit), 2, 3. */
+	assert_true(lc_shaper_can_set(sh, 20 * MBIT, 0));
+	assert_int_equal(lc_shaper_set_pipe(sh, 5, 20 * MBIT, 0), 0);
+	assert_int_equal(lc_shaper_set_pipe(sh, 6, 20 * MBIT, 100000), 0);
+	assert_int_equal(lc_shaper_pipe_profile(sh, 5, NULL), 2);
+	assert_int_equal(lc_shaper_pipe_profile(sh, 6, NULL), 3);
+
+	/* Full: a new pair is refused and nothing changes; a known one works. */
+	assert_false(lc_shaper_can_set(sh, 30 * MBIT, 0));
+	assert_int_equal(lc_shaper_set_pipe(sh, 7, 30 * MBIT, 0), -ENOSPC);
+	assert_int_equal(lc_shaper_pipe_profile(sh, 7, NULL), 0);
+	assert_true(lc_shaper_can_set(sh, 20 * MBIT, 100000));
+	assert_int_equal(lc_shaper_set_pipe(sh, 7, 20 * MBIT, 100000), 0);
+	assert_int_equal(lc_shaper_pipe_profile(sh, 7, NULL), 3);
+	assert_true(lc_shaper_can_set(sh, 0, 0)); /* the port rate */
+
+	lc_shaper_stats_get(sh, &st);
+	assert_int_equal(st.profiles_used, 4);
+	assert_int_equal(st.profiles_max, 4);
+	assert_true(st.memory_bytes > 0);
+	lc_shaper_free(sh);
+}
+
+/* can_set() and set_pipe() agree on every kind of request, in both engines. */
+static void
+test_can_set_agrees(void **state)
+{
+	static const uint64_t rates[] = { 0, 1000, 8000, 64000, 1 * MBIT, 10 * MBIT,
+					  999 * MBIT, 1000 * MBIT, 4000 * MBIT, 10 * MBIT + 3 };
+	static const uint32_t bursts[] = { 0, 100, 9216, 9217, 20000, 1 << 20 };
+
+	(void)state;
+	for (int e = 0; e < 2; e++) {
+		struct lc_shaper_params p = params((enum lc_shaper_engine)e, 4);
+		struct lc_shaper *sh;
+		uint32_t pipe = 0;
+
+		p.max_profiles = 8;
+		sh = make(&p);
+		for (size_t i = 0; i < RTE_DIM(rates); i++) {
+			for (size_t j = 0; j < RTE_DIM(bursts); j++) {
+				bool can = lc_shaper_can_set(sh, rates[i], bursts[j]);
+				int ret = lc_shaper_set_pipe(sh, pipe, rates[i], bursts[j]);
+
+				assert_int_equal(can, ret == 0);
+				pipe = (pipe + 1) % 5;
+			}
+		}
+		lc_shaper_free(sh);
+	}
+}
+
+/* ---- the sched engine, in real time --------------------------------- */
+
+static void
+test_rate_accuracy(void **state)
+{
+	struct lc_shaper_params p = params(LC_SHAPER_SCHED, 8);
+	struct lc_shaper *sh;
+	uint32_t pipe = 1;
+	uint64_t rate = 10 * MBIT;
+
+	(void)state;
+	sh = make(&p);
+	saturate(sh, &pipe, &rate, 1, "alone, 10 mbit");
+	lc_shaper_free(sh);
+}
+
+/* Pipes at different rates, the unassigned pipe among them, are independent. */
+static void
+test_pipes_independent(void **state)
+{
+	struct lc_shaper_params p = params(LC_SHAPER_SCHED, 8);
+	const uint32_t pipes[] = { 2, 7, LC_SHAPER_UNASSIGNED };
+	const uint64_t rates[] = { 100 * MBIT, 5 * MBIT, 20 * MBIT };
+	struct lc_shaper *sh;
+
+	(void)state;
+	p.unassigned_rate = 20 * MBIT;
+	sh = make(&p);
+	saturate(sh, pipes, rates, 3, "together");
+	lc_shaper_free(sh);
+}
+
+/* A 9216-byte frame passes a 1 mbit pipe, one every 74 ms. */
+static void
+test_jumbo_slow_pipe(void **state)
+{
+	struct lc_shaper_params p = params(LC_SHAPER_SCHED, 2);
+	struct rte_mbuf *pkts[3], *out[4];
+	uint32_t pipes[3] = { 1, 1, 1 };
+	struct lc_shaper *sh;
+	uint64_t until;
+	uint32_t got = 0;
+
+	(void)state;
+	sh = make(&p);
+	assert_int_equal(lc_shaper_set_pipe(sh, 1, 1 * MBIT, 0), 0);
+	for (int i = 0; i < 3; i++)
+		pkts[i] = frame(jumbo_pool, 9216);
+	assert_int_equal(lc_shaper_enqueue(sh, pkts, pipes, 3), 3);
+	/* Two frames need about 75 ms of credit; allow 1 s for a busy machine. */
+	until = rte_rdtsc() + ms_to_tsc(1000);
+	while (got < 2 && rte_rdtsc() < until) {
+		uint32_t k = lc_shaper_dequeue(sh, out, 4);
+
+		for (uint32_t i = 0; i < k; i++)
+			assert_int_equal(out[i]->pkt_len, 9216);
+		rte_pktmbuf_free_bulk(out, k);
+		got += k;
+	}
+	assert_true(got >= 2);
+	lc_shaper_free(sh);
+	assert_int_equal(rte_mempool_avail_count(jumbo_pool), 7);
+}
+
+/*
+ * A live rate change: a full queue at 10 mbit goes to 40 mbit. The new
+ * rate shows at once and nothing queued is lost. Within a period a
+ * saturated pipe runs 1/128 above its rate (the token bucket's headroom),
+ * which the tolerance covers.
+ */
+static void
+test_live_change(void **state)
+{
+	struct lc_shaper_params p = params(LC_SHAPER_SCHED, 4);
+	struct run r = { .n_pipes = 1, .pipe = { 2 }, .qsize = 256 };
+	struct lc_shaper_stats st;
+	uint64_t t, from, to, lost;
+	double first, after;
+
+	(void)state;
+	r.sh = make(&p);
+	assert_int_equal(lc_shaper_set_pipe(r.sh, 2, 10 * MBIT, 62500), 0);
+	t = rte_rdtsc();
+	run_until(&r, t + ms_to_tsc(300), t, t, false);
+	assert_int_equal(lc_shaper_queued(r.sh), 256);
+
+	assert_int_equal(lc_shaper_set_pipe(r.sh, 2, 40 * MBIT, 250000), 0);
+	assert_int_equal(lc_shaper_queued(r.sh), 256); /* nothing dropped */
+	t = rte_rdtsc();
+	r.lost = 0;
+	run_until(&r, t + ms_to_tsc(100), t, t + ms_to_tsc(100), false);
+	first = achieved_bps(r.bytes[0], ms_to_tsc(100) - r.lost);
+	lost = r.lost;
+	from = rte_rdtsc();
+	to = from + ms_to_tsc(300);
+	r.bytes[0] = 0;
+	r.lost = 0;
+	run_until(&r, to, from, to, false);
+	after = achieved_bps(r.bytes[0], to - from - r.lost);
+	/*
+	 * From the change on, the new rate applies: the first 100 ms carry it
+	 * plus half the new burst (250000 bytes, 50 ms at 40 mbit) that a
+	 * reconfigured pipe starts with.
+	 */
+	expect_rate("first 100 ms at 40 mbit", first, 40.0 * MBIT * 1.25, 0.02, lost);
+	expect_rate("next 300 ms at 40 mbit", after, 40.0 * MBIT, 0.02, r.lost);
+
+	drain(r.sh, 1000);
+	lc_shaper_stats_get(r.sh, &st);
+	assert_int_equal(st.dropped_tail + st.dropped_aqm, 0);
+	assert_int_equal(st.enqueued, st.dequeued);
+	assert_int_equal(st.enqueued, r.accepted);
+	assert_int_equal(r.offered, r.accepted);
+	lc_shaper_free(r.sh);
+}
+
+/* ---- drops ------------------------------------------------------------ */
+
+struct drop_seen {
+	uint32_t calls;
+	uint64_t pkts[9];
+	uint64_t bytes[9];
+	uint64_t aqm[9];
+};
+
+static void
+on_drops(void *arg, uint32_t pipe, uint64_t pkts, uint64_t bytes, uint64_t aqm)
+{
+	struct drop_seen *d = arg;
+
+	assert_true(pipe < 9);
+	d->calls++;
+	d->pkts[pipe] += pkts;
+	d->bytes[pipe] += bytes;
+	d->aqm[pipe] += aqm;
+}
+
+/* A full queue drops, and what it drops is freed: the pool comes back whole. */
+static void
+test_full_queue_frees(void **state)
+{
+	struct lc_shaper_params p = params(LC_SHAPER_SCHED, 8);
+	struct lc_shaper_stats st;
+	struct lc_shaper *sh;
+
+	(void)state;
+	sh = make(&p);
+	/* Pipe 1 is slow, so nothing leaves while the queue fills. */
+	assert_int_equal(lc_shaper_set_pipe(sh, 1, 1 * MBIT, 0), 0);
+	assert_int_equal(offer(sh, 1, 600, 100), 256);
+	assert_int_equal(lc_shaper_queued(sh), 256);
+	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE - 256);
+	lc_shaper_stats_get(sh, &st);
+	assert_int_equal(st.enqueued, 256);
+	assert_int_equal(st.dropped_tail, 344);
+	assert_int_equal(st.dropped_aqm, 0);
+
+	assert_int_equal(lc_shaper_set_pipe(sh, 1, 0, 0), 0); /* port rate */
+	assert_int_equal(drain(sh, 2000), 256);
+	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
+	lc_shaper_free(sh);
+}
+
+static void
+test_collect_drops(void **state)
+{
+	struct lc_shaper_params p = params(LC_SHAPER_SCHED, 8);
+	struct drop_seen d = { 0 };
+	struct lc_shaper *sh;
+
+	(void)state;
+	sh = make(&p);
+	for (uint32_t u = 0; u <= 8; u++)
+		assert_int_equal(lc_shaper_set_pipe(sh, u, 1 * MBIT, 0), 0);
+	assert_int_equal(offer(sh, 1, 300, 100), 256);
+	assert_int_equal(offer(sh, 3, 266, 200), 256);
+	assert_int_equal(offer(sh, 0, 257, 60), 256);
+	assert_int_equal(offer(sh, 8, 10, 60), 10);
+
+	/* A bounded sweep: pipes 0..3, then 4..8 (clipped). */
+	assert_int_equal(lc_shaper_collect_drops(sh, 0, 4, on_drops, &d), 3);
+	assert_int_equal(lc_shaper_collect_drops(sh, 4, 100, on_drops, &d), 0);
+	assert_int_equal(d.calls, 3);
+	assert_int_equal(d.pkts[1], 44);
+	assert_int_equal(d.bytes[1], 4400);
+	assert_int_equal(d.pkts[3], 10);
+	assert_int_equal(d.bytes[3], 2000);
+	assert_int_equal(d.pkts[0], 1);
+	assert_int_equal(d.pkts[8], 0);
+	assert_int_equal(d.aqm[1] + d.aqm[3] + d.aqm[0], 0);
+
+	/* Read and cleared. */
+	assert_int_equal(lc_shaper_collect_drops(sh, 0, 9, on_drops, &d), 0);
+	assert_int_equal(d.calls, 3);
+	assert_int_equal(lc_shaper_collect_drops(sh, 9, 1, on_drops, &d), -EINVAL);
+	lc_shaper_free(sh);
+	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
+}
+
+/*
+ * Flushing takes out everything queued whatever the rates (a 1 mbit pipe
+ * with 256 frames would need 3 s), after which the shaper refuses changes.
+ */
+static void
+test_flush(void **state)
+{
+	struct lc_shaper_params p = params(LC_SHAPER_SCHED, 8);
+	struct rte_mbuf *out[BURST];
+	struct lc_shaper *sh;
+	uint32_t got = 0;
+
+	(void)state;
+	sh = make(&p);
+	for (uint32_t u = 0; u <= 8; u++)
+		assert_int_equal(lc_shaper_set_pipe(sh, u, 1 * MBIT, 0), 0);
+	assert_int_equal(offer(sh, 0, 256, FRAME), 256);
+	assert_int_equal(offer(sh, 4, 300, FRAME), 256);
+	assert_int_equal(offer(sh, 8, 17, 1000), 17);
+	for (int calls = 0; calls < 10000 && got < 529; calls++) {
+		uint32_t k = lc_shaper_flush(sh, out, BURST);
+
+		got += k;
+		rte_pktmbuf_free_bulk(out, k);
+	}
+	assert_int_equal(got, 529);
+	assert_int_equal(lc_shaper_queued(sh), 0);
+	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
+	assert_int_equal(lc_shaper_set_pipe(sh, 1, 2 * MBIT, 0), -EBUSY);
+	assert_false(lc_shaper_can_set(sh, 1 * MBIT, 0));
+	lc_shaper_free(sh);
+
+	/* Freeing flushes too, full queues included. */
+	sh = make(&p);
+	assert_int_equal(lc_shaper_set_pipe(sh, 2, 1 * MBIT, 0), 0);
+	assert_int_equal(offer(sh, 2, 256, FRAME), 256);
+	assert_int_equal(offer(sh, 0, 100, FRAME), 100);
+	lc_shaper_free(sh);
+	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
+}
+
+/* ---- meters ----------------------------------------------------------- */
+
+#define HZ 1000000000ull /* synthetic: now in nanoseconds */
+
+/* Offer `rate_bps` of len-byte frames for `secs` from t0; green bytes back. */
+static uint64_t
+meter_run(struct lc_shaper *sh, uint32_t pipe, uint64_t rate_bps, uint32_t len,
+	  uint64_t t0, double secs, uint64_t *red)
+{
+	uint64_t gap = HZ * len * 8 / rate_bps, green = 0;
+	uint64_t n = (uint64_t)(secs * (double)HZ) / gap;
+
+	for (uint64_t i = 0; i < n; i++) {
+		enum rte_color c = lc_shaper_meter(sh, pipe, len, t0 + i * gap);
+
+		assert_true(c == RTE_COLOR_GREEN || c == RTE_COLOR_RED);
+		if (c == RTE_COLOR_GREEN)
+			green += len;
+		else if (red != NULL)
+			(*red)++;
+	}
+	return green;
+}
+
+static void
+test_meter_police(void **state)
+{
+	struct lc_shaper_params p = params(LC_SHAPER_POLICE, 4);
+	struct lc_shaper_stats st;
+	struct lc_shaper *sh;
+	struct rte_mbuf *m;
+	uint32_t pipe = 1;
+	uint64_t green, red = 0, red2 = 0;
+	double want;
+
+	(void)state;
+	p.hz = HZ;
+	sh = make(&p);
+	assert_int_equal(lc_shaper_set_pipe(sh, 1, 10 * MBIT, 0), 0);
+	assert_int_equal(lc_shaper_set_pipe(sh, 2, 10 * MBIT, 0), 0);
+	assert_int_equal(lc_shaper_pipe_profile(sh, 2, NULL), 1);
+
+	/* Twice the rate for one second: green is the rate plus the burst. */
+	green = meter_run(sh, 1, 20 * MBIT, FRAME, 1000, 1.0, &red);
+	want = 10.0 * MBIT / 8 + LC_SHAPER_BURST_MIN;
+	print_message("    police 10 mbit: %" PRIu64 " green bytes, want %.0f: %+.3f%%\n",
+		      green, want, (green - want) / want * 100);
+	assert_true(green > want * 0.98 && green < want * 1.02);
+	assert_true(red > 0);
+
+	/* Pipes are independent, and a pipe under its rate is all green. */
+	green = meter_run(sh, 2, 5 * MBIT, FRAME, 1000, 1.0, NULL);
+	assert_int_equal(green, (uint64_t)(1.0 * HZ) / (HZ * FRAME * 8 / (5 * MBIT)) * FRAME);
+
+	/* A 100 mbit pipe, with small frames. */
+	assert_int_equal(lc_shaper_set_pipe(sh, 3, 100 * MBIT, 0), 0);
+	green = meter_run(sh, 3, 300 * MBIT, 64, 1000, 0.5, &red2);
+	want = 100.0 * MBIT / 8 * 0.5 + lc_shaper_default_burst(100 * MBIT);
+	print_message("    police 100 mbit: %" PRIu64 " green bytes, want %.0f: %+.3f%%\n",
+		      green, want, (green - want) / want * 100);
+	assert_true(green > want * 0.98 && green < want * 1.02);
+
+	lc_shaper_stats_get(sh, &st);
+	assert_int_equal(st.meter_red, red + red2);
+	/* The police engine has no queue: an enqueue is a drop, never a leak. */
+	m = frame(pool, 100);
+	assert_int_equal(lc_shaper_enqueue(sh, &m, &pipe, 1), 0);
+	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
+	assert_int_equal(lc_shaper_dequeue(sh, &m, 1), 0);
+	lc_shaper_free(sh);
+}
+
+/* The meters exist in the sched engine too (TAP mode), with frame overhead. */
+static void
+test_meter_sched_overhead(void **state)
+{
+	struct lc_shaper_params p = params(LC_SHAPER_SCHED, 4);
+	struct lc_shaper *sh;
+	uint64_t green;
+	double want;
+
+	(void)state;
+	p.hz = HZ;
+	p.frame_overhead = 24;
+	sh = make(&p);
+	assert_int_equal(lc_shaper_set_pipe(sh, 4, 10 * MBIT, 0), 0);
+	/* 1490 + 24 = 1514 bytes of rate per frame. */
+	green = meter_run(sh, 4, 20 * MBIT, 1490, 5000, 1.0, NULL);
+	want = (10.0 * MBIT / 8 + LC_SHAPER_BURST_MIN) * 1490 / 1514;
+	print_message("    tap meter, overhead 24: %" PRIu64 " green bytes, want %.0f: %+.3f%%\n",
+		      green, want, (green - want) / want * 100);
+	assert_true(green > want * 0.98 && green < want * 1.02);
+	lc_shaper_free(sh);
+}
+
+/* A live change of a meter keeps its tokens (capped by the new burst). */
+static void
+test_meter_change(void **state)
+{
+	struct lc_shaper_params p = params(LC_SHAPER_POLICE, 2);
+	struct lc_shaper *sh;
+	uint64_t green;
+	double want;
+
+	(void)state;
+	p.hz = HZ;
+	sh = make(&p);
+	assert_int_equal(lc_shaper_set_pipe(sh, 1, 10 * MBIT, 0), 0);
+	green = meter_run(sh, 1, 50 * MBIT, FRAME, 1000, 0.5, NULL);
+	assert_int_equal(lc_shaper_set_pipe(sh, 1, 30 * MBIT, 0), 0);
+	green = meter_run(sh, 1, 50 * MBIT, FRAME, 1000 + HZ / 2, 0.5, NULL);
+	want = 30.0 * MBIT / 8 * 0.5;
+	print_message("    meter after change to 30 mbit: %+.3f%%\n", (green - want) / want * 100);
+	assert_true(green > want * 0.98 && green < want * 1.02 + 2 * FRAME);
+	lc_shaper_free(sh);
+}
+
+/* ---- AQM -------------------------------------------------------------- */
+
+/*
+ * Offer a 10 mbit pipe twice its rate for `ms`, and return the mean
+ * sojourn (enqueue to dequeue) of the packets dequeued in the last half.
+ */
+static double
+sojourn_ms(enum lc_shaper_aqm aqm, uint64_t ms, uint64_t *aqm_drops, double *bps)
+{
+	struct lc_shaper_params p = params(LC_SHAPER_SCHED, 2);
+	struct rte_mbuf *out[BURST];
+	struct lc_shaper_stats st;
+	struct lc_shaper *sh;
+	uint64_t hz = rte_get_tsc_hz(), start, until, half, offered = 0;
+	uint64_t sum = 0, n = 0, bytes = 0;
+	const double offered_bps = 20.0 * MBIT;
+
+	p.aqm = aqm;
+	sh = make(&p);
+	assert_int_equal(lc_shaper_set_pipe(sh, 1, 10 * MBIT, 0), 0);
+	start = rte_rdtsc();
+	half = start + ms_to_tsc(ms / 2);
+	until = start + ms_to_tsc(ms);
+	for (uint64_t now = start; now < until; now = rte_rdtsc()) {
+		/* Arrivals at the offered rate, whatever the loop's pace. */
+		uint64_t due = (uint64_t)((double)(now - start) / (double)hz *
+					  offered_bps / 8 / FRAME);
+
+		if (due > offered) {
+			offer(sh, 1, (uint32_t)(due - offered), FRAME);
+			offered = due;
+		}
+		uint32_t k = lc_shaper_dequeue(sh, out, BURST);
+
+		now = rte_rdtsc();
+		for (uint32_t i = 0; i < k; i++) {
+			if (now >= half) {
+				sum += now - stamp_of(out[i]);
+				bytes += out[i]->pkt_len;
+				n++;
+			}
+		}
+		rte_pktmbuf_free_bulk(out, k);
+	}
+	lc_shaper_stats_get(sh, &st);
+	*aqm_drops = st.dropped_aqm;
+	*bps = achieved_bps(bytes, until - half);
+	lc_shaper_free(sh);
+	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
+	assert_true(n > 0);
+	return (double)sum / (double)n * 1000.0 / (double)hz;
+}
+
+/*
+ * A 10 mbit pipe offered twice its rate by a sender that does not back
+ * off: tail drop keeps the queue full (256 frames, 310 ms); PIE holds the
+ * delay near its 15 ms target, RED near its thresholds (16 to 64 frames);
+ * all three keep the pipe busy.
+ */
+static void
+test_aqm(void **state)
+{
+	static const enum lc_shaper_aqm aqms[] = {
+		LC_SHAPER_AQM_NONE, LC_SHAPER_AQM_PIE, LC_SHAPER_AQM_RED,
+	};
+	uint64_t drops[3];
+	double delay[3], bps[3];
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		delay[i] = sojourn_ms(aqms[i], 1600, &drops[i], &bps[i]);
+		print_message("    10 mbit pipe at 2x, aqm %-4s: mean sojourn %6.1f ms, "
+			      "%" PRIu64 " aqm drops, %.2f mbit/s out\n",
+			      lc_shaper_aqm_name(aqms[i]), delay[i], drops[i], bps[i] / 1e6);
+		assert_true(bps[i] > 0.95 * 10 * MBIT);
+	}
+	assert_int_equal(drops[0], 0);
+	assert_true(delay[0] > 250);
+	assert_true(drops[1] > 0 && delay[1] < 40);
+	assert_true(drops[2] > 0 && delay[2] < delay[0] / 2);
+}
+
+/* PIE's controller on synthetic delays. */
+static void
+test_pie_controller(void **state)
+{
+	const struct lc_pie_config cfg = {
+		.target_us = 15000, .tupdate_us = 15000, .max_burst_us = 150000,
+	};
+	struct lc_pie st;
+	uint32_t prob;
+
+	(void)state;
+	lc_pie_reset(&cfg, &st, 0);
+	/* A burst passes: no drop for max_burst, whatever the delay. */
+	for (int i = 0; i < 9; i++) {
+		lc_pie_update(&cfg, &st, 100000);
+		assert_true(st.burst_left_us > 0);
+		assert_false(lc_pie_drop(&cfg, &st, 100000, 0));
+	}
+	lc_pie_update(&cfg, &st, 100000);
+	assert_int_equal(st.burst_left_us, 0);
+	/* Above target the probability climbs, and drops follow. */
+	prob = st.prob;
+	for (int i = 0; i < 20; i++)
+		lc_pie_update(&cfg, &st, 100000);
+	assert_true(st.prob > prob);
+	assert_true(lc_pie_drop(&cfg, &st, 100000, 0));
+	assert_false(lc_pie_drop(&cfg, &st, 100000, UINT32_MAX));
+	assert_false(lc_pie_drop(&cfg, &st, 2 * LC_PIE_MEAN_PKT, 0)); /* almost empty */
+	/* Beyond 250 ms it jumps. */
+	prob = st.prob;
+	lc_pie_update(&cfg, &st, 300000);
+	assert_true(st.prob > prob + LC_PIE_PROB_ONE / 100);
+	/* Under target it falls; an empty queue decays it to nothing. */
+	prob = st.prob;
+	lc_pie_update(&cfg, &st, 1000);
+	assert_true(st.prob < prob);
+	for (int i = 0; i < 2000; i++)
+		lc_pie_update(&cfg, &st, 0);
+	assert_int_equal(st.prob, 0);
+	assert_int_equal(st.burst_left_us, cfg.max_burst_us); /* re-armed */
+	assert_false(lc_pie_drop(&cfg, &st, 100000, 0));
+}
+
+/*
+ * Memory per user and direction, the queues with the default 256 frames:
+ * the difference between two user counts (printed for docs/SHAPING.md).
+ */
+static void
+test_memory(void **state)
+{
+	uint64_t mem[2][2];
+	const uint32_t users[2] = { 1024, 4096 };
+
+	(void)state;
+	for (int e = 0; e < 2; e++) {
+		for (int i = 0; i < 2; i++) {
+			struct lc_shaper_params p = params((enum lc_shaper_engine)e, users[i]);
+			struct lc_shaper_stats st;
+			struct lc_shaper *sh = make(&p);
+
+			lc_shaper_stats_get(sh, &st);
+			mem[e][i] = st.memory_bytes;
+			lc_shaper_free(sh);
+		}
+		print_message("    %s engine: %.0f bytes per user and direction\n",
+			      lc_shaper_engine_name((enum lc_shaper_engine)e),
+			      (double)(mem[e][1] - mem[e][0]) / (users[1] - users[0]));
+	}
+	assert_true(mem[LC_SHAPER_POLICE][1] - mem[LC_SHAPER_POLICE][0] == 64ull * 3072);
+	assert_true(mem[LC_SHAPER_SCHED][1] > mem[LC_SHAPER_POLICE][1]);
+}
+
+/* ---- main ------------------------------------------------------------- */
+
+static int
+setup(void **state)
+{
+	char *argv[] = { "test_shaper", "--no-huge", "-m", "512", "--no-pci",
+			 "--no-shconf", "--no-telemetry", "--log-level=error",
+			 "-l", "0", NULL };
+
+	(void)state;
+	if (rte_eal_init((int)RTE_DIM(argv) - 1, argv) < 0)
+		return -1;
+	pool = rte_pktmbuf_pool_create("shaper_pool", POOL_SIZE, 0, 0,
+				       RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	jumbo_pool = rte_pktmbuf_pool_create("shaper_jumbo", 7, 0, 0,
+					     RTE_PKTMBUF_HEADROOM + 9216,
+					     SOCKET_ID_ANY);
+	return pool != NULL && jumbo_pool != NULL ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	rte_mempool_free(pool);
+	rte_mempool_free(jumbo_pool);
+	rte_eal_cleanup();
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_create_checks),
+		cmocka_unit_test(test_profiles_shared),
+		cmocka_unit_test(test_can_set_agrees),
+		cmocka_unit_test(test_full_queue_frees),
+		cmocka_unit_test(test_collect_drops),
+		cmocka_unit_test(test_flush),
+		cmocka_unit_test(test_meter_police),
+		cmocka_unit_test(test_meter_sched_overhead),
+		cmocka_unit_test(test_meter_change),
+		cmocka_unit_test(test_jumbo_slow_pipe),
+		cmocka_unit_test(test_rate_accuracy),
+		cmocka_unit_test(test_pipes_independent),
+		cmocka_unit_test(test_live_change),
+		cmocka_unit_test(test_aqm),
+		cmocka_unit_test(test_pie_controller),
+		cmocka_unit_test(test_memory),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
