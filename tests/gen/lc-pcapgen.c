@@ -118,6 +118,9 @@ usage(FILE *out)
 		"         (10.1.0.1-8, 2001:db8:1::9, ::a, 10.9.0.1), 4 UDP flows\n"
 		"         each, frames in turn (1000 bytes, 9000 for 10.1.0.5-8);\n"
 		"         N rounds (default 100)\n"
+		"  bench64, benchimix  the benchmark's traffic: N flows (default\n"
+		"         100000) of N/10 users, one frame each, a realistic mix of\n"
+		"         encapsulations, 64-byte frames or an IMIX\n"
 		"options:\n"
 		"  --expect FILE.json   per-port counts of each parse reason\n"
 		"                       (vlan_mode qinq)\n"
@@ -263,6 +266,75 @@ gen_load(struct gen *g, uint64_t rounds)
 						len, "ok") != 0)
 					return -1;
 			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * bench: the benchmark's traffic. --count flows (default 100000) of
+ * count/10 users (one client address each: 10.100.0.0/16 + index, or
+ * fd00:100::index for one user in five), one frame per flow per direction,
+ * in a realistic mix of encapsulations: of every 20 flows, 7 untagged IPv4,
+ * 2 untagged IPv6, 4 802.1Q, 3 QinQ, 2 MPLS (two labels) and 2 PPPoE
+ * sessions. TCP and UDP alternate. The frame size is 64 bytes (60 without
+ * FCS, or the headers' length when that is more), or with imix the mix of
+ * 7 × 64, 4 × 594 and 1 × 1518 (frame sizes with FCS).
+ */
+static int
+gen_bench(struct gen *g, uint64_t flows, bool imix)
+{
+	static uint8_t buf[LC_FRAME_MAX_LEN];
+	static const uint8_t mac_c[6] = { 0x02, 0, 0, 0, 0, 0x11 };
+	static const uint8_t mac_s[6] = { 0x02, 0, 0, 0, 0, 0x12 };
+	static const unsigned int imix_sizes[12] = {
+		60, 60, 590, 60, 60, 590, 60, 1514, 60, 590, 60, 590,
+	};
+	uint64_t users = flows / 10 ? flows / 10 : 1;
+
+	for (uint64_t f = 0; f < flows; f++) {
+		uint64_t u = f % users;
+		unsigned int kind = (unsigned int)(f % 20);
+		bool v6 = u % 5 == 4;
+		uint16_t cport = (uint16_t)(1024 + f / users);
+		uint8_t c6[16] = { 0xfd, 0, 0x01, 0 }, s6[16] = { 0xfd, 0, 0x02, 0 };
+		uint32_t c4 = 0x0a640000u + (uint32_t)u, s4 = 0xc0000201u;
+		size_t want = imix ? imix_sizes[f % 12] : 60;
+
+		c6[14] = (uint8_t)(u >> 8);
+		c6[15] = (uint8_t)u;
+		s6[15] = 1;
+		for (int dir = 0; dir < 2; dir++) {
+			struct lc_frame b;
+
+			lc_frame_init(&b, buf, sizeof(buf));
+			lc_frame_eth(&b, dir ? mac_c : mac_s, dir ? mac_s : mac_c);
+			if (kind >= 9 && kind < 13) {
+				lc_frame_vlan(&b, 0x8100, (uint16_t)(100 + u % 100));
+			} else if (kind >= 13 && kind < 16) {
+				lc_frame_vlan(&b, 0x88a8, 10);
+				lc_frame_vlan(&b, 0x8100, (uint16_t)(100 + u % 100));
+			} else if (kind >= 16 && kind < 18) {
+				lc_frame_mpls(&b, 1000, 64);
+				lc_frame_mpls(&b, (uint32_t)(2000 + u % 1000), 64);
+			} else if (kind >= 18) {
+				lc_frame_pppoe(&b, (uint16_t)(1 + u % 60000));
+			}
+			if (v6 || (kind >= 7 && kind < 9))
+				lc_frame_ipv6(&b, dir ? s6 : c6, dir ? c6 : s6);
+			else
+				lc_frame_ipv4(&b, dir ? s4 : c4, dir ? c4 : s4);
+			if (f % 2)
+				lc_frame_tcp(&b, dir ? 443 : cport, dir ? cport : 443,
+					     (uint32_t)f, (uint32_t)f, 0x10, 0);
+			else
+				lc_frame_udp(&b, dir ? 443 : cport, dir ? cport : 443);
+			if (b.len < want)
+				lc_frame_fill(&b, want - b.len, (uint32_t)f);
+			size_t len = lc_frame_finish(&b, LC_FRAME_MIN_LEN);
+			if (len == 0 || write_frame(g, dir ? &g->server : &g->client,
+						    buf, len, "ok") != 0)
+				return -1;
 		}
 	}
 	return 0;
@@ -895,7 +967,8 @@ main(int argc, char **argv)
 	if (strcmp(pos[0], "mixed") != 0 && strcmp(pos[0], "encap") != 0 &&
 	    strcmp(pos[0], "seq") != 0 && strcmp(pos[0], "midstream") != 0 &&
 	    strcmp(pos[0], "vlans") != 0 && strcmp(pos[0], "users") != 0 &&
-	    strcmp(pos[0], "load") != 0) {
+	    strcmp(pos[0], "load") != 0 && strcmp(pos[0], "bench64") != 0 &&
+	    strcmp(pos[0], "benchimix") != 0) {
 		fprintf(stderr, "lc-pcapgen: unknown profile '%s'\n", pos[0]);
 		usage(stderr);
 		return 2;
@@ -951,6 +1024,9 @@ main(int argc, char **argv)
 				 have_count ? count : 2);
 	else if (strcmp(pos[0], "load") == 0)
 		rc = gen_load(&g, have_count ? count : 100);
+	else if (strncmp(pos[0], "bench", 5) == 0)
+		rc = gen_bench(&g, have_count ? count : 100000,
+			       strcmp(pos[0], "benchimix") == 0);
 	else if (sessions) {
 		sg.conns = strcmp(pos[0], "vlans") == 0 ?
 			build_vlans(&sg.n) :
