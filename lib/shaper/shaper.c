@@ -648,13 +648,13 @@ lc_shaper_free(struct lc_shaper *sh)
 	 */
 	if (sh->port != NULL) {
 		struct rte_mbuf *pkts[64];
-		unsigned int idle = 0;
+		/* Bounded by time, not by calls: a loaded machine is slow. */
+		uint64_t until = rte_get_tsc_cycles() + 2 * rte_get_tsc_hz();
 
-		while (lc_shaper_queued(sh) > 0 && idle < 1000) {
+		while (lc_shaper_queued(sh) > 0 && rte_get_tsc_cycles() < until) {
 			uint32_t k = lc_shaper_flush(sh, pkts, RTE_DIM(pkts));
 
 			rte_pktmbuf_free_bulk(pkts, k);
-			idle = k > 0 ? 0 : idle + 1;
 		}
 	}
 	rte_sched_port_free(sh->port);

@@ -520,7 +520,8 @@ test_live_change(void **state)
 	first = achieved_bps(r.bytes[0], ms_to_tsc(100) - r.lost);
 	lost = r.lost;
 	from = rte_rdtsc();
-	to = from + ms_to_tsc(300);
+	/* A whole period of the profile (1 s), over which the rate is exact. */
+	to = from + ms_to_tsc(1000);
 	r.bytes[0] = 0;
 	r.lost = 0;
 	run_until(&r, to, from, to, false);
@@ -531,7 +532,7 @@ test_live_change(void **state)
 	 * reconfigured pipe starts with.
 	 */
 	expect_rate("first 100 ms at 40 mbit", first, 40.0 * MBIT * 1.25, 0.02, lost);
-	expect_rate("next 300 ms at 40 mbit", after, 40.0 * MBIT, 0.02, r.lost);
+	expect_rate("next 1000 ms at 40 mbit", after, 40.0 * MBIT, 0.02, r.lost);
 
 	drain(r.sh, 1000);
 	lc_shaper_stats_get(r.sh, &st);
