@@ -74,6 +74,13 @@ lc_wire_port_init(uint16_t port, struct rte_mempool *pool, uint32_t mtu,
 	uint32_t eth_mtu = mtu - RTE_ETHER_HDR_LEN;
 	if (eth_mtu > info.max_mtu)
 		eth_mtu = info.max_mtu;
+	/*
+	 * Some devices (af_packet) state their largest frame only in
+	 * max_rx_pktlen; ethdev refuses an MTU whose frame exceeds it.
+	 */
+	if (info.max_rx_pktlen > RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN &&
+	    eth_mtu > info.max_rx_pktlen - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN)
+		eth_mtu = info.max_rx_pktlen - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN;
 	if (eth_mtu < info.min_mtu)
 		eth_mtu = info.min_mtu;
 	conf.rxmode.mtu = eth_mtu;
