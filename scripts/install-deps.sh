@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs what linecap needs to build, test and run its demo, from Debian's
-# packages. Does nothing when everything is already there.
+# Installs what linecap needs to build, test and run its demos, from Debian's
+# packages (the network-namespace lab needs iproute2, ethtool, iperf3 and
+# ping; the demo's plot, gnuplot). Does nothing when everything is already
+# there.
 set -euo pipefail
 
 pkgs=(
@@ -9,6 +11,7 @@ pkgs=(
     libpcap-dev libcmocka-dev libjansson-dev
     clang libclang-rt-14-dev
     jq python3
+    iproute2 ethtool iperf3 iputils-ping gnuplot-nox
 )
 
 missing=()

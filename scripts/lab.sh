@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# The lab: linecap on a machine with no NIC, between two network namespaces.
+#
+#   client namespace                    root namespace                     server namespace
+#   lc-ID-cli: eth0 ==veth== lcIDc  [linecapd: af_packet]  lcIDs ==veth== eth0 :lc-ID-srv
+#   10.99.0.11..16                  (no IP, IPv6 off)                       10.99.0.1
+#   fd00:99::11..16                                                         fd00:99::1
+#
+# Both namespaces are on one L2 segment (10.99.0.0/24, fd00:99::/64): ARP and
+# ND cross linecapd like everything else. The root-namespace ends are the
+# wire: linecapd takes them with --vdev=net_af_packetN,iface=lcIDc|lcIDs.
+#
+#   scripts/lab.sh [-i ID] up          make the namespaces and veths
+#   scripts/lab.sh [-i ID] down        remove everything up, bridge and tap made
+#   scripts/lab.sh [-i ID] status      what exists, with addresses and counters
+#   scripts/lab.sh [-i ID] env         shell variables for scripts (eval them)
+#   scripts/lab.sh [-i ID] bridge on|off
+#       a plain Linux bridge across the wire ends, instead of linecapd
+#   scripts/lab.sh [-i ID] tap on|off
+#       mirror both wire ends (tc mirred) to a second veth pair per side,
+#       lcIDtc1 (client side) and lcIDts1 (server side), for linecapd in
+#       [wire] mode = tap
+#
+# ID (default 0, or $LC_LAB) is 1-8 characters [a-z0-9]; every name the lab
+# makes carries it, so several labs can run at once and 'down' removes only
+# what this lab's 'up' made. Everything stays inside the lab: the namespaces
+# have no route out, and the root-namespace ends have no address.
+set -euo pipefail
+
+ID=${LC_LAB:-0}
+if [ "${1:-}" = "-i" ]; then
+    ID=$2
+    shift 2
+fi
+[[ $ID =~ ^[a-z0-9]{1,8}$ ]] || { echo "lab: ID '$ID' must be 1-8 of [a-z0-9]" >&2; exit 2; }
+
+# Namespace and wire MTU: $LAB_MTU, default 9000 (jumbo frames).
+MTU=${LAB_MTU:-9000}
+[[ $MTU =~ ^[0-9]+$ ]] && [ "$MTU" -ge 1280 ] && [ "$MTU" -le 9000 ] ||
+    { echo "lab: LAB_MTU=$MTU: expected 1280..9000" >&2; exit 2; }
+NS_CLI=lc-$ID-cli
+NS_SRV=lc-$ID-srv
+IF_CLI=lc${ID}c          # wire end, client side (root namespace)
+IF_SRV=lc${ID}s          # wire end, server side
+BR=lc${ID}br
+TAP_CLI=lc${ID}tc        # mirror pair, client side: lc${ID}tc0 -> lc${ID}tc1
+TAP_SRV=lc${ID}ts
+SRV4=10.99.0.1
+SRV6=fd00:99::1
+CLI4=(10.99.0.11 10.99.0.12 10.99.0.13 10.99.0.14 10.99.0.15 10.99.0.16)
+CLI6=(fd00:99::11 fd00:99::12 fd00:99::13 fd00:99::14 fd00:99::15 fd00:99::16)
+# af_packet rings (DPDK 22.11 net_af_packet devargs). A slot of framesz
+# bytes holds one frame: the PMD reserves 32 bytes of it on TX, and the
+# kernel puts an RX frame 66 bytes in, so frames up to framesz - 66 arrive
+# whole (a longer one is cut, silently). Each slot is copied into one mbuf,
+# so linecapd's mbufs must hold framesz - 32 bytes: [wire] mtu = WIRE_MTU
+# below does that. blocksz is a multiple of the page size holding a whole
+# number of slots; framecnt slots per ring, one RX and one TX ring per port.
+rings_for() {  # MTU: sets WIRE_MTU and AFP
+    if [ "$1" -gt 1500 ]; then
+        WIRE_MTU=9216
+        AFP="framesz=9216,blocksz=36864,framecnt=1024,qdisc_bypass=1"
+    else
+        WIRE_MTU=1514
+        AFP="framesz=2048,blocksz=4096,framecnt=1024,qdisc_bypass=1"
+    fi
+}
+rings_for "$MTU"
+
+die() { echo "lab: $*" >&2; exit 1; }
+need_root() { [ "$(id -u)" -eq 0 ] || die "must run as root"; }
+exists_ns() { ip netns list 2>/dev/null | awk '{print $1}' | grep -qxF -- "$1"; }
+exists_if() { ip link show dev "$1" > /dev/null 2>&1; }
+
+# Offloads off, so that every frame on a veth is a real, checksummed,
+# MTU-sized Ethernet frame: af_packet hands linecapd exactly what a NIC would.
+no_offloads() {  # [NS] IF
+    local ns=() ; [ $# -eq 2 ] && { ns=(ip netns exec "$1"); shift; }
+    "${ns[@]}" ethtool -K "$1" rx off tx off tso off gso off gro off \
+        rxvlan off txvlan off > /dev/null 2>&1 ||
+    "${ns[@]}" ethtool -K "$1" rx off tx off tso off gso off gro off > /dev/null
+}
+
+wire_end() {  # IF: up, no address, no IPv6, no offloads, jumbo MTU
+    sysctl -qw "net.ipv6.conf.$1.disable_ipv6=1"
+    no_offloads "$1"
+    ip link set dev "$1" mtu $MTU up
+}
+
+up() {
+    need_root
+    exists_ns "$NS_CLI" || exists_ns "$NS_SRV" || exists_if "$IF_CLI" ||
+        exists_if "$IF_SRV" && die "lab $ID is already up (scripts/lab.sh -i $ID down first)"
+    trap 'down > /dev/null 2>&1' ERR
+    ip netns add "$NS_CLI"
+    ip netns add "$NS_SRV"
+    local ns ifc
+    for ns in "$NS_CLI" "$NS_SRV"; do
+        [ "$ns" = "$NS_CLI" ] && ifc=$IF_CLI || ifc=$IF_SRV
+        ip link add "$ifc" mtu $MTU type veth peer name eth0 mtu $MTU netns "$ns"
+        wire_end "$ifc"
+        ip -n "$ns" link set lo up
+        ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_ra=0 \
+            net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.eth0.accept_ra=0 \
+            net.ipv6.conf.eth0.accept_dad=0
+        no_offloads "$ns" eth0
+        ip -n "$ns" link set eth0 up
+    done
+    ip -n "$NS_SRV" addr add "$SRV4/24" dev eth0
+    ip -n "$NS_SRV" addr add "$SRV6/64" dev eth0 nodad
+    local a
+    for a in "${CLI4[@]}"; do ip -n "$NS_CLI" addr add "$a/24" dev eth0; done
+    for a in "${CLI6[@]}"; do ip -n "$NS_CLI" addr add "$a/64" dev eth0 nodad; done
+    trap - ERR
+    echo "lab $ID up: $NS_CLI ($IF_CLI) <-> $NS_SRV ($IF_SRV), MTU $MTU"
+    echo "linecapd: --vdev=net_af_packet0,iface=$IF_CLI,$AFP --vdev=net_af_packet1,iface=$IF_SRV,$AFP"
+}
+
+bridge() {
+    need_root
+    case "${1:-}" in
+    on)
+        exists_if "$BR" && return 0
+        ip link add "$BR" mtu $MTU type bridge forward_delay 0 stp_state 0
+        sysctl -qw "net.ipv6.conf.$BR.disable_ipv6=1"
+        ip link set "$IF_CLI" master "$BR"
+        ip link set "$IF_SRV" master "$BR"
+        ip link set "$BR" up
+        ;;
+    off)
+        if exists_if "$BR"; then ip link del "$BR"; fi
+        ;;
+    *) die "bridge on|off" ;;
+    esac
+}
+
+tap() {
+    need_root
+    case "${1:-}" in
+    on)
+        exists_if "${TAP_CLI}0" && return 0
+        local side wire
+        for side in "$TAP_CLI" "$TAP_SRV"; do
+            [ "$side" = "$TAP_CLI" ] && wire=$IF_CLI || wire=$IF_SRV
+            ip link add "${side}0" mtu $MTU type veth peer name "${side}1" mtu $MTU
+            wire_end "${side}0"
+            wire_end "${side}1"
+            # What enters the wire end from its namespace is copied to the
+            # mirror pair: upload on the client side, download on the server.
+            tc qdisc add dev "$wire" handle ffff: ingress
+            # (u32 matching everything: matchall is not built in every kernel.)
+            tc filter add dev "$wire" parent ffff: protocol all prio 1 u32 \
+                match u32 0 0 action mirred egress mirror dev "${side}0"
+        done
+        ;;
+    off)
+        local w
+        for w in "$IF_CLI" "$IF_SRV"; do
+            tc qdisc del dev "$w" handle ffff: ingress 2>/dev/null || true
+        done
+        if exists_if "${TAP_CLI}0"; then ip link del "${TAP_CLI}0"; fi
+        if exists_if "${TAP_SRV}0"; then ip link del "${TAP_SRV}0"; fi
+        ;;
+    *) die "tap on|off" ;;
+    esac
+    return 0
+}
+
+down() {
+    need_root
+    tap off 2>/dev/null || true
+    if exists_if "$BR"; then ip link del "$BR"; fi
+    # Processes left inside the lab's namespaces (iperf3, ping) go with them.
+    local ns pids
+    for ns in "$NS_CLI" "$NS_SRV"; do
+        exists_ns "$ns" || continue
+        pids=$(ip netns pids "$ns" 2>/dev/null || true)
+        if [ -n "$pids" ]; then
+            # shellcheck disable=SC2086  # one PID per word
+            kill $pids 2>/dev/null || true
+            sleep 0.2
+            pids=$(ip netns pids "$ns" 2>/dev/null || true)
+            # shellcheck disable=SC2086
+            [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+        fi
+        ip netns del "$ns"
+    done
+    # Deleting a namespace deletes its veth and with it the peer, but the
+    # kernel does that asynchronously: wait, and remove a straggler.
+    for _ in $(seq 50); do
+        exists_if "$IF_CLI" || exists_if "$IF_SRV" || break
+        sleep 0.1
+    done
+    if exists_if "$IF_CLI"; then ip link del "$IF_CLI"; fi
+    if exists_if "$IF_SRV"; then ip link del "$IF_SRV"; fi
+    echo "lab $ID down"
+}
+
+status() {
+    local any=0
+    for ns in "$NS_CLI" "$NS_SRV"; do
+        exists_ns "$ns" || continue
+        any=1
+        echo "== namespace $ns"
+        ip -n "$ns" -br addr show dev eth0
+        ip -n "$ns" -s link show dev eth0 | sed -n '3,6p'
+    done
+    for ifc in "$IF_CLI" "$IF_SRV" "$BR" "${TAP_CLI}0" "${TAP_CLI}1" "${TAP_SRV}0" "${TAP_SRV}1"; do
+        exists_if "$ifc" || continue
+        any=1
+        ip -br link show dev "$ifc"
+    done
+    [ $any -eq 1 ] || echo "lab $ID is down"
+}
+
+env_vars() {
+    # A lab that is up keeps the MTU it was made with.
+    if [ -r "/sys/class/net/$IF_CLI/mtu" ]; then
+        MTU=$(cat "/sys/class/net/$IF_CLI/mtu")
+        rings_for "$MTU"
+    fi
+    cat <<ENV
+LAB_ID=$ID
+LAB_NS_CLI=$NS_CLI
+LAB_NS_SRV=$NS_SRV
+LAB_IF_CLI=$IF_CLI
+LAB_IF_SRV=$IF_SRV
+LAB_TAP_CLI=${TAP_CLI}1
+LAB_TAP_SRV=${TAP_SRV}1
+LAB_MTU=$MTU
+LAB_WIRE_MTU=$WIRE_MTU
+LAB_SRV4=$SRV4
+LAB_SRV6=$SRV6
+LAB_CLI4=(${CLI4[*]})
+LAB_CLI6=(${CLI6[*]})
+LAB_AFP=$AFP
+LAB_VDEVS="--vdev=net_af_packet0,iface=$IF_CLI,$AFP --vdev=net_af_packet1,iface=$IF_SRV,$AFP"
+LAB_TAP_VDEVS="--vdev=net_af_packet0,iface=${TAP_CLI}1,$AFP --vdev=net_af_packet1,iface=${TAP_SRV}1,$AFP"
+ENV
+}
+
+case "${1:-}" in
+up) up ;;
+down) down ;;
+status) status ;;
+env) env_vars ;;
+bridge) bridge "${2:-}" ;;
+tap) tap "${2:-}" ;;
+*) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
+esac
