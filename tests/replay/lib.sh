@@ -58,8 +58,11 @@ CONF
     done
 }
 
+# lc_start CONF [LINECAPD OPTIONS...]
 lc_start() {
-    "$LINECAPD" --config "$1" > "$LC_LOG" 2>&1 &
+    local conf=$1
+    shift
+    "$LINECAPD" --config "$conf" "$@" > "$LC_LOG" 2>&1 &
     LC_PID=$!
     local i
     for i in $(seq 1 200); do

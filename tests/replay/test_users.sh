@@ -16,23 +16,6 @@ gen_users() {
         --expect-flows "$FLOWS_JSON" > /dev/null
 }
 
-# lc_start_args CONF ARGS...: lc_start with more linecapd arguments.
-lc_start_args() {
-    local conf=$1
-    shift
-    "$LINECAPD" --config "$conf" "$@" > "$LC_LOG" 2>&1 &
-    LC_PID=$!
-    local i
-    for i in $(seq 1 200); do
-        if "$LINECAPCTL" -s "$SOCK" ping > /dev/null 2>&1; then
-            return 0
-        fi
-        kill -0 "$LC_PID" 2>/dev/null || fail "linecapd exited at start"
-        sleep 0.1
-    done
-    fail "linecapd did not answer on $SOCK"
-}
-
 # ok_reply WHAT ARGS...: the command succeeds (exit status 0, ok true);
 # prints the reply.
 ok_reply() {
@@ -480,7 +463,7 @@ persist)
 
     # --ignore-state: it starts with no users.
     head -c -5 "$WORK/users.good" > "$STATE"
-    lc_start_args "$WORK/lc.conf" --ignore-state
+    lc_start "$WORK/lc.conf" --ignore-state
     expect_eq "$(lc_ctl user list | jq -c '[.count, .users]')" "[0,[]]" "users with --ignore-state"
     grep -q "ignored (--ignore-state)" "$LC_LOG" || fail "no warning about the ignored state file"
     lc_stop
