@@ -34,6 +34,7 @@ struct lc_wire {
 	struct lc_user_state *users; /* from p.assign; NULL without users */
 	uint32_t engine;             /* enum lc_shaper_engine of the shapers */
 	uint32_t drop_cursor[LC_FLOW_DIRS];
+	uint32_t upkeep_tick;
 
 	struct lc_wire_port_stats port_stats[LC_SIDE_MAX] __rte_cache_aligned;
 	struct lc_wire_loop_stats loop __rte_cache_aligned;

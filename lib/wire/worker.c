@@ -22,6 +22,8 @@ _Static_assert(LC_VLAN_MODE_UNTAG == 0 && LC_VLAN_MODE_VLAN == 1 &&
 	       LC_VLAN_MODE_QINQ == 2, "vlan_mode numbering");
 
 #define MAX_BURST 256
+/* Iterations between two steps of the upkeep that does not follow traffic. */
+#define UPKEEP_EVERY 8
 #define CMD_RING_SIZE 64
 #define CMD_BURST 8
 
@@ -375,8 +377,9 @@ collect_shaper_drops(struct lc_wire *w)
 
 		if (sh == NULL || w->engine != LC_SHAPER_SCHED)
 			continue;
-		lc_shaper_collect_drops(sh, w->drop_cursor[dir], 64, shaper_drop_cb, arg);
-		w->drop_cursor[dir] += 64;
+		lc_shaper_collect_drops(sh, w->drop_cursor[dir], 64 * UPKEEP_EVERY,
+					shaper_drop_cb, arg);
+		w->drop_cursor[dir] += 64 * UPKEEP_EVERY;
 		if (w->drop_cursor[dir] > w->p.users)
 			w->drop_cursor[dir] = 0;
 	}
@@ -614,6 +617,15 @@ drain_commands(struct lc_wire *w)
 	return n;
 }
 
+static bool
+shapers_busy(const struct lc_wire *w)
+{
+	for (int d = 0; d < LC_FLOW_DIRS; d++)
+		if (w->p.shaper[d] != NULL && lc_shaper_queued(w->p.shaper[d]) > 0)
+			return true;
+	return false;
+}
+
 unsigned int
 lc_wire_poll(struct lc_wire *w)
 {
@@ -632,12 +644,20 @@ lc_wire_poll(struct lc_wire *w)
 	total += drain_shapers(w);
 	if (!rte_ring_empty(w->cmd_ring))
 		drain_commands(w);
-	collect_shaper_drops(w);
-	/* A bounded step of aging per iteration: no sweep ever stalls the loop. */
-	if (w->p.flows != NULL) {
+	/*
+	 * Upkeep, a bounded step at a time so that no sweep ever stalls the
+	 * loop: aging every iteration; the assignment sweep and the shapers'
+	 * drop counters, whose work does not grow with the traffic, every
+	 * UPKEEP_EVERY iterations with a budget to match.
+	 */
+	if (w->p.flows != NULL)
 		lc_flow_age(w->p.flows, start, LC_FLOW_AGE_BUDGET);
-		if (w->p.assign != NULL)
-			lc_assign_upkeep(w->p.assign, w->p.flows, start, 256);
+	if ((++w->upkeep_tick & (UPKEEP_EVERY - 1)) == 0) {
+		if (w->state == LC_STATE_PRESENT || shapers_busy(w))
+			collect_shaper_drops(w);
+		if (w->p.assign != NULL && w->p.flows != NULL)
+			lc_assign_upkeep(w->p.assign, w->p.flows, start,
+					 256 * UPKEEP_EVERY);
 	}
 
 	cnt_add(&w->loop.iterations, 1);
@@ -647,15 +667,6 @@ lc_wire_poll(struct lc_wire *w)
 		cnt_add(&w->loop.packets, total);
 	}
 	return total;
-}
-
-static bool
-shapers_busy(const struct lc_wire *w)
-{
-	for (int d = 0; d < LC_FLOW_DIRS; d++)
-		if (w->p.shaper[d] != NULL && lc_shaper_queued(w->p.shaper[d]) > 0)
-			return true;
-	return false;
 }
 
 int
