@@ -75,6 +75,9 @@ else
     ASSIGN_N=100000 XRAY_LINES=1000000 LAT_PING=40 LAT_LOADS=(tcp_up tcp_down udp_up)
 fi
 [ -z "$TRAFFIC_SEL" ] || IFS=, read -r -a TRAFFIC <<<"$TRAFFIC_SEL"
+SUFFIX=
+[ $QUICK = 0 ] || SUFFIX=-quick
+[ $PARTIAL = 0 ] || SUFFIX=-partial
 USERS=$((FLOWS / 10))
 LIMIT=8kbit           # the limiting configurations' rate and burst (BENCHMARKS.md)
 LIMIT_BURST=1600
@@ -502,7 +505,7 @@ gen_traffic() {
     local t
     for t in "${TRAFFIC[@]}"; do
         [ -f "$W/c-$t.pcap" ] && continue
-        "$PCAPGEN" $([ "$t" = 64 ] && echo bench64 || echo benchimix) \
+        "$PCAPGEN" "$([ "$t" = 64 ] && echo bench64 || echo benchimix)" \
             "$W/c-$t.pcap" "$W/s-$t.pcap" --count "$FLOWS" > /dev/null
     done
 }
@@ -839,8 +842,8 @@ control_section() {
         lc_stop
     done
     put .control.user_set_per_s "$sets"
-    cp "$W/xray.out" bench/bench-xray.txt
-    cp "$W/assign.out" bench/bench-assign.txt
+    cp "$W/xray.out" "bench/bench-xray$SUFFIX.txt"
+    cp "$W/assign.out" "bench/bench-assign$SUFFIX.txt"
 }
 
 # ----------------------------------------------------------------- memory --
@@ -915,7 +918,7 @@ ping_stats() {
 }
 
 latency_section() {
-    local lab=$ROOT/scripts/lab.sh id=b$$ aqm dir
+    local lab=$ROOT/scripts/lab.sh id=b$$ aqm
     if [ ! -x "$lab" ] && [ ! -f "$lab" ]; then
         put .latency '{"skipped": "scripts/lab.sh is missing"}'
         return 0

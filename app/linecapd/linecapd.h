@@ -29,6 +29,7 @@ struct daemon {
 	struct lc_flow_table *flows;
 	struct lc_assign *assign;
 	struct lc_shaper *shaper[LC_FLOW_DIRS]; /* by direction */
+	uint64_t min_rate[LC_FLOW_DIRS];        /* bit/s a shaper takes at least */
 	struct lc_user_registry *users;
 	uint32_t *retired;            /* deleted ids waiting for the worker */
 	uint32_t n_retired;

@@ -287,6 +287,8 @@ shapers_up(struct daemon *d, const uint16_t port[LC_SIDE_MAX])
 			.hz = rte_get_tsc_hz(),
 		};
 
+		d->min_rate[dir] = RTE_MAX((uint64_t)LC_SHAPER_RATE_MIN,
+					   sp.port_rate >> LC_SHAPER_RATE_RATIO_LOG2);
 		d->shaper[dir] = lc_shaper_create(&sp);
 		if (d->shaper[dir] == NULL) {
 			lc_log("error", "cannot create the %s shaper: %s (raise EAL -m, or "

@@ -127,6 +127,10 @@ user_born(struct daemon *d, const struct lc_user *u, json_t *reply)
 		lc_user_reclaim(d->users, id);
 		if (rc == -ENOSPC)
 			no_profile(d, reply);
+		else if (rc == -EINVAL)
+			lc_mgmt_error(reply, "user not created: a rate is too low for "
+				      "the port (at least the port rate / 2^21) or a "
+				      "burst smaller than a frame");
 		else
 			lc_mgmt_error(reply, "user not created: the worker refused "
 				      "id %u: %s", id, strerror(-rc));
@@ -175,6 +179,15 @@ cmd_user_set(void *ctx, int argc, char **argv, json_t *reply)
 	char why[256];
 	if (lc_user_parse_limits(argc - 1, argv + 1, &lim, why, sizeof(why)) != 0)
 		return lc_mgmt_error(reply, "%s", why);
+	if (((lim.fields & LC_USER_LIMIT_UP) && lim.up < d->min_rate[LC_FLOW_DIR_UP]) ||
+	    ((lim.fields & LC_USER_LIMIT_DOWN) &&
+	     lim.down < d->min_rate[LC_FLOW_DIR_DOWN]))
+		return lc_mgmt_error(reply, "rate below what the shaper can hold on "
+				     "this port: at least %" PRIu64 " bit/s up and %"
+				     PRIu64 " bit/s down (the port rate / 2^%d)",
+				     d->min_rate[LC_FLOW_DIR_UP],
+				     d->min_rate[LC_FLOW_DIR_DOWN],
+				     LC_SHAPER_RATE_RATIO_LOG2);
 	/*
 	 * An existing user's new limits go to the shaper first: if it has no
 	 * room for them, the registry keeps the old ones too.
@@ -190,6 +203,10 @@ cmd_user_set(void *ctx, int argc, char **argv, json_t *reply)
 			u->burst_down);
 		if (rc == -ENOSPC)
 			return no_profile(d, reply);
+		if (rc == -EINVAL)
+			return lc_mgmt_error(reply, "user not set: a rate is too low for "
+					     "the port (at least the port rate / 2^21) or a "
+					     "burst smaller than a frame");
 		if (rc != 0)
 			return lc_mgmt_error(reply, "user not set: the shaper refused "
 					     "the limits: %s", strerror(-rc));

@@ -59,6 +59,12 @@ enum lc_shaper_aqm {
 
 /* Below this a rate is refused: bit/s. */
 #define LC_SHAPER_RATE_MIN 8000u
+/*
+ * A rate below the port rate / 2^LC_SHAPER_RATE_RATIO_LOG2 is refused too
+ * (4.8 kbit/s on a 10 gbit port, 48 kbit/s on 100 gbit): rte_sched cannot
+ * represent a smaller share of the port.
+ */
+#define LC_SHAPER_RATE_RATIO_LOG2 21
 
 struct lc_shaper_params {
 	const char *name;

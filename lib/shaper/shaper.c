@@ -216,7 +216,13 @@ normalize(const struct lc_shaper *sh, uint64_t rate_bps, uint32_t burst,
 
 	if (rate_bps == 0 || rate_bps / 8 >= sh->port_rate)
 		r = sh->port_rate;
-	else if (rate_bps < LC_SHAPER_RATE_MIN)
+	else if (rate_bps < LC_SHAPER_RATE_MIN ||
+		 rate_bps / 8 < sh->port_rate >> LC_SHAPER_RATE_RATIO_LOG2)
+		/*
+		 * rte_sched turns a pipe's share of the port into a fraction;
+		 * below about 2^-22 of the port rate it rounds to nothing and
+		 * its dequeue divides by zero.
+		 */
 		return -EINVAL;
 	else
 		r = rate_bps / 8;
@@ -412,7 +418,8 @@ check_params(const struct lc_shaper_params *p, uint32_t *queue_size)
 	    p->max_profiles > (1u << 20) || p->mtu > 65535 ||
 	    p->frame_overhead > 256 || q > LC_SHAPER_QUEUE_SIZE_MAX)
 		return -EINVAL;
-	if (p->unassigned_rate != 0 && p->unassigned_rate < LC_SHAPER_RATE_MIN)
+	if (p->unassigned_rate != 0 && (p->unassigned_rate < LC_SHAPER_RATE_MIN ||
+	    p->unassigned_rate < p->port_rate >> LC_SHAPER_RATE_RATIO_LOG2))
 		return -EINVAL;
 	*queue_size = rte_align32pow2(q);
 	return 0;

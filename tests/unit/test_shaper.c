@@ -968,10 +968,27 @@ teardown(void **state)
 	return 0;
 }
 
+/* A rate too small a share of the port is refused, not left to crash rte_sched. */
+static void
+test_rate_share_floor(void **state)
+{
+	struct lc_shaper_params p = params(LC_SHAPER_SCHED, 4);
+	struct lc_shaper *sh;
+
+	(void)state;
+	p.port_rate = 100000000000ULL; /* 100 gbit */
+	sh = make(&p);
+	assert_int_equal(lc_shaper_set_pipe(sh, 1, 15000, 0), -EINVAL);
+	assert_false(lc_shaper_can_set(sh, 15000, 0));
+	assert_int_equal(lc_shaper_set_pipe(sh, 1, 100000, 0), 0);
+	lc_shaper_free(sh);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rate_share_floor),
 		cmocka_unit_test(test_create_checks),
 		cmocka_unit_test(test_profiles_shared),
 		cmocka_unit_test(test_can_set_agrees),
