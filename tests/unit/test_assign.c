@@ -21,6 +21,8 @@
 
 #include <cmocka.h>
 
+#include "lc_test_eal.h"
+
 #include <rte_common.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -1377,26 +1379,6 @@ counters(void **state)
 
 /* ---- main ----------------------------------------------------------------- */
 
-static int
-eal_setup(void **state)
-{
-	char *argv[] = {
-		"test_assign", "-l", "0", "--no-huge", "-m", "256", "--no-pci",
-		"--no-shconf", "--no-telemetry", "--log-level=error",
-	};
-
-	(void)state;
-	return rte_eal_init((int)RTE_DIM(argv), argv) < 0 ? -1 : 0;
-}
-
-static int
-eal_teardown(void **state)
-{
-	(void)state;
-	rte_eal_cleanup();
-	return 0;
-}
-
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
 int
@@ -1428,6 +1410,6 @@ main(void)
 		T(counters),
 	};
 
-	return cmocka_run_group_tests_name("assign", tests, eal_setup,
-					   eal_teardown);
+	return cmocka_run_group_tests_name("assign", tests, lc_test_eal_setup,
+					   lc_test_eal_teardown);
 }

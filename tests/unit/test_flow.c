@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "lc_test_eal.h"
+
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_memory.h>
@@ -1309,26 +1311,6 @@ state_names(void **state)
 	assert_int_equal(sizeof(struct lc_flow_key), 48);
 }
 
-static int
-eal_setup(void **state)
-{
-	char *argv[] = {
-		"test_flow", "-l", "0", "--no-huge", "-m", "256", "--no-pci",
-		"--no-shconf", "--no-telemetry", "--log-level=error",
-	};
-
-	(void)state;
-	return rte_eal_init((int)RTE_DIM(argv), argv) < 0 ? -1 : 0;
-}
-
-static int
-eal_teardown(void **state)
-{
-	(void)state;
-	rte_eal_cleanup();
-	return 0;
-}
-
 int
 main(void)
 {
@@ -1362,6 +1344,6 @@ main(void)
 		cmocka_unit_test(state_names),
 	};
 
-	return cmocka_run_group_tests_name("flow", tests, eal_setup,
-					   eal_teardown);
+	return cmocka_run_group_tests_name("flow", tests, lc_test_eal_setup,
+					   lc_test_eal_teardown);
 }
