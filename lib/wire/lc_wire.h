@@ -65,6 +65,7 @@ struct lc_wire_loop_stats {
 	uint64_t busy_cycles;  /* cycles of iterations that moved frames */
 	uint64_t packets;      /* frames handled in those iterations */
 	uint64_t commands;
+	uint64_t commands_cancelled; /* timed out before the worker took them */
 };
 
 struct lc_wire_params {
@@ -241,7 +242,10 @@ void lc_wire_stop(struct lc_wire *wire);
 /*
  * Run a command on the worker and wait for it (at most timeout_ms). On
  * return, cmd holds the worker's result and response. Returns 0,
- * -ETIMEDOUT if the worker did not answer, or -ENOBUFS.
+ * -ETIMEDOUT if the worker did not take the command in time, or -ENOBUFS.
+ * A command that timed out is cancelled: the worker never executes it, so
+ * buffers it points to may be freed at once and nothing of it was applied.
+ * Once the worker has taken a command, the call waits for its answer.
  */
 int lc_wire_call(struct lc_wire *wire, struct lc_wire_cmd *cmd,
 		 unsigned int timeout_ms);
@@ -259,8 +263,17 @@ uint16_t lc_wire_port_id(const struct lc_wire *wire, enum lc_side side);
 const char *lc_side_name(enum lc_side side);
 const char *lc_drop_reason_name(enum lc_drop_reason reason);
 
-/* Fill the "ports", "worker" and "flows" objects of a stats reply. */
+/*
+ * Fill the "ports", "worker", "shaper" and "flows" objects of a stats reply.
+ * A section the worker did not answer for is named in "incomplete".
+ */
 void lc_wire_stats_json(struct lc_wire *wire, json_t *reply);
+
+/*
+ * Name a section missing from a reply: "incomplete": {SECTION: why}, why
+ * from rc (-ETIMEDOUT: the worker did not answer in time).
+ */
+void lc_wire_reply_incomplete(json_t *reply, const char *section, int rc);
 
 /*
  * How `flows` names a flow's user: a function from user id to email, set by

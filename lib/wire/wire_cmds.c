@@ -62,17 +62,24 @@ lc_wire_stats_json(struct lc_wire *w, json_t *reply)
 		"server", port_json(w, LC_SIDE_SERVER)));
 
 	lc_wire_get_loop_stats(w, &l);
-	json_object_set_new(reply, "worker", json_pack("{s:I,s:I,s:I,s:I,s:I,s:f,s:I}",
+	json_object_set_new(reply, "worker", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:I}",
 		"iterations", (json_int_t)l.iterations,
 		"busy_iterations", (json_int_t)l.busy_iterations,
 		"busy_cycles", (json_int_t)l.busy_cycles,
 		"packets", (json_int_t)l.packets,
 		"commands", (json_int_t)l.commands,
+		"commands_cancelled", (json_int_t)l.commands_cancelled,
 		"cycles_per_packet", l.packets ? (double)l.busy_cycles / (double)l.packets : 0.0,
 		"tsc_hz", (json_int_t)rte_get_tsc_hz()));
 
+	/*
+	 * The shaper and flow sections come from the worker. One that did not
+	 * answer in time is named under "incomplete", and the next is not
+	 * asked for: a stopped worker costs the reply one timeout, not two.
+	 */
 	struct lc_wire_cmd sc = { .op = LC_WIRE_OP_SHAPER_STATS };
-	if (lc_wire_call(w, &sc, CALL_TIMEOUT_MS) == 0 && sc.result == 0) {
+	int rc = lc_wire_call(w, &sc, CALL_TIMEOUT_MS);
+	if (rc == 0 && sc.result == 0) {
 		json_t *sh = json_object();
 
 		for (int d = 0; d < LC_FLOW_DIRS; d++) {
@@ -92,9 +99,16 @@ lc_wire_stats_json(struct lc_wire *w, json_t *reply)
 				"memory_bytes", (json_int_t)t->memory_bytes));
 		}
 		json_object_set_new(reply, "shaper", sh);
+	} else if (rc != 0) {
+		lc_wire_reply_incomplete(reply, "shaper", rc);
 	}
 
-	if (lc_wire_call(w, &cmd, CALL_TIMEOUT_MS) == 0 && cmd.result == 0) {
+	if (rc == -ETIMEDOUT) {
+		lc_wire_reply_incomplete(reply, "flows", rc);
+		return;
+	}
+	rc = lc_wire_call(w, &cmd, CALL_TIMEOUT_MS);
+	if (rc == 0 && cmd.result == 0) {
 		const struct lc_flow_counters *c = &cmd.resp.flow_counters;
 
 		json_object_set_new(reply, "flows", json_pack(
@@ -107,7 +121,27 @@ lc_wire_stats_json(struct lc_wire *w, json_t *reply)
 			"invalid_flow", (json_int_t)c->invalid_flow,
 			"flow_table_full", (json_int_t)c->flow_table_full,
 			"tcp_reopened", (json_int_t)c->tcp_reopened));
+	} else if (rc != 0 || cmd.result != -ENOTSUP) {
+		lc_wire_reply_incomplete(reply, "flows", rc != 0 ? rc : cmd.result);
 	}
+}
+
+void
+lc_wire_reply_incomplete(json_t *reply, const char *section, int rc)
+{
+	json_t *inc = json_object_get(reply, "incomplete");
+	char why[128];
+
+	if (inc == NULL) {
+		inc = json_object();
+		json_object_set_new(reply, "incomplete", inc);
+	}
+	if (rc == -ETIMEDOUT)
+		snprintf(why, sizeof(why), "the worker did not answer within %u ms",
+			 CALL_TIMEOUT_MS);
+	else
+		snprintf(why, sizeof(why), "%s", strerror(-rc));
+	json_object_set_new(inc, section, json_string(why));
 }
 
 /* "1.2.3.4:80" or "[2001:db8::1]:443" from a key's 16-byte address. */

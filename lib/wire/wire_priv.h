@@ -12,10 +12,20 @@
 
 #include "lc_wire.h"
 
+/*
+ * A command's life. The caller enqueues it PENDING. The worker takes it by
+ * moving it to RUNNING, executes it and stores DONE; the caller then copies
+ * the answer and frees it. A caller that stops waiting moves it from PENDING
+ * to CANCELLED, and the worker, finding it so, frees it unexecuted: a command
+ * that timed out never runs, so nothing it points to is touched after its
+ * caller returned, and a "did not answer" never hides an applied change. A
+ * caller that finds it RUNNING waits for DONE: that is one bounded step.
+ */
 enum cmd_state {
 	CMD_PENDING = 0,
+	CMD_RUNNING,
 	CMD_DONE,
-	CMD_ABANDONED,
+	CMD_CANCELLED,
 };
 
 struct lc_wire {

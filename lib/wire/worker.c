@@ -605,12 +605,17 @@ drain_commands(struct lc_wire *w)
 		struct lc_wire_cmd *cmd = objs[i];
 		uint32_t expected = CMD_PENDING;
 
-		cmd_execute(w, cmd);
-		/* If the caller gave up waiting, the command is ours to free. */
-		if (!__atomic_compare_exchange_n(&cmd->state, &expected, CMD_DONE,
-						 false, __ATOMIC_RELEASE,
-						 __ATOMIC_ACQUIRE))
+		/* A command its caller cancelled is freed without running. */
+		if (!__atomic_compare_exchange_n(&cmd->state, &expected, CMD_RUNNING,
+						 false, __ATOMIC_ACQUIRE,
+						 __ATOMIC_ACQUIRE)) {
+			cnt_add(&w->loop.commands_cancelled, 1);
 			rte_mempool_put(w->cmd_pool, cmd);
+			continue;
+		}
+		cmd_execute(w, cmd);
+		/* From here on the caller owns it, and frees it. */
+		__atomic_store_n(&cmd->state, CMD_DONE, __ATOMIC_RELEASE);
 	}
 	if (n > 0)
 		cnt_add(&w->loop.commands, n);
@@ -734,12 +739,16 @@ lc_wire_call(struct lc_wire *w, struct lc_wire_cmd *cmd, unsigned int timeout_ms
 		if (now > deadline) {
 			uint32_t expected = CMD_PENDING;
 
+			/*
+			 * Not taken yet: cancel it, and the worker frees it
+			 * without running it. Taken (RUNNING): the worker is
+			 * executing it now, so wait for its answer.
+			 */
 			if (__atomic_compare_exchange_n(&c->state, &expected,
-							CMD_ABANDONED, false,
+							CMD_CANCELLED, false,
 							__ATOMIC_ACQ_REL,
 							__ATOMIC_ACQUIRE))
 				return -ETIMEDOUT;
-			break; /* done just now */
 		}
 		/*
 		 * The worker answers within one loop iteration, microseconds:
@@ -783,6 +792,7 @@ lc_wire_get_loop_stats(const struct lc_wire *w, struct lc_wire_loop_stats *out)
 	out->busy_cycles = cnt_get(&w->loop.busy_cycles);
 	out->packets = cnt_get(&w->loop.packets);
 	out->commands = cnt_get(&w->loop.commands);
+	out->commands_cancelled = cnt_get(&w->loop.commands_cancelled);
 }
 
 uint32_t

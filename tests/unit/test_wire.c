@@ -292,6 +292,39 @@ test_live_mode_switch(void **state)
 	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
 }
 
+/*
+ * A command whose caller gave up never runs later: the worker frees it
+ * unexecuted, so it neither changes state behind a "did not answer" nor
+ * touches the caller's memory after the call returned.
+ */
+static void
+test_timed_out_command_never_runs(void **state)
+{
+	struct lc_wire *w = make_wire(LC_MODE_TAP);
+	struct lc_wire_loop_stats l;
+	struct lc_wire_cmd cmd = { .op = LC_WIRE_OP_SET_MODE };
+
+	(void)state;
+	cmd.req.set_mode.mode = LC_MODE_INLINE;
+	/* No worker polls: the call times out and cancels the command. */
+	assert_int_equal(lc_wire_call(w, &cmd, 20), -ETIMEDOUT);
+	assert_int_equal(lc_wire_call(w, &cmd, 20), -ETIMEDOUT);
+	/* The worker comes back: nothing of either command is applied. */
+	lc_wire_poll(w);
+	assert_int_equal(lc_wire_mode(w), LC_MODE_TAP);
+	lc_wire_get_loop_stats(w, &l);
+	assert_int_equal(l.commands_cancelled, 2);
+	/* The wire still answers what it is asked in time. */
+	unsigned int lcore = rte_get_next_lcore(-1, 1, 0);
+	assert_int_equal(rte_eal_remote_launch(lc_wire_worker_main, w, lcore), 0);
+	assert_int_equal(lc_wire_call(w, &cmd, 1000), 0);
+	assert_int_equal(cmd.result, 0);
+	assert_int_equal(lc_wire_mode(w), LC_MODE_INLINE);
+	lc_wire_stop(w);
+	assert_int_equal(rte_eal_wait_lcore(lcore), 0);
+	lc_wire_free(w);
+}
+
 static void
 test_create_rejects_bad_params(void **state)
 {
@@ -316,6 +349,7 @@ main(void)
 		cmocka_unit_test(test_tap_transmits_nothing),
 		cmocka_unit_test(test_tx_full_drops_and_frees),
 		cmocka_unit_test(test_live_mode_switch),
+		cmocka_unit_test(test_timed_out_command_never_runs),
 		cmocka_unit_test(test_create_rejects_bad_params),
 	};
 
