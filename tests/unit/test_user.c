@@ -249,6 +249,146 @@ test_email_utf8(void **state)
 	}
 }
 
+/* The UTF-8 form of code point c (valid, U+0080..U+10FFFF) into buf. */
+static const char *
+utf8_of(uint32_t c, char *buf)
+{
+	unsigned char *b = (unsigned char *)buf;
+
+	if (c < 0x800) {
+		b[0] = (unsigned char)(0xc0 | (c >> 6));
+		b[1] = (unsigned char)(0x80 | (c & 0x3f));
+		b[2] = 0;
+	} else if (c < 0x10000) {
+		b[0] = (unsigned char)(0xe0 | (c >> 12));
+		b[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3f));
+		b[2] = (unsigned char)(0x80 | (c & 0x3f));
+		b[3] = 0;
+	} else {
+		b[0] = (unsigned char)(0xf0 | (c >> 18));
+		b[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3f));
+		b[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3f));
+		b[3] = (unsigned char)(0x80 | (c & 0x3f));
+		b[4] = 0;
+	}
+	return buf;
+}
+
+/* alice + c + @x: refused if refuse, accepted otherwise. */
+static void
+expect_code_point(uint32_t c, bool refuse)
+{
+	char cp[8], email[32];
+
+	snprintf(email, sizeof(email), "alice%s@x", utf8_of(c, cp));
+	if (valid(email) == refuse)
+		fail_msg("U+%04X %s", (unsigned)c, refuse ? "accepted" : "refused");
+	if (valid(cp) == refuse)
+		fail_msg("U+%04X alone %s", (unsigned)c, refuse ? "accepted" : "refused");
+}
+
+/*
+ * Every range of Unicode's Default_Ignorable_Code_Point: both ends refused,
+ * and the code points just outside accepted unless they are excluded for
+ * another reason. "alice" and "alice" + U+034F print the same, so they
+ * must not be two users.
+ */
+static void
+test_email_default_ignorable(void **state)
+{
+	static const struct {
+		uint32_t first, last;
+		bool before_ok, after_ok; /* neighbours that are allowed */
+	} ranges[] = {
+		{ 0x00ad, 0x00ad, true, true },
+		{ 0x034f, 0x034f, true, true },
+		{ 0x061c, 0x061c, true, true },
+		{ 0x115f, 0x1160, true, true },
+		{ 0x17b4, 0x17b5, true, true },
+		{ 0x180b, 0x180f, true, true },
+		{ 0x200b, 0x200f, false, true },   /* U+200A is a space */
+		{ 0x202a, 0x202e, false, false },  /* U+2029, U+202F: spaces */
+		{ 0x2060, 0x206f, false, true },   /* U+205F is a space */
+		{ 0x3164, 0x3164, true, true },
+		{ 0xfe00, 0xfe0f, true, true },
+		{ 0xfeff, 0xfeff, true, true },
+		{ 0xffa0, 0xffa0, true, true },
+		{ 0xfff0, 0xfff8, true, false },   /* U+FFF9: annotation */
+		{ 0x1bca0, 0x1bca3, true, true },
+		{ 0x1d173, 0x1d17a, true, true },
+		{ 0xe0000, 0xe0fff, false, true }, /* U+DFFFF: noncharacter */
+	};
+	/* Examples of the issue, each between two copies of the same email. */
+	static const uint32_t seen[] = {
+		0x034f, 0xfe0f, 0xe0020, 0x3164, 0xe0001, 0xe007f, 0xe0100,
+		0xe01ef, 0x115f, 0x1160, 0xffa0, 0x180f, 0x2065,
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		expect_code_point(ranges[i].first, true);
+		expect_code_point(ranges[i].last, true);
+		expect_code_point((ranges[i].first + ranges[i].last) / 2, true);
+		expect_code_point(ranges[i].first - 1, !ranges[i].before_ok);
+		expect_code_point(ranges[i].last + 1, !ranges[i].after_ok);
+	}
+	for (size_t i = 0; i < sizeof(seen) / sizeof(seen[0]); i++)
+		expect_code_point(seen[i], true);
+	/* Visible neighbours stay allowed: letters, marks, emoji. */
+	expect_code_point(0x0350, false);  /* combining mark, visible */
+	expect_code_point(0x3165, false);  /* Hangul letter */
+	expect_code_point(0xe1000, false); /* private use plane 14, after tags */
+	expect_code_point(0x1f600, false);
+}
+
+/*
+ * Against the Unicode Character Database, where it is installed (Debian's
+ * unicode-data): every Default_Ignorable_Code_Point and every White_Space
+ * character is refused. The build does not need the database; the table
+ * in lib/email/email.c was generated from it.
+ */
+static void
+test_email_against_ucd(void **state)
+{
+	static const struct {
+		const char *file, *prop;
+	} props[] = {
+		{ "/usr/share/unicode/DerivedCoreProperties.txt",
+		  "Default_Ignorable_Code_Point" },
+		{ "/usr/share/unicode/PropList.txt", "White_Space" },
+		{ "/usr/share/unicode/PropList.txt", "Noncharacter_Code_Point" },
+	};
+	unsigned checked = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
+		FILE *f = fopen(props[i].file, "re");
+		char line[512];
+
+		if (f == NULL) {
+			print_message("%s not installed: skipped\n", props[i].file);
+			continue;
+		}
+		while (fgets(line, sizeof(line), f) != NULL) {
+			unsigned first, last;
+			char name[64];
+
+			if (sscanf(line, "%x..%x ; %63s", &first, &last, name) == 3)
+				;
+			else if (sscanf(line, "%x ; %63s", &first, name) == 2)
+				last = first;
+			else
+				continue;
+			if (strcmp(name, props[i].prop) != 0 || first < 0x80)
+				continue;
+			for (uint32_t c = first; c <= last; c++, checked++)
+				expect_code_point(c, true);
+		}
+		fclose(f);
+	}
+	print_message("%u code points of the UCD checked\n", checked);
+}
+
 /* ---- the registry ---- */
 
 static void
@@ -1353,6 +1493,8 @@ main(void)
 		cmocka_unit_test(test_email_ascii),
 		cmocka_unit_test(test_email_length),
 		cmocka_unit_test(test_email_utf8),
+		cmocka_unit_test(test_email_default_ignorable),
+		cmocka_unit_test(test_email_against_ucd),
 		cmocka_unit_test(test_create_params),
 		cmocka_unit_test(test_set_update),
 		cmocka_unit_test(test_set_errors_change_nothing),
