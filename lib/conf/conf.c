@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include <rte_cfgfile.h>
 
 #include "lc_conf.h"
+#include "lc_num.h"
 #include "lc_rate.h"
 
 enum key_type {
@@ -28,7 +32,7 @@ struct key_def {
 	const char *name;
 	enum key_type type;
 	size_t offset;
-	size_t size;          /* KEY_STR, KEY_ARGS: buffer size */
+	size_t size;          /* bytes of the field */
 	uint64_t min, max;    /* KEY_UINT, KEY_OCTAL, KEY_RATE */
 	const char *const *names; /* KEY_ENUM: NULL-terminated */
 };
@@ -39,14 +43,15 @@ static const char *const engine_names[] = { "sched", "police", NULL };
 static const char *const aqm_names[] = { "pie", "red", "none", NULL };
 
 #define F(sec, field) offsetof(struct lc_conf, sec.field)
+#define Z(sec, field) sizeof(((struct lc_conf *)0)->sec.field)
 #define U(sec, key, lo, hi) \
-	{ #sec, #key, KEY_UINT, F(sec, key), 0, lo, hi, NULL }
+	{ #sec, #key, KEY_UINT, F(sec, key), Z(sec, key), lo, hi, NULL }
 #define R(sec, key, lo) \
-	{ #sec, #key, KEY_RATE, F(sec, key), 0, lo, LC_RATE_MAX, NULL }
+	{ #sec, #key, KEY_RATE, F(sec, key), Z(sec, key), lo, LC_RATE_MAX, NULL }
 #define E(sec, key, tab) \
-	{ #sec, #key, KEY_ENUM, F(sec, key), 0, 0, 0, tab }
+	{ #sec, #key, KEY_ENUM, F(sec, key), Z(sec, key), 0, 0, tab }
 #define S(sec, key) \
-	{ #sec, #key, KEY_STR, F(sec, key), sizeof(((struct lc_conf *)0)->sec.key), 0, 0, NULL }
+	{ #sec, #key, KEY_STR, F(sec, key), Z(sec, key), 0, 0, NULL }
 
 static const struct key_def key_defs[] = {
 	{ "eal", "args", KEY_ARGS, F(eal, args), LC_CONF_EAL_MAX, 0, 0, NULL },
@@ -62,10 +67,11 @@ static const struct key_def key_defs[] = {
 	U(wire, burst, 1, 256),
 	U(wire, tx_retries, 1, 1000),
 	U(wire, idle_sleep, 0, 1000000),
-	{ "wire", "autostart", KEY_BOOL, F(wire, autostart), 0, 0, 0, NULL },
+	{ "wire", "autostart", KEY_BOOL, F(wire, autostart), Z(wire, autostart), 0, 0, NULL },
 
 	U(flows, capacity, 1024, 67108864),
-	{ "flows", "permit_invalid_flow", KEY_BOOL, F(flows, permit_invalid_flow), 0, 0, 0, NULL },
+	{ "flows", "permit_invalid_flow", KEY_BOOL, F(flows, permit_invalid_flow),
+	  Z(flows, permit_invalid_flow), 0, 0, NULL },
 	U(flows, tcp_timeout, 1, 864000),
 	U(flows, tcp_closing_timeout, 1, 864000),
 	U(flows, udp_timeout, 1, 864000),
@@ -88,11 +94,12 @@ static const struct key_def key_defs[] = {
 	U(users, gc_min_age, 0, 31536000),
 
 	S(mgmt, socket),
-	{ "mgmt", "socket_mode", KEY_OCTAL, F(mgmt, socket_mode), 0, 0, 0777, NULL },
+	{ "mgmt", "socket_mode", KEY_OCTAL, F(mgmt, socket_mode), Z(mgmt, socket_mode), 0, 0777, NULL },
 	U(mgmt, max_clients, 1, 4096),
 };
 
 #undef F
+#undef Z
 #undef U
 #undef R
 #undef E
@@ -171,21 +178,6 @@ find_key(const char *section, const char *name, bool *section_known)
 }
 
 static int
-parse_uint(const char *v, int base, uint64_t *out)
-{
-	char *end;
-
-	if (!isdigit((unsigned char)v[0]))
-		return -EINVAL;
-	errno = 0;
-	unsigned long long x = strtoull(v, &end, base);
-	if (errno != 0 || *end != '\0')
-		return -EINVAL;
-	*out = x;
-	return 0;
-}
-
-static int
 parse_bool(const char *v, bool *out)
 {
 	static const char *const yes[] = { "yes", "true", "on", "1" };
@@ -228,6 +220,23 @@ enum_list(const char *const *names, char *buf, size_t size)
 				names[i]);
 }
 
+/*
+ * Store a checked value into its field, by the field's size. Every key's
+ * max fits its field (the unit test checks it through lc_conf_key()), so
+ * nothing is cut here.
+ */
+static void
+store_uint(void *dst, size_t size, uint64_t v)
+{
+	if (size == sizeof(uint64_t)) {
+		*(uint64_t *)dst = v;
+	} else {
+		uint32_t w = (uint32_t)v;
+
+		memcpy(dst, &w, sizeof(w));
+	}
+}
+
 /* Apply one entry to *conf. On error, write the reason (after "= 'value': "). */
 static int
 apply_key(struct lc_conf *conf, const struct key_def *k, const char *v,
@@ -265,9 +274,8 @@ apply_key(struct lc_conf *conf, const struct key_def *k, const char *v,
 	}
 	case KEY_UINT:
 	case KEY_OCTAL:
-		rc = parse_uint(v, k->type == KEY_OCTAL ? 8 : 10, &u);
-		if (rc == 0 && (u < k->min || u > k->max))
-			rc = -ERANGE;
+		rc = lc_num_parse_base(v, k->type == KEY_OCTAL ? 8 : 10, k->min,
+				       k->max, &u);
 		if (rc != 0) {
 			if (k->type == KEY_OCTAL)
 				snprintf(why, whylen, "expected an octal mode up to %" PRIo64,
@@ -277,7 +285,7 @@ apply_key(struct lc_conf *conf, const struct key_def *k, const char *v,
 					 " to %" PRIu64, k->min, k->max);
 			return rc;
 		}
-		*(uint32_t *)dst = (uint32_t)u;
+		store_uint(dst, k->size, u);
 		return 0;
 	case KEY_BOOL:
 		rc = parse_bool(v, dst);
@@ -293,7 +301,7 @@ apply_key(struct lc_conf *conf, const struct key_def *k, const char *v,
 				 "10mbit or 2.5gbit%s", k->min > 0 ? ", above 0" : "");
 			return rc;
 		}
-		*(uint64_t *)dst = u;
+		store_uint(dst, k->size, u);
 		return 0;
 	case KEY_ENUM: {
 		char list[128];
@@ -310,6 +318,81 @@ apply_key(struct lc_conf *conf, const struct key_def *k, const char *v,
 }
 
 int
+lc_conf_open_regular(const char *path, uint64_t max_size, uint64_t *size,
+		     char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, rc;
+
+	/*
+	 * O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+	 * writer, and hang the start. fstat then refuses everything that is
+	 * not a regular file (FIFO, device, directory, socket), whatever a
+	 * symbolic link on the way pointed at.
+	 */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return rc;
+	}
+	if (fstat(fd, &st) != 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return rc;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file (%s)", path,
+			 S_ISDIR(st.st_mode) ? "a directory" :
+			 S_ISFIFO(st.st_mode) ? "a FIFO" :
+			 S_ISCHR(st.st_mode) ? "a character device" :
+			 S_ISBLK(st.st_mode) ? "a block device" :
+			 S_ISSOCK(st.st_mode) ? "a socket" : "not a file");
+		close(fd);
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+	}
+	if ((uint64_t)st.st_size > max_size) {
+		snprintf(err, errlen, "%s: %" PRIu64 " bytes, more than the %"
+			 PRIu64 " a valid file can hold", path,
+			 (uint64_t)st.st_size, max_size);
+		close(fd);
+		return -EFBIG;
+	}
+	/* Reads then block as usual: a regular file never waits anyway. */
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	if (size != NULL)
+		*size = (uint64_t)st.st_size;
+	return fd;
+}
+
+static const char *const kind_names[] = {
+	[KEY_STR] = "string", [KEY_UINT] = "integer", [KEY_BOOL] = "bool",
+	[KEY_RATE] = "rate", [KEY_ENUM] = "enum", [KEY_OCTAL] = "octal",
+	[KEY_ARGS] = "args",
+};
+
+int
+lc_conf_key(unsigned int i, struct lc_conf_key *key)
+{
+	const struct key_def *k;
+
+	if (i >= sizeof(key_defs) / sizeof(key_defs[0]))
+		return -ENOENT;
+	k = &key_defs[i];
+	key->section = k->section;
+	key->name = k->name;
+	key->kind = kind_names[k->type];
+	key->offset = k->offset;
+	key->size = k->size;
+	key->min = k->min;
+	key->max = k->max;
+	return 0;
+}
+
+int
 lc_conf_load(const char *path, struct lc_conf *out, lc_conf_warn_fn warn,
 	     void *warn_arg, char *err, size_t errlen)
 {
@@ -322,16 +405,18 @@ lc_conf_load(const char *path, struct lc_conf *out, lc_conf_warn_fn warn,
 	 * rte_cfgfile truncates a value that does not fit silently, so a value
 	 * of exactly the maximum length is treated as too long below.
 	 */
-	cfg = rte_cfgfile_load(path, CFG_FLAG_EMPTY_VALUES);
+	int fd = lc_conf_open_regular(path, LC_CONF_FILE_MAX, NULL, err, errlen);
+	if (fd < 0)
+		return fd;
+	/*
+	 * rte_cfgfile opens by name: give it the file just checked, so that
+	 * nothing swapped in between (a FIFO would hang it) is read.
+	 */
+	char fdpath[64];
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+	cfg = rte_cfgfile_load(fdpath, CFG_FLAG_EMPTY_VALUES);
+	close(fd);
 	if (cfg == NULL) {
-		FILE *f = fopen(path, "r");
-
-		if (f == NULL) {
-			rc = -errno;
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			return rc;
-		}
-		fclose(f);
 		snprintf(err, errlen, "%s: not a valid INI file (a line longer than "
 			 "%d bytes, a malformed section or an entry outside a "
 			 "section)", path, CFG_NAME_LEN + CFG_VALUE_LEN);

@@ -111,6 +111,38 @@ void lc_conf_defaults(struct lc_conf *conf);
 int lc_conf_load(const char *path, struct lc_conf *conf, lc_conf_warn_fn warn,
 		 void *warn_arg, char *err, size_t errlen);
 
+/* The largest config file linecapd reads: far above any real one. */
+#define LC_CONF_FILE_MAX (UINT64_C(1) << 20)
+
+/*
+ * A key of the file, for tests and tools: section, name, kind ("integer",
+ * "octal", "rate", "bool", "enum", "string", "args"), where its value goes
+ * in struct lc_conf (offset and size in bytes) and, for integers, octals
+ * and rates, the range [min, max] it accepts.
+ */
+struct lc_conf_key {
+	const char *section;
+	const char *name;
+	const char *kind;
+	size_t offset;
+	size_t size;
+	uint64_t min, max;
+};
+
+/* The i-th key, from 0. Returns 0, or -ENOENT past the last. */
+int lc_conf_key(unsigned int i, struct lc_conf_key *key);
+
+/*
+ * Open a file that linecapd reads whole (the config file, the users file):
+ * without blocking on a FIFO, and refusing anything that is not a regular
+ * file or holds more than max_size bytes, with a message that names the
+ * file and what it is. Returns the descriptor (O_CLOEXEC, blocking), its
+ * size in *size (if size), or -errno: ENOENT and the like from open(),
+ * EISDIR, EINVAL (FIFO, device, socket) or EFBIG.
+ */
+int lc_conf_open_regular(const char *path, uint64_t max_size, uint64_t *size,
+			 char *err, size_t errlen);
+
 /* The names of enum values, as written in the file. */
 const char *lc_conf_mode_name(uint32_t mode);
 const char *lc_conf_vlan_mode_name(uint32_t vlan_mode);

@@ -71,8 +71,14 @@ lc_rate_parse(const char *text, uint64_t *bps)
 	for (size_t i = 0; i < sizeof(rate_units) / sizeof(rate_units[0]); i++) {
 		if (strcasecmp(p, rate_units[i].suffix) != 0)
 			continue;
-		unsigned __int128 v = mant * rate_units[i].bits;
+		unsigned __int128 v;
 
+		/*
+		 * 32 digits times the largest unit can pass 2^128: a product
+		 * that wrapped could land back within range.
+		 */
+		if (__builtin_mul_overflow(mant, (unsigned __int128)rate_units[i].bits, &v))
+			return -ERANGE;
 		/* Round to the nearest bit/s. */
 		v = (v + scale / 2) / scale;
 		if (v > LC_RATE_MAX)

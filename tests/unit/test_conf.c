@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -210,6 +213,193 @@ test_bad_file(void **state)
 	assert_non_null(strstr(err, "[mgmt] socket: value longer than"));
 }
 
+/* The value of a numeric key's field in *c. */
+static uint64_t
+field_value(const struct lc_conf *c, const struct lc_conf_key *k)
+{
+	const char *p = (const char *)c + k->offset;
+
+	if (k->size == sizeof(uint64_t)) {
+		uint64_t v;
+
+		memcpy(&v, p, sizeof(v));
+		return v;
+	}
+	uint32_t v;
+
+	assert_int_equal(k->size, sizeof(uint32_t));
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/*
+ * Load "[section]\nname = value\n" (with the other port moved out of the
+ * way when a port is set). Returns lc_conf_load()'s result; on success
+ * *stored is the field's value.
+ */
+static int
+load_key(const struct lc_conf_key *k, const char *value, uint64_t *stored,
+	 char *err, size_t errlen)
+{
+	struct lc_conf c;
+	struct warnings w = { 0 };
+	char text[512];
+	const char *other = "";
+
+	if (strcmp(k->name, "client_port") == 0)
+		other = strcmp(value, "1023") == 0 ? "server_port = 0\n" : "server_port = 1023\n";
+	else if (strcmp(k->name, "server_port") == 0)
+		other = strcmp(value, "1023") == 0 ? "client_port = 0\n" : "client_port = 1023\n";
+	snprintf(text, sizeof(text), "[%s]\n%s%s = %s\n", k->section, other,
+		 k->name, value);
+	int rc = load_text(text, &c, &w, err, errlen);
+	if (rc == 0)
+		*stored = field_value(&c, k);
+	return rc;
+}
+
+static void
+expect_key_ok(const struct lc_conf_key *k, const char *value, uint64_t want)
+{
+	char err[512] = "";
+	uint64_t got = 0;
+
+	if (load_key(k, value, &got, err, sizeof(err)) != 0)
+		fail_msg("[%s] %s = '%s' refused: %s", k->section, k->name, value, err);
+	if (got != want)
+		fail_msg("[%s] %s = '%s' stored as %" PRIu64 ", not %" PRIu64,
+			 k->section, k->name, value, got, want);
+}
+
+static void
+expect_key_refused(const struct lc_conf_key *k, const char *value)
+{
+	char err[512] = "", want[256];
+	uint64_t got = 0;
+
+	if (load_key(k, value, &got, err, sizeof(err)) == 0)
+		fail_msg("[%s] %s = '%s' accepted as %" PRIu64, k->section,
+			 k->name, value, got);
+	/* The message names the key and the value as written. */
+	snprintf(want, sizeof(want), "[%s] %s = '%s': expected", k->section,
+		 k->name, value);
+	if (strstr(err, want) == NULL)
+		fail_msg("[%s] %s = '%s': message '%s'", k->section, k->name,
+			 value, err);
+}
+
+/*
+ * Every integer, octal and rate key of the file, at the edges of its range
+ * and beyond every width a parse could wrap at: max and min are taken and
+ * stored exactly, everything outside is refused with a message naming the
+ * key. A key added later is covered by the same table.
+ */
+static void
+test_numeric_keys(void **state)
+{
+	/* Refused by every numeric key, whatever its range. */
+	static const char *const never[] = {
+		"18446744073709551616",  /* 2^64 */
+		"18446744073709551617",  /* 2^64 + 1 */
+		"99999999999999999999999999999999",
+		"-1", "-0", "+1", "1x", "0x10", "1e3", "1.5.5", "1 2",
+		"", "k", "--1",
+	};
+	struct lc_conf_key k;
+	unsigned n_numeric = 0;
+	char v[64];
+
+	(void)state;
+	for (unsigned i = 0; lc_conf_key(i, &k) == 0; i++) {
+		bool rate = strcmp(k.kind, "rate") == 0;
+		bool octal = strcmp(k.kind, "octal") == 0;
+
+		if (!rate && !octal && strcmp(k.kind, "integer") != 0)
+			continue;
+		n_numeric++;
+		/* The range fits the field: a stored value is never cut. */
+		assert_true(k.size == 4 || k.size == 8);
+		if (k.size == 4 && k.max > UINT32_MAX)
+			fail_msg("[%s] %s: max %" PRIu64 " in 4 bytes", k.section,
+				 k.name, k.max);
+		assert_true(k.min <= k.max);
+
+		snprintf(v, sizeof(v), octal ? "%" PRIo64 : "%" PRIu64, k.max);
+		expect_key_ok(&k, v, k.max);
+		snprintf(v, sizeof(v), octal ? "%" PRIo64 : "%" PRIu64, k.min);
+		if (!rate || k.min > 0)
+			expect_key_ok(&k, v, k.min);
+		snprintf(v, sizeof(v), octal ? "%" PRIo64 : "%" PRIu64, k.max + 1);
+		expect_key_refused(&k, v);
+		if (k.min > 0) {
+			snprintf(v, sizeof(v), octal ? "%" PRIo64 : "%" PRIu64,
+				 k.min - 1);
+			expect_key_refused(&k, v);
+		}
+		/* 2^32: a parse into 32 bits would wrap it to 0. */
+		if (k.max >= (UINT64_C(1) << 32))
+			expect_key_ok(&k, "4294967296", UINT64_C(1) << 32);
+		else
+			expect_key_refused(&k, "4294967296");
+		for (size_t j = 0; j < sizeof(never) / sizeof(never[0]); j++)
+			expect_key_refused(&k, never[j]);
+		if (rate) {
+			/* Unit products that overflow 64 and 128 bits. */
+			expect_key_refused(&k, "18446744073709551616tbit");
+			expect_key_refused(&k, "17592186044417tibps");
+			/* mant * 2^43 wraps 2^128 to exactly 2^43 bit/s. */
+			expect_key_refused(&k, "38685626227668133591.597632tibps");
+			/* ... and to 0, which means "no limit" for some keys. */
+			expect_key_refused(&k, "38685626227668133590.597632tibps");
+			expect_key_refused(&k, "10001gbit");
+			expect_key_refused(&k, "1mbitx");
+			expect_key_ok(&k, "10tbit", UINT64_C(10000000000000));
+		}
+		if (octal) {
+			expect_key_refused(&k, "8");
+			expect_key_refused(&k, "0779");
+		}
+	}
+	/* Ports, counts, timeouts, sizes, rates and the socket mode. */
+	assert_true(n_numeric >= 25);
+}
+
+/* Files that are not regular files are refused at once, not read. */
+static void
+test_not_regular(void **state)
+{
+	struct lc_conf c;
+	char dir[] = "/tmp/lc-test-conf-dir.XXXXXX", path[128], err[512];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	lc_conf_defaults(&c);
+	/* A FIFO with no writer: opening it must not wait for one. */
+	snprintf(path, sizeof(path), "%s/fifo.conf", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(lc_conf_load(path, &c, NULL, NULL, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "not a regular file (a FIFO)"));
+	unlink(path);
+	/* A link to a device that never ends. */
+	snprintf(path, sizeof(path), "%s/zero.conf", dir);
+	assert_int_equal(symlink("/dev/zero", path), 0);
+	assert_int_equal(lc_conf_load(path, &c, NULL, NULL, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "not a regular file (a character device)"));
+	unlink(path);
+	assert_int_equal(lc_conf_load(dir, &c, NULL, NULL, err, sizeof(err)), -EISDIR);
+	assert_non_null(strstr(err, "not a regular file (a directory)"));
+	/* Bigger than any config file. */
+	snprintf(path, sizeof(path), "%s/big.conf", dir);
+	int fd = open(path, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)LC_CONF_FILE_MAX + 1), 0);
+	close(fd);
+	assert_int_equal(lc_conf_load(path, &c, NULL, NULL, err, sizeof(err)), -EFBIG);
+	assert_non_null(strstr(err, "1048577 bytes"));
+	unlink(path);
+	rmdir(dir);
+}
+
 static void
 test_split_args(void **state)
 {
@@ -241,6 +431,8 @@ main(void)
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_bad_file),
 		cmocka_unit_test(test_split_args),
+		cmocka_unit_test(test_numeric_keys),
+		cmocka_unit_test(test_not_regular),
 	};
 
 	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);

@@ -63,6 +63,40 @@ test_bad(void **state)
 	assert_int_equal(lc_rate_parse("1.0000000000001mbit", &v), -EINVAL);
 }
 
+/*
+ * Products of the number and its unit that pass 2^64 or 2^128 are out of
+ * range, never what is left after they wrap: 38685626227668133591.597632
+ * tibps is mant = 2^85 + 10^6 at scale 10^6, and mant * 2^43 wrapped
+ * 2^128 to exactly 2^43 bit/s, which was accepted.
+ */
+static void
+test_overflow(void **state)
+{
+	static const char *const over[] = {
+		"38685626227668133591.597632tibps",
+		"38685626227668133590.597632tibps", /* wrapped to 0 */
+		"99999999999999999999.999999999999tibps",
+		"99999999999999999999tbps",
+		"18446744073709551616", /* 2^64 */
+		"18446744073709551617",
+		"18446744073709551616tbit",
+		"17592186044417tibps",
+		"10000000000001",      /* LC_RATE_MAX + 1 */
+		"1250000000001bps",
+	};
+	uint64_t v = 77;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(over) / sizeof(over[0]); i++) {
+		if (lc_rate_parse(over[i], &v) != -ERANGE)
+			fail_msg("'%s' not out of range", over[i]);
+		assert_true(v == 77);
+	}
+	expect_rate("10000000000000", LC_RATE_MAX);
+	expect_rate("1250000000000bps", LC_RATE_MAX);
+	expect_rate("4294967296", UINT64_C(4294967296));
+}
+
 static void
 test_format(void **state)
 {
@@ -93,6 +127,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_units),
 		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_overflow),
 		cmocka_unit_test(test_format),
 	};
 
