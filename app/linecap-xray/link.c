@@ -12,8 +12,16 @@
  * remembered (the replay table, filled by the caller). While it is slow, the
  * main loop reads the log only when the buffer has room (xr_link_room), so
  * the log waits on disk; should a command still find the buffer full, it is
- * dropped and counted. After STALL_US without write progress the connection
- * is dropped, and the follower reads on with linecapd away. Each
+ * dropped and counted.
+ *
+ * A link is stalled only when linecapd leaves bytes unread that are waiting
+ * for it: the stall clock starts when a send first finds the socket full
+ * (EAGAIN) and starts again whenever a later send makes progress with bytes
+ * still left; it stops when everything is sent. Bytes that were merely queued
+ * for the 1 ms batch, and the quiet time since the last send, never count,
+ * so a link that had nothing to send for hours is as healthy as any. After
+ * stall_us (10 s by default) of a full socket the connection is dropped, and
+ * the follower reads on with linecapd away. Each
  * (re)connection first re-sends the recent assignments from the replay
  * table, newest per client endpoint, so a restarted linecapd re-learns who
  * is who; reconnection backs off exponentially from BACKOFF_MIN_US to
@@ -21,6 +29,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -37,7 +46,6 @@
 #define IN_CAP 8192                 /* longest reply line we read whole */
 #define BACKOFF_MIN_US 100000
 #define BACKOFF_MAX_US 5000000
-#define STALL_US 10000000           /* no write progress: reconnect */
 #define REPLAY_PER_SERVICE 4096     /* replay commands per loop turn */
 #define CMD_MAX (sizeof("assign  []:65535\n") + LC_XRAYLOG_EMAIL_MAX + \
 		 LC_XRAYLOG_IP_TEXT_MAX)
@@ -56,8 +64,9 @@ struct xr_link {
 	size_t out_off, out_len;
 	unsigned int batch;      /* commands queued since the last send */
 	uint64_t batch_since;
-	bool want_write;         /* the socket said EAGAIN */
-	uint64_t last_progress;
+	bool want_write;         /* the socket said EAGAIN; bytes wait */
+	uint64_t stall_since;    /* while want_write: full with no progress */
+	uint64_t stall_us;
 	uint64_t inflight;       /* commands sent, not yet answered */
 
 	char in[IN_CAP];         /* a reply line being received */
@@ -81,7 +90,8 @@ struct xr_link {
 
 struct xr_link *
 xr_link_create(const char *socket_path, struct xr_replay *replay,
-	       uint64_t replay_us, struct xr_counters *counters)
+	       uint64_t replay_us, uint64_t stall_us,
+	       struct xr_counters *counters)
 {
 	struct sockaddr_un sun;
 	struct xr_link *l;
@@ -96,6 +106,7 @@ xr_link_create(const char *socket_path, struct xr_replay *replay,
 	l->fd = -1;
 	l->replay = replay;
 	l->replay_us = replay_us;
+	l->stall_us = stall_us;
 	l->c = counters;
 	l->backoff = BACKOFF_MIN_US;
 	l->path = strdup(socket_path);
@@ -201,7 +212,6 @@ connect_now(struct xr_link *l, uint64_t now)
 	l->in_discard = false;
 	l->want_write = false;
 	l->got_reply = false;
-	l->last_progress = now;
 	l->down_since = 0;
 	l->attempts = 0;
 	xr_replay_begin(l->replay, now, l->replay_us, &l->replay_cursor,
@@ -215,6 +225,8 @@ connect_now(struct xr_link *l, uint64_t now)
 static void
 send_queued(struct xr_link *l, uint64_t now)
 {
+	bool progress = false;
+
 	l->batch = 0;
 	while (l->out_off < l->out_len) {
 		const ssize_t n = send(l->fd, l->out + l->out_off,
@@ -223,12 +235,19 @@ send_queued(struct xr_link *l, uint64_t now)
 
 		if (n > 0) {
 			l->out_off += (size_t)n;
-			l->last_progress = now;
+			progress = true;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			/*
+			 * Bytes now wait for linecapd. The clock runs from
+			 * when they first had to wait, or from the last send
+			 * that linecapd made room for.
+			 */
+			if (!l->want_write || progress)
+				l->stall_since = now;
 			l->want_write = true;
 			return;
 		}
@@ -237,7 +256,6 @@ send_queued(struct xr_link *l, uint64_t now)
 	}
 	l->want_write = false;
 	l->out_off = l->out_len = 0;
-	l->last_progress = now;
 }
 
 /* Queue one command line; false when the buffer is full. */
@@ -321,33 +339,66 @@ feed_replay(struct xr_link *l, uint64_t now)
 	}
 }
 
+/*
+ * Error replies beyond ERROR_LOG_PER_WINDOW in a window are only counted.
+ * Their count is logged when the window ends, whether or not another error
+ * comes: a summary that waited for the next error could wait for hours and
+ * then be charged to the wrong window.
+ */
+static void
+flush_error_summary(struct xr_link *l, uint64_t now)
+{
+	if (now - l->err_window_start < ERROR_LOG_WINDOW_US)
+		return;
+	if (l->err_suppressed > 0)
+		xr_log("%llu more linecapd errors not shown",
+		       (unsigned long long)l->err_suppressed);
+	l->err_window_start = now;
+	l->err_logged = 0;
+	l->err_suppressed = 0;
+}
+
+static uint64_t
+next_deadline(const struct xr_link *l, uint64_t deadline)
+{
+	const uint64_t summary = l->err_window_start + ERROR_LOG_WINDOW_US;
+
+	return l->err_suppressed > 0 && summary < deadline ? summary : deadline;
+}
+
 uint64_t
 xr_link_service(struct xr_link *l, uint64_t now)
 {
+	flush_error_summary(l, now);
 	if (l->fd < 0) {
 		if (now < l->next_connect)
-			return l->next_connect;
+			return next_deadline(l, l->next_connect);
 		connect_now(l, now);
 		if (l->fd < 0)
-			return l->next_connect;
+			return next_deadline(l, l->next_connect);
 	}
 	if (l->replaying && !l->want_write)
 		feed_replay(l, now);
 	if (l->fd >= 0 && l->batch > 0 && !l->want_write &&
 	    (l->batch >= BATCH_MAX || now - l->batch_since >= FLUSH_US))
 		send_queued(l, now);
-	if (l->fd >= 0 && l->out_len > l->out_off &&
-	    now - l->last_progress >= STALL_US)
-		disconnect(l, now, "linecapd has not read its socket for 10 s");
+	if (l->fd >= 0 && l->want_write && now - l->stall_since >= l->stall_us) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "linecapd has not read its socket "
+			 "for %llu ms with bytes waiting",
+			 (unsigned long long)((now - l->stall_since) / 1000));
+		disconnect(l, now, why);
+	}
 	if (l->fd < 0)
-		return l->next_connect;
+		return next_deadline(l, l->next_connect);
 	if (l->replaying && !l->want_write)
 		return now;
 	if (l->batch > 0 && !l->want_write)
-		return l->batch_since + FLUSH_US;
-	if (l->out_len > l->out_off)
-		return l->last_progress + STALL_US;
-	return UINT64_MAX;
+		return next_deadline(l, l->batch_since + FLUSH_US);
+	if (l->want_write)
+		return next_deadline(l, l->stall_since + l->stall_us);
+	return next_deadline(l, UINT64_MAX);
 }
 
 int
@@ -361,14 +412,7 @@ static void
 log_error(struct xr_link *l, uint64_t now, const char *what, const char *msg,
 	  int len)
 {
-	if (now - l->err_window_start >= ERROR_LOG_WINDOW_US) {
-		if (l->err_suppressed > 0)
-			xr_log("%llu more linecapd errors not shown",
-			       (unsigned long long)l->err_suppressed);
-		l->err_window_start = now;
-		l->err_logged = 0;
-		l->err_suppressed = 0;
-	}
+	flush_error_summary(l, now);
 	if (l->err_logged >= ERROR_LOG_PER_WINDOW) {
 		l->err_suppressed++;
 		return;

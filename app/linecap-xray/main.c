@@ -5,7 +5,8 @@
  * `assign EMAIL IP:PORT` on its management socket. See docs/XRAY.md.
  *
  *   linecap-xray [-s SOCKET] [--from-start] [--vpn-port N]
- *                [--replay SECONDS] [--replay-max N] ACCESS_LOG
+ *                [--replay SECONDS] [--replay-max N] [--stats SECONDS]
+ *                [--stall-timeout SECONDS] ACCESS_LOG
  *   linecap-xray --bench FILE [--passes N]
  *
  * One thread, one poll loop: the log (inotify plus a 250 ms timer), the
@@ -160,7 +161,8 @@ usage(FILE *out)
 	fprintf(out,
 		"usage: linecap-xray [-s SOCKET] [--from-start] [--vpn-port N]\n"
 		"                    [--replay SECONDS] [--replay-max N] "
-		"ACCESS_LOG\n"
+		"[--stats SECONDS]\n"
+		"                    [--stall-timeout SECONDS] ACCESS_LOG\n"
 		"       linecap-xray --bench FILE [--passes N]\n"
 		"\n"
 		"Follows the Xray access log by name (like tail -F) and sends\n"
@@ -183,6 +185,9 @@ usage(FILE *out)
 		"65536)\n"
 		"      --stats SECONDS   counters to stderr every SECONDS "
 		"(default 60)\n"
+		"      --stall-timeout SECONDS  drop a linecapd that leaves "
+		"waiting bytes\n"
+		"                        unread this long (default 10)\n"
 		"      --bench FILE      parse FILE --passes times (default 5), "
 		"print lines/s\n"
 		"  -h, --help            this text\n"
@@ -314,6 +319,7 @@ main(int argc, char **argv)
 		{ "replay", required_argument, NULL, 'r' },
 		{ "replay-max", required_argument, NULL, 'm' },
 		{ "stats", required_argument, NULL, 'S' },
+		{ "stall-timeout", required_argument, NULL, 'T' },
 		{ "bench", required_argument, NULL, 'b' },
 		{ "passes", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
@@ -321,7 +327,7 @@ main(int argc, char **argv)
 	};
 	const char *socket_path = DEFAULT_SOCKET, *bench = NULL;
 	unsigned long long replay_s = 600, replay_max = 65536, stats_s = 60;
-	unsigned long long vpn_port = 0, passes = 5;
+	unsigned long long vpn_port = 0, passes = 5, stall_s = 10;
 	bool from_start = false;
 	int c;
 
@@ -360,6 +366,14 @@ main(int argc, char **argv)
 			    stats_s == 0) {
 				xr_log("--stats: not a number of seconds "
 				       "(1..86400): %s", optarg);
+				return 2;
+			}
+			break;
+		case 'T':
+			if (!parse_number(optarg, 3600, &stall_s) ||
+			    stall_s == 0) {
+				xr_log("--stall-timeout: not a number of seconds "
+				       "(1..3600): %s", optarg);
 				return 2;
 			}
 			break;
@@ -416,7 +430,7 @@ main(int argc, char **argv)
 	fw.replay = xr_replay_create((uint32_t)replay_max);
 	fw.link = fw.replay == NULL ? NULL :
 		xr_link_create(socket_path, fw.replay, replay_s * 1000000,
-			       &fw.counters);
+			       stall_s * 1000000, &fw.counters);
 	follow = xr_follow_create(log_path, from_start, &fw.counters);
 	if (fw.replay == NULL || fw.link == NULL || follow == NULL) {
 		xr_log("cannot start: %s", strerror(errno));

@@ -118,8 +118,13 @@ bool xr_follow_poll(struct xr_follow *f, xr_line_fn *fn, void *ctx);
 
 struct xr_link;
 
+/*
+ * stall_us: how long linecapd may leave bytes that wait for it unread before
+ * the connection is dropped (the clock does not run while nothing waits).
+ */
 struct xr_link *xr_link_create(const char *socket_path,
 			       struct xr_replay *replay, uint64_t replay_us,
+			       uint64_t stall_us,
 			       struct xr_counters *counters);
 void xr_link_free(struct xr_link *l);
 
@@ -129,8 +134,8 @@ bool xr_link_up(const struct xr_link *l);
  * Free bytes in the output buffer. The main loop reads the log only while
  * there is room for a slice of commands, so that a slow linecapd slows the
  * reading (the log waits on disk) rather than losing assignments; a linecapd
- * that stops reading altogether is dropped after 10 s, and then the log is
- * read on and the assignments kept for replay.
+ * that leaves waiting bytes unread for stall_us is dropped, and then the log
+ * is read on and the assignments kept for replay.
  */
 size_t xr_link_room(const struct xr_link *l);
 
@@ -140,8 +145,9 @@ void xr_link_assign(struct xr_link *l, const struct lc_xraylog_entry *e,
 
 /*
  * Do what is due at now: connect or reconnect, feed the replay, flush a
- * batch that is full or 1 ms old, notice a stalled daemon. Returns the time
- * of the next deadline (UINT64_MAX when none).
+ * batch that is full or 1 ms old, notice a stalled daemon, log the count of
+ * error replies not shown. Returns the time of the next deadline (UINT64_MAX
+ * when none).
  */
 uint64_t xr_link_service(struct xr_link *l, uint64_t now_us);
 

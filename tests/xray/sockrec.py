@@ -8,7 +8,8 @@ a test can wait for it), and answers each line in order with
 {"ok":true,"result":"bound"}, or with an error for the email given by
 --error-email. It can be stopped (SIGTERM) and started again on the same
 path to test reconnection. --count-only keeps a count instead of the lines,
-for benchmarks. Standard library only.
+for benchmarks. --connections FILE gets one line per accepted connection, so
+a test can tell a reconnection from a live link. Standard library only.
 """
 import argparse
 import os
@@ -26,6 +27,7 @@ def main():
     ap.add_argument('--out', required=True)
     ap.add_argument('--error-email', default=None)
     ap.add_argument('--count-only', action='store_true')
+    ap.add_argument('--connections', default=None)
     args = ap.parse_args()
 
     stop = []
@@ -57,6 +59,9 @@ def main():
                 except BlockingIOError:
                     continue
                 conn.setblocking(True)
+                if args.connections:
+                    with open(args.connections, 'a') as c:
+                        c.write('connection\n')
                 sel.register(conn, selectors.EVENT_READ)
                 partial[conn] = b''
                 continue

@@ -1,0 +1,130 @@
+# SPDX-License-Identifier: MIT
+#
+# Helpers shared by the follower tests in tests/xray: sourced, not run. The
+# caller sets XRAY, SOCKREC and PY, then calls xr_setup. Every wait is
+# bounded; a trap stops what was started (by PID) and removes the temp dir.
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/lc-xray-test.XXXXXX")
+sock=$work/linecap.sock
+err=$work/xray.err
+pids=()
+
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do
+		kill -CONT "$p" 2>/dev/null || true
+		kill "$p" 2>/dev/null || true
+	done
+	for p in "${pids[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	local f
+	for f in "$work"/*.err "$work"/*/*.err; do
+		[ -f "$f" ] || continue
+		echo "---- $f (last 40 lines) ----" >&2
+		tail -n 40 "$f" >&2
+	done
+	exit 1
+}
+
+# wait_for SECONDS DESCRIPTION COMMAND...
+wait_for() {
+	local secs=$1 what=$2
+	shift 2
+	local deadline=$((SECONDS + secs))
+	until "$@"; do
+		[ "$SECONDS" -lt "$deadline" ] || fail "timed out waiting for $what"
+		sleep 0.05
+	done
+}
+
+# wait_exit PID SECONDS: wait for a process we started to end; its status.
+wait_exit() {
+	local pid=$1 deadline=$((SECONDS + $2))
+	while kill -0 "$pid" 2>/dev/null; do
+		[ "$SECONDS" -lt "$deadline" ] || fail "process $pid did not stop"
+		sleep 0.02
+	done
+	local rc=0
+	wait "$pid" || rc=$?
+	return "$rc"
+}
+
+# ms_now: monotonic enough for sub-second timing of an exit
+ms_now() { echo $(($(date +%s%N) / 1000000)); }
+
+# term_within PID MS: SIGTERM, then the process must be gone within MS ms
+# with status 0. The time it took is left in term_ms (not printed: a command
+# substitution would run it in a subshell, which cannot wait for the PID).
+term_ms=
+term_within() {
+	local pid=$1 limit=$2 t0 t1 rc=0
+	t0=$(ms_now)
+	kill -TERM "$pid"
+	while kill -0 "$pid" 2>/dev/null; do
+		t1=$(ms_now)
+		[ $((t1 - t0)) -le "$limit" ] ||
+			fail "pid $pid still running $((t1 - t0)) ms after SIGTERM"
+		sleep 0.01
+	done
+	t1=$(ms_now)
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 0 ] || fail "pid $pid exited with status $rc after SIGTERM"
+	term_ms=$((t1 - t0))
+}
+
+has() { grep -qxF -- "$2" "$1" 2>/dev/null; }
+has_text() { grep -qF -- "$2" "$1" 2>/dev/null; }
+count() { grep -cxF -- "$2" "$1" 2>/dev/null || true; }
+count_text() { grep -cF -- "$2" "$1" 2>/dev/null || true; }
+lines_of() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
+
+now() { date '+%Y/%m/%d %H:%M:%S'; }
+# accepted EMAIL ENDPOINT: an Xray 1.8+ line
+accepted() {
+	echo "$(now).123456 from $2 accepted tcp:www.example.com:443 [vless-in >> direct] email: $1"
+}
+
+rec_pid=
+# start_rec OUT [CONNECTIONS]
+start_rec() {
+	rm -f "$sock"
+	"$PY" "$SOCKREC" --socket "$sock" --out "$1" \
+		${2:+--connections "$2"} &
+	rec_pid=$!
+	pids+=("$rec_pid")
+	wait_for 10 "the recorder's socket" test -S "$sock"
+}
+
+# counters PID ERRFILE: the counters line printed for this SIGUSR1
+counters() {
+	local pid=$1 file=$2 before
+	before=$(count_text "$file" 'counters (SIGUSR1)')
+	kill -USR1 "$pid"
+	wait_for 10 "counters on SIGUSR1" \
+		test "$(count_text "$file" 'counters (SIGUSR1)')" -gt "$before"
+	grep 'counters (SIGUSR1)' "$file" | tail -n 1
+}
+
+expect_counter() {
+	local line=$1 name=$2 want=$3
+	case " $line " in
+	*" $name=$want "*) ;;
+	*) fail "counter $name: want $want in: $line" ;;
+	esac
+}
+
+no_sanitizer_report() {
+	local f
+	for f in "$@"; do
+		grep -q 'AddressSanitizer\|runtime error' "$f" 2>/dev/null &&
+			fail "sanitizer report in $f"
+	done
+	return 0
+}
