@@ -6,10 +6,13 @@
  * inotify event of the directory that holds it (one watch that survives the
  * file being renamed, removed and created again), and on a 250 ms timer in
  * the main loop, so that nothing depends on inotify working (NFS, watch
- * limits). At the end of the file the name is checked again:
+ * limits). Before each read, the file is checked for truncation in place
+ * (copytruncate): its size is smaller than what was read, or the bytes just
+ * before the read offset, or the first bytes of the file, are no longer the
+ * bytes that were read there. The size alone is not enough: Xray may have
+ * written as much again before the follower looks. Then the file is read
+ * again from the start. At the end of the file the name is checked again:
  *
- * - a smaller size than what was read means the file was truncated in place
- *   (copytruncate): read again from the start;
  * - another inode under the name means it was rotated: the old file has just
  *   been read to its end, so it is closed and the new one read from its start;
  * - no file under the name means it was moved away and the new one is not
@@ -28,6 +31,14 @@
 #include <unistd.h>
 
 #include "xray.h"
+
+/*
+ * What was read, to recognise the file again: the bytes just before the read
+ * offset (a whole typical access line, so its time and client port are in it,
+ * not only the tail that many lines share) and the first bytes of the file.
+ */
+#define TAIL_PRINT 256
+#define HEAD_PRINT 64
 
 /* One read; the buffer also keeps a partial line in front of it. */
 #define READ_CHUNK (64 * 1024)
@@ -49,6 +60,10 @@ struct xr_follow {
 	bool from_start;
 	bool waiting_logged; /* "waiting for the file" said once */
 	bool discarding;     /* inside a line longer than LINE_MAX */
+	size_t tail_len;     /* tail holds the bytes [pos - tail_len, pos) */
+	size_t head_len;     /* head holds the bytes [0, head_len) */
+	char tail[TAIL_PRINT];
+	char head[HEAD_PRINT];
 	int inotify_fd;
 	struct xr_counters *counters;
 	size_t len;          /* bytes of a partial line at the front of buf */
@@ -125,6 +140,96 @@ xr_follow_drain_events(struct xr_follow *f)
 		;
 }
 
+/* Bytes p[0, n) were read at offset at, which is where the last read ended. */
+static void
+remember(struct xr_follow *f, const char *p, size_t n, off_t at)
+{
+	if (at < HEAD_PRINT && (size_t)at == f->head_len) {
+		const size_t k = n < HEAD_PRINT - (size_t)at ?
+			n : HEAD_PRINT - (size_t)at;
+
+		memcpy(f->head + at, p, k);
+		f->head_len += k;
+	}
+	if (n >= TAIL_PRINT) {
+		memcpy(f->tail, p + n - TAIL_PRINT, TAIL_PRINT);
+		f->tail_len = TAIL_PRINT;
+		return;
+	}
+
+	const size_t keep = f->tail_len < TAIL_PRINT - n ?
+		f->tail_len : TAIL_PRINT - n;
+
+	memmove(f->tail, f->tail + f->tail_len - keep, keep);
+	memcpy(f->tail + keep, p, n);
+	f->tail_len = keep + n;
+}
+
+/* Start the prints from the file, when reading starts other than at 0. */
+static void
+remember_from_file(struct xr_follow *f)
+{
+	ssize_t n;
+
+	f->head_len = f->tail_len = 0;
+	if (f->pos == 0)
+		return;
+	n = pread(f->fd, f->head, f->pos < HEAD_PRINT ? (size_t)f->pos :
+		  HEAD_PRINT, 0);
+	f->head_len = n > 0 ? (size_t)n : 0;
+	f->tail_len = f->pos < TAIL_PRINT ? (size_t)f->pos : TAIL_PRINT;
+	n = pread(f->fd, f->tail, f->tail_len, f->pos - (off_t)f->tail_len);
+	if (n != (ssize_t)f->tail_len)
+		f->tail_len = 0;
+}
+
+/* Are the n bytes at off still the bytes in print? */
+static bool
+same_bytes(int fd, const char *print, size_t n, off_t off)
+{
+	char now[TAIL_PRINT];
+
+	return n == 0 || (pread(fd, now, n, off) == (ssize_t)n &&
+			  memcmp(now, print, n) == 0);
+}
+
+/*
+ * Was the file truncated in place since it was read? Either it is smaller
+ * than what was read, or it was truncated and has regrown: then the bytes
+ * before the read offset, or the first bytes, differ from what was read.
+ */
+static bool
+truncated(struct xr_follow *f)
+{
+	struct stat st;
+	const char *how;
+
+	if (fstat(f->fd, &st) < 0)
+		return false;
+	if (st.st_size < f->pos)
+		how = "smaller than what was read";
+	else if (!same_bytes(f->fd, f->tail, f->tail_len,
+			     f->pos - (off_t)f->tail_len) ||
+		 !same_bytes(f->fd, f->head, f->head_len, 0))
+		how = "rewritten: the bytes read are not there any more";
+	else
+		return false;
+	xr_log("%s was truncated (%s; %lld bytes now, %lld read%s): reading "
+	       "it from the start", f->path, how, (long long)st.st_size,
+	       (long long)f->pos, f->len > 0 && !f->discarding ?
+	       "; a partial last line is dropped, its end went with the copy" :
+	       "");
+	f->counters->truncations++;
+	/* The end of a partial line is in the copy: as a line it would lie. */
+	f->len = 0;
+	f->discarding = false;
+	f->pos = lseek(f->fd, 0, SEEK_SET);
+	if (f->pos < 0)
+		f->pos = 0;
+	f->head_len = f->tail_len = 0;
+	return true;
+}
+
 static bool
 open_log(struct xr_follow *f)
 {
@@ -153,6 +258,7 @@ open_log(struct xr_follow *f)
 		if (f->pos < 0)
 			f->pos = 0;
 	}
+	remember_from_file(f);
 	f->waiting_logged = false;
 	xr_log("following %s (inode %lu) from %s", f->path,
 	       (unsigned long)st.st_ino, at_end ? "its end" : "its start");
@@ -208,11 +314,14 @@ xr_follow_poll(struct xr_follow *f, xr_line_fn *fn, void *ctx)
 
 	if (f->fd < 0 && !open_log(f))
 		return false;
+	if (truncated(f))
+		return true;
 
 	for (int reads = 0; reads < READS_PER_POLL; reads++) {
 		const ssize_t n = read(f->fd, f->buf + f->len, READ_CHUNK);
 
 		if (n > 0) {
+			remember(f, f->buf + f->len, (size_t)n, f->pos);
 			f->pos += n;
 			split_lines(f, (size_t)n, fn, ctx);
 			continue;
@@ -230,17 +339,8 @@ xr_follow_poll(struct xr_follow *f, xr_line_fn *fn, void *ctx)
 	return true;
 
 at_end:
-	if (fstat(f->fd, &st) == 0 && st.st_size < f->pos) {
-		xr_log("%s was truncated (%lld < %lld bytes read): reading it "
-		       "from the start", f->path, (long long)st.st_size,
-		       (long long)f->pos);
-		f->counters->truncations++;
-		flush_partial(f, fn, ctx);
-		f->pos = lseek(f->fd, 0, SEEK_SET);
-		if (f->pos < 0)
-			f->pos = 0;
+	if (truncated(f))
 		return true;
-	}
 	if (stat(f->path, &st) < 0)
 		return false; /* moved away, the new one is not there yet */
 	if (st.st_ino != f->ino || st.st_dev != f->dev) {

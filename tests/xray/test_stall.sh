@@ -69,6 +69,7 @@ wait_for 15 "the replay after the stall" has_text "$err" "replayed "
 line=$(counters "$xpid" "$err")
 expect_counter "$line" disconnects 1
 expect_counter "$line" assigned $((n + 3))
+expect_counter "$line" truncations 0
 
 term_within "$xpid" 1000
 no_sanitizer_report "$err"
