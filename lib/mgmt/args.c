@@ -4,10 +4,14 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "lc_mgmt.h"
+/*
+ * The shared checked number parser, header-only: lib/mgmt links no other
+ * block, and lib/conf is where it lives.
+ */
+#include "../conf/lc_num.h"
 
 /* Parse "1.2.3.4", "2001:db8::1", "1.2.3.4:80" or "[2001:db8::1]:80". */
 int
@@ -57,13 +61,10 @@ lc_mgmt_parse_endpoint(const char *text, uint8_t addr[16], uint16_t *port,
 		}
 	}
 	if (p != NULL) {
-		char *end;
-		unsigned long v;
+		uint64_t v;
 
-		if (*p < '0' || *p > '9')
-			return -ERANGE;
-		v = strtoul(p, &end, 10);
-		if (*end != '\0' || v == 0 || v > 65535)
+		/* Anything after the colon that is not a port is a bad port. */
+		if (lc_num_parse_u64(p, 1, UINT16_MAX, &v) != 0)
 			return -ERANGE;
 		*port = (uint16_t)v;
 		*has_port = true;

@@ -50,6 +50,12 @@ struct lc_user_params {
 	uint64_t default_down; /* bit/s of a new user whose down is not given */
 };
 
+/*
+ * The largest burst in bytes: the shaper and the worker's commands hold a
+ * burst in 32 bits. A larger one is refused, never cut.
+ */
+#define LC_USER_BURST_MAX UINT32_MAX
+
 /* lc_user_limits.fields: which of the values are given. */
 #define LC_USER_LIMIT_UP         0x1u
 #define LC_USER_LIMIT_DOWN       0x2u
@@ -64,8 +70,8 @@ struct lc_user_limits {
 	uint32_t fields;     /* LC_USER_LIMIT_* */
 	uint64_t up;         /* bit/s, at most LC_RATE_MAX */
 	uint64_t down;       /* bit/s, at most LC_RATE_MAX */
-	uint64_t burst_up;   /* bytes; 0 = the shaper's default */
-	uint64_t burst_down; /* bytes; 0 = the shaper's default */
+	uint64_t burst_up;   /* bytes, at most LC_USER_BURST_MAX; 0 = default */
+	uint64_t burst_down; /* bytes, at most LC_USER_BURST_MAX; 0 = default */
 };
 
 /*
@@ -92,8 +98,11 @@ struct lc_user_registry;
 /*
  * Parse the arguments of `user set` after the email: up=RATE, down=RATE,
  * burst=SIZE (both directions), burst_up=SIZE, burst_down=SIZE. Sizes are
- * bytes, with k/kb or m/mb for 1024 and 1048576. Returns 0, or -EINVAL with
- * a message that names the bad argument in err; *lim is written only on
+ * bytes, with k/kb, m/mb or g/gb for 1024, 1024^2 and 1024^3, from 1 to
+ * LC_USER_BURST_MAX. Returns 0, -EINVAL (not a rate or size, an unknown
+ * argument) or -ERANGE (a number that does not fit: a rate above
+ * LC_RATE_MAX, a burst above LC_USER_BURST_MAX, however written), with a
+ * message that names the bad argument in err; *lim is written only on
  * success.
  */
 int lc_user_parse_limits(int argc, char **argv, struct lc_user_limits *lim,
@@ -132,7 +141,8 @@ uint32_t lc_user_capacity(const struct lc_user_registry *reg);
  * static, and a static user stays static whatever make_static says. *out
  * (if out) is the user and *created (if created) whether it is new.
  * Returns 0, -EINVAL (bad email or unknown limits field), -ERANGE (a rate
- * above LC_RATE_MAX), -ENOSPC (no free id: retired ids count) or -ENOMEM.
+ * above LC_RATE_MAX or a burst above LC_USER_BURST_MAX), -ENOSPC (no
+ * free id: retired ids count) or -ENOMEM.
  */
 int lc_user_set(struct lc_user_registry *reg, const char *email,
 		const struct lc_user_limits *limits, bool make_static,

@@ -1,37 +1,31 @@
 /* SPDX-License-Identifier: MIT */
 /* The limits of `user set`: up=RATE, down=RATE, burst=SIZE. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lc_num.h"
 #include "lc_rate.h"
 #include "lc_user.h"
 
-/* "BYTES", "64kb", "1mb": a burst size as tc writes it. */
+/* Bytes of an argument quoted in a message: enough to recognise it. */
+#define QUOTE_MAX 64
+
+/*
+ * The length of val to quote, cut at a UTF-8 character boundary so that
+ * the message stays valid UTF-8 (a reply that is not would lose it), and
+ * the "..." that says it was cut.
+ */
 static int
-parse_size(const char *text, uint64_t *bytes)
+quote_len(const char *val, const char **more)
 {
-	char *end;
-	unsigned long long v;
+	size_t len = strlen(val), n = lc_email_cut(val, len, QUOTE_MAX);
 
-	if (*text < '0' || *text > '9')
-		return -EINVAL;
-	v = strtoull(text, &end, 10);
-	if (strcmp(end, "") == 0 || strcmp(end, "b") == 0)
-		;
-	else if (strcmp(end, "k") == 0 || strcmp(end, "kb") == 0)
-		v *= 1024;
-	else if (strcmp(end, "m") == 0 || strcmp(end, "mb") == 0)
-		v *= 1024 * 1024;
-	else
-		return -EINVAL;
-	if (v == 0 || v > (1ULL << 32))
-		return -ERANGE;
-	*bytes = v;
-	return 0;
+	*more = n < len ? "..." : "";
+	return (int)n;
 }
-
 
 int
 lc_user_parse_limits(int argc, char **argv, struct lc_user_limits *lim,
@@ -41,15 +35,23 @@ lc_user_parse_limits(int argc, char **argv, struct lc_user_limits *lim,
 
 	for (int i = 0; i < argc; i++) {
 		const char *eq = strchr(argv[i], '=');
-		const char *val = eq ? eq + 1 : "";
+		const char *val = eq ? eq + 1 : "", *more;
 		size_t klen = eq ? (size_t)(eq - argv[i]) : strlen(argv[i]);
 		uint64_t v;
+		int rc, n;
 
 		if ((klen == 2 && strncmp(argv[i], "up", 2) == 0) ||
 		    (klen == 4 && strncmp(argv[i], "down", 4) == 0)) {
-			if (lc_rate_parse(val, &v) != 0 || v == 0) {
-				snprintf(err, errlen, "bad rate '%s' (e.g. 500kbit, "
-					 "10mbit, 1gbit)", val);
+			rc = lc_rate_parse(val, &v);
+			n = quote_len(val, &more);
+			if (rc == -ERANGE) {
+				snprintf(err, errlen, "rate '%.*s%s' out of range: "
+					 "at most 10tbit", n, val, more);
+				return -ERANGE;
+			}
+			if (rc != 0 || v == 0) {
+				snprintf(err, errlen, "bad rate '%.*s%s' (e.g. 500kbit, "
+					 "10mbit, 1gbit)", n, val, more);
 				return -EINVAL;
 			}
 			if (klen == 2) {
@@ -62,9 +64,17 @@ lc_user_parse_limits(int argc, char **argv, struct lc_user_limits *lim,
 		} else if ((klen == 5 && strncmp(argv[i], "burst", 5) == 0) ||
 			   (klen == 8 && strncmp(argv[i], "burst_up", 8) == 0) ||
 			   (klen == 10 && strncmp(argv[i], "burst_down", 10) == 0)) {
-			if (parse_size(val, &v) != 0) {
-				snprintf(err, errlen, "bad burst '%s' (bytes, e.g. "
-					 "64kb or 1mb)", val);
+			rc = lc_num_parse_size(val, 1, LC_USER_BURST_MAX, &v);
+			n = quote_len(val, &more);
+			if (rc == -ERANGE) {
+				snprintf(err, errlen, "burst '%.*s%s' out of range: 1 to "
+					 "%" PRIu32 " bytes (4 GiB - 1)", n, val, more,
+					 LC_USER_BURST_MAX);
+				return -ERANGE;
+			}
+			if (rc != 0) {
+				snprintf(err, errlen, "bad burst '%.*s%s' (bytes, e.g. "
+					 "64kb or 1mb)", n, val, more);
 				return -EINVAL;
 			}
 			if (klen != 10) {
@@ -76,8 +86,9 @@ lc_user_parse_limits(int argc, char **argv, struct lc_user_limits *lim,
 				l.fields |= LC_USER_LIMIT_BURST_DOWN;
 			}
 		} else {
-			snprintf(err, errlen, "unknown argument '%s' (up=RATE, "
-				 "down=RATE, burst=SIZE)", argv[i]);
+			n = quote_len(argv[i], &more);
+			snprintf(err, errlen, "unknown argument '%.*s%s' (up=RATE, "
+				 "down=RATE, burst=SIZE)", n, argv[i], more);
 			return -EINVAL;
 		}
 	}

@@ -139,6 +139,12 @@ check_limits(const struct lc_user_limits *limits)
 	    ((limits->fields & LC_USER_LIMIT_DOWN) &&
 	     limits->down > LC_RATE_MAX))
 		return -ERANGE;
+	/* The shaper holds a burst in 32 bits: a wider one would be cut. */
+	if (((limits->fields & LC_USER_LIMIT_BURST_UP) &&
+	     limits->burst_up > LC_USER_BURST_MAX) ||
+	    ((limits->fields & LC_USER_LIMIT_BURST_DOWN) &&
+	     limits->burst_down > LC_USER_BURST_MAX))
+		return -ERANGE;
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "lc_num.h"
 #include "lc_rate.h"
 #include "lc_user.h"
 #include "user_private.h"
@@ -228,25 +229,6 @@ bad_line(struct store_load *ld, const char *fmt, ...)
 	return -EINVAL;
 }
 
-/* A decimal number: digits only, no sign, no overflow. */
-static bool
-parse_u64(const char *s, uint64_t *v)
-{
-	uint64_t x = 0;
-
-	if (*s == '\0')
-		return false;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return false;
-		if (x > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
-			return false;
-		x = x * 10 + (uint64_t)(*s - '0');
-	}
-	*v = x;
-	return true;
-}
-
 static int
 parse_field(struct store_load *ld, struct lc_user_limits *lim, char *tok)
 {
@@ -283,9 +265,15 @@ parse_field(struct store_load *ld, struct lc_user_limits *lim, char *tok)
 			if (rc != 0)
 				return bad_line(ld, "bad rate '%s'",
 						quote(val, q, sizeof(q)));
-		} else if (!parse_u64(val, &v)) {
-			return bad_line(ld, "bad burst '%s'",
-					quote(val, q, sizeof(q)));
+		} else {
+			rc = lc_num_parse_u64(val, 0, LC_USER_BURST_MAX, &v);
+			if (rc == -ERANGE)
+				return bad_line(ld, "burst '%s' above the maximum "
+						"%" PRIu32, quote(val, q, sizeof(q)),
+						LC_USER_BURST_MAX);
+			if (rc != 0)
+				return bad_line(ld, "bad burst '%s'",
+						quote(val, q, sizeof(q)));
 		}
 		lim->fields |= fields[i].flag;
 		switch (fields[i].flag) {
@@ -313,11 +301,12 @@ parse_user(struct store_load *ld, char **save)
 	tok = strtok_r(NULL, " \t", save);
 	if (tok == NULL)
 		return bad_line(ld, "missing id");
-	if (!parse_u64(tok, &id) || id == 0)
+	rc = lc_num_parse_u64(tok, 1, capacity, &id);
+	if (rc == -ERANGE && tok[0] != '0')
+		return bad_line(ld, "id %s over capacity %" PRIu32,
+				quote(tok, q, sizeof(q)), capacity);
+	if (rc != 0)
 		return bad_line(ld, "bad id '%s'", quote(tok, q, sizeof(q)));
-	if (id > capacity)
-		return bad_line(ld, "id %" PRIu64 " over capacity %" PRIu32,
-				id, capacity);
 	if (ld->id_line[id] != 0)
 		return bad_line(ld, "duplicate id %" PRIu64 " (first on line %u)",
 				id, ld->id_line[id]);
@@ -433,7 +422,8 @@ parse_file(struct store_load *ld, FILE *f)
 			uint64_t count;
 
 			tok = strtok_r(NULL, " \t", &save);
-			if (tok == NULL || !parse_u64(tok, &count) ||
+			if (tok == NULL ||
+			    lc_num_parse_u64(tok, 0, UINT64_MAX, &count) != 0 ||
 			    strtok_r(NULL, " \t", &save) != NULL) {
 				rc = bad_line(ld, "bad end line");
 				break;

@@ -214,10 +214,22 @@ test_parse_endpoint(void **state)
 	static const char *const bad_port[] = {
 		"10.0.0.1:0", "10.0.0.1:65536", "10.0.0.1:", "10.0.0.1:x",
 		"10.0.0.1:80x", "[2001:db8::1]:-1", "10.0.0.1:99999999999999999999",
+		/* max + 1, 2^16 + 80, 2^32, 2^32 + 80, 2^64, 2^64 + 1: a parse
+		 * into a narrower type would wrap some of them to a port */
+		"10.0.0.1:65536", "10.0.0.1:65616", "10.0.0.1:4294967296",
+		"10.0.0.1:4294967376", "10.0.0.1:18446744073709551616",
+		"10.0.0.1:18446744073709551617", "[2001:db8::1]:18446744073709551696",
+		"10.0.0.1:-1", "10.0.0.1:-65535", "10.0.0.1:+80", "10.0.0.1: 80",
+		"10.0.0.1:80 ", "10.0.0.1:0x50", "10.0.0.1:8e1", "[2001:db8::1]:",
 	};
 	for (size_t i = 0; i < sizeof(bad_port) / sizeof(bad_port[0]); i++)
 		if (lc_mgmt_parse_endpoint(bad_port[i], addr, &port, &has_port) != -ERANGE)
 			fail_msg("'%s' accepted as a port", bad_port[i]);
+	/* The edges of the range, leading zeros allowed. */
+	assert_int_equal(lc_mgmt_parse_endpoint("10.0.0.1:1", addr, &port, &has_port), 0);
+	assert_int_equal(port, 1);
+	assert_int_equal(lc_mgmt_parse_endpoint("10.0.0.1:00080", addr, &port, &has_port), 0);
+	assert_int_equal(port, 80);
 }
 
 /* --- the socket server --- */

@@ -126,6 +126,23 @@ valid(const char *s)
 	return lc_user_email_valid(s, strlen(s));
 }
 
+/* Whether s is valid UTF-8 (any code point, spaces included). */
+static bool
+utf8_ok(const char *s)
+{
+	/* Check each character alone: the email rule then judges only UTF-8. */
+	for (size_t i = 0; s[i] != '\0';) {
+		size_t n = 1;
+
+		while ((s[i + n] & 0xc0) == 0x80)
+			n++;
+		if (lc_email_check(s + i, n, NULL, NULL) == LC_EMAIL_BAD_UTF8)
+			return false;
+		i += n;
+	}
+	return true;
+}
+
 /* ---- the email rule ---- */
 
 static void
@@ -988,7 +1005,7 @@ test_save_load_round_trip(void **state)
 		{ "alice@example.com", 10 * MBIT, 50 * MBIT, 0, 0 },
 		{ "\xd0\xb1\xd0\xbe\xd0\xb1@\xd0\xbf\xd1\x80.\xd1\x80\xd1\x84",
 		  2500 * MBIT, 12345, 1500, 3000000 },
-		{ "zero", 0, 0, UINT64_MAX, 1 },
+		{ "zero", 0, 0, LC_USER_BURST_MAX, 1 },
 		{ "max", LC_RATE_MAX, LC_RATE_MAX - 1, 0, 0 },
 		{ "odd=name#1", 100001, 999999999, 0, 0 },
 	};
@@ -1256,7 +1273,17 @@ test_corrupt_files(void **state)
 		{ "linecap-users 1\nuser -1 a up=1 down=1\nend 1\n", 2,
 		  "bad id '-1'" },
 		{ "linecap-users 1\nuser 99999999999999999999999 a up=1 down=1\n"
-		  "end 1\n", 2, "bad id '99999999999999999999999'" },
+		  "end 1\n", 2, "id 99999999999999999999999 over capacity 8" },
+		{ "linecap-users 1\nuser -1 a up=1 down=1\nend 1\n", 2, "bad id '-1'" },
+		{ "linecap-users 1\nuser 00 a up=1 down=1\nend 1\n", 2, "bad id '00'" },
+		{ "linecap-users 1\nuser 1 a up=1 down=1 burst_up=4294967296\nend 1\n", 2,
+		  "burst '4294967296' above the maximum 4294967295" },
+		{ "linecap-users 1\nuser 1 a up=1 down=1 burst_down=18446744073709551617\n"
+		  "end 1\n", 2, "burst '18446744073709551617' above the maximum 4294967295" },
+		{ "linecap-users 1\nuser 1 a up=1 down=1 burst_up=-1\nend 1\n", 2,
+		  "bad burst '-1'" },
+		{ "linecap-users 1\nuser 1 a up=1 down=1\nend 18446744073709551617\n", 3,
+		  "bad end line" },
 		{ "linecap-users 1\nuser 9 a up=1 down=1\nend 1\n", 2,
 		  "id 9 over capacity 8" },
 		{ "linecap-users 1\nuser 1\nend 1\n", 2, "missing email" },
@@ -1467,7 +1494,6 @@ test_parse_limits(void **state)
 		{ "up=fast", "bad rate 'fast'" },
 		{ "up=0", "bad rate '0'" },
 		{ "down=", "bad rate ''" },
-		{ "burst=0", "bad burst '0'" },
 		{ "burst=1x", "bad burst '1x'" },
 		{ "burst_up=-1", "bad burst '-1'" },
 		{ "speed=1mbit", "unknown argument 'speed=1mbit'" },
@@ -1485,11 +1511,208 @@ test_parse_limits(void **state)
 	}
 }
 
+/*
+ * Every numeric argument of `user set`, at the edges of its range and at
+ * every width a parse could wrap at. burst=4294967296 was taken as 4 GiB
+ * and reached the shaper as 0; burst=17592186044417m wrapped to 1 MiB.
+ */
+static void
+test_parse_limits_ranges(void **state)
+{
+	static const char *const keys[] = { "up", "down", "burst", "burst_up",
+					    "burst_down" };
+	static const struct {
+		const char *rate, *burst; /* the value for each kind */
+		int rate_rc, burst_rc;
+		uint64_t rate_v, burst_v;
+	} cases[] = {
+		/* The maximum of each, in several spellings. */
+		{ "10000000000000", "4294967295", 0, 0,
+		  UINT64_C(10000000000000), UINT32_MAX },
+		{ "10tbit", "4194303k", 0, 0, UINT64_C(10000000000000),
+		  UINT64_C(4194303) << 10 },
+		{ "1250000000000bps", "3g", 0, 0, UINT64_C(10000000000000),
+		  UINT64_C(3) << 30 },
+		/* The minimum. */
+		{ "1", "1", 0, 0, 1, 1 },
+		{ "1bit", "1b", 0, 0, 1, 1 },
+		/* Max + 1. */
+		{ "10000000000001", "4294967296", -ERANGE, -ERANGE, 0, 0 },
+		{ "10001gbit", "4194304k", -ERANGE, -ERANGE, 0, 0 },
+		{ "10tbit", "4g", 0, -ERANGE, UINT64_C(10000000000000), 0 },
+		/* 2^32 and 2^32 + 1. */
+		{ "4294967296", "4294967297", 0, -ERANGE, UINT64_C(4294967296), 0 },
+		/* 2^64, 2^64 + 1 and far beyond. */
+		{ "18446744073709551616", "18446744073709551616", -ERANGE, -ERANGE, 0, 0 },
+		{ "18446744073709551617", "18446744073709551617", -ERANGE, -ERANGE, 0, 0 },
+		{ "999999999999999999999999", "999999999999999999999999", -ERANGE,
+		  -ERANGE, 0, 0 },
+		/* Unit products that overflow 64 bits (and 128 for rates). */
+		{ "17592186044417tibps", "17592186044417m", -ERANGE, -ERANGE, 0, 0 },
+		{ "38685626227668133591.597632tibps", "17179869185g", -ERANGE,
+		  -ERANGE, 0, 0 },
+		{ "18446744073709551616tbit", "18014398509481985k", -ERANGE,
+		  -ERANGE, 0, 0 },
+		/* Zero, negative numbers, signs. */
+		{ "0", "0", -EINVAL, -ERANGE, 0, 0 },
+		{ "-1", "-1", -EINVAL, -EINVAL, 0, 0 },
+		{ "-18446744073709551615", "-18446744073709551615", -EINVAL,
+		  -EINVAL, 0, 0 },
+		{ "+1", "+1", -EINVAL, -EINVAL, 0, 0 },
+		/* Junk, empty, units of the other kind. */
+		{ "", "", -EINVAL, -EINVAL, 0, 0 },
+		{ "1mbitx", "1kx", -EINVAL, -EINVAL, 0, 0 },
+		{ "0x10", "0x10", -EINVAL, -EINVAL, 0, 0 },
+		{ "1 ", "1 ", -EINVAL, -EINVAL, 0, 0 },
+		{ "1e6", "1e6", -EINVAL, -EINVAL, 0, 0 },
+		{ "1kb", "1kbit", -EINVAL, -EINVAL, 0, 0 },
+		{ "k", "k", -EINVAL, -EINVAL, 0, 0 },
+	};
+	struct lc_user_limits lim;
+	char arg[128], err[256];
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		bool rate = k < 2;
+
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			int want = rate ? cases[i].rate_rc : cases[i].burst_rc;
+			uint64_t v = rate ? cases[i].rate_v : cases[i].burst_v;
+			char *argv[1] = { arg };
+
+			snprintf(arg, sizeof(arg), "%s=%s", keys[k],
+				 rate ? cases[i].rate : cases[i].burst);
+			memset(&lim, 0x55, sizeof(lim));
+			err[0] = '\0';
+			int rc = lc_user_parse_limits(1, argv, &lim, err, sizeof(err));
+			if (rc != want)
+				fail_msg("'%s': %d (%s), want %d", arg, rc, err, want);
+			if (rc == 0) {
+				uint64_t got = k == 0 ? lim.up : k == 1 ? lim.down :
+					k == 4 ? lim.burst_down : lim.burst_up;
+
+				if (got != v)
+					fail_msg("'%s': %" PRIu64 ", want %" PRIu64,
+						 arg, got, v);
+				continue;
+			}
+			/* The message quotes the value and says what is wrong. */
+			if (strstr(err, rate ? cases[i].rate : cases[i].burst) == NULL ||
+			    strstr(err, want == -ERANGE ? "out of range" : "bad ") == NULL)
+				fail_msg("'%s': message '%s'", arg, err);
+		}
+	}
+	/* Whatever the parser takes, the registry takes without cutting. */
+	struct lc_user_registry *reg = new_registry(16);
+	const struct lc_user *u;
+	lim = (struct lc_user_limits){ .fields = LC_USER_LIMIT_BURST_UP |
+				       LC_USER_LIMIT_BURST_DOWN,
+				       .burst_up = LC_USER_BURST_MAX,
+				       .burst_down = 1 };
+	assert_int_equal(lc_user_set(reg, "a", &lim, true, 0, &u, NULL), 0);
+	assert_true(u->burst_up == UINT32_MAX);
+	lim.burst_down = (uint64_t)LC_USER_BURST_MAX + 1;
+	assert_int_equal(lc_user_set(reg, "a", &lim, true, 0, &u, NULL), -ERANGE);
+	assert_true(u->burst_down == 1);
+	lc_user_registry_free(reg);
+}
+
+/*
+ * A long argument of multibyte characters is quoted cut at a character
+ * boundary: the message stays valid UTF-8.
+ */
+static void
+test_parse_limits_long_utf8(void **state)
+{
+	char arg[4096], err[256];
+	struct lc_user_limits lim;
+	size_t o;
+
+	(void)state;
+	for (int k = 0; k < 3; k++) {
+		/* up=, burst= and an unknown argument, cut at each byte of "€". */
+		o = (size_t)snprintf(arg, sizeof(arg), "%s", k == 0 ? "up=" :
+				     k == 1 ? "burst=" : "x");
+		for (int shift = 0; shift < 3; shift++) {
+			size_t n = o;
+
+			for (int j = 0; j < shift; j++)
+				arg[n++] = 'a';
+			while (n + 3 < sizeof(arg)) {
+				memcpy(arg + n, "\xe2\x82\xac", 3); /* € */
+				n += 3;
+			}
+			arg[n] = '\0';
+			char *argv[1] = { arg };
+			assert_int_equal(lc_user_parse_limits(1, argv, &lim, err,
+							      sizeof(err)), -EINVAL);
+			assert_true(utf8_ok(err));
+			assert_non_null(strstr(err, "...'"));
+		}
+	}
+}
+
+/* lc_email_cut() never ends inside a character. */
+static void
+test_email_cut(void **state)
+{
+	const char *s = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z"; /* a é € 😀 z */
+	static const size_t want[] = { 0, 1, 1, 3, 3, 3, 6, 6, 6, 6, 10, 11 };
+
+	(void)state;
+	for (size_t max = 0; max < sizeof(want) / sizeof(want[0]); max++)
+		assert_int_equal(lc_email_cut(s, strlen(s), max), want[max]);
+	assert_int_equal(lc_email_cut(s, 3, 100), 3);
+}
+
+/* Why an email is refused, and where. */
+static void
+test_email_check(void **state)
+{
+	static const struct {
+		const char *s;
+		enum lc_email_fault fault;
+		size_t at;
+		uint32_t cp;
+	} cases[] = {
+		{ "alice\xcd\x8f", LC_EMAIL_INVISIBLE, 5, 0x034f },
+		{ "al\xf3\xa0\x80\xa0ice", LC_EMAIL_INVISIBLE, 2, 0xe0020 },
+		{ "a b", LC_EMAIL_SPACE, 1, 0x20 },
+		{ "a\xe3\x80\x80", LC_EMAIL_SPACE, 1, 0x3000 },
+		{ "a\x01", LC_EMAIL_CONTROL, 1, 1 },
+		{ "\xc2\x85", LC_EMAIL_CONTROL, 0, 0x85 },
+		{ "a\xef\xbf\xbe", LC_EMAIL_NONCHAR, 1, 0xfffe },
+		{ "ab\xc0\xaf", LC_EMAIL_BAD_UTF8, 2, 0 },
+		{ "alice", LC_EMAIL_OK, 0, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t at = 99;
+		uint32_t cp = 99;
+		enum lc_email_fault f = lc_email_check(cases[i].s, strlen(cases[i].s),
+						       &at, &cp);
+
+		assert_int_equal(f, cases[i].fault);
+		if (f != LC_EMAIL_OK && f != LC_EMAIL_BAD_UTF8) {
+			assert_int_equal(at, cases[i].at);
+			assert_int_equal(cp, cases[i].cp);
+		}
+		assert_non_null(lc_email_fault_text(f));
+	}
+	assert_int_equal(lc_email_check("", 0, NULL, NULL), LC_EMAIL_EMPTY);
+	assert_int_equal(lc_email_check("a", 256, NULL, NULL), LC_EMAIL_TOO_LONG);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_limits),
+		cmocka_unit_test(test_parse_limits_ranges),
+		cmocka_unit_test(test_parse_limits_long_utf8),
+		cmocka_unit_test(test_email_cut),
+		cmocka_unit_test(test_email_check),
 		cmocka_unit_test(test_email_ascii),
 		cmocka_unit_test(test_email_length),
 		cmocka_unit_test(test_email_utf8),
