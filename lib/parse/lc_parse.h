@@ -94,6 +94,18 @@ struct lc_parse_result {
 int lc_parse_frame(const uint8_t *frame, uint16_t len, enum lc_vlan_mode mode,
 		   struct lc_parse_result *res);
 
+/*
+ * Parse a frame of wire bytes of which only the first len are at hand: the
+ * first segment of a chained mbuf, or the first bytes copied out of it. The
+ * lengths in IP and PPPoE headers are checked against wire; nothing past len
+ * is read, and a header that lies past len inside the frame makes the frame
+ * LC_PARSE_UNSUPPORTED. Hand over at least min(wire, LC_PARSE_HDR_WINDOW)
+ * bytes: every L2 header the parser walks fits in that many.
+ */
+#define LC_PARSE_HDR_WINDOW 256
+int lc_parse_headers(const uint8_t *frame, uint16_t len, uint32_t wire,
+		     enum lc_vlan_mode mode, struct lc_parse_result *res);
+
 /* Short stable name of a reason, as used in stats: "non_ip", "truncated", ... */
 const char *lc_parse_reason_name(enum lc_parse_reason reason);
 

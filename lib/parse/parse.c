@@ -5,6 +5,11 @@
  *
  * The walk is a straight line of small inline steps. Every step checks that
  * its header fits before it reads a byte, so nothing past len is ever read.
+ * Two lengths are kept apart: len, the bytes the parser may read, and wire,
+ * the frame's length, against which the lengths in IP and PPPoE headers are
+ * checked. They differ only for a frame whose first bytes were handed over
+ * alone (lc_parse_headers); a header that lies past len but inside the frame
+ * is then LC_PARSE_UNSUPPORTED, never read.
  * Offsets and remaining lengths are kept in uint32_t so that no sum of a
  * 16-bit offset and a 16-bit length can wrap. The result is written in place;
  * the common path stores each field once and never copies more than the two
@@ -21,6 +26,7 @@
 #define PW_CW_LEN 4u
 #define PPPOE_HLEN 6u
 #define PPP_PROTO_LEN 2u
+#define PPP_PROTO_PFC_LEN 1u /* protocol-field compression, RFC 1661 6.5 */
 #define IPV4_HLEN 20u
 #define IPV6_HLEN 40u
 #define TCP_HLEN 20u
@@ -140,11 +146,14 @@ walk_tags(const uint8_t *f, uint32_t len, uint32_t *offp, uint32_t *etp,
  * the fragment boundary is not an error, the packet is simply IP-only.
  */
 static inline int
-parse_l4(const uint8_t *f, uint32_t off, uint32_t end, uint32_t proto,
-	 uint32_t icmp_proto, bool first_frag, struct lc_parse_result *res)
+parse_l4(const uint8_t *f, uint32_t off, uint32_t end, uint32_t cap,
+	 uint32_t proto, uint32_t icmp_proto, bool first_frag,
+	 struct lc_parse_result *res)
 {
 	const uint8_t *p = f + off;
 	uint32_t room = end - off;
+	/* What may be read: the packet, within the bytes handed over. */
+	uint32_t readable = cap > off ? (end < cap ? end : cap) - off : 0;
 
 	res->l4_proto = (uint8_t)proto;
 	if (likely(proto == PROTO_TCP)) {
@@ -152,6 +161,8 @@ parse_l4(const uint8_t *f, uint32_t off, uint32_t end, uint32_t proto,
 
 		if (unlikely(room < TCP_HLEN))
 			goto cut;
+		if (unlikely(readable < TCP_HLEN))
+			return LC_PARSE_UNSUPPORTED;
 		doff = (uint32_t)(p[12] >> 4) * 4;
 		if (unlikely(doff < TCP_HLEN))
 			return LC_PARSE_BAD_HEADER;
@@ -161,15 +172,21 @@ parse_l4(const uint8_t *f, uint32_t off, uint32_t end, uint32_t proto,
 	} else if (likely(proto == PROTO_UDP)) {
 		if (unlikely(room < UDP_HLEN))
 			goto cut;
+		if (unlikely(readable < UDP_HLEN))
+			return LC_PARSE_UNSUPPORTED;
 	} else if (proto == icmp_proto) {
 		uint32_t type;
 
 		if (unlikely(room < ICMP_HLEN))
 			goto cut;
+		if (unlikely(readable < ICMP_HLEN))
+			return LC_PARSE_UNSUPPORTED;
 		type = p[0];
 		if (is_icmp_echo(icmp_proto, type)) {
 			if (unlikely(room < ICMP_ECHO_HLEN))
 				goto cut;
+			if (unlikely(readable < ICMP_ECHO_HLEN))
+				return LC_PARSE_UNSUPPORTED;
 			res->icmp_id = (uint16_t)ld16(p + 4);
 			res->flags |= LC_PARSE_F_ICMP_ID;
 		}
@@ -190,10 +207,13 @@ cut:
 	return first_frag ? LC_PARSE_OK : LC_PARSE_BAD_HEADER;
 }
 
-/* IPv4 header at off; the packet must end by limit (PPPoE) and by len. */
+/*
+ * IPv4 header at off; the packet must end by limit (PPPoE) and by wire. Its
+ * header is read only inside len.
+ */
 static inline int
-parse_ipv4(const uint8_t *f, uint32_t off, uint32_t len, uint32_t limit,
-	   struct lc_parse_result *res)
+parse_ipv4(const uint8_t *f, uint32_t off, uint32_t len, uint32_t wire,
+	   uint32_t limit, struct lc_parse_result *res)
 {
 	const uint8_t *ip = f + off;
 	uint32_t room = limit - off;
@@ -201,7 +221,9 @@ parse_ipv4(const uint8_t *f, uint32_t off, uint32_t len, uint32_t limit,
 
 	res->l3_off = (uint16_t)off;
 	if (unlikely(room < IPV4_HLEN))
-		return short_reason(len, off, IPV4_HLEN);
+		return short_reason(wire, off, IPV4_HLEN);
+	if (unlikely(len - off < IPV4_HLEN))
+		return LC_PARSE_UNSUPPORTED;
 	if (unlikely((ip[0] >> 4) != 4))
 		return LC_PARSE_BAD_HEADER;
 	ihl = (uint32_t)(ip[0] & 0x0f) * 4;
@@ -209,7 +231,7 @@ parse_ipv4(const uint8_t *f, uint32_t off, uint32_t len, uint32_t limit,
 	if (unlikely(ihl < IPV4_HLEN || tot < ihl))
 		return LC_PARSE_BAD_HEADER;
 	if (unlikely(tot > room))
-		return short_reason(len, off, tot);
+		return short_reason(wire, off, tot);
 
 	res->ip_version = 4;
 	res->ip_len = (uint16_t)tot;
@@ -229,17 +251,17 @@ parse_ipv4(const uint8_t *f, uint32_t off, uint32_t len, uint32_t limit,
 			res->l4_proto = ip[9];
 			return LC_PARSE_OK;
 		}
-		return parse_l4(f, off + ihl, off + tot, ip[9], PROTO_ICMP,
-				true, res);
+		return parse_l4(f, off + ihl, off + tot, len, ip[9],
+				PROTO_ICMP, true, res);
 	}
-	return parse_l4(f, off + ihl, off + tot, ip[9], PROTO_ICMP, false,
-			res);
+	return parse_l4(f, off + ihl, off + tot, len, ip[9], PROTO_ICMP,
+			false, res);
 }
 
 /* IPv6 header at off, then its extension headers, then L4. */
 static inline int
-parse_ipv6(const uint8_t *f, uint32_t off, uint32_t len, uint32_t limit,
-	   struct lc_parse_result *res)
+parse_ipv6(const uint8_t *f, uint32_t off, uint32_t len, uint32_t wire,
+	   uint32_t limit, struct lc_parse_result *res)
 {
 	const uint8_t *ip = f + off;
 	uint32_t room = limit - off;
@@ -249,12 +271,14 @@ parse_ipv6(const uint8_t *f, uint32_t off, uint32_t len, uint32_t limit,
 
 	res->l3_off = (uint16_t)off;
 	if (unlikely(room < IPV6_HLEN))
-		return short_reason(len, off, IPV6_HLEN);
+		return short_reason(wire, off, IPV6_HLEN);
+	if (unlikely(len - off < IPV6_HLEN))
+		return LC_PARSE_UNSUPPORTED;
 	if (unlikely((ip[0] >> 4) != 6))
 		return LC_PARSE_BAD_HEADER;
 	tot = IPV6_HLEN + ld16(ip + 4);
 	if (unlikely(tot > room))
-		return short_reason(len, off, tot);
+		return short_reason(wire, off, tot);
 	nh = ip[6];
 	/* A zero payload length with hop-by-hop options is a jumbogram. */
 	if (unlikely(tot == IPV6_HLEN && nh == PROTO_HOPOPTS))
@@ -288,13 +312,15 @@ parse_ipv6(const uint8_t *f, uint32_t off, uint32_t len, uint32_t limit,
 			return LC_PARSE_OK;
 		default:
 			res->n_ipv6_ext = (uint8_t)n;
-			return parse_l4(f, off, end, nh, PROTO_ICMPV6,
+			return parse_l4(f, off, end, len, nh, PROTO_ICMPV6,
 					first_frag, res);
 		}
 		if (unlikely(n == LC_PARSE_MAX_IPV6_EXT))
 			return LC_PARSE_UNSUPPORTED;
 		if (unlikely(end - off < IPV6_EXT_MIN))
 			return LC_PARSE_BAD_HEADER;
+		if (unlikely(off >= len || len - off < IPV6_EXT_MIN))
+			return LC_PARSE_UNSUPPORTED;
 		if (nh == PROTO_FRAGMENT) {
 			uint32_t fo = ld16(p + 2);
 
@@ -325,54 +351,67 @@ parse_ipv6(const uint8_t *f, uint32_t off, uint32_t len, uint32_t limit,
 	}
 }
 
-/* PPPoE session header at off, then PPP, then IP. */
+/*
+ * PPPoE session header at off, then PPP, then IP. The PPP protocol field is
+ * two bytes, or one when the peers negotiated protocol-field compression
+ * (RFC 1661 6.5): a protocol's low byte is always odd and its high byte even,
+ * so an odd first byte is a compressed field (0x21 IPv4, 0x57 IPv6).
+ */
 static inline int
-parse_pppoe(const uint8_t *f, uint32_t off, uint32_t len,
+parse_pppoe(const uint8_t *f, uint32_t off, uint32_t len, uint32_t wire,
 	    struct lc_parse_result *res)
 {
 	const uint8_t *p = f + off;
 	uint32_t room = len - off;
-	uint32_t plen, proto, limit;
+	uint32_t plen, proto, plen_min, limit;
 
 	res->flags |= LC_PARSE_F_PPPOE;
-	if (unlikely(room < PPPOE_HLEN + PPP_PROTO_LEN))
+	if (unlikely(room < PPPOE_HLEN + PPP_PROTO_PFC_LEN))
 		return LC_PARSE_TRUNCATED;
 	/* Version 1, type 1, code 0 (session data). */
 	if (unlikely(p[0] != 0x11 || p[1] != 0x00))
 		return LC_PARSE_BAD_HEADER;
+	if (p[6] & 1) {
+		proto = p[6];
+		plen_min = PPP_PROTO_PFC_LEN;
+	} else {
+		if (unlikely(room < PPPOE_HLEN + PPP_PROTO_LEN))
+			return LC_PARSE_TRUNCATED;
+		proto = ld16(p + 6);
+		plen_min = PPP_PROTO_LEN;
+	}
 	plen = ld16(p + 4);
-	if (unlikely(plen < PPP_PROTO_LEN))
+	if (unlikely(plen < plen_min))
 		return LC_PARSE_BAD_HEADER;
-	if (unlikely(plen > room - PPPOE_HLEN))
+	if (unlikely(plen > wire - off - PPPOE_HLEN))
 		return LC_PARSE_TRUNCATED;
 	limit = off + PPPOE_HLEN + plen;
-	proto = ld16(p + 6);
-	off += PPPOE_HLEN + PPP_PROTO_LEN;
+	off += PPPOE_HLEN + plen_min;
 	if (likely(proto == PPP_IPV4))
-		return parse_ipv4(f, off, len, limit, res);
+		return parse_ipv4(f, off, len, wire, limit, res);
 	if (proto == PPP_IPV6)
-		return parse_ipv6(f, off, len, limit, res);
+		return parse_ipv6(f, off, len, wire, limit, res);
 	/*
-	 * MPLS over PPP, and a protocol field compressed to one byte (its
-	 * first byte is odd), are data the parser does not follow; anything
-	 * else is PPP control (LCP, IPCP, authentication): not IP.
+	 * MPLS over PPP is data the parser does not follow; anything else is
+	 * PPP control (LCP, IPCP, authentication) or another network protocol:
+	 * not IP.
 	 */
-	if (proto == PPP_MPLS || proto == PPP_MPLS_MC || (proto & 0x0100))
+	if (proto == PPP_MPLS || proto == PPP_MPLS_MC)
 		return LC_PARSE_UNSUPPORTED;
 	return LC_PARSE_NON_IP;
 }
 
 /* Whatever follows the last tag of an Ethernet header, except MPLS. */
 static inline int
-parse_ethertype(const uint8_t *f, uint32_t off, uint32_t len, uint32_t et,
-		struct lc_parse_result *res)
+parse_ethertype(const uint8_t *f, uint32_t off, uint32_t len, uint32_t wire,
+		uint32_t et, struct lc_parse_result *res)
 {
 	if (likely(et == ET_IPV4))
-		return parse_ipv4(f, off, len, len, res);
+		return parse_ipv4(f, off, len, wire, wire, res);
 	if (et == ET_IPV6)
-		return parse_ipv6(f, off, len, len, res);
+		return parse_ipv6(f, off, len, wire, wire, res);
 	if (et == ET_PPPOE_SESS)
-		return parse_pppoe(f, off, len, res);
+		return parse_pppoe(f, off, len, wire, res);
 	/* ARP, LLDP, PPPoE discovery, 802.3 length field, anything else. */
 	return LC_PARSE_NON_IP;
 }
@@ -383,7 +422,7 @@ parse_ethertype(const uint8_t *f, uint32_t off, uint32_t len, uint32_t et,
  * are bounded by LC_PARSE_MAX_VLANS and recorded apart (docs/PARSER.md).
  */
 static inline int
-parse_eompls(const uint8_t *f, uint32_t off, uint32_t len,
+parse_eompls(const uint8_t *f, uint32_t off, uint32_t len, uint32_t wire,
 	     struct lc_parse_result *res)
 {
 	uint32_t et;
@@ -401,12 +440,12 @@ parse_eompls(const uint8_t *f, uint32_t off, uint32_t len,
 	/* One level of pseudowire is enough; MPLS inside it is not followed. */
 	if (unlikely(et == ET_MPLS || et == ET_MPLS_MC))
 		return LC_PARSE_UNSUPPORTED;
-	return parse_ethertype(f, off, len, et, res);
+	return parse_ethertype(f, off, len, wire, et, res);
 }
 
 /* MPLS label stack at off, then what the first nibble after it selects. */
 static inline int
-parse_mpls(const uint8_t *f, uint32_t off, uint32_t len,
+parse_mpls(const uint8_t *f, uint32_t off, uint32_t len, uint32_t wire,
 	   struct lc_parse_result *res)
 {
 	unsigned int n = 0;
@@ -428,11 +467,11 @@ parse_mpls(const uint8_t *f, uint32_t off, uint32_t len,
 		return LC_PARSE_TRUNCATED;
 	switch (f[off] >> 4) {
 	case 4:
-		return parse_ipv4(f, off, len, len, res);
+		return parse_ipv4(f, off, len, wire, wire, res);
 	case 6:
-		return parse_ipv6(f, off, len, len, res);
+		return parse_ipv6(f, off, len, wire, wire, res);
 	case 0:
-		return parse_eompls(f, off, len, res);
+		return parse_eompls(f, off, len, wire, res);
 	default:
 		/* G-ACh (1), Ethernet pseudowire without control word, ... */
 		return LC_PARSE_UNSUPPORTED;
@@ -465,8 +504,15 @@ fail(struct lc_parse_result *res, int reason)
 }
 
 int
-lc_parse_frame(const uint8_t *frame, uint16_t len16, enum lc_vlan_mode mode,
+lc_parse_frame(const uint8_t *frame, uint16_t len, enum lc_vlan_mode mode,
 	       struct lc_parse_result *res)
+{
+	return lc_parse_headers(frame, len, len, mode, res);
+}
+
+int
+lc_parse_headers(const uint8_t *frame, uint16_t len16, uint32_t wire,
+		 enum lc_vlan_mode mode, struct lc_parse_result *res)
 {
 	uint32_t len = len16;
 	uint32_t off = ETH_HLEN;
@@ -475,6 +521,9 @@ lc_parse_frame(const uint8_t *frame, uint16_t len16, enum lc_vlan_mode mode,
 	int r;
 
 	memset(res, 0, sizeof(*res));
+	/* Bytes past the frame are never headers. */
+	if (unlikely(wire < len))
+		len = wire;
 	if (unlikely(len < ETH_HLEN))
 		return fail(res, LC_PARSE_TRUNCATED);
 
@@ -488,9 +537,9 @@ lc_parse_frame(const uint8_t *frame, uint16_t len16, enum lc_vlan_mode mode,
 		return fail(res, r);
 
 	if (unlikely(et == ET_MPLS || et == ET_MPLS_MC))
-		r = parse_mpls(frame, off, len, res);
+		r = parse_mpls(frame, off, len, wire, res);
 	else
-		r = parse_ethertype(frame, off, len, et, res);
+		r = parse_ethertype(frame, off, len, wire, et, res);
 	if (likely(r == LC_PARSE_OK))
 		return LC_PARSE_OK;
 	return fail(res, r);

@@ -11,6 +11,7 @@ enum {
 	NEXT_NONE = 0,
 	NEXT_ETHERTYPE, /* 2 bytes */
 	NEXT_PPP,       /* 2 bytes */
+	NEXT_PPP_PFC,   /* 1 byte: a compressed PPP protocol field */
 	NEXT_IPPROTO,   /* 1 byte */
 };
 
@@ -71,6 +72,9 @@ set_proto(struct lc_frame *b, uint16_t ethertype, uint16_t ppp, uint8_t ipproto)
 		break;
 	case NEXT_PPP:
 		put16(b->buf + b->next_pos, ppp);
+		break;
+	case NEXT_PPP_PFC:
+		b->buf[b->next_pos] = (uint8_t)ppp;
 		break;
 	case NEXT_IPPROTO:
 		b->buf[b->next_pos] = ipproto;
@@ -187,6 +191,22 @@ lc_frame_pppoe(struct lc_frame *b, uint16_t session)
 	put16(p + 2, session);
 	add_fix(b, FIX_PPPOE, (size_t)(p - b->buf), 0);
 	expect_next(b, NEXT_PPP, (size_t)(p - b->buf) + 6);
+}
+
+void
+lc_frame_pppoe_pfc(struct lc_frame *b, uint16_t session)
+{
+	uint8_t *p;
+
+	set_proto(b, 0x8864, 0, 0);
+	p = grow(b, 7);
+	if (p == NULL)
+		return;
+	p[0] = 0x11;
+	p[1] = 0x00;
+	put16(p + 2, session);
+	add_fix(b, FIX_PPPOE, (size_t)(p - b->buf), 0);
+	expect_next(b, NEXT_PPP_PFC, (size_t)(p - b->buf) + 6);
 }
 
 void
@@ -623,6 +643,7 @@ struct shape {
 	bool eompls;           /* control word and inner Ethernet after MPLS */
 	uint8_t inner_tags;
 	bool pppoe;
+	bool pfc;              /* PPP protocol field compressed to one byte */
 	uint8_t ip;            /* 4 or 6 */
 	uint8_t l4;            /* P_TCP, P_UDP, P_ICMP or a raw protocol */
 	uint8_t v4_options;
@@ -680,7 +701,9 @@ shape_frame(struct lc_frame *b, uint8_t *buf, size_t cap,
 					 0x88a8 : 0x8100,
 				      (uint16_t)(300 + i));
 	}
-	if (s->pppoe)
+	if (s->pppoe && s->pfc)
+		lc_frame_pppoe_pfc(b, (uint16_t)(0x1000 + f->n % 64));
+	else if (s->pppoe)
 		lc_frame_pppoe(b, (uint16_t)(0x1000 + f->n % 64));
 	if (s->ip == 4) {
 		lc_frame_ipv4_ex(b, f->src4, f->dst4, &v4);
@@ -764,6 +787,10 @@ SHAPE_CASE(c_pppoe_ipv4_tcp, .pppoe = true, .ip = 4, .l4 = P_TCP,
 	   .payload = 100)
 SHAPE_CASE(c_pppoe_ipv6_udp, .pppoe = true, .ip = 6, .l4 = P_UDP,
 	   .payload = 100)
+SHAPE_CASE(c_pppoe_pfc_ipv4_tcp, .pppoe = true, .pfc = true, .ip = 4,
+	   .l4 = P_TCP, .payload = 100)
+SHAPE_CASE(c_vlan_pppoe_pfc_ipv6_udp, .tags = 1, .pppoe = true, .pfc = true,
+	   .ip = 6, .l4 = P_UDP, .payload = 100)
 SHAPE_CASE(c_vlan_pppoe_ipv4_udp, .tags = 1, .pppoe = true, .ip = 4,
 	   .l4 = P_UDP, .payload = 100)
 SHAPE_CASE(c_qinq_pppoe_ipv6_tcp, .tags = 2, .pppoe = true, .ip = 6,
@@ -1206,6 +1233,8 @@ const struct lc_frames_case lc_frames_encap[] = {
 	CASE("eompls-qinq-ipv4-tcp", "ok", 0, c_eompls_qinq_ipv4_tcp),
 	CASE("pppoe-ipv4-tcp", "ok", 0, c_pppoe_ipv4_tcp),
 	CASE("pppoe-ipv6-udp", "ok", 0, c_pppoe_ipv6_udp),
+	CASE("pppoe-pfc-ipv4-tcp", "ok", 0, c_pppoe_pfc_ipv4_tcp),
+	CASE("vlan-pppoe-pfc-ipv6-udp", "ok", 1, c_vlan_pppoe_pfc_ipv6_udp),
 	CASE("vlan-pppoe-ipv4-udp", "ok", 1, c_vlan_pppoe_ipv4_udp),
 	CASE("qinq-pppoe-ipv6-tcp", "ok", 2, c_qinq_pppoe_ipv6_tcp),
 	CASE("eompls-pppoe-ipv4-tcp", "ok", 0, c_eompls_pppoe_ipv4_tcp),

@@ -68,6 +68,8 @@ void lc_frame_vlan(struct lc_frame *b, uint16_t tpid, uint16_t vid);
 void lc_frame_mpls(struct lc_frame *b, uint32_t label, uint8_t ttl);
 void lc_frame_pw_cw(struct lc_frame *b, uint16_t seq);
 void lc_frame_pppoe(struct lc_frame *b, uint16_t session);
+/* PPPoE session with a one-byte (compressed) PPP protocol field. */
+void lc_frame_pppoe_pfc(struct lc_frame *b, uint16_t session);
 /* Addresses in host byte order. */
 void lc_frame_ipv4(struct lc_frame *b, uint32_t src, uint32_t dst);
 void lc_frame_ipv4_ex(struct lc_frame *b, uint32_t src, uint32_t dst,

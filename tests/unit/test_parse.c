@@ -533,6 +533,126 @@ pppoe_frame(unsigned int tags, int ip)
 	return finish();
 }
 
+/* PPP with protocol-field compression: a one-byte protocol (RFC 1661). */
+static size_t
+pppoe_pfc_frame(unsigned int tags, int ip)
+{
+	unsigned int i;
+
+	begin();
+	for (i = 0; i < tags; i++)
+		lc_frame_vlan(&b, 0x8100, (uint16_t)(10 + i));
+	lc_frame_pppoe_pfc(&b, 0x42);
+	if (ip == 4)
+		lc_frame_ipv4(&b, ip4_a, ip4_b);
+	else
+		lc_frame_ipv6(&b, ip6_a, ip6_b);
+	lc_frame_tcp(&b, 50000, 443, 0, 0, 0x10, 0);
+	lc_frame_fill(&b, 20, 3);
+	return finish();
+}
+
+static void
+test_pppoe_compressed_protocol(void **state)
+{
+	struct lc_parse_result r;
+	size_t n;
+
+	(void)state;
+	n = pppoe_pfc_frame(0, 4);
+	assert_int_equal(fb[14 + 6], 0x21);
+	assert_int_equal(parse(n, LC_VLAN_MODE_UNTAG, &r), LC_PARSE_OK);
+	assert_int_equal(r.flags, LC_PARSE_F_PPPOE | LC_PARSE_F_PORTS);
+	assert_int_equal(r.ip_version, 4);
+	assert_int_equal(r.l3_off, 21);
+	assert_int_equal(r.sport, 50000);
+	assert_int_equal(r.dport, 443);
+
+	n = pppoe_pfc_frame(1, 6);
+	assert_int_equal(fb[18 + 6], 0x57);
+	assert_int_equal(parse(n, LC_VLAN_MODE_VLAN, &r), LC_PARSE_OK);
+	assert_int_equal(r.ip_version, 6);
+	assert_int_equal(r.l3_off, 25);
+	assert_int_equal(r.sport, 50000);
+
+	/* Cut anywhere before the end of the TCP header: never OK. */
+	n = pppoe_pfc_frame(0, 4);
+	for (size_t cut = 14; cut < 21 + 20 + 20; cut++)
+		assert_int_not_equal(parse(cut, LC_VLAN_MODE_UNTAG, &r),
+				     LC_PARSE_OK);
+}
+
+/* Headers at hand in a window shorter than the frame (a chained mbuf). */
+static void
+test_headers_window(void **state)
+{
+	struct lc_parse_result r, whole;
+	uint8_t *copy;
+	size_t n;
+
+	(void)state;
+	begin();
+	lc_frame_vlan(&b, 0x8100, 7);
+	lc_frame_pppoe(&b, 9);
+	lc_frame_ipv4(&b, ip4_a, ip4_b);
+	lc_frame_tcp(&b, 40000, 80, 1, 2, 0x18, 0);
+	lc_frame_fill(&b, 8000, 5);
+	n = finish();
+	assert_true(n > 8000);
+	assert_int_equal(lc_parse_frame(fb, (uint16_t)n, LC_VLAN_MODE_VLAN, &whole),
+			 LC_PARSE_OK);
+
+	/*
+	 * The first segment of a chained frame, or the first bytes copied out
+	 * of it: the same result as the whole frame, read from a buffer of
+	 * exactly that size so that ASan sees any read past it.
+	 */
+	const size_t windows[] = { LC_PARSE_HDR_WINDOW, 1000, 2048 };
+	for (size_t i = 0; i < sizeof(windows) / sizeof(windows[0]); i++) {
+		copy = malloc(windows[i]);
+		assert_non_null(copy);
+		memcpy(copy, fb, windows[i]);
+		assert_int_equal(lc_parse_headers(copy, (uint16_t)windows[i],
+						  (uint32_t)n, LC_VLAN_MODE_VLAN, &r),
+				 LC_PARSE_OK);
+		assert_memory_equal(&r, &whole, sizeof(r));
+		free(copy);
+	}
+	/* The frame shorter than its IP header says: cut. */
+	assert_int_equal(lc_parse_headers(fb, 256, 4000, LC_VLAN_MODE_VLAN, &r),
+			 LC_PARSE_TRUNCATED);
+	/* A window that ends inside the TCP header: not read, not processed. */
+	copy = malloc(18 + 8 + 20 + 10);
+	assert_non_null(copy);
+	memcpy(copy, fb, 18 + 8 + 20 + 10);
+	assert_int_equal(lc_parse_headers(copy, 18 + 8 + 20 + 10, (uint32_t)n,
+					  LC_VLAN_MODE_VLAN, &r), LC_PARSE_UNSUPPORTED);
+	/* A window that ends inside the IP header. */
+	assert_int_equal(lc_parse_headers(copy, 18 + 8 + 10, (uint32_t)n,
+					  LC_VLAN_MODE_VLAN, &r), LC_PARSE_UNSUPPORTED);
+	free(copy);
+	/* A window longer than the frame is the frame. */
+	assert_int_equal(lc_parse_headers(fb, (uint16_t)n, 60, LC_VLAN_MODE_VLAN, &r),
+			 LC_PARSE_TRUNCATED);
+
+	/* IPv6 extension headers past the window. */
+	begin();
+	lc_frame_ipv6(&b, ip6_a, ip6_b);
+	for (int k = 0; k < 4; k++)
+		lc_frame_ipv6_ext(&b, 60, 64);
+	lc_frame_udp(&b, 53, 5353);
+	lc_frame_fill(&b, 3000, 1);
+	n = finish();
+	assert_int_equal(lc_parse_frame(fb, (uint16_t)n, LC_VLAN_MODE_UNTAG, &r),
+			 LC_PARSE_OK);
+	copy = malloc(LC_PARSE_HDR_WINDOW);
+	assert_non_null(copy);
+	memcpy(copy, fb, LC_PARSE_HDR_WINDOW);
+	assert_int_equal(lc_parse_headers(copy, LC_PARSE_HDR_WINDOW, (uint32_t)n,
+					  LC_VLAN_MODE_UNTAG, &r), LC_PARSE_UNSUPPORTED);
+	free(copy);
+}
+
 static void
 test_pppoe(void **state)
 {
@@ -589,10 +709,15 @@ test_pppoe(void **state)
 	fb[pp + 7] = 0x81;
 	assert_int_equal(parse(n, LC_VLAN_MODE_UNTAG, &r),
 			 LC_PARSE_UNSUPPORTED);
-	fb[pp + 6] = 0x21;
-	fb[pp + 7] = 0x45;
-	assert_int_equal(parse(n, LC_VLAN_MODE_UNTAG, &r),
-			 LC_PARSE_UNSUPPORTED);
+	/* A compressed field that is no IP protocol (0x2b, IPX) is not IP. */
+	n = pppoe_pfc_frame(0, 4);
+	fb[pp + 6] = 0x2b;
+	assert_int_equal(parse(n, LC_VLAN_MODE_UNTAG, &r), LC_PARSE_NON_IP);
+	/* Compressed, with a PPPoE length too short for the one byte. */
+	n = pppoe_pfc_frame(0, 4);
+	fb[pp + 4] = 0;
+	fb[pp + 5] = 0;
+	assert_int_equal(parse(n, LC_VLAN_MODE_UNTAG, &r), LC_PARSE_BAD_HEADER);
 	/* Discovery is not IP. */
 	n = pppoe_frame(1, 4);
 	fb[16] = 0x88;
@@ -1217,6 +1342,8 @@ main(void)
 		cmocka_unit_test(test_mpls),
 		cmocka_unit_test(test_eompls),
 		cmocka_unit_test(test_pppoe),
+		cmocka_unit_test(test_pppoe_compressed_protocol),
+		cmocka_unit_test(test_headers_window),
 		cmocka_unit_test(test_ipv4_checks),
 		cmocka_unit_test(test_ipv4_fragments),
 		cmocka_unit_test(test_ipv6_ext_headers),
