@@ -386,6 +386,7 @@ ports_up(struct daemon *d)
 		.vlan_mode = wc->vlan_mode,
 		.burst = (uint16_t)wc->burst,
 		.tx_retries = (uint16_t)wc->tx_retries,
+		.max_frame = wc->mtu + LC_WIRE_TAG_SLACK,
 		.idle_sleep_us = wc->idle_sleep,
 		.socket_id = (int)rte_socket_id(),
 		.flows = d->flows,

@@ -42,6 +42,7 @@ enum lc_drop_reason {
 	LC_DROP_INVALID_FLOW, /* TCP of an unknown flow, permit_invalid_flow = no */
 	LC_DROP_SHAPER,       /* a user's queue was full, or its AQM refused it */
 	LC_DROP_POLICE,       /* above a user's rate, with the police engine */
+	LC_DROP_OVERSIZE,     /* longer than [wire] mtu: never transmitted */
 	LC_DROP_REASON_MAX
 };
 
@@ -68,12 +69,24 @@ struct lc_wire_loop_stats {
 	uint64_t commands_cancelled; /* timed out before the worker took them */
 };
 
+/*
+ * [wire] mtu is the longest untagged L2 frame without FCS; the ports take
+ * frames up to two VLAN tags longer, as a QinQ wire adds them.
+ */
+#define LC_WIRE_TAG_SLACK 8
+
 struct lc_wire_params {
 	uint16_t port[LC_SIDE_MAX]; /* DPDK port ids */
 	uint32_t mode;              /* enum lc_wire_mode (lib/conf) */
 	uint32_t vlan_mode;
 	uint16_t burst;
 	uint16_t tx_retries;
+	/*
+	 * The longest frame the wire carries ([wire] mtu, the L2 frame without
+	 * FCS). A longer one, whatever the device let in, is dropped and
+	 * counted, never transmitted.
+	 */
+	uint32_t max_frame;
 	uint32_t idle_sleep_us;
 	int socket_id;
 	/*

@@ -10,7 +10,7 @@
 #include "lc_wire.h"
 
 /* Bytes a frame may carry beyond the configured MTU: FCS and two tags. */
-#define FRAME_SLACK (RTE_ETHER_CRC_LEN + 2 * RTE_VLAN_HLEN)
+#define FRAME_SLACK (RTE_ETHER_CRC_LEN + LC_WIRE_TAG_SLACK)
 
 static bool
 port_can_scatter(uint16_t port)

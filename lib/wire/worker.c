@@ -34,7 +34,8 @@ lc_wire_create(const struct lc_wire_params *p)
 	struct lc_wire *w;
 
 	if (p == NULL || p->burst == 0 || p->burst > MAX_BURST ||
-	    p->tx_retries == 0 || p->port[0] == p->port[1]) {
+	    p->tx_retries == 0 || p->port[0] == p->port[1] ||
+	    p->max_frame < RTE_ETHER_MIN_LEN - RTE_ETHER_CRC_LEN) {
 		rte_errno = EINVAL;
 		return NULL;
 	}
@@ -296,6 +297,27 @@ shape_burst(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 	}
 }
 
+/*
+ * Parse a frame whose headers may not all sit in its first segment: the
+ * parser gets the first segment when it holds the header window, else the
+ * window copied out into buf. The lengths in its headers are checked against
+ * the whole frame either way.
+ */
+static inline void
+parse_chained(const struct rte_mbuf *m, enum lc_vlan_mode mode, uint8_t *buf,
+	      struct lc_parse_result *pr)
+{
+	uint32_t want = RTE_MIN(m->pkt_len, (uint32_t)LC_PARSE_HDR_WINDOW);
+	const uint8_t *h = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint16_t have = m->data_len;
+
+	if (have < want) {
+		h = rte_pktmbuf_read(m, 0, want, buf);
+		have = (uint16_t)want;
+	}
+	lc_parse_headers(h, have, m->pkt_len, mode, pr);
+}
+
 static void
 handle_burst(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 	     uint16_t n, uint64_t now)
@@ -304,7 +326,11 @@ handle_burst(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 	uint32_t reasons[LC_PARSE_REASON_MAX] = { 0 };
 	struct lc_parse_result pr[MAX_BURST];
 	uint32_t pipes[MAX_BURST];
+	uint8_t hdr[LC_PARSE_HDR_WINDOW];
+	enum lc_vlan_mode mode = (enum lc_vlan_mode)w->p.vlan_mode;
 	uint64_t bytes = 0;
+	uint32_t oversize = 0;
+	uint16_t kept = 0;
 
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
@@ -312,17 +338,32 @@ handle_burst(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
 		bytes += m->pkt_len;
-		/* Headers always sit in the first segment of a chained frame. */
-		lc_parse_frame(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len,
-			       (enum lc_vlan_mode)w->p.vlan_mode, &pr[i]);
-		reasons[pr[i].reason]++;
+		/*
+		 * A frame over the MTU never reaches a TX path, whatever the
+		 * device let in: some drivers cannot transmit it at all.
+		 */
+		if (unlikely(m->pkt_len > w->p.max_frame)) {
+			rte_pktmbuf_free(m);
+			oversize++;
+			continue;
+		}
+		if (likely(m->nb_segs == 1))
+			lc_parse_frame(rte_pktmbuf_mtod(m, const uint8_t *),
+				       m->data_len, mode, &pr[kept]);
+		else
+			parse_chained(m, mode, hdr, &pr[kept]);
+		reasons[pr[kept].reason]++;
+		pkts[kept++] = m;
 	}
 	cnt_add(&st->rx_packets, n);
 	cnt_add(&st->rx_bytes, bytes);
+	if (unlikely(oversize != 0))
+		cnt_add(&st->drops[LC_DROP_OVERSIZE], oversize);
 	for (int r = 0; r < LC_PARSE_REASON_MAX; r++)
 		if (reasons[r] != 0)
 			cnt_add(&st->parse[r], reasons[r]);
 
+	n = kept;
 	if (w->p.flows != NULL) {
 		n = track_flows(w, side, pkts, n, pr, pipes, now);
 	} else {
@@ -844,6 +885,8 @@ lc_drop_reason_name(enum lc_drop_reason reason)
 		return "shaper";
 	case LC_DROP_POLICE:
 		return "police";
+	case LC_DROP_OVERSIZE:
+		return "oversize";
 	default:
 		return "?";
 	}

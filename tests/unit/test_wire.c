@@ -92,6 +92,7 @@ make_wire(uint32_t mode)
 		.vlan_mode = 2,
 		.burst = 32,
 		.tx_retries = 4,
+		.max_frame = 1518,
 		.rx_enabled = true,
 		.socket_id = SOCKET_ID_ANY,
 	};
@@ -325,15 +326,133 @@ test_timed_out_command_never_runs(void **state)
 	lc_wire_free(w);
 }
 
+/*
+ * Frames longer than the wire's largest frame are dropped and counted,
+ * never handed to a TX path; frames around the limit pass byte-exact.
+ */
+static void
+test_oversize_dropped(void **state)
+{
+	struct lc_wire *w = make_wire(LC_MODE_INLINE);
+	struct lc_wire_port_stats cs;
+	const uint16_t lens[] = { 1517, 1518, 1519, 2000, 1518 };
+	struct rte_mbuf *m;
+
+	(void)state;
+	for (uint32_t i = 0; i < RTE_DIM(lens); i++) {
+		if (lens[i] <= 1518) {
+			m = make_frame(LC_SIDE_CLIENT, i, lens[i]);
+		} else {
+			/* Longer than a segment: a chain, as a scattering NIC makes. */
+			m = make_frame(LC_SIDE_CLIENT, i, 1000);
+			struct rte_mbuf *t = make_frame(LC_SIDE_CLIENT, i,
+							(uint16_t)(lens[i] - 1000));
+			assert_int_equal(rte_pktmbuf_chain(m, t), 0);
+		}
+		assert_int_equal(rte_ring_enqueue(sides[LC_SIDE_CLIENT].rx, m), 0);
+	}
+	while (lc_wire_poll(w) > 0)
+		;
+	lc_wire_get_port_stats(w, LC_SIDE_CLIENT, &cs);
+	assert_int_equal(cs.rx_packets, RTE_DIM(lens));
+	assert_int_equal(cs.drops[LC_DROP_OVERSIZE], 2);
+	assert_int_equal(rte_ring_count(sides[LC_SIDE_SERVER].tx), 3);
+	for (uint32_t i = 0; i < RTE_DIM(lens); i++) {
+		if (lens[i] > 1518)
+			continue;
+		assert_int_equal(rte_ring_dequeue(sides[LC_SIDE_SERVER].tx,
+						  (void **)&m), 0);
+		check_frame(m, LC_SIDE_CLIENT, i, lens[i]);
+		rte_pktmbuf_free(m);
+	}
+	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
+	lc_wire_free(w);
+}
+
+/*
+ * A jumbo frame chained over segments is parsed whole: the lengths in its
+ * headers are checked against the frame, not the first segment, and headers
+ * that straddle two segments are read across them.
+ */
+static void
+test_chained_frames_parsed(void **state)
+{
+	static const uint8_t hdr[] = {
+		/* Ethernet, 802.1Q tag 5, IPv4 */
+		0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 6, 0x81, 0x00, 0x00, 0x05,
+		0x08, 0x00,
+		/* IPv4, total length 1400 - 18, TCP, 10.0.0.1 -> 10.0.0.2 */
+		0x45, 0, 0x05, 0x66, 0, 1, 0x40, 0, 64, 6, 0, 0,
+		10, 0, 0, 1, 10, 0, 0, 2,
+		/* TCP 40000 -> 443, ACK */
+		0x9c, 0x40, 0x01, 0xbb, 0, 0, 0, 1, 0, 0, 0, 1, 0x50, 0x10,
+		0xff, 0xff, 0, 0, 0, 0,
+	};
+	/* Where the first segment ends: after the headers, inside IPv4, inside TCP. */
+	const uint16_t splits[] = { 600, 30, 45 };
+	struct lc_wire_params p = {
+		.port = { sides[0].port, sides[1].port }, .mode = LC_MODE_INLINE,
+		.vlan_mode = 2, .burst = 32, .tx_retries = 4, .max_frame = 9216,
+		.rx_enabled = true, .socket_id = SOCKET_ID_ANY,
+	};
+	struct lc_wire *w = lc_wire_create(&p);
+	struct lc_wire_port_stats cs;
+
+	(void)state;
+	assert_non_null(w);
+	for (uint32_t i = 0; i < RTE_DIM(splits); i++) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+		struct rte_mbuf *t = rte_pktmbuf_alloc(pool);
+		uint8_t frame[1400];
+
+		assert_non_null(m);
+		assert_non_null(t);
+		for (uint32_t k = 0; k < sizeof(frame); k++)
+			frame[k] = (uint8_t)(k * 13 + i);
+		memcpy(frame, hdr, sizeof(hdr));
+		memcpy(rte_pktmbuf_append(m, splits[i]), frame, splits[i]);
+		memcpy(rte_pktmbuf_append(t, (uint16_t)(sizeof(frame) - splits[i])),
+		       frame + splits[i], sizeof(frame) - splits[i]);
+		assert_int_equal(rte_pktmbuf_chain(m, t), 0);
+		assert_int_equal(rte_ring_enqueue(sides[LC_SIDE_CLIENT].rx, m), 0);
+	}
+	while (lc_wire_poll(w) > 0)
+		;
+	lc_wire_get_port_stats(w, LC_SIDE_CLIENT, &cs);
+	assert_int_equal(cs.rx_packets, RTE_DIM(splits));
+	assert_int_equal(cs.parse[LC_PARSE_OK], RTE_DIM(splits));
+	assert_int_equal(cs.drops[LC_DROP_OVERSIZE], 0);
+	/* Forwarded whole and unchanged. */
+	for (uint32_t i = 0; i < RTE_DIM(splits); i++) {
+		struct rte_mbuf *m = NULL;
+		uint8_t out[1400];
+
+		assert_int_equal(rte_ring_dequeue(sides[LC_SIDE_SERVER].tx,
+						  (void **)&m), 0);
+		assert_int_equal(m->pkt_len, sizeof(out));
+		assert_non_null(rte_pktmbuf_read(m, 0, sizeof(out), out));
+		assert_memory_equal(out, hdr, sizeof(hdr));
+		for (uint32_t k = sizeof(hdr); k < sizeof(out); k++)
+			assert_int_equal(out[k], (uint8_t)(k * 13 + i));
+		rte_pktmbuf_free(m);
+	}
+	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
+	lc_wire_free(w);
+}
+
 static void
 test_create_rejects_bad_params(void **state)
 {
 	struct lc_wire_params p = {
-		.port = { 0, 0 }, .burst = 32, .tx_retries = 1,
+		.port = { 0, 0 }, .burst = 32, .tx_retries = 1, .max_frame = 1518,
 	};
 
 	(void)state;
 	assert_null(lc_wire_create(&p));
+	p.port[1] = 1;
+	p.max_frame = 0;
+	assert_null(lc_wire_create(&p));
+	p.max_frame = 1518;
 	p.port[1] = 1;
 	p.burst = 0;
 	assert_null(lc_wire_create(&p));
@@ -350,6 +469,8 @@ main(void)
 		cmocka_unit_test(test_tx_full_drops_and_frees),
 		cmocka_unit_test(test_live_mode_switch),
 		cmocka_unit_test(test_timed_out_command_never_runs),
+		cmocka_unit_test(test_oversize_dropped),
+		cmocka_unit_test(test_chained_frames_parsed),
 		cmocka_unit_test(test_create_rejects_bad_params),
 	};
 
