@@ -11,6 +11,7 @@
 #include <rte_malloc.h>
 
 #include "lc_assign.h"
+#include "lc_hash.h"
 
 /* The key of an endpoint: what `assign EMAIL IP:PORT` names. */
 struct endpoint_key {
@@ -59,7 +60,7 @@ struct lc_assign {
 static uint32_t
 hash_crc(const void *key, uint32_t len, uint32_t init)
 {
-	return rte_hash_crc(key, len, init);
+	return lc_hash_crc(key, len, init);
 }
 
 static struct rte_hash *

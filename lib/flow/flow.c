@@ -24,6 +24,7 @@
 #include <rte_prefetch.h>
 
 #include "lc_flow.h"
+#include "lc_hash.h"
 
 _Static_assert(sizeof(struct lc_flow) == 64, "a flow is one cache line");
 
@@ -111,6 +112,13 @@ timeout_hz(uint32_t seconds, uint32_t def, uint64_t hz, uint64_t *out)
 	return true;
 }
 
+/* rte_hash's hash function: lc_hash_crc, which takes any alignment. */
+static uint32_t
+flow_hash(const void *key, uint32_t len, uint32_t init)
+{
+	return lc_hash_crc(key, len, init);
+}
+
 struct lc_flow_table *
 lc_flow_table_create(const struct lc_flow_params *p)
 {
@@ -163,7 +171,7 @@ lc_flow_table_create(const struct lc_flow_params *p)
 	hp.name = p->name;
 	hp.entries = p->capacity;
 	hp.key_len = sizeof(struct lc_flow_key);
-	hp.hash_func = rte_hash_crc;
+	hp.hash_func = flow_hash;
 	hp.hash_func_init_val = HASH_SEED;
 	hp.socket_id = p->socket_id;
 	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
@@ -255,7 +263,7 @@ key_hash(const struct lc_flow_key *key)
 {
 	/* Inlined instead of rte_hash_hash()'s call through a pointer; the
 	 * hash was created with the same function and seed. */
-	return rte_hash_crc(key, sizeof(*key), HASH_SEED);
+	return lc_hash_crc(key, sizeof(*key), HASH_SEED);
 }
 
 uint64_t

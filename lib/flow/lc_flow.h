@@ -60,7 +60,7 @@ struct lc_flow_key {
 	uint8_t ip_version;    /* 4 or 6 */
 	uint8_t n_vlans;
 	uint8_t n_inner_vlans;
-};
+} __attribute__((aligned(8))); /* hashed 8 bytes at a time */
 
 /* Session state. LC_FLOW_STATE_ACTIVE is every flow that is not TCP. */
 enum lc_flow_state {
