@@ -237,10 +237,19 @@ int lc_user_save(const struct lc_user_registry *reg, const char *path,
  * whole file is good. Returns 0; -EINVAL for a corrupt or truncated file,
  * with "path:line: what" in err; -EEXIST when a user of the file clashes
  * (id or email) with one already in the registry; -ENOMEM; or -errno when
- * the file cannot be read.
+ * the file cannot be read or is not a regular file of at most
+ * lc_user_file_max() bytes.
  */
 int lc_user_load(struct lc_user_registry *reg, const char *path, uint64_t now,
 		 char *err, size_t errlen);
+
+/*
+ * The largest state file lc_user_load() reads for a registry of capacity
+ * users: 64 KiB plus 1 KiB a user. A bigger one is refused (-EFBIG), and so
+ * is anything that is not a regular file: a FIFO (-EINVAL, without waiting
+ * for a writer), a device (-EINVAL), a directory (-EISDIR).
+ */
+uint64_t lc_user_file_max(uint32_t capacity);
 
 #ifdef __cplusplus
 }

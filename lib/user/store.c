@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "lc_conf.h"
 #include "lc_num.h"
 #include "lc_rate.h"
 #include "lc_user.h"
@@ -25,6 +26,13 @@
 #define STORE_MAGIC "linecap-users"
 #define STORE_VERSION "1"
 #define STORE_LINE_MAX 4096 /* far above the longest line linecap writes */
+/*
+ * The largest file a registry loads: the header and trailer, and 1 KiB a
+ * user, three times the longest line linecap writes (about 340 bytes with
+ * a 255-byte email), which leaves room for hand-made spacing and comments.
+ */
+#define STORE_FILE_BASE (UINT64_C(64) << 10)
+#define STORE_BYTES_PER_USER UINT64_C(1024)
 #define DIR_MODE 0750       /* emails identify people: not world-readable */
 #define FILE_MODE 0640
 
@@ -457,6 +465,91 @@ parse_file(struct store_load *ld, FILE *f)
 	return 0;
 }
 
+uint64_t
+lc_user_file_max(uint32_t capacity)
+{
+	return STORE_FILE_BASE + (uint64_t)capacity * STORE_BYTES_PER_USER;
+}
+
+/*
+ * The whole file into a buffer of at most max bytes. The file must be a
+ * regular file (lc_conf_open_regular(): a FIFO would hang the start, a
+ * device such as /dev/zero would never end); it is read to its end, never
+ * past max, even if it grows meanwhile. Returns 0, -ENOENT, or -errno
+ * with a message naming the file.
+ */
+static int
+read_whole(const char *path, uint64_t max, char **text, size_t *len,
+	   char *err, size_t errlen)
+{
+	char msg[512];
+	uint64_t size;
+	size_t cap, n = 0;
+	char *buf;
+	int fd;
+
+	fd = lc_conf_open_regular(path, max, &size, msg, sizeof(msg));
+	if (fd < 0) {
+		if (fd != -ENOENT)
+			set_err(err, errlen, "%s%s", msg, fd == -EFBIG ?
+				" (see [users] capacity)" : "");
+		return fd;
+	}
+	cap = (size_t)size + 1;
+	buf = malloc(cap);
+	if (buf == NULL) {
+		close(fd);
+		set_err(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	buf[0] = '\0';
+	for (;;) {
+		ssize_t r;
+
+		if (n == cap) {
+			/* It grew since fstat: read on, up to max + 1. */
+			size_t grown = cap * 2 > max + 1 ? (size_t)max + 1 : cap * 2;
+			char *b;
+
+			if (n > max) {
+				set_err(err, errlen, "%s: more than %" PRIu64 " bytes, "
+					"the most a valid file can hold (see [users] "
+					"capacity)", path, max);
+				free(buf);
+				close(fd);
+				return -EFBIG;
+			}
+			b = realloc(buf, grown);
+			if (b == NULL) {
+				set_err(err, errlen, "%s: out of memory", path);
+				free(buf);
+				close(fd);
+				return -ENOMEM;
+			}
+			buf = b;
+			cap = grown;
+		}
+		r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+
+			set_err(err, errlen, "%s: %s", path, strerror(e));
+			free(buf);
+			close(fd);
+			return -e;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	*text = buf;
+	*len = n;
+	return 0;
+}
+
 int
 lc_user_load(struct lc_user_registry *reg, const char *path, uint64_t now,
 	     char *err, size_t errlen)
@@ -464,22 +557,30 @@ lc_user_load(struct lc_user_registry *reg, const char *path, uint64_t now,
 	struct store_load ld = {
 		.path = path, .err = err, .errlen = errlen, .reg = reg,
 	};
-	char q[352];
-	FILE *f;
+	char q[352], *text = NULL;
+	FILE *f = NULL;
+	size_t len = 0;
 	int rc;
 
 	if (path == NULL || path[0] == '\0') {
 		set_err(err, errlen, "no state file path");
 		return -EINVAL;
 	}
-	f = fopen(path, "re");
-	if (f == NULL) {
-		if (errno == ENOENT)
-			return 0; /* first start: no users yet */
-		rc = -errno;
-		set_err(err, errlen, "%s: %s", path, strerror(errno));
+	rc = read_whole(path, lc_user_file_max(lc_user_capacity(reg)), &text,
+			&len, err, errlen);
+	if (rc == -ENOENT)
+		return 0; /* first start: no users yet */
+	if (rc != 0)
 		return rc;
+	f = fmemopen(text, len > 0 ? len : 1, "r");
+	if (f == NULL) {
+		set_err(err, errlen, "%s: %s", path, strerror(errno));
+		free(text);
+		return -ENOMEM;
 	}
+	/* fmemopen takes no empty buffer: an empty file is one of no lines. */
+	if (len == 0)
+		fgetc(f);
 	ld.id_line = calloc((size_t)lc_user_capacity(reg) + 1,
 			    sizeof(ld.id_line[0]));
 	if (ld.id_line == NULL ||
@@ -519,6 +620,7 @@ lc_user_load(struct lc_user_registry *reg, const char *path, uint64_t now,
 	}
 out:
 	fclose(f);
+	free(text);
 	for (size_t i = 0; i < ld.n; i++)
 		free(ld.ents[i].email);
 	free(ld.ents);

@@ -1194,6 +1194,52 @@ test_load_missing_file(void **state)
 	lc_user_registry_free(reg);
 }
 
+/*
+ * A users file that is not a regular file is refused at once: a FIFO hung
+ * the start, /dev/zero (or a link to it) grew memory without end. So is a
+ * file bigger than any valid one for the capacity.
+ */
+static void
+test_load_not_regular(void **state)
+{
+	struct lc_user_registry *reg = new_registry(16);
+	char path[128], err[256];
+	int fd;
+
+	(void)state;
+	tmp_path("fifo.conf", path, sizeof(path));
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(lc_user_load(reg, path, 0, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "not a regular file (a FIFO)"));
+	assert_non_null(strstr(err, path));
+
+	tmp_path("zero.conf", path, sizeof(path));
+	assert_int_equal(symlink("/dev/zero", path), 0);
+	assert_int_equal(lc_user_load(reg, path, 0, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "not a regular file (a character device)"));
+	assert_int_equal(lc_user_load(reg, "/dev/zero", 0, err, sizeof(err)), -EINVAL);
+
+	tmp_path("big.conf", path, sizeof(path));
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	assert_true(lc_user_file_max(16) == 64 * 1024 + 16 * 1024);
+	assert_int_equal(ftruncate(fd, (off_t)lc_user_file_max(16) + 1), 0);
+	close(fd);
+	assert_int_equal(lc_user_load(reg, path, 0, err, sizeof(err)), -EFBIG);
+	assert_non_null(strstr(err, "81921 bytes"));
+	assert_non_null(strstr(err, "[users] capacity"));
+	/* At the limit it is read, and judged on what it holds. */
+	assert_int_equal(truncate(path, (off_t)lc_user_file_max(16)), 0);
+	assert_int_equal(lc_user_load(reg, path, 0, err, sizeof(err)), -EINVAL);
+	assert_null(strstr(err, "bytes"));
+	/* An empty file is no file: refused as truncated, as before. */
+	assert_int_equal(truncate(path, 0), 0);
+	assert_int_equal(lc_user_load(reg, path, 0, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "no header"));
+	assert_int_equal(lc_user_count(reg, NULL, NULL), 0);
+	lc_user_registry_free(reg);
+}
+
 static void
 test_atomic_save(void **state)
 {
@@ -1738,6 +1784,8 @@ main(void)
 						dir_setup, dir_teardown),
 		cmocka_unit_test_setup_teardown(test_load_missing_file,
 						dir_setup, dir_teardown),
+		cmocka_unit_test_setup_teardown(test_load_not_regular, dir_setup,
+						dir_teardown),
 		cmocka_unit_test_setup_teardown(test_atomic_save, dir_setup,
 						dir_teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_files, dir_setup,
