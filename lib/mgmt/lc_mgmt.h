@@ -54,14 +54,48 @@ struct lc_mgmt_req {
 typedef void (*lc_mgmt_batch_fn)(void *ctx, struct lc_mgmt_req *reqs,
 				 unsigned int n);
 
+/*
+ * A reply too large to build whole in memory, such as a listing of 50,000
+ * flows, is streamed: one array member of the reply is produced a piece at
+ * a time, each piece when the client has read the one before, so that a
+ * client's reply holds a bounded amount of memory however long it is, and
+ * other clients are served between pieces.
+ *
+ * next() appends the next elements (a bounded number: a step of work of a
+ * few milliseconds) to items and returns 1 if more follow, 0 when the array
+ * is complete, or a negative errno after lc_mgmt_error(tail, ...) says why.
+ * Members that next() sets in tail (the same object each call) follow the
+ * array in the reply. free(), if set, releases state once the reply is done
+ * or abandoned (the client left).
+ */
+struct lc_mgmt_stream {
+	const char *key;      /* the member that holds the array: "flows" */
+	int (*next)(void *state, json_t *items, json_t *tail);
+	void (*free)(void *state);
+	void *state;
+};
+
+/*
+ * A streaming command's handler. It checks its arguments and fills reply
+ * with the members known at once, like a handler, then fills *stream and
+ * returns 0. A reply streamed to a client reads
+ * {<members of reply>,"<key>":[<elements>],<members of tail>,"ok":...}:
+ * "ok" comes last, since it is known only at the end. It may also answer
+ * at once by returning 0 without setting stream->next, or fail like a
+ * handler (then it must not leave state behind).
+ */
+typedef int (*lc_mgmt_stream_fn)(void *ctx, int argc, char **argv,
+				 json_t *reply, struct lc_mgmt_stream *stream);
+
 struct lc_mgmt_cmd {
 	const char *keyword;  /* one or two words: "ping", "user set" */
 	const char *args;     /* argument synopsis: "EMAIL [up=RATE]" */
 	const char *help;     /* one line */
 	int min_args;
 	int max_args;
-	lc_mgmt_handler_fn handler;
+	lc_mgmt_handler_fn handler; /* NULL only for a streaming command */
 	lc_mgmt_batch_fn batch; /* optional */
+	lc_mgmt_stream_fn stream; /* optional; used instead of handler */
 };
 
 /* Lines a batch holds at most. */
@@ -83,7 +117,9 @@ int lc_mgmt_register(struct lc_mgmt_table *table, const struct lc_mgmt_cmd *cmds
 /*
  * Execute one request line (without its newline; a trailing CR is ignored)
  * and return the reply object, which the caller releases with json_decref().
- * Never returns NULL except when out of memory.
+ * Never returns NULL except when out of memory. A streaming command's reply
+ * is built whole here, so its size is not bounded: the socket server is what
+ * streams.
  */
 json_t *lc_mgmt_exec(struct lc_mgmt_table *table, const char *line, size_t len);
 
@@ -111,22 +147,54 @@ int lc_mgmt_parse_endpoint(const char *text, uint8_t addr[16], uint16_t *port,
 /* True if s[0..len) is valid UTF-8 with no NUL and no control character. */
 bool lc_mgmt_text_valid(const char *s, size_t len);
 
+/* How long a client with nothing pending may stay connected, by default. */
+#define LC_MGMT_IDLE_TIMEOUT_DEFAULT_MS (300u * 1000u)
+
 struct lc_mgmt_params {
-	const char *path;        /* socket path; an old socket there is replaced */
+	/*
+	 * Socket path. Nothing there: the socket is created. A socket that
+	 * refuses connections (left by a daemon that died) is replaced. A socket
+	 * that a live daemon owns (it accepts, or its backlog is full), or
+	 * anything that is not a socket, is left alone and lc_mgmt_create()
+	 * fails: EADDRINUSE for a live owner, ENOTSOCK for another kind of file.
+	 */
+	const char *path;
 	uint32_t mode;           /* permission bits of the socket */
 	uint32_t max_clients;
 	size_t max_output;       /* bytes queued to one client before it is cut off */
+	/*
+	 * A client with no request in progress and no reply pending that has
+	 * sent nothing and read nothing for this long is closed. 0: the default,
+	 * LC_MGMT_IDLE_TIMEOUT_DEFAULT_MS; UINT32_MAX: never.
+	 */
+	uint32_t idle_timeout_ms;
 	struct lc_mgmt_table *table;
+	/*
+	 * Optional: called for events an operator should see (clients refused
+	 * or evicted because the server is full), at most once per 10 s for
+	 * each kind, with the count of those not shown.
+	 */
+	void (*log)(void *arg, const char *level, const char *msg);
+	void *log_arg;
+	/*
+	 * Optional: on failure of lc_mgmt_create(), a sentence that says what
+	 * is at the path and what to do, written here.
+	 */
+	char *error;
+	size_t error_size;
 };
 
 struct lc_mgmt_stats {
 	uint64_t accepted;
-	uint64_t rejected;       /* over max_clients */
+	uint64_t rejected;       /* over max_clients, no idle client to evict */
+	uint64_t evicted;        /* idle clients closed to make room for a new one */
+	uint64_t idle_closed;    /* clients closed after idle_timeout_ms */
 	uint64_t closed;
 	uint64_t requests;
 	uint64_t errors;         /* replies with ok = false */
 	uint64_t too_long;       /* lines over LC_MGMT_LINE_MAX */
 	uint64_t cut_off;        /* clients that did not read their replies */
+	uint64_t streamed;       /* replies written a piece at a time */
 	uint32_t clients;        /* connected now */
 };
 
@@ -135,15 +203,24 @@ struct lc_mgmt;
 /* Create the listening socket. NULL with errno set on failure. */
 struct lc_mgmt *lc_mgmt_create(const struct lc_mgmt_params *params);
 
-/* Close every client and the socket, and remove the socket file. */
+/*
+ * Close every client and the socket, and remove the socket file if it is
+ * still the one this server created.
+ */
 void lc_mgmt_free(struct lc_mgmt *mgmt);
 
 /*
- * Serve clients for at most timeout_ms (0: only what is ready now). Each call
- * handles a bounded number of lines per client, so one busy client cannot
- * starve the others or the control thread's other work.
+ * Serve clients for at most timeout_ms (0: only what is ready now).
+ *
+ * Clients are served in turns, round robin: in one turn a client runs at
+ * most LC_MGMT_BATCH_MAX lines and about LC_MGMT_TURN_MS of commands (a
+ * command or a batch that is running is never cut short), or writes one
+ * output buffer's worth of a long reply; what remains waits for its next
+ * turn, after every other client with work has had one. So a client waits
+ * for at most one turn of each other client, whatever they pipeline.
  * Returns 0 or -errno.
  */
+#define LC_MGMT_TURN_MS 5
 int lc_mgmt_poll(struct lc_mgmt *mgmt, int timeout_ms);
 
 void lc_mgmt_get_stats(const struct lc_mgmt *mgmt, struct lc_mgmt_stats *stats);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lc_mgmt.h"
+#include "mgmt_priv.h"
 
 #define KEYWORD_WORDS 2
 
@@ -112,7 +113,8 @@ lc_mgmt_register(struct lc_mgmt_table *table, const struct lc_mgmt_cmd *cmds,
 	for (unsigned int i = 0; i < n; i++) {
 		rows[i].cmd = &cmds[i];
 		rows[i].ctx = ctx;
-		if (cmds[i].keyword == NULL || cmds[i].handler == NULL ||
+		if (cmds[i].keyword == NULL ||
+		    (cmds[i].handler == NULL && cmds[i].stream == NULL) ||
 		    cmds[i].min_args < 0 || cmds[i].max_args < cmds[i].min_args ||
 		    cmds[i].max_args > LC_MGMT_ARGS_MAX ||
 		    split_keyword(cmds[i].keyword, &rows[i]) != 0) {
@@ -351,56 +353,111 @@ new_reply(void)
 	return reply;
 }
 
-static void
-finish(json_t *reply, int rc)
+void
+mgmt_reply_finish(json_t *reply, int rc)
 {
 	if (rc != 0 && json_object_get(reply, "error") == NULL)
 		lc_mgmt_error(reply, "%s", strerror(rc < 0 ? -rc : rc));
 	json_object_set_new(reply, "ok", json_boolean(rc == 0));
 }
 
+unsigned int
+mgmt_table_run(struct lc_mgmt_table *table, const char *const lines[],
+	       const size_t lens[], unsigned int n, json_t *replies[],
+	       struct lc_mgmt_stream *stream)
+{
+	struct lc_mgmt_req reqs[LC_MGMT_BATCH_MAX];
+	struct parsed *p = table->scratch;
+	int rc;
+
+	memset(stream, 0, sizeof(*stream));
+	if (n > LC_MGMT_BATCH_MAX)
+		n = LC_MGMT_BATCH_MAX;
+	replies[0] = new_reply();
+	if (replies[0] == NULL)
+		return 1;
+	rc = parse_line(table, lines[0], lens[0], &p[0], replies[0]);
+	if (rc != 0) {
+		mgmt_reply_finish(replies[0], rc);
+		return 1;
+	}
+	const struct table_row *row = p[0].row;
+
+	if (row->cmd->stream != NULL) {
+		rc = row->cmd->stream(row->ctx, p[0].argc, p[0].argv, replies[0],
+				      stream);
+		if (rc != 0 || stream->next == NULL) {
+			/* A failed handler's state is not left to leak. */
+			if (stream->free != NULL && stream->state != NULL)
+				stream->free(stream->state);
+			memset(stream, 0, sizeof(*stream));
+			mgmt_reply_finish(replies[0], rc);
+		}
+		return 1;
+	}
+	if (row->cmd->batch == NULL) {
+		rc = row->cmd->handler(row->ctx, p[0].argc, p[0].argv, replies[0]);
+		mgmt_reply_finish(replies[0], rc);
+		return 1;
+	}
+	/* The run of lines of this command goes as one batch. */
+	unsigned int k = 1;
+	while (k < n) {
+		replies[k] = new_reply();
+		if (replies[k] == NULL)
+			break;
+		if (parse_line(table, lines[k], lens[k], &p[k], replies[k]) != 0 ||
+		    p[k].row != row) {
+			/* Not part of the run: it is run (and answered) next time. */
+			json_decref(replies[k]);
+			break;
+		}
+		k++;
+	}
+	for (unsigned int x = 0; x < k; x++) {
+		reqs[x].argc = p[x].argc;
+		reqs[x].argv = p[x].argv;
+		reqs[x].reply = replies[x];
+		reqs[x].rc = 0;
+	}
+	row->cmd->batch(row->ctx, reqs, k);
+	for (unsigned int x = 0; x < k; x++)
+		mgmt_reply_finish(replies[x], reqs[x].rc);
+	return k;
+}
+
+/* Build a streamed reply whole, for callers that want one object. */
+static void
+drain_stream(json_t *reply, struct lc_mgmt_stream *stream)
+{
+	json_t *items = json_array(), *tail = json_object();
+	int rc = items != NULL && tail != NULL ? 1 : -ENOMEM;
+
+	while (rc > 0)
+		rc = stream->next(stream->state, items, tail);
+	if (stream->free != NULL)
+		stream->free(stream->state);
+	if (items != NULL)
+		json_object_set_new(reply, stream->key, items);
+	if (tail != NULL)
+		json_object_update(reply, tail);
+	json_decref(tail);
+	mgmt_reply_finish(reply, rc);
+}
+
 void
 lc_mgmt_exec_lines(struct lc_mgmt_table *table, const char *const lines[],
 		   const size_t lens[], unsigned int n, json_t *replies[])
 {
-	struct lc_mgmt_req reqs[LC_MGMT_BATCH_MAX];
-	int rc[LC_MGMT_BATCH_MAX];
+	struct lc_mgmt_stream stream;
 
-	for (unsigned int i = 0; i < n; i++) {
-		replies[i] = new_reply();
-		rc[i] = replies[i] == NULL ? -ENOMEM :
-			parse_line(table, lines[i], lens[i], &table->scratch[i],
-				   replies[i]);
-		if (rc[i] != 0)
-			table->scratch[i].row = NULL;
-	}
 	for (unsigned int i = 0; i < n;) {
-		const struct table_row *row = table->scratch[i].row;
+		unsigned int k = mgmt_table_run(table, lines + i, lens + i, n - i,
+						replies + i, &stream);
 
-		if (row == NULL || row->cmd->batch == NULL) {
-			if (row != NULL)
-				rc[i] = row->cmd->handler(row->ctx, table->scratch[i].argc,
-							  table->scratch[i].argv,
-							  replies[i]);
-			if (replies[i] != NULL)
-				finish(replies[i], rc[i]);
-			i++;
-			continue;
-		}
-		/* The run of lines of this command goes as one batch. */
-		unsigned int j = i, k = 0;
-		while (j < n && table->scratch[j].row == row) {
-			reqs[k].argc = table->scratch[j].argc;
-			reqs[k].argv = table->scratch[j].argv;
-			reqs[k].reply = replies[j];
-			reqs[k].rc = 0;
-			j++;
-			k++;
-		}
-		row->cmd->batch(row->ctx, reqs, k);
-		for (unsigned int x = 0; x < k; x++)
-			finish(replies[i + x], reqs[x].rc);
-		i = j;
+		if (stream.next != NULL)
+			drain_stream(replies[i], &stream);
+		i += k;
 	}
 }
 

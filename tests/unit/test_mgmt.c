@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +12,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -476,6 +479,556 @@ test_server_socket_file(void **state)
 	lc_mgmt_free(NULL);
 }
 
+/* --- trust under real conditions: socket path, fairness, streaming, idle --- */
+
+static uint64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* "slow MS": busy for MS milliseconds, like a command that fsyncs. */
+static int
+cmd_slow(void *ctx, int argc, char **argv, json_t *reply)
+{
+	uint64_t until = mono_us() + 1000 * strtoull(argv[0], NULL, 10);
+
+	(void)ctx;
+	(void)argc;
+	(void)reply;
+	while (mono_us() < until)
+		;
+	return 0;
+}
+
+#define ITEM_PAD 200
+
+/* One element of a long listing, about 230 bytes of JSON like a flow's. */
+static json_t *
+item(unsigned long i)
+{
+	char pad[ITEM_PAD + 1];
+
+	memset(pad, 'f', ITEM_PAD);
+	pad[ITEM_PAD] = '\0';
+	return json_pack("{s:I,s:s}", "i", (json_int_t)i, "pad", pad);
+}
+
+/* "built N": a listing of N elements built whole, the way replies were. */
+static int
+cmd_built(void *ctx, int argc, char **argv, json_t *reply)
+{
+	unsigned long n = strtoul(argv[0], NULL, 10);
+	json_t *list = json_array();
+
+	(void)ctx;
+	(void)argc;
+	for (unsigned long i = 0; i < n; i++)
+		json_array_append_new(list, item(i));
+	json_object_set_new(reply, "count", json_integer((json_int_t)n));
+	json_object_set_new(reply, "items", list);
+	return 0;
+}
+
+struct listing {
+	unsigned long n, done;
+	unsigned long fail_at;      /* 0: never */
+};
+
+static int
+listing_next(void *state, json_t *items, json_t *tail)
+{
+	struct listing *l = state;
+
+	for (int k = 0; k < 256 && l->done < l->n; k++) {
+		if (l->fail_at != 0 && l->done == l->fail_at) {
+			json_object_set_new(tail, "count", json_integer((json_int_t)l->done));
+			return lc_mgmt_error(tail, "gave up after %lu", l->done);
+		}
+		json_array_append_new(items, item(l->done++));
+	}
+	json_object_set_new(tail, "count", json_integer((json_int_t)l->done));
+	return l->done < l->n ? 1 : 0;
+}
+
+/* "list N [FAIL_AT]": a streamed listing of N elements, like 'flows'. */
+static int
+cmd_list(void *ctx, int argc, char **argv, json_t *reply,
+	 struct lc_mgmt_stream *stream)
+{
+	struct listing *l = calloc(1, sizeof(*l));
+
+	(void)ctx;
+	l->n = strtoul(argv[0], NULL, 10);
+	l->fail_at = argc > 1 ? strtoul(argv[1], NULL, 10) : 0;
+	json_object_set_new(reply, "total", json_integer((json_int_t)l->n));
+	stream->key = "items";
+	stream->next = listing_next;
+	stream->free = free;
+	stream->state = l;
+	return 0;
+}
+
+static const struct lc_mgmt_cmd load_cmds[] = {
+	{ "slow", "MS", "busy for MS ms", 1, 1, cmd_slow, NULL, NULL },
+	{ "built", "N", "a listing built whole", 1, 1, cmd_built, NULL, NULL },
+	{ "list", "N [FAIL_AT]", "a streamed listing", 1, 2, NULL, NULL, cmd_list },
+};
+
+static struct lc_mgmt *
+start_server_with(struct server *s, struct lc_mgmt_params *p)
+{
+	snprintf(s->path, sizeof(s->path), "/tmp/lc-test-mgmt.%d.sock", getpid());
+	s->table = make_table();
+	assert_int_equal(lc_mgmt_register(s->table, load_cmds, 3, NULL), 0);
+	p->path = s->path;
+	p->mode = 0600;
+	p->table = s->table;
+	s->mgmt = lc_mgmt_create(p);
+	assert_non_null(s->mgmt);
+	return s->mgmt;
+}
+
+static size_t
+rss_kib(void)
+{
+	unsigned long pages = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%lu %lu", &pages, &resident), 2);
+	fclose(f);
+	return resident * (size_t)(sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static void
+test_server_socket_path(void **state)
+{
+	char path[108], why[256];
+	struct lc_mgmt_table *t = make_table();
+	struct lc_mgmt_params p = { .path = path, .mode = 0600, .max_clients = 1,
+				    .table = t, .error = why, .error_size = sizeof(why) };
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct stat st, st2;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/lc-test-mgmt-path.%d.sock", getpid());
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	unlink(path);
+
+	/*
+	 * A live owner that never accepts, its backlog full: connect() says
+	 * EAGAIN, which is not a stale socket. The owner keeps its socket.
+	 */
+	int owner = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(owner, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(owner, 0), 0);
+	int pending[16], npending = 0, full = 0;
+	while (npending < 16) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+			full = errno;
+			close(fd);
+			break;
+		}
+		pending[npending++] = fd;
+	}
+	assert_int_equal(full, EAGAIN);
+	assert_int_equal(stat(path, &st), 0);
+	errno = 0;
+	assert_null(lc_mgmt_create(&p));
+	assert_int_equal(errno, EADDRINUSE);
+	assert_non_null(strstr(why, "backlog is full"));
+	assert_int_equal(stat(path, &st2), 0);
+	assert_true(st.st_ino == st2.st_ino); /* not unlinked and replaced */
+	for (int i = 0; i < npending; i++)
+		close(pending[i]);
+	close(owner);
+
+	/* The owner died: its socket refuses connections, and is replaced. */
+	struct lc_mgmt *m = lc_mgmt_create(&p);
+	assert_non_null(m);
+	assert_int_equal(stat(path, &st2), 0);
+	assert_true(S_ISSOCK(st2.st_mode));
+	lc_mgmt_free(m);
+	assert_int_equal(access(path, F_OK), -1);
+
+	/* A regular file is not a socket and is never deleted. */
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("precious\n", f);
+	fclose(f);
+	errno = 0;
+	assert_null(lc_mgmt_create(&p));
+	assert_int_equal(errno, ENOTSOCK);
+	assert_non_null(strstr(why, "regular file"));
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode) && st.st_size == 9);
+	unlink(path);
+
+	/* Nor is a directory. */
+	assert_int_equal(mkdir(path, 0700), 0);
+	errno = 0;
+	assert_null(lc_mgmt_create(&p));
+	assert_int_equal(errno, ENOTSOCK);
+	assert_non_null(strstr(why, "directory"));
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	rmdir(path);
+
+	/* A server does not remove a socket that is no longer its own. */
+	m = lc_mgmt_create(&p);
+	assert_non_null(m);
+	unlink(path);
+	int other = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(other, (struct sockaddr *)&a, sizeof(a)), 0);
+	lc_mgmt_free(m);
+	assert_int_equal(access(path, F_OK), 0);
+	close(other);
+	unlink(path);
+	lc_mgmt_table_free(t);
+}
+
+/* Read from fd until it has `lines` reply lines; the text, or NULL on EOF. */
+static char *
+read_lines(int fd, int lines, size_t *total)
+{
+	size_t cap = 1 << 16, len = 0;
+	char *buf = malloc(cap);
+	int got = 0;
+
+	while (got < lines) {
+		if (len + 65536 > cap)
+			buf = realloc(buf, cap *= 2);
+		ssize_t n = recv(fd, buf + len, 65536, 0);
+		if (n <= 0) {
+			free(buf);
+			return NULL;
+		}
+		for (ssize_t i = 0; i < n; i++)
+			got += buf[len + (size_t)i] == '\n';
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	if (total != NULL)
+		*total = len;
+	return buf;
+}
+
+/* Child: the greedy client. Pipelines its worst and reads every reply. */
+static void
+greedy_client(const char *path, int slow, int lists)
+{
+	int fd = dial(path);
+	char *req = malloc(64 * (size_t)(slow + lists)), *p = req;
+	int lines = 0, ok_lists = 0, ok_slow = 0;
+	size_t cap = 1 << 20, have = 0, sent = 0;
+	char *buf = malloc(cap);
+
+	for (int i = 0; i < slow; i++) {
+		p += sprintf(p, "slow 2\n");
+		lines++;
+		if (i % (slow / lists) == 0 && lines < slow + lists) {
+			p += sprintf(p, "list 50000\n");
+			lines++;
+		}
+	}
+	size_t len = (size_t)(p - req);
+	int want = lines;
+
+	/* Send and read at once: the server stops reading a client that does not. */
+	while (want > 0) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN | (sent < len ? POLLOUT : 0) };
+		if (poll(&pfd, 1, 10000) <= 0)
+			_exit(10);
+		if ((pfd.revents & POLLOUT) && sent < len) {
+			ssize_t n = send(fd, req + sent, len - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (n > 0)
+				sent += (size_t)n;
+		}
+		if (pfd.revents & (POLLIN | POLLHUP)) {
+			if (have + 65536 > cap)
+				buf = realloc(buf, cap *= 2);
+			ssize_t n = recv(fd, buf + have, 65536, MSG_DONTWAIT);
+			if (n == 0)
+				_exit(11);
+			if (n < 0)
+				continue;
+			/* Only the new bytes are looked at: a listing is 12 MB long. */
+			size_t scan = have;
+			have += (size_t)n;
+			char *nl, *start = buf;
+			while ((nl = memchr(buf + scan, '\n', have - scan)) != NULL) {
+				static const char end[] = "\"count\":50000,\"ok\":true}";
+				size_t l = (size_t)(nl - start), e = sizeof(end) - 1;
+
+				if (l > 1000000 && memcmp(nl - e, end, e) == 0)
+					ok_lists++;
+				else if (l == 11 && memcmp(start, "{\"ok\":true}", 11) == 0)
+					ok_slow++;
+				want--;
+				start = nl + 1;
+				scan = (size_t)(start - buf);
+			}
+			have -= (size_t)(start - buf);
+			memmove(buf, start, have);
+		}
+	}
+	close(fd);
+	_exit(ok_slow == slow && ok_lists == lines - slow ? 0 : 12);
+}
+
+/* Child: pings every 10 ms for `ms` and writes its worst latency (us) to out. */
+static void
+ping_client(const char *path, int ms, int out)
+{
+	int fd = dial(path);
+	uint64_t worst = 0, end = mono_us() + 1000ULL * (uint64_t)ms;
+	uint64_t pings = 0;
+
+	while (mono_us() < end) {
+		uint64_t t0 = mono_us();
+		send_all(fd, "echo ping\n", 10);
+		char *r = read_lines(fd, 1, NULL);
+		uint64_t dt = mono_us() - t0;
+		if (r == NULL || strcmp(r, "{\"ok\":true,\"args\":[\"ping\"]}\n") != 0)
+			_exit(20);
+		free(r);
+		if (dt > worst)
+			worst = dt;
+		pings++;
+		usleep(10000);
+	}
+	uint64_t res[2] = { worst, pings };
+	_exit(write(out, res, sizeof(res)) == sizeof(res) ? 0 : 21);
+}
+
+/*
+ * One client pipelines its worst: 300 commands of 2 ms each (600 ms of
+ * work) and five listings of 50,000 elements (12 MB of reply each) on a
+ * server whose output buffer is 1 MB. Another client's ping is answered
+ * within one turn, every listing arrives whole, and the server's memory
+ * does not grow with the listings.
+ */
+static void
+test_server_fair(void **state)
+{
+	struct server s;
+	struct lc_mgmt_params p = { .max_clients = 4, .max_output = 1 << 20 };
+	struct lc_mgmt *m = start_server_with(&s, &p);
+	int pipefd[2];
+
+	(void)state;
+	assert_int_equal(pipe(pipefd), 0);
+	pid_t greedy = fork();
+	if (greedy == 0)
+		greedy_client(s.path, 300, 5);
+	/* Let it get going first, so that the pings land behind its work. */
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(lc_mgmt_poll(m, 5), 0);
+	pid_t pinger = fork();
+	if (pinger == 0)
+		ping_client(s.path, 1000, pipefd[1]);
+
+	size_t rss0 = rss_kib(), rss_max = rss0;
+	int left = 2, greedy_status = -1, pinger_status = -1;
+	uint64_t start = mono_us();
+	while (left > 0 && mono_us() - start < 30000000) {
+		assert_int_equal(lc_mgmt_poll(m, 5), 0);
+		size_t rss = rss_kib();
+		if (rss > rss_max)
+			rss_max = rss;
+		int st;
+		pid_t done = waitpid(-1, &st, WNOHANG);
+		if (done == greedy)
+			greedy_status = st, left--;
+		else if (done == pinger)
+			pinger_status = st, left--;
+	}
+	uint64_t greedy_us = mono_us() - start;
+	assert_int_equal(left, 0);
+
+	/* What one listing costs when built whole, as replies were before. */
+	size_t before = rss_kib();
+	uint64_t t0 = mono_us();
+	json_t *whole = lc_mgmt_exec(s.table, "list 50000", 10);
+	size_t built_kib = rss_kib() - before;
+	uint64_t built_us = mono_us() - t0;
+	assert_true(json_is_true(json_object_get(whole, "ok")));
+	assert_int_equal(json_array_size(json_object_get(whole, "items")), 50000);
+	json_decref(whole);
+	uint64_t res[2] = { 0, 0 };
+	assert_int_equal(read(pipefd[0], res, sizeof(res)), sizeof(res));
+	close(pipefd[0]);
+	close(pipefd[1]);
+	print_message("fair: ping worst %.1f ms over %llu pings, behind 300 x 2 ms and "
+		      "5 x 50000-element listings (%.1f s); server RSS +%zu KiB while "
+		      "streaming them (one built whole: +%zu KiB, %.0f ms)\n",
+		      (double)res[0] / 1000.0, (unsigned long long)res[1],
+		      (double)greedy_us / 1e6, rss_max - rss0, built_kib,
+		      (double)built_us / 1000.0);
+	assert_true(WIFEXITED(greedy_status) && WEXITSTATUS(greedy_status) == 0);
+	assert_true(WIFEXITED(pinger_status) && WEXITSTATUS(pinger_status) == 0);
+	assert_true(res[1] >= 20);
+	/* The target is 50 ms; the bound leaves room for a loaded machine. */
+	assert_true(res[0] < 200000);
+	/* Five listings of 12 MB went through a 1 MB buffer in bounded memory. */
+	assert_true(rss_max - rss0 < 16 * 1024);
+
+	struct lc_mgmt_stats ms;
+	lc_mgmt_get_stats(m, &ms);
+	assert_true(ms.streamed == 5);
+	assert_true(ms.cut_off == 0);
+	stop_server(&s);
+}
+
+/*
+ * A reply built whole but larger than the output buffer is written a piece
+ * at a time, not refused, while the client reads; a streamed one that fails
+ * half-way says so at its end.
+ */
+static void
+test_server_long_replies(void **state)
+{
+	struct server s;
+	struct lc_mgmt_params p = { .max_clients = 4, .max_output = 64 * 1024 };
+	struct lc_mgmt *m = start_server_with(&s, &p);
+	int fd = dial(s.path);
+	size_t len;
+
+	(void)state;
+	send_all(fd, "built 20000\nlist 3 \nlist 1000 700\necho after\n", 46);
+	pid_t child = fork();
+	if (child == 0) {
+		for (;;)
+			lc_mgmt_poll(m, 5);
+	}
+	char *r = read_lines(fd, 4, &len);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	assert_non_null(r);
+	assert_true(len > 20000 * ITEM_PAD);
+	json_error_t err;
+	char *nl = strchr(r, '\n');
+	json_t *built = json_loadb(r, (size_t)(nl - r), 0, &err);
+	assert_non_null(built);
+	assert_true(json_is_true(json_object_get(built, "ok")));
+	assert_int_equal(json_array_size(json_object_get(built, "items")), 20000);
+	json_decref(built);
+	char *second = nl + 1;
+	nl = strchr(second, '\n');
+	*nl = '\0';
+	assert_non_null(strstr(second, "{\"total\":3,\"items\":[{\"i\":0,"));
+	assert_non_null(strstr(second, "\"}],\"count\":3,\"ok\":true}"));
+	char *third = nl + 1;
+	nl = strchr(third, '\n');
+	json_t *failed = json_loadb(third, (size_t)(nl - third), 0, &err);
+	assert_non_null(failed);
+	assert_true(json_is_false(json_object_get(failed, "ok")));
+	assert_string_equal(json_string_value(json_object_get(failed, "error")),
+			    "gave up after 700");
+	assert_int_equal(json_array_size(json_object_get(failed, "items")), 700);
+	json_decref(failed);
+	assert_string_equal(nl + 1, "{\"ok\":true,\"args\":[\"after\"]}\n");
+	free(r);
+	close(fd);
+
+	/* lc_mgmt_exec builds a streamed reply whole, "ok" first. */
+	json_t *x = lc_mgmt_exec(s.table, "list 2", 6);
+	char *text = json_dumps(x, JSON_COMPACT);
+	assert_non_null(strstr(text, "{\"ok\":true,\"total\":2,\"items\":[{"));
+	assert_non_null(strstr(text, "}],\"count\":2}"));
+	free(text);
+	json_decref(x);
+	stop_server(&s);
+}
+
+static void
+count_log(void *arg, const char *level, const char *msg)
+{
+	(void)level;
+	(void)msg;
+	(*(int *)arg)++;
+}
+
+/*
+ * Idle clients in every slot do not lock a new client out: the one idle
+ * longest makes room. A client idle past idle_timeout is closed. Refusals
+ * are logged once per interval, not once each.
+ */
+static void
+test_server_idle(void **state)
+{
+	struct server s;
+	int logged = 0;
+	struct lc_mgmt_params p = { .max_clients = 4, .idle_timeout_ms = UINT32_MAX,
+				    .log = count_log, .log_arg = &logged };
+	struct lc_mgmt *m = start_server_with(&s, &p);
+	int fds[4];
+
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		fds[i] = dial(s.path);
+		send_all(fds[i], "echo hi\n", 8);
+		free(collect(m, fds[i], 1));
+		usleep(20000);
+	}
+	/* All four spoke just now: a fifth is refused, and logged once. */
+	for (int i = 0; i < 5; i++) {
+		int fd = dial(s.path);
+		char *r = collect(m, fd, 1);
+		assert_string_equal(r, "{\"ok\":false,\"error\":\"too many clients\"}\n");
+		free(r);
+		close(fd);
+	}
+	assert_int_equal(logged, 1);
+
+	/* A second later they are idle: a new client is served at once. */
+	uint64_t until = mono_us() + 1100000;
+	while (mono_us() < until)
+		assert_int_equal(lc_mgmt_poll(m, 5), 0);
+	int fd = dial(s.path);
+	uint64_t t0 = mono_us();
+	send_all(fd, "echo new\n", 9);
+	char *r = collect(m, fd, 1);
+	uint64_t dt = mono_us() - t0;
+	assert_string_equal(r, "{\"ok\":true,\"args\":[\"new\"]}\n");
+	free(r);
+	print_message("idle: a new client served in %.1f ms with every slot held "
+		      "by an idle client\n", (double)dt / 1000.0);
+	assert_true(dt < 200000);
+	/* The one idle longest, the first, was closed. */
+	char c;
+	assert_int_equal(recv(fds[0], &c, 1, MSG_DONTWAIT), 0);
+	assert_int_equal(recv(fds[1], &c, 1, MSG_DONTWAIT), -1);
+	struct lc_mgmt_stats ms;
+	lc_mgmt_get_stats(m, &ms);
+	assert_true(ms.evicted == 1 && ms.rejected == 5 && ms.clients == 4);
+	for (int i = 0; i < 4; i++)
+		close(fds[i]);
+	close(fd);
+	stop_server(&s);
+
+	/* idle_timeout: an idle client is closed, a busy one is not. */
+	p = (struct lc_mgmt_params){ .max_clients = 4, .idle_timeout_ms = 200 };
+	m = start_server_with(&s, &p);
+	int idle = dial(s.path), partial = dial(s.path);
+	send_all(partial, "echo hal", 8); /* half a line is no work in progress */
+	until = mono_us() + 400000;
+	while (mono_us() < until)
+		assert_int_equal(lc_mgmt_poll(m, 5), 0);
+	assert_int_equal(recv(idle, &c, 1, MSG_DONTWAIT), 0);
+	assert_int_equal(recv(partial, &c, 1, MSG_DONTWAIT), 0);
+	lc_mgmt_get_stats(m, &ms);
+	assert_true(ms.idle_closed == 2 && ms.clients == 0);
+	close(idle);
+	close(partial);
+	stop_server(&s);
+}
+
 int
 main(void)
 {
@@ -488,6 +1041,10 @@ main(void)
 		cmocka_unit_test(test_server_long_line),
 		cmocka_unit_test(test_server_clients),
 		cmocka_unit_test(test_server_socket_file),
+		cmocka_unit_test(test_server_socket_path),
+		cmocka_unit_test(test_server_long_replies),
+		cmocka_unit_test(test_server_idle),
+		cmocka_unit_test(test_server_fair),
 	};
 
 	return cmocka_run_group_tests_name("mgmt", tests, NULL, NULL);
