@@ -213,17 +213,76 @@ flow_json(const struct lc_wire *w, const struct lc_wire_flow_info *f,
 
 #define FLOWS_DEFAULT_LIMIT 1000
 #define FLOWS_MAX_LIMIT 50000
-#define FLOWS_STEP 512
+/*
+ * Flows listed per step: one trip to the worker, a bounded step of its
+ * table, and about a millisecond of the control thread's time, so that a
+ * listing of 50,000 flows is written to its client a piece at a time with
+ * other clients served in between.
+ */
+#define FLOWS_STEP 128
+
+/* A listing in progress, between the pieces of its streamed reply. */
+struct flows_listing {
+	struct lc_wire *w;
+	unsigned long limit;
+	unsigned long count;
+	uint32_t cursor;
+	uint64_t hz;
+	struct lc_wire_flow_info buf[FLOWS_STEP];
+};
 
 static int
-cmd_flows(void *ctx, int argc, char **argv, json_t *reply)
+flows_next(void *state, json_t *items, json_t *tail)
+{
+	struct flows_listing *l = state;
+	struct lc_wire_cmd cmd = { .op = LC_WIRE_OP_FLOW_LIST };
+	int rc;
+
+	cmd.req.flow_list.cursor = l->cursor;
+	cmd.req.flow_list.max = (uint32_t)RTE_MIN((unsigned long)FLOWS_STEP,
+						  l->limit - l->count);
+	cmd.req.flow_list.out = l->buf;
+	bool step = l->count < l->limit && l->cursor != LC_FLOW_CURSOR_END;
+	rc = step ? lc_wire_call(l->w, &cmd, CALL_TIMEOUT_MS) : 0;
+	if (rc == 0 && step) {
+		rc = cmd.result;
+		if (rc == 0) {
+			for (uint32_t i = 0; i < cmd.resp.flow_list.n; i++)
+				json_array_append_new(items, flow_json(l->w, &l->buf[i],
+						      cmd.resp.flow_list.now, l->hz));
+			l->count += cmd.resp.flow_list.n;
+			l->cursor = cmd.resp.flow_list.cursor;
+		}
+	}
+	json_object_set_new(tail, "count", json_integer((json_int_t)l->count));
+	if (rc != 0) {
+		lc_mgmt_error(tail, "flows: listing stopped after %lu flows: %s",
+			      l->count, rc == -ETIMEDOUT ?
+			      "the worker did not answer" : strerror(-rc));
+		return rc;
+	}
+	return l->count < l->limit && l->cursor != LC_FLOW_CURSOR_END ? 1 : 0;
+}
+
+static void
+flows_free(void *state)
+{
+	free(state);
+}
+
+/*
+ * The reply is streamed: {"active":N,"flows":[...],"count":N,"ok":true}.
+ * A listing of 50,000 flows is about 12 MB of text; built whole it would
+ * hold far more than that in JSON objects.
+ */
+static int
+cmd_flows(void *ctx, int argc, char **argv, json_t *reply,
+	  struct lc_mgmt_stream *stream)
 {
 	struct lc_wire *w = ctx;
 	struct lc_wire_cmd cmd = { .op = LC_WIRE_OP_FLOW_COUNTERS };
 	unsigned long limit = FLOWS_DEFAULT_LIMIT;
-	uint64_t hz = rte_get_tsc_hz();
-	struct lc_wire_flow_info *buf;
-	json_t *list;
+	struct flows_listing *l;
 	int rc;
 
 	if (argc == 1) {
@@ -241,41 +300,19 @@ cmd_flows(void *ctx, int argc, char **argv, json_t *reply)
 	if (rc != 0)
 		return lc_mgmt_error(reply, "flows: %s", rc == -ENOTSUP ?
 				     "no flow table" : strerror(-rc));
-	uint64_t active = cmd.resp.flow_counters.active;
-
-	buf = malloc(FLOWS_STEP * sizeof(*buf));
-	list = json_array();
-	if (buf == NULL || list == NULL) {
-		free(buf);
-		json_decref(list);
+	l = calloc(1, sizeof(*l));
+	if (l == NULL)
 		return -ENOMEM;
-	}
-	/* A bounded step of the table per command, so the worker never stalls. */
-	uint32_t cursor = LC_FLOW_CURSOR_START;
-	while (json_array_size(list) < limit && cursor != LC_FLOW_CURSOR_END) {
-		cmd = (struct lc_wire_cmd){ .op = LC_WIRE_OP_FLOW_LIST };
-		cmd.req.flow_list.cursor = cursor;
-		cmd.req.flow_list.max = (uint32_t)RTE_MIN((unsigned long)FLOWS_STEP,
-					limit - json_array_size(list));
-		cmd.req.flow_list.out = buf;
-		rc = lc_wire_call(w, &cmd, CALL_TIMEOUT_MS);
-		if (rc == 0)
-			rc = cmd.result;
-		if (rc != 0)
-			break;
-		for (uint32_t i = 0; i < cmd.resp.flow_list.n; i++)
-			json_array_append_new(list, flow_json(w, &buf[i],
-					      cmd.resp.flow_list.now, hz));
-		cursor = cmd.resp.flow_list.cursor;
-	}
-	free(buf);
-	if (rc != 0) {
-		json_decref(list);
-		return lc_mgmt_error(reply, "flows: %s", strerror(-rc));
-	}
-	json_object_set_new(reply, "count", json_integer((json_int_t)json_array_size(list)));
-	json_object_set_new(reply, "active", json_integer((json_int_t)active));
-	json_object_set_new(reply, "flows", list);
+	l->w = w;
+	l->limit = limit;
+	l->cursor = LC_FLOW_CURSOR_START;
+	l->hz = rte_get_tsc_hz();
+	json_object_set_new(reply, "active",
+			    json_integer((json_int_t)cmd.resp.flow_counters.active));
+	stream->key = "flows";
+	stream->next = flows_next;
+	stream->free = flows_free;
+	stream->state = l;
 	return 0;
 }
 
@@ -315,7 +352,8 @@ cmd_mode(void *ctx, int argc, char **argv, json_t *reply)
 
 static const struct lc_mgmt_cmd wire_cmds[] = {
 	{ "mode", "[inline|tap]", "show or switch the wire mode, live", 0, 1, cmd_mode },
-	{ "flows", "[LIMIT]", "list flows (at most LIMIT, default 1000)", 0, 1, cmd_flows },
+	{ "flows", "[LIMIT]", "list flows (at most LIMIT, default 1000)", 0, 1,
+	  NULL, NULL, cmd_flows },
 };
 
 int
