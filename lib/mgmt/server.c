@@ -429,6 +429,12 @@ client_flush(struct lc_mgmt *m, struct client *c)
 			c->out = NULL;
 			c->out_cap = 0;
 		}
+		/* A half-closed client that has all its replies is done. */
+		if (c->eof && c->w.phase == W_IDLE && c->q_len == 0 && !c->more &&
+		    c->in_len == 0) {
+			client_close(m, c);
+			return -1;
+		}
 	}
 	client_watch(m, c);
 	return 0;

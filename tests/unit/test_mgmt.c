@@ -875,8 +875,13 @@ test_server_fair(void **state)
 	assert_true(res[1] >= 20);
 	/* The target is 50 ms; the bound leaves room for a loaded machine. */
 	assert_true(res[0] < 200000);
-	/* Five listings of 12 MB went through a 1 MB buffer in bounded memory. */
+	/*
+	 * Five listings of 12 MB went through a 1 MB buffer in bounded memory.
+	 * Not under AddressSanitizer, whose quarantine keeps what is freed.
+	 */
+#ifndef __SANITIZE_ADDRESS__
 	assert_true(rss_max - rss0 < 16 * 1024);
+#endif
 
 	struct lc_mgmt_stats ms;
 	lc_mgmt_get_stats(m, &ms);
@@ -943,6 +948,32 @@ test_server_long_replies(void **state)
 	assert_non_null(strstr(text, "}],\"count\":2}"));
 	free(text);
 	json_decref(x);
+	stop_server(&s);
+}
+
+/* A client that half-closes gets every reply, then the end of the stream. */
+static void
+test_server_half_close(void **state)
+{
+	struct server s;
+	struct lc_mgmt_params p = { .max_clients = 2 };
+	struct lc_mgmt *m = start_server_with(&s, &p);
+	int fd = dial(s.path);
+	char c;
+
+	(void)state;
+	send_all(fd, "echo a\nlist 3\necho b", 20);
+	shutdown(fd, SHUT_WR);
+	char *r = collect(m, fd, 3);
+	assert_non_null(strstr(r, "[\"b\"]}\n"));
+	free(r);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(lc_mgmt_poll(m, 5), 0);
+	assert_int_equal(recv(fd, &c, 1, MSG_DONTWAIT), 0);
+	struct lc_mgmt_stats ms;
+	lc_mgmt_get_stats(m, &ms);
+	assert_true(ms.clients == 0);
+	close(fd);
 	stop_server(&s);
 }
 
@@ -1043,6 +1074,7 @@ main(void)
 		cmocka_unit_test(test_server_socket_file),
 		cmocka_unit_test(test_server_socket_path),
 		cmocka_unit_test(test_server_long_replies),
+		cmocka_unit_test(test_server_half_close),
 		cmocka_unit_test(test_server_idle),
 		cmocka_unit_test(test_server_fair),
 	};
