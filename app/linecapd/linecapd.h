@@ -22,6 +22,7 @@
 struct daemon {
 	struct lc_conf conf;
 	bool ignore_state;
+	bool test_hooks;              /* --test-hooks: the debug commands */
 	struct lc_wire *wire;
 	struct lc_mgmt *mgmt;
 	struct lc_mgmt_table *table;

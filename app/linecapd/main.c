@@ -24,11 +24,13 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_log.h>
 
 #include "lc_conf.h"
 #include "lc_flow.h"
 #include "lc_mgmt.h"
+#include "lc_num.h"
 #include "lc_wire.h"
 #include "linecapd.h"
 
@@ -77,6 +79,7 @@ usage(FILE *f)
 		"EAL options on the command line replace the file's [eal] args.\n"
 		"  -c, --config FILE   configuration file (INI)\n"
 		"      --ignore-state  start with no users if the users file is corrupt\n"
+		"      --test-hooks    offer the 'debug' commands that tests use\n"
 		"  -h, --help          this help\n"
 		"  -V, --version       print the version\n");
 }
@@ -146,6 +149,30 @@ cmd_stop(void *ctx, int argc, char **argv, json_t *reply)
 	return cmd_rx(ctx, false, reply);
 }
 
+/*
+ * debug pause-worker MS: the worker stops polling for MS milliseconds, as
+ * one that lost its CPU would; the control thread goes on serving. Offered
+ * only with --test-hooks.
+ */
+static int
+cmd_debug_pause(void *ctx, int argc, char **argv, json_t *reply)
+{
+	struct daemon *d = ctx;
+	uint64_t ms;
+
+	(void)argc;
+	if (lc_num_parse_u64(argv[0], 1, 60000, &ms) != 0)
+		return lc_mgmt_error(reply, "bad pause '%s': 1 to 60000 ms", argv[0]);
+	lc_wire_pause(d->wire, (unsigned int)ms);
+	json_object_set_new(reply, "paused_ms", json_integer((json_int_t)ms));
+	return 0;
+}
+
+static const struct lc_mgmt_cmd debug_cmds[] = {
+	{ "debug pause-worker", "MS", "tests: the worker stops polling for MS ms",
+	  1, 1, cmd_debug_pause },
+};
+
 static const struct lc_mgmt_cmd daemon_cmds[] = {
 	{ "start", "", "start receiving frames (see [wire] autostart)", 0, 0, cmd_start },
 	{ "stop", "", "stop receiving frames; they wait in the ports' queues", 0, 0, cmd_stop },
@@ -185,11 +212,13 @@ build_eal_args(int argc, char **argv, int dd, struct lc_conf *conf,
 }
 
 static int
-parse_app_args(int argc, char **argv, const char **config, bool *ignore_state)
+parse_app_args(int argc, char **argv, const char **config, bool *ignore_state,
+	       bool *test_hooks)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "ignore-state", no_argument, NULL, 'I' },
+		{ "test-hooks", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -204,6 +233,9 @@ parse_app_args(int argc, char **argv, const char **config, bool *ignore_state)
 			break;
 		case 'I':
 			*ignore_state = true;
+			break;
+		case 'T':
+			*test_hooks = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -311,9 +343,97 @@ shapers_up(struct daemon *d, const uint16_t port[LC_SIDE_MAX])
 	return 0;
 }
 
+/* The EAL heap over every socket: bytes allocated and bytes in all. */
+static void
+heap_get(size_t *used, size_t *total)
+{
+	struct rte_malloc_socket_stats st;
+
+	*used = *total = 0;
+	for (unsigned int i = 0; i < rte_socket_count(); i++) {
+		if (rte_malloc_get_socket_stats(rte_socket_id_by_idx(i), &st) == 0) {
+			*used += st.heap_allocsz_bytes;
+			*total += st.heap_totalsz_bytes;
+		}
+	}
+}
+
+static size_t
+mib(size_t bytes)
+{
+	return (bytes + (1u << 20) - 1) >> 20;
+}
+
+/*
+ * The memory each block of the data path takes from the EAL heap, measured
+ * as it is created: logged at start, and told when one does not fit.
+ */
+enum mem_block { MEM_POOL, MEM_USERS, MEM_FLOWS, MEM_SHAPERS, MEM_BLOCKS };
+static const char *const mem_block_name[MEM_BLOCKS] = {
+	"packet pool", "users and assignments", "flow table", "shapers",
+};
+
+struct mem_plan {
+	size_t took[MEM_BLOCKS];
+	size_t mark;
+};
+
+static void
+mem_start(struct mem_plan *m)
+{
+	size_t total;
+
+	memset(m->took, 0, sizeof(m->took));
+	heap_get(&m->mark, &total);
+}
+
+static void
+mem_done(struct mem_plan *m, enum mem_block b)
+{
+	size_t used, total;
+
+	heap_get(&used, &total);
+	m->took[b] += used > m->mark ? used - m->mark : 0;
+	m->mark = used;
+}
+
+/* After an allocation failed: what was taken, and what the heap had left. */
+static void
+mem_short(const struct mem_plan *m, enum mem_block b)
+{
+	size_t used, total, before = 0;
+
+	heap_get(&used, &total);
+	for (int i = 0; i < MEM_BLOCKS; i++)
+		before += m->took[i];
+	lc_log("error", "the %s did not fit: the EAL heap has %zu MiB free of %zu "
+	       "MiB, and the blocks before it took %zu MiB; give EAL more memory "
+	       "(-m MB without hugepages, or more hugepages) or lower the "
+	       "capacities", mem_block_name[b], mib(total - used), mib(total),
+	       mib(before));
+}
+
+static void
+mem_report(const struct mem_plan *m)
+{
+	size_t used, total, all = 0;
+
+	heap_get(&used, &total);
+	for (int i = 0; i < MEM_BLOCKS; i++)
+		all += m->took[i];
+	lc_log("info", "memory: %s %zu MiB, %s %zu MiB, %s %zu MiB, %s %zu MiB: "
+	       "%zu MiB for the configured capacities; the EAL heap has %zu MiB "
+	       "of %zu MiB left", mem_block_name[MEM_POOL], mib(m->took[MEM_POOL]),
+	       mem_block_name[MEM_USERS], mib(m->took[MEM_USERS]),
+	       mem_block_name[MEM_FLOWS], mib(m->took[MEM_FLOWS]),
+	       mem_block_name[MEM_SHAPERS], mib(m->took[MEM_SHAPERS]), mib(all),
+	       mib(total - used), mib(total));
+}
+
 static int
 ports_up(struct daemon *d)
 {
+	struct mem_plan mem;
 	const struct lc_conf_wire *wc = &d->conf.wire;
 	uint16_t port[LC_SIDE_MAX] = { (uint16_t)wc->client_port,
 				       (uint16_t)wc->server_port };
@@ -327,11 +447,13 @@ ports_up(struct daemon *d)
 			return -ENODEV;
 		}
 	}
+	mem_start(&mem);
 	d->pool = lc_wire_pool_create(port, wc->mtu, wc->mbufs, (int)rte_socket_id());
 	if (d->pool == NULL) {
 		lc_log("error", "cannot create the packet pool of %u mbufs: %s "
 		       "(raise EAL -m or lower [wire] mbufs)", wc->mbufs,
 		       rte_strerror(rte_errno));
+		mem_short(&mem, MEM_POOL);
 		return -ENOMEM;
 	}
 	for (int s = 0; s < LC_SIDE_MAX; s++) {
@@ -350,8 +472,12 @@ ports_up(struct daemon *d)
 		lc_log("info", "%s port %u (%s) up", lc_side_name(s), port[s], name);
 	}
 
-	if (users_create(d) != 0)
+	mem_done(&mem, MEM_POOL); /* with the ports' rings */
+	if (users_create(d) != 0) {
+		mem_short(&mem, MEM_USERS);
 		return -ENOMEM;
+	}
+	mem_done(&mem, MEM_USERS);
 	const struct lc_conf_flows *fc = &d->conf.flows;
 	struct lc_flow_params fp = {
 		.name = "lc_flows",
@@ -372,13 +498,21 @@ ports_up(struct daemon *d)
 		lc_log("error", "cannot create the flow table of %u flows: %s (raise "
 		       "EAL -m or lower [flows] capacity)", fc->capacity,
 		       rte_strerror(rte_errno));
+		mem_short(&mem, MEM_FLOWS);
 		return -ENOMEM;
 	}
+	mem_done(&mem, MEM_FLOWS);
 	lc_log("info", "flow table: %u flows, %zu MiB", fc->capacity,
 	       lc_flow_table_memory(d->flows) >> 20);
 
-	if (shapers_up(d, port) != 0)
-		return -ENOMEM;
+	rc = shapers_up(d, port);
+	if (rc != 0) {
+		if (rc == -ENOMEM)
+			mem_short(&mem, MEM_SHAPERS);
+		return rc;
+	}
+	mem_done(&mem, MEM_SHAPERS);
+	mem_report(&mem);
 
 	struct lc_wire_params wp = {
 		.port = { port[0], port[1] },
@@ -448,6 +582,8 @@ control_up(struct daemon *d)
 		rc = lc_wire_register_cmds(d->wire, d->table);
 	if (rc == 0)
 		rc = users_register_cmds(d);
+	if (rc == 0 && d->test_hooks)
+		rc = lc_mgmt_register(d->table, debug_cmds, RTE_DIM(debug_cmds), d);
 	if (rc != 0)
 		return rc;
 
@@ -487,7 +623,8 @@ main(int argc, char **argv)
 	 */
 	int dd = find_dashdash(argc, argv);
 	int first = dd >= 0 ? dd : 0;
-	if (parse_app_args(argc - first, argv + first, &config, &d.ignore_state) != 0)
+	if (parse_app_args(argc - first, argv + first, &config, &d.ignore_state,
+			   &d.test_hooks) != 0)
 		return 2;
 
 	lc_conf_defaults(&d.conf);
@@ -508,7 +645,10 @@ main(int argc, char **argv)
 	/* EAL and the PMDs log to stdout by default; keep every line on stderr. */
 	rte_openlog_stream(stderr);
 	if (rte_eal_init(n, eal_argv) < 0) {
-		lc_log("error", "EAL initialisation failed: %s", rte_strerror(rte_errno));
+		/* EAL says why on the lines above; rte_errno is not always set. */
+		lc_log("error", "EAL initialisation failed%s%s", rte_errno != 0 ? ": " : "",
+		       rte_errno != 0 ? rte_strerror(rte_errno) : " (see the EAL lines "
+		       "above: another linecapd with the same --file-prefix?)");
 		return 1;
 	}
 

@@ -253,6 +253,13 @@ unsigned int lc_wire_poll(struct lc_wire *wire);
 void lc_wire_stop(struct lc_wire *wire);
 
 /*
+ * For tests: the worker stops polling for ms milliseconds from its next
+ * iteration, as a worker that lost its CPU or was stopped would. linecapd
+ * offers it as `debug pause-worker MS` only with --test-hooks.
+ */
+void lc_wire_pause(struct lc_wire *wire, unsigned int ms);
+
+/*
  * Run a command on the worker and wait for it (at most timeout_ms). On
  * return, cmd holds the worker's result and response. Returns 0,
  * -ETIMEDOUT if the worker did not take the command in time, or -ENOBUFS.

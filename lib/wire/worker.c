@@ -721,6 +721,15 @@ lc_wire_worker_main(void *arg)
 	struct lc_wire *w = arg;
 
 	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+		uint64_t until = __atomic_load_n(&w->pause_until, __ATOMIC_RELAXED);
+
+		if (unlikely(until != 0)) {
+			while (rte_get_timer_cycles() < until &&
+			       !__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE))
+				rte_delay_us_sleep(1000);
+			__atomic_compare_exchange_n(&w->pause_until, &until, 0, false,
+						    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+		}
 		/*
 		 * Never sleep while users' queues hold frames: rte_sched's clock
 		 * loses time for good if it is not dequeued for ~2^24 cycles.
@@ -751,6 +760,14 @@ void
 lc_wire_stop(struct lc_wire *w)
 {
 	__atomic_store_n(&w->stop, true, __ATOMIC_RELEASE);
+}
+
+void
+lc_wire_pause(struct lc_wire *w, unsigned int ms)
+{
+	uint64_t until = rte_get_timer_cycles() + rte_get_timer_hz() / 1000 * ms;
+
+	__atomic_store_n(&w->pause_until, until, __ATOMIC_RELAXED);
 }
 
 int

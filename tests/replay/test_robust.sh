@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Replay tests of linecapd under conditions an appliance meets: a worker that
+# stops answering for seconds, frames longer than the MTU, and the shipped
+# configuration started as it is.
+#   test_robust.sh worker-stop | oversize | shipped-config
+. "$(dirname "$0")/lib.sh"
+
+case_name=${1:?case}
+
+# jsonl_field JSON PATH: one value, "null" if absent
+jf() {
+    jq -r "$2" <<<"$1"
+}
+
+case "$case_name" in
+worker-stop)
+    # While the worker does not poll, every command that needs it times out.
+    # Such a command must never be applied later, and every reply must say
+    # what it could not include.
+    "$LC_PCAPGEN" mixed "$WORK/c.pcap" "$WORK/s.pcap" > /dev/null
+    write_conf "$WORK/lc.conf" inline "$WORK/c.pcap" "$WORK/s.pcap"
+    lc_start "$WORK/lc.conf" --test-hooks
+    wait_rx 44 44
+    r=$(lc_ctl assign alice@example.org 10.9.0.1:1000)
+    expect_eq "$(jf "$r" .result)" pending "assign before the pause"
+
+    lc_ctl debug pause-worker 6000 > /dev/null
+    t0=$(date +%s%N)
+    r=$(lc_ctl assign bob@example.org 10.9.0.2:2000 || true)
+    expect_eq "$(jf "$r" .ok)" false "assign while the worker is paused fails"
+    grep -q "did not answer" <<<"$r" || fail "assign error does not say why: $r"
+    r=$(lc_ctl unassign 10.9.0.1:1000 || true)
+    expect_eq "$(jf "$r" .ok)" false "unassign while the worker is paused fails"
+    s=$(lc_ctl stats || true)
+    [ "$(jf "$s" '.incomplete | length')" -ge 1 ] ||
+        fail "stats while the worker is paused names no missing section: $s"
+    echo "ok: stats names the missing sections: $(jq -c .incomplete <<<"$s")"
+    # The control thread still answers what needs no worker, at once.
+    p0=$(date +%s%N)
+    lc_ctl ping > /dev/null
+    p_ms=$(( ($(date +%s%N) - p0) / 1000000 ))
+    echo "ok: ping answered in $p_ms ms while the worker is paused"
+    left=$(( 6500 - ($(date +%s%N) - t0) / 1000000 ))
+    [ "$left" -gt 0 ] && sleep "$(awk -v m="$left" 'BEGIN { print m / 1000 }')"
+
+    # The worker is back: nothing of what timed out was applied.
+    s=$(lc_ctl stats)
+    [ "$(jf "$s" '.incomplete')" = null ] || fail "stats still incomplete: $s"
+    expect_eq "$(jf "$s" .assignments.pending)" 1 "pending assignments after the pause"
+    [ "$(jf "$s" .worker.commands_cancelled)" -ge 2 ] ||
+        fail "commands_cancelled = $(jf "$s" .worker.commands_cancelled)"
+    echo "ok: $(jf "$s" .worker.commands_cancelled) commands cancelled, none applied"
+    r=$(lc_ctl user get bob@example.org || true)
+    expect_eq "$(jf "$r" .ok)" false "the user of a failed assign does not exist"
+    r=$(lc_ctl assign bob@example.org 10.9.0.2:2000)
+    expect_eq "$(jf "$r" .result)" pending "the same assign once the worker is back"
+    r=$(lc_ctl unassign 10.9.0.1:1000)
+    expect_eq "$(jf "$r" .ok)" true "the same unassign once the worker is back"
+    lc_stop
+    ;;
+oversize)
+    # Frames longer than [wire] mtu + 2 tags are dropped and counted, never
+    # transmitted; everything else crosses byte for byte.
+    "$LC_PCAPGEN" mixed "$WORK/c0.pcap" "$WORK/s.pcap" > /dev/null
+    python3 - "$WORK/c0.pcap" "$WORK/c.pcap" "$WORK/c-expect.pcap" <<'PY'
+import struct, sys
+src, out, expect = sys.argv[1:]
+data = open(src, "rb").read()
+hdr, pos, frames = data[:24], 24, []
+while pos < len(data):
+    ts, us, caplen, length = struct.unpack("<IIII", data[pos:pos + 16])
+    frames.append((ts, us, data[pos + 16:pos + 16 + caplen]))
+    pos += 16 + caplen
+def frame(n, fill):
+    # Ethernet II, IPv4 EtherType, then filler: not IP-valid, which does
+    # not matter for the length check.
+    return bytes(6) + bytes([2, 0, 0, 0, 0, 1]) + b"\x08\x00" + bytes([fill]) * (n - 14)
+big = [(3, frame(80000, 0xaa)), (9, frame(9225, 0xbb)), (20, frame(16200, 0xcc))]
+fit = [(5, frame(9224, 0xdd)), (15, frame(1514, 0xee))]
+allf = list(frames)
+for at, f in sorted(big + fit, key=lambda x: -x[0]):
+    ts, us, _ = allf[at]
+    allf.insert(at, (ts, us, f))
+oversize = set(id(f) for _, f in big)
+# Snap length 262144, as tcpdump writes: an 80 KB frame is a valid record.
+out_hdr = hdr[:16] + struct.pack("<I", 262144) + hdr[20:]
+with open(out, "wb") as o, open(expect, "wb") as e:
+    o.write(out_hdr)
+    e.write(out_hdr)
+    for ts, us, f in allf:
+        rec = struct.pack("<IIII", ts, us, len(f), len(f)) + f
+        o.write(rec)
+        if id(f) not in oversize:
+            e.write(rec)
+PY
+    write_conf "$WORK/lc.conf" inline "$WORK/c.pcap" "$WORK/s.pcap" \
+        "[wire]" "mtu = 9216" "mbufs = 16384"
+    lc_start "$WORK/lc.conf"
+    wait_rx 49 44
+    s=$(lc_ctl stats)
+    expect_eq "$(jf "$s" .ports.client.drops.oversize)" 3 "client frames dropped as oversize"
+    expect_eq "$(jf "$s" .ports.server.drops.oversize)" 0 "server frames dropped as oversize"
+    expect_eq "$(jf "$s" .ports.server.tx_packets)" 46 "frames sent on the server port"
+    lc_stop
+    "$LC_PCAPCMP" "$WORK/c-expect.pcap" "$WORK/server-out.pcap" ||
+        fail "server port output differs from the input without the oversize frames"
+    echo "ok: every frame within the MTU crossed byte for byte"
+    ;;
+shipped-config)
+    # config/linecap.conf starts as shipped: only the socket and the users
+    # file are moved into the test's folder.
+    : "${LC_SOURCE:?}"
+    cd "$WORK"
+    "$LC_PCAPGEN" mixed client.pcap server.pcap > /dev/null
+    sed -e "s#^socket = .*#socket = $SOCK#" \
+        -e "s#^state_file = .*#state_file = $WORK/users.conf#" \
+        "$LC_SOURCE/config/linecap.conf" > shipped.conf
+    expect_eq "$(diff "$LC_SOURCE/config/linecap.conf" shipped.conf | grep -c '^>')" 2 \
+        "lines changed in the shipped config"
+    lc_start shipped.conf
+    grep "memory:" "$LC_LOG" || fail "linecapd did not say what memory it took"
+    wait_rx 44 44
+    s=$(lc_ctl stats)
+    expect_eq "$(jf "$s" .users.capacity)" 65536 "users capacity as shipped"
+    expect_eq "$(jf "$s" .ports.server.tx_packets)" 44 "frames forwarded"
+    lc_stop
+    rm -rf /var/run/dpdk/linecap
+    ;;
+*)
+    fail "unknown case $case_name"
+    ;;
+esac
+echo "PASS: robust-$case_name"
