@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_common.h>
 #include <rte_cycles.h>
@@ -23,6 +24,37 @@
 #define CALL_TIMEOUT_MS 1000
 /* Users whose ids are looked at per upkeep for reclaiming and activity. */
 #define UPKEEP_GC_BATCH 256
+/* Bytes of client text quoted in an error: enough to recognise it. */
+#define QUOTE_MAX 64
+/* While the users file cannot be saved: one reminder a minute in the log. */
+#define SAVE_REMINDER_S 60
+
+/*
+ * Client text quoted in a message, as "'%.*s%s'": at most QUOTE_MAX bytes,
+ * cut at a UTF-8 character boundary (a message cut inside a character is
+ * not UTF-8, and the reply would lose it), and "..." when cut.
+ */
+#define QUOTE(s) quote_len(s), (s), strlen(s) > QUOTE_MAX ? "..." : ""
+
+static int
+quote_len(const char *s)
+{
+	return (int)lc_email_cut(s, strlen(s), QUOTE_MAX);
+}
+
+/*
+ * Whether the users file holds what the registry holds, and since when it
+ * has not: the save that failed, for the replies and the log. One linecapd
+ * runs one registry.
+ */
+static struct {
+	bool failing;
+	char error[512];       /* the last failure's message */
+	uint64_t since;        /* monotonic s of the first failure */
+	uint64_t attempts;     /* failed saves since then */
+	uint64_t next_retry;   /* monotonic s of the upkeep's next try */
+	uint64_t next_reminder;
+} save_state;
 
 static int
 worker_call(struct daemon *d, struct lc_wire_cmd *cmd, json_t *reply,
@@ -74,10 +106,24 @@ no_profile(struct daemon *d, json_t *reply)
 static bool
 email_ok(const char *email, json_t *reply)
 {
-	if (lc_email_valid(email, strlen(email)))
+	size_t len = strlen(email), at = 0;
+	uint32_t cp = 0;
+	enum lc_email_fault f = lc_email_check(email, len, &at, &cp);
+
+	if (f == LC_EMAIL_OK)
 		return true;
-	lc_mgmt_error(reply, "bad email '%s': 1 to 255 bytes of printable UTF-8 "
-		      "without spaces", email);
+	if (f == LC_EMAIL_TOO_LONG || f == LC_EMAIL_EMPTY || f == LC_EMAIL_BAD_UTF8)
+		lc_mgmt_error(reply, "bad email '%.*s%s': %s (%zu bytes); an email is "
+			      "1 to 255 bytes of printable UTF-8 without spaces or "
+			      "invisible characters", f == LC_EMAIL_BAD_UTF8 ? 0 :
+			      quote_len(email), email, len > QUOTE_MAX ? "..." : "",
+			      lc_email_fault_text(f), len);
+	else
+		lc_mgmt_error(reply, "bad email '%.*s%s': U+%04" PRIX32 " at byte %zu "
+			      "is %s; an email is 1 to 255 bytes of printable UTF-8 "
+			      "without spaces or invisible characters, so that two "
+			      "emails that print the same are one user", QUOTE(email),
+			      cp, at, lc_email_fault_text(f));
 	return false;
 }
 
@@ -150,24 +196,101 @@ retire(struct daemon *d, uint32_t id)
 		d->retired[d->n_retired++] = id;
 }
 
-static void
-save_if_changed(struct daemon *d)
+/*
+ * Save the users file if the registry's static users differ from it.
+ * Returns 0 (saved, or nothing to save) or -errno, with the message in
+ * save_state.error. The log says when saving starts failing, reminds at
+ * most once every SAVE_REMINDER_S while it goes on failing, and says when
+ * it works again: a full disk is a few lines, not one per attempt.
+ */
+static int
+save_users(struct daemon *d)
 {
+	uint64_t gen = lc_user_static_generation(d->users), now;
 	char err[512];
+	int rc;
 
-	if (lc_user_static_generation(d->users) == d->saved_generation)
-		return;
-	if (lc_user_save(d->users, d->conf.users.state_file, err, sizeof(err)) != 0) {
-		lc_log("error", "%s", err);
-		return;
+	if (gen == d->saved_generation)
+		return 0;
+	rc = lc_user_save(d->users, d->conf.users.state_file, err, sizeof(err));
+	now = lc_monotonic_sec();
+	if (rc == 0) {
+		d->saved_generation = gen;
+		if (save_state.failing) {
+			lc_log("info", "users saved to %s again, after %" PRIu64
+			       " failed attempts over %" PRIu64 " s",
+			       d->conf.users.state_file, save_state.attempts,
+			       now - save_state.since);
+			save_state.failing = false;
+		}
+		return 0;
 	}
-	d->saved_generation = lc_user_static_generation(d->users);
+	/* Cut at a character boundary: the path may be UTF-8. */
+	snprintf(save_state.error, sizeof(save_state.error), "%.*s",
+		 (int)lc_email_cut(err, strlen(err), 320), err);
+	if (!save_state.failing) {
+		save_state.failing = true;
+		save_state.since = now;
+		save_state.attempts = 1;
+		save_state.next_reminder = now + SAVE_REMINDER_S;
+		lc_log("error", "%s: users not saved; changes to static users are "
+		       "live but will be lost at restart until they are (retrying "
+		       "every second, reminding every %d s)", save_state.error,
+		       SAVE_REMINDER_S);
+		return rc;
+	}
+	save_state.attempts++;
+	if (now >= save_state.next_reminder) {
+		save_state.next_reminder = now + SAVE_REMINDER_S;
+		lc_log("error", "%s: users still not saved after %" PRIu64 " attempts "
+		       "over %" PRIu64 " s", save_state.error, save_state.attempts,
+		       now - save_state.since);
+	}
+	return rc;
 }
 
-static int
-cmd_user_set(void *ctx, int argc, char **argv, json_t *reply)
+/*
+ * After the lines of a batch that change static users are applied: one
+ * save for all of them, before any reply goes out. A line that succeeded
+ * is acknowledged only if the file then holds it; otherwise its reply is
+ * an error that says the change is live but not saved.
+ */
+static void
+save_batch(struct daemon *d, struct lc_mgmt_req *reqs, unsigned int n)
 {
-	struct daemon *d = ctx;
+	bool any = false;
+	int rc;
+
+	for (unsigned int i = 0; i < n; i++)
+		any |= reqs[i].rc == 0;
+	if (!any)
+		return;
+	rc = save_users(d);
+	for (unsigned int i = 0; i < n; i++) {
+		json_t *reply = reqs[i].reply;
+
+		if (reqs[i].rc != 0)
+			continue;
+		json_object_set_new(reply, "saved", json_boolean(rc == 0));
+		if (rc != 0)
+			reqs[i].rc = lc_mgmt_error(reply, "not saved: %s; the change "
+				"is live but will be lost at restart unless saved "
+				"(linecapd retries every second; free space, then "
+				"'save')", save_state.error);
+	}
+}
+
+/* The smallest burst the shaper takes: one frame of the largest size. */
+static uint64_t
+burst_min(const struct daemon *d)
+{
+	return (uint64_t)d->conf.wire.mtu + d->conf.shaper.frame_overhead;
+}
+
+/* One `user set` line, applied but not saved. */
+static int
+apply_user_set(struct daemon *d, int argc, char **argv, json_t *reply)
+{
 	struct lc_user_limits lim = { 0 };
 	const struct lc_user *u;
 	bool created;
@@ -188,6 +311,21 @@ cmd_user_set(void *ctx, int argc, char **argv, json_t *reply)
 				     d->min_rate[LC_FLOW_DIR_UP],
 				     d->min_rate[LC_FLOW_DIR_DOWN],
 				     LC_SHAPER_RATE_RATIO_LOG2);
+	/*
+	 * A burst below the largest frame would stall the user's queue for
+	 * good, and the shaper refuses it; say so, rather than let it look
+	 * like a full profile table.
+	 */
+	if (((lim.fields & LC_USER_LIMIT_BURST_UP) && lim.burst_up < burst_min(d)) ||
+	    ((lim.fields & LC_USER_LIMIT_BURST_DOWN) && lim.burst_down < burst_min(d)))
+		return lc_mgmt_error(reply, "burst %" PRIu64 " bytes below the largest "
+				     "frame: at least %" PRIu64 " bytes ([wire] mtu %u + "
+				     "[shaper] frame_overhead %u), so that a full-size "
+				     "frame can pass",
+				     (lim.fields & LC_USER_LIMIT_BURST_UP) &&
+				     lim.burst_up < burst_min(d) ? lim.burst_up :
+				     lim.burst_down, burst_min(d), d->conf.wire.mtu,
+				     d->conf.shaper.frame_overhead);
 	/*
 	 * An existing user's new limits go to the shaper first: if it has no
 	 * room for them, the registry keeps the old ones too.
@@ -220,9 +358,33 @@ cmd_user_set(void *ctx, int argc, char **argv, json_t *reply)
 		return lc_mgmt_error(reply, "user not set: %s", strerror(-rc));
 	if (created && user_born(d, u, reply) != 0)
 		return -EIO;
-	save_if_changed(d);
 	json_object_set_new(reply, "user", user_json(d, u));
 	return 0;
+}
+
+/*
+ * user set, for a batch of pipelined lines: each line is applied on its
+ * own, then the users file is written once for all of them (a save
+ * rewrites and fsyncs the whole file), before the replies go out.
+ */
+static void
+batch_user_set(void *ctx, struct lc_mgmt_req *reqs, unsigned int n)
+{
+	struct daemon *d = ctx;
+
+	for (unsigned int i = 0; i < n; i++)
+		reqs[i].rc = apply_user_set(d, reqs[i].argc, reqs[i].argv,
+					    reqs[i].reply);
+	save_batch(d, reqs, n);
+}
+
+static int
+cmd_user_set(void *ctx, int argc, char **argv, json_t *reply)
+{
+	struct lc_mgmt_req req = { .argc = argc, .argv = argv, .reply = reply };
+
+	batch_user_set(ctx, &req, 1);
+	return req.rc;
 }
 
 static const struct lc_user *
@@ -234,17 +396,16 @@ find_user(struct daemon *d, const char *email, json_t *reply)
 		return NULL;
 	u = lc_user_find(d->users, email);
 	if (u == NULL)
-		lc_mgmt_error(reply, "no user '%s'", email);
+		lc_mgmt_error(reply, "no user '%.*s%s'", QUOTE(email));
 	return u;
 }
 
+/* One `user del` line, applied but not saved. */
 static int
-cmd_user_del(void *ctx, int argc, char **argv, json_t *reply)
+apply_user_del(struct daemon *d, char **argv, json_t *reply)
 {
-	struct daemon *d = ctx;
 	const struct lc_user *u = find_user(d, argv[0], reply);
 
-	(void)argc;
 	if (u == NULL)
 		return -ENOENT;
 	uint32_t id = u->id;
@@ -256,8 +417,27 @@ cmd_user_del(void *ctx, int argc, char **argv, json_t *reply)
 	if (rc != 0 && rc != -EINVAL)
 		return lc_mgmt_error(reply, "user not deleted: %s", strerror(-rc));
 	retire(d, id);
-	save_if_changed(d);
 	return 0;
+}
+
+/* user del, for a batch of pipelined lines: one save for all of them. */
+static void
+batch_user_del(void *ctx, struct lc_mgmt_req *reqs, unsigned int n)
+{
+	struct daemon *d = ctx;
+
+	for (unsigned int i = 0; i < n; i++)
+		reqs[i].rc = apply_user_del(d, reqs[i].argv, reqs[i].reply);
+	save_batch(d, reqs, n);
+}
+
+static int
+cmd_user_del(void *ctx, int argc, char **argv, json_t *reply)
+{
+	struct lc_mgmt_req req = { .argc = argc, .argv = argv, .reply = reply };
+
+	batch_user_del(ctx, &req, 1);
+	return req.rc;
 }
 
 static int
@@ -322,9 +502,10 @@ batch_assign(void *ctx, struct lc_mgmt_req *reqs, unsigned int n)
 		rc = lc_mgmt_parse_endpoint(argv[1], e->addr, &e->port, &has_port);
 		if (rc != 0) {
 			reqs[i].rc = rc == -ERANGE ?
-				lc_mgmt_error(reply, "bad port in '%s' (1 to 65535)", argv[1]) :
-				lc_mgmt_error(reply, "bad address '%s' (IP, IP:PORT or "
-					      "[IPv6]:PORT)", argv[1]);
+				lc_mgmt_error(reply, "bad port in '%.*s%s' (1 to 65535)",
+					      QUOTE(argv[1])) :
+				lc_mgmt_error(reply, "bad address '%.*s%s' (IP, IP:PORT or "
+					      "[IPv6]:PORT)", QUOTE(argv[1]));
 			continue;
 		}
 		rc = lc_user_ensure_dynamic(d->users, argv[0], d->conf.shaper.default_up,
@@ -415,10 +596,11 @@ cmd_unassign(void *ctx, int argc, char **argv, json_t *reply)
 	(void)argc;
 	rc = lc_mgmt_parse_endpoint(argv[0], e.addr, &e.port, &has_port);
 	if (rc == -ERANGE)
-		return lc_mgmt_error(reply, "bad port in '%s' (1 to 65535)", argv[0]);
+		return lc_mgmt_error(reply, "bad port in '%.*s%s' (1 to 65535)",
+				     QUOTE(argv[0]));
 	if (rc != 0)
-		return lc_mgmt_error(reply, "bad address '%s' (IP, IP:PORT or "
-				     "[IPv6]:PORT)", argv[0]);
+		return lc_mgmt_error(reply, "bad address '%.*s%s' (IP, IP:PORT or "
+				     "[IPv6]:PORT)", QUOTE(argv[0]));
 	e.op = has_port ? LC_WIRE_UNASSIGN_ENDPOINT : LC_WIRE_UNASSIGN_IP;
 	cmd.req.assign.n = 1;
 	cmd.req.assign.list = &e;
@@ -447,8 +629,8 @@ cmd_state(void *ctx, int argc, char **argv, json_t *reply)
 		if (strcmp(argv[0], state_names[st]) == 0)
 			break;
 	if (st == RTE_DIM(state_names))
-		return lc_mgmt_error(reply, "unknown state '%s' (present, disabled "
-				     "or absent)", argv[0]);
+		return lc_mgmt_error(reply, "unknown state '%.*s%s' (present, "
+				     "disabled or absent)", QUOTE(argv[0]));
 	cmd.req.state.state = st;
 	if (worker_call(d, &cmd, reply, "state not changed") != 0)
 		return -EIO;
@@ -459,11 +641,17 @@ cmd_state(void *ctx, int argc, char **argv, json_t *reply)
 
 		while ((u = lc_user_next(d->users, &cursor)) != NULL)
 			retire(d, u->id);
-		save_if_changed(d);
 	}
 	json_object_set_new(reply, "state", json_string(state_names[st]));
 	json_object_set_new(reply, "previous",
 			    json_string(state_names[cmd.resp.state.old_state]));
+	if (st == LC_STATE_ABSENT) {
+		struct lc_mgmt_req req = { .argc = argc, .argv = argv,
+					   .reply = reply };
+
+		save_batch(d, &req, 1);
+		return req.rc;
+	}
 	return 0;
 }
 
@@ -526,21 +714,26 @@ static int
 cmd_save(void *ctx, int argc, char **argv, json_t *reply)
 {
 	struct daemon *d = ctx;
-	char err[512];
 
 	(void)argc;
 	(void)argv;
-	if (lc_user_save(d->users, d->conf.users.state_file, err, sizeof(err)) != 0)
-		return lc_mgmt_error(reply, "%s", err);
-	d->saved_generation = lc_user_static_generation(d->users);
+	/* A forced save, even when nothing changed: the operator asked. */
+	d->saved_generation = lc_user_static_generation(d->users) - 1;
+	if (save_users(d) != 0) {
+		json_object_set_new(reply, "saved", json_false());
+		return lc_mgmt_error(reply, "not saved: %s", save_state.error);
+	}
 	json_object_set_new(reply, "file", json_string(d->conf.users.state_file));
+	json_object_set_new(reply, "saved", json_true());
 	return 0;
 }
 
 static const struct lc_mgmt_cmd user_cmds[] = {
 	{ "user set", "EMAIL [up=RATE] [down=RATE] [burst=SIZE]",
-	  "create or update a static user (saved, never collected)", 1, 6, cmd_user_set },
-	{ "user del", "EMAIL", "remove a user; its flows become unassigned", 1, 1, cmd_user_del },
+	  "create or update a static user (saved, never collected)", 1, 6, cmd_user_set,
+	  batch_user_set },
+	{ "user del", "EMAIL", "remove a user; its flows become unassigned", 1, 1,
+	  cmd_user_del, batch_user_del },
 	{ "user get", "EMAIL", "show a user and its counters", 1, 1, cmd_user_get },
 	{ "user list", "", "list every user", 0, 0, cmd_user_list },
 	{ "assign", "EMAIL IP[:PORT]",
@@ -617,8 +810,28 @@ users_load(struct daemon *d)
 			       "without these users)", err);
 			return rc;
 		}
-		lc_log("warning", "%s: ignored (--ignore-state), starting with no users",
-		       err);
+		/*
+		 * The first save would overwrite a file that may still hold
+		 * users worth having: keep it aside, under a name that says
+		 * when and why, and refuse to start if it cannot be kept.
+		 */
+		char aside[LC_CONF_PATH_MAX + 64];
+		time_t t = time(NULL);
+		struct tm tm;
+
+		localtime_r(&t, &tm);
+		snprintf(aside, sizeof(aside), "%s.ignored-", d->conf.users.state_file);
+		strftime(aside + strlen(aside), sizeof(aside) - strlen(aside),
+			 "%Y%m%dT%H%M%S", &tm);
+		if (rename(d->conf.users.state_file, aside) != 0) {
+			int e = errno;
+
+			lc_log("error", "%s; and it cannot be kept aside as %s: %s",
+			       err, aside, strerror(e));
+			return -e;
+		}
+		lc_log("warning", "%s: ignored (--ignore-state), starting with no "
+		       "users; the file is kept as %s", err, aside);
 	}
 	d->saved_generation = lc_user_static_generation(d->users);
 	return 0;
@@ -670,7 +883,14 @@ users_upkeep(struct daemon *d)
 {
 	uint64_t now = lc_monotonic_sec();
 
-	save_if_changed(d);
+	/*
+	 * Commands save what they change themselves; this catches anything
+	 * else at once and, while saving fails, retries once a second.
+	 */
+	if (!save_state.failing || now >= save_state.next_retry) {
+		save_state.next_retry = now + 1;
+		save_users(d);
+	}
 	if (now < d->next_tick)
 		return;
 	d->next_tick = now + 1;

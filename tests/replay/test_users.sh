@@ -4,10 +4,12 @@
 # protocol, the state file across restarts, and the collection of idle
 # dynamic users. The expected flows come from lc-pcapgen (profile users,
 # --expect-flows), which writes them from the connections it built.
-#   test_users.sh assign|protocol|persist|gc
+# Cases fulldisk, badfile and limits check what `ok` means for the users
+# file, files that are not files, and numbers and emails that do not fit.
+#   test_users.sh assign|protocol|persist|gc|fulldisk|badfile|limits
 . "$(dirname "$0")/lib.sh"
 
-case_name=${1:?usage: test_users.sh assign|protocol|persist|gc}
+case_name=${1:?usage: test_users.sh assign|protocol|persist|gc|fulldisk|badfile|limits}
 
 FLOWS_JSON=$WORK/flows.json
 
@@ -539,6 +541,193 @@ gc)
     expect_eq "$(lc_ctl user list | jq -c '[.users[] | [.email, .static]]')" '[["static@example.com",true]]' \
         "only the static user is left"
     expect_eq "$(lc_ctl stats | jq -c '[.users.static, .users.dynamic]')" "[1,0]" "stats users at the end"
+    lc_stop
+    ;;
+fulldisk)
+    # The users file on a 64 KiB tmpfs that is then filled: a change that
+    # cannot be saved is not acknowledged, the log says so a bounded number
+    # of times, and freeing space saves it.
+    MNT=$WORK/state
+    mkdir -p "$MNT"
+    if ! mount -t tmpfs -o size=64k tmpfs "$MNT" 2>/dev/null; then
+        echo "SKIP: cannot mount a tmpfs (not root?)"
+        exit 77
+    fi
+    trap 'rc=$?; umount -l "$MNT" 2>/dev/null || true; (exit $rc); lc_cleanup' EXIT INT TERM
+    STATE=$MNT/users.conf
+    gen_users
+    write_conf "$WORK/lc.conf" inline "$WORK/client.pcap" "$WORK/server.pcap" \
+        "[wire]" "autostart = no" "[users]" "state_file = $STATE"
+    fill() { dd if=/dev/zero of="$MNT/fill" bs=4k > /dev/null 2>&1 || true; }
+    lc_start "$WORK/lc.conf"
+    r=$(ok_reply "user set saved" user set saved@example.com up=10mbit)
+    expect_eq "$(jq .saved <<<"$r")" true "user set: saved"
+    grep -q " saved@example.com " "$STATE" || fail "saved@example.com not in the file"
+
+    fill
+    expect_error "^not saved: $STATE: .*No space left on device; the change is live" \
+        "user set on a full disk" user set lost1@example.com up=5mbit
+    r=$(lc_ctl user set lost1@example.com up=5mbit || true)
+    expect_eq "$(jq -c '[.ok, .saved, .user.email]' <<<"$r")" '[false,false,"lost1@example.com"]' \
+        "user set on a full disk: [ok, saved, user]"
+    # A pipelined batch: every line is refused, each with the reason.
+    rc=0
+    out=$(printf 'user set lost2@example.com\nuser set lost3@example.com\nuser del saved@example.com\n' |
+          lc_ctl -) || rc=$?
+    expect_eq "$rc" 1 "exit status of a batch on a full disk"
+    expect_eq "$(jq -s -c '[.[] | [.ok, .saved, (.error | test("No space left on device"))]]' <<<"$out")" \
+        '[[false,false,true],[false,false,true],[false,false,true]]' "batch on a full disk: [ok, saved, ENOSPC]"
+    expect_error "^not saved: .*No space left on device" "save on a full disk" save
+    # The periodic retry logs once, not once per attempt (18 a second before).
+    sleep 4
+    n_log=$(grep -c "not saved" "$LC_LOG" || true)
+    echo "log lines about the failed save over ~4 s: $n_log"
+    [ "$n_log" -ge 1 ] && [ "$n_log" -le 2 ] || fail "$n_log log lines about the failed save"
+    grep -q " saved@example.com " "$STATE" || fail "the old file was lost"
+
+    # A crash while the disk is full: what was acknowledged is what comes back.
+    kill -KILL "$LC_PID"
+    wait "$LC_PID" 2>/dev/null || true
+    LC_PID=
+    rm -f "$MNT/fill" "$STATE.tmp"
+    lc_start "$WORK/lc.conf"
+    expect_eq "$(lc_ctl user list | jq -c '[.users[].email] | sort')" '["saved@example.com"]' \
+        "users after a crash on a full disk: exactly the acknowledged ones"
+
+    # Full again, then space comes back: the retry saves, and says so once.
+    fill
+    expect_error "No space left on device" "user set on a full disk, again" user set late@example.com
+    sleep 1.5
+    rm -f "$MNT/fill"
+    for i in $(seq 1 50); do
+        grep -q "users saved to $STATE again" "$LC_LOG" && break
+        sleep 0.1
+    done
+    grep "users saved to $STATE again" "$LC_LOG" || fail "no log line of the recovery"
+    grep -q " late@example.com " "$STATE" || fail "late@example.com not saved after the recovery"
+    r=$(ok_reply "user set after recovery" user set after@example.com)
+    expect_eq "$(jq .saved <<<"$r")" true "user set after recovery: saved"
+    n_log=$(grep -c "not saved\|saved to .* again" "$LC_LOG" || true)
+    [ "$n_log" -le 3 ] || fail "$n_log log lines about saving"
+    lc_stop
+    lc_start "$WORK/lc.conf"
+    expect_eq "$(lc_ctl user list | jq -c '[.users[].email] | sort')" \
+        '["after@example.com","late@example.com","saved@example.com"]' "users after the restart"
+    lc_stop
+    ;;
+badfile)
+    # A users file that is not a file stops the start at once, with the
+    # file and what it is (a FIFO hung the start, /dev/zero grew memory to
+    # 8 GB); --ignore-state keeps the old file aside.
+    gen_users
+    write_conf "$WORK/lc.conf" inline "$WORK/client.pcap" "$WORK/server.pcap" \
+        "[wire]" "autostart = no"
+    STATE=$WORK/users.conf
+    refused() {
+        local what=$1 regex=$2 rc=0 t0 t1
+        t0=$(date +%s%N)
+        timeout 30 "$LINECAPD" --config "$WORK/lc.conf" > "$WORK/refused.log" 2>&1 || rc=$?
+        t1=$(date +%s%N)
+        [ "$rc" -eq 1 ] || fail "$what: exit status $rc (expected 1): $(tail -n 3 "$WORK/refused.log")"
+        grep -Eq "$regex" "$WORK/refused.log" || fail "$what: $(grep error "$WORK/refused.log")"
+        echo "ok: $what refused in $(( (t1 - t0) / 1000000 )) ms: $(grep -E "$regex" "$WORK/refused.log" | head -n 1 | sed 's/.*error: //')"
+    }
+    mkfifo "$STATE"
+    refused "a FIFO" "$STATE: not a regular file \(a FIFO\)"
+    rm -f "$STATE"
+    ln -s /dev/zero "$STATE"
+    refused "a link to /dev/zero" "$STATE: not a regular file \(a character device\)"
+    rm -f "$STATE"
+    mkdir "$STATE"
+    refused "a directory" "$STATE: not a regular file \(a directory\)"
+    rmdir "$STATE"
+    # capacity 4096: at most 64 KiB + 4 MiB.
+    truncate -s $((64 * 1024 + 4096 * 1024 + 1)) "$STATE"
+    refused "an oversized file" "$STATE: 4259841 bytes, more than the 4259840"
+    rm -f "$STATE"
+
+    # --ignore-state keeps a file that still held users.
+    lc_start "$WORK/lc.conf"
+    ok_reply "user set keep" user set keep@example.com > /dev/null
+    lc_stop
+    printf 'bogus\n' >> "$STATE"
+    cp "$STATE" "$WORK/users.before"
+    lc_start "$WORK/lc.conf" --ignore-state
+    aside=$(ls "$STATE".ignored-* 2>/dev/null | head -n 1)
+    [ -n "$aside" ] || fail "--ignore-state kept no file aside"
+    cmp -s "$aside" "$WORK/users.before" || fail "$aside differs from the ignored file"
+    grep -q "the file is kept as $aside" "$LC_LOG" || fail "the log does not say where the file went"
+    ok_reply "user set new" user set new@example.com > /dev/null
+    lc_stop
+    cmp -s "$aside" "$WORK/users.before" || fail "$aside changed"
+    grep -q " keep@example.com " "$aside" || fail "the kept file lost its user"
+    grep -q " new@example.com " "$STATE" || fail "the new file lacks the new user"
+    echo "ok: --ignore-state kept the old file as $aside"
+    # The same for a FIFO: moved aside, linecapd starts.
+    rm -f "$STATE" "$aside"
+    mkfifo "$STATE"
+    lc_start "$WORK/lc.conf" --ignore-state
+    aside=$(ls "$STATE".ignored-* 2>/dev/null | head -n 1)
+    [ -p "$aside" ] || fail "the FIFO was not kept aside"
+    lc_stop
+    [ -f "$STATE" ] || fail "no users file after --ignore-state"
+    ;;
+limits)
+    # Numbers that do not fit are refused, not wrapped; a burst below a
+    # frame says so; emails that print like another are refused; a long
+    # multibyte argument keeps its error message.
+    gen_users
+    write_conf "$WORK/lc.conf" inline "$WORK/client.pcap" "$WORK/server.pcap" \
+        "[wire]" "autostart = no" "mtu = 1514"
+    lc_start "$WORK/lc.conf"
+    expect_error "burst '4294967296' out of range: 1 to 4294967295 bytes" "burst=2^32" \
+        user set b@example.com burst=4294967296
+    expect_error "burst '17592186044417m' out of range" "burst=(2^44+1)m" \
+        user set b@example.com burst=17592186044417m
+    expect_error "burst '18446744073709551617' out of range" "burst=2^64+1" \
+        user set b@example.com burst_up=18446744073709551617
+    expect_error "bad burst '-1'" "burst=-1" user set b@example.com burst_down=-1
+    expect_error "rate '38685626227668133591.597632tibps' out of range" "up=2^128-wrapping rate" \
+        user set b@example.com up=38685626227668133591.597632tibps
+    expect_error "rate '18446744073709551617' out of range" "down=2^64+1" \
+        user set b@example.com down=18446744073709551617
+    expect_error "no user 'b@example.com'" "refused lines made no user" user get b@example.com
+    r=$(ok_reply "burst=4294967295" user set b@example.com burst=4294967295)
+    expect_eq "$(jq -c '[.user.burst_up, .user.burst_down]' <<<"$r")" "[4294967295,4294967295]" \
+        "the largest burst, kept whole"
+    expect_error "burst 1 bytes below the largest frame: at least 1514 bytes \\(\\[wire\\] mtu 1514" \
+        "burst=1" user set b@example.com burst=1
+    expect_error "burst 1513 bytes below the largest frame" "burst_down=1513" \
+        user set c@example.com burst_down=1513
+    r=$(ok_reply "burst=1514" user set c@example.com burst=1514)
+    expect_eq "$(jq .user.burst_up <<<"$r")" 1514 "a burst of one frame"
+    expect_error "bad port in '10.0.0.1:4294967376'" "port 2^32+80" assign a@x 10.0.0.1:4294967376
+
+    # Emails that print the same as "alice": each invisible character
+    # refused with its code point.
+    ok_reply "user set alice" user set alice > /dev/null
+    for cp in 034F FE0F E0020 3164 115F 180B 200B 2060 FEFF FFA0 1BCA0 1D173 E0FFF AD; do
+        ch=$(printf "\\U$(printf %08X 0x$cp)")
+        expect_error "bad email 'alice.*': U\\+0*$cp at byte 5 is an invisible" \
+            "alice + U+$cp" user set "alice$ch"
+    done
+    expect_eq "$(lc_ctl user list | jq -c "[.users[].email] | sort")" '["alice","b@example.com","c@example.com"]' "no look-alike user was made"
+
+    # A long argument of 3-byte characters: the error is cut at a
+    # character boundary, not degraded to "Invalid argument".
+    for shift in "" a aa; do
+        long=$shift$(printf '€%.0s' $(seq 1 1300))
+        for args in "user set $long" "user set x up=$long" "user set x burst=$long" \
+                    "user set x $long" "user get $long" "assign x 10.0.0.1:$long" \
+                    "assign x $long" "unassign $long" "state $long"; do
+            # shellcheck disable=SC2086
+            r=$(lc_ctl $args || true)
+            jq -e '.ok == false and (.error | type == "string") and
+                   (.error | test("Invalid argument") | not) and (.error | test("\\.\\.\\."))' \
+                <<<"$r" > /dev/null || fail "long argument ($args): $(head -c 300 <<<"$r")"
+        done
+    done
+    echo "ok: long multibyte arguments keep their error messages"
     lc_stop
     ;;
 *)
