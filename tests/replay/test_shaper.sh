@@ -31,9 +31,10 @@
 # for that). Like the unit tests of lib/shaper, the sched checks deduct the
 # chunks lost in the window from it (printed beside each figure; none on an
 # idle machine). A run whose worker lost more than 5 % of a window, or whose
-# replay was too slow to offer a user 1.5 times its limit, measures the
-# machine rather than linecap: it is run again, 3 times at most, and then
-# the test fails saying why.
+# replay was too slow to offer a user 1.5 times its limit, or whose worker
+# waited for a CPU more than 1 % of the run (the kernel's schedstat of the
+# worker thread), measures the machine rather than linecap: it is run
+# again, 3 times at most, and then the test is skipped (exit 77) saying why.
 . "$(dirname "$0")/lib.sh"
 
 : "${LC_PCAPRATE:?}"
@@ -47,6 +48,7 @@ OUT_DOWN=$WORK/client-out.pcap
 ROUNDS=20
 ATTEMPTS=3
 MAX_LOST_PCT=5
+MAX_WAIT_PCT=1
 # Every client address of the load but 10.9.0.1.
 ADDRS=(10.1.0.1 10.1.0.2 10.1.0.3 10.1.0.4 10.1.0.5 10.1.0.6 10.1.0.7 10.1.0.8
        2001:db8:1::9 2001:db8:1::a)
@@ -191,6 +193,7 @@ others() {
 # `start`, T_STOP before `stop` and T_STOPPED after its reply. CHUNK: 2^24
 # TSC cycles in seconds.
 ctl_start() {
+    WAIT0=$(worker_wait_ns)
     T_START=$(now)
     [ "$(lc_ctl start | jq -r .receiving)" = true ] || fail "start"
     CHUNK=$(stat_of .worker.tsc_hz | awk '{ printf "%.9f", 16777216 / $1 }')
@@ -199,6 +202,36 @@ ctl_stop() {
     T_STOP=$(now)
     [ "$(lc_ctl stop | jq -r .receiving)" = false ] || fail "stop"
     T_STOPPED=$(now)
+    guard_cpu
+}
+
+# worker_wait_ns: nanoseconds the worker thread has spent runnable but
+# waiting for a CPU (the second field of its schedstat), 0 where the kernel
+# does not keep it.
+worker_wait_ns() {
+    local t
+    for t in /proc/"$LC_PID"/task/*; do
+        if grep -Eq '^(rte|lcore)-worker' "$t/comm" 2>/dev/null; then
+            awk '{ print $2 }' "$t/schedstat" 2>/dev/null || echo 0
+            return 0
+        fi
+    done
+    echo 0
+}
+
+# guard_cpu: the kernel's own account of the run. A worker that waited for
+# a CPU more than MAX_WAIT_PCT % of the time it was receiving did not have a
+# core to itself: rte_sched lost time, and what the captures show is the
+# machine, not linecap (LOADED).
+guard_cpu() {
+    local waited win
+    waited=$(calc "($(worker_wait_ns) - $WAIT0) / 1e6")
+    win=$(calc "$T_STOPPED - $T_START")
+    echo "the worker waited $waited ms for a CPU in the $win s it received"
+    if awk -v w="$waited" -v s="$win" -v m="$MAX_WAIT_PCT" \
+           'BEGIN { exit w > s * 10 * m ? 0 : 1 }'; then
+        LOADED="the worker did not have a core to itself: it waited $waited ms for a CPU in a $win s run (more than $MAX_WAIT_PCT %): this machine is too busy to measure rates"
+    fi
 }
 
 # user_json EMAIL: the user object of `user get`.
@@ -356,7 +389,9 @@ attempt() {
         echo "attempt $n not valid: $LOADED" >&2
         [ "$n" -lt "$ATTEMPTS" ] && sleep 2
     done
-    fail "$LOADED ($ATTEMPTS attempts)"
+    # Not a result about linecap either way: skipped, saying why.
+    echo "SKIP: $LOADED ($ATTEMPTS attempts)" >&2
+    exit 77
 }
 
 # check_conservation WHAT USER_JSON UP_WHOLE DOWN_WHOLE ADDR...: after the
