@@ -104,10 +104,10 @@ cmd_stats(void *ctx, int argc, char **argv, json_t *reply)
 	(void)argv;
 	json_object_set_new(reply, "mode",
 			    json_string(lc_conf_mode_name(lc_wire_mode(d->wire))));
-	users_stats_json(d, reply);
 	json_object_set_new(reply, "uptime",
 			    json_integer((json_int_t)(time(NULL) - d->started)));
 	lc_wire_stats_json(d->wire, reply);
+	users_stats_json(d, reply);
 	lc_mgmt_get_stats(d->mgmt, &ms);
 	json_object_set_new(reply, "mgmt", json_pack("{s:i,s:I,s:I,s:I,s:I,s:I}",
 		"clients", (int)ms.clients,

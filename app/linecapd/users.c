@@ -683,12 +683,21 @@ collect(struct daemon *d)
 	uint32_t removed[UPKEEP_GC_BATCH];
 	unsigned int total = 0, n;
 
+	bool worker_answers = true;
+
 	note_activity(d);
 	do {
 		n = lc_user_gc(d->users, lc_monotonic_sec(), d->conf.users.gc_min_age,
 			       d->conf.users.gc_idle, removed, RTE_DIM(removed));
 		for (unsigned int i = 0; i < n; i++) {
-			worker_user(d, LC_WIRE_OP_USER_DEL, removed[i]);
+			/*
+			 * A worker that does not answer is not asked again for
+			 * the rest: each would cost the control thread a
+			 * timeout. reclaim_ids() tells it of them later.
+			 */
+			if (worker_answers &&
+			    worker_user(d, LC_WIRE_OP_USER_DEL, removed[i]) == -ETIMEDOUT)
+				worker_answers = false;
 			if (d->n_retired < d->conf.users.capacity)
 				d->retired[d->n_retired++] = removed[i];
 		}
@@ -864,16 +873,31 @@ static void
 reclaim_ids(struct daemon *d)
 {
 	uint32_t kept = 0;
+	bool worker_answers = true;
 
 	for (uint32_t i = 0; i < d->n_retired; i++) {
 		struct lc_wire_cmd cmd = { .op = LC_WIRE_OP_USER_GONE };
 		uint32_t id = d->retired[i];
+		int rc = -ETIMEDOUT;
 
 		cmd.req.user.id = id;
-		if (worker_call(d, &cmd, NULL, NULL) == 0 && cmd.resp.user.gone)
+		/* Once the worker did not answer, the rest wait for the next tick. */
+		if (worker_answers)
+			rc = worker_call(d, &cmd, NULL, NULL);
+		if (rc == 0 && cmd.resp.user.gone) {
 			lc_user_reclaim(d->users, id);
-		else
-			d->retired[kept++] = id;
+			continue;
+		}
+		d->retired[kept++] = id;
+		if (rc == -ETIMEDOUT)
+			worker_answers = false;
+		else if (rc == 0)
+			/*
+			 * Still live or still bound: a delete the worker never
+			 * ran (cancelled when it did not answer) is sent again;
+			 * for an id it already deleted this changes nothing.
+			 */
+			worker_user(d, LC_WIRE_OP_USER_DEL, id);
 	}
 	d->n_retired = kept;
 }
@@ -941,7 +965,12 @@ users_stats_json(struct daemon *d, json_t *reply)
 	json_object_set_new(reply, "unassigned", json_pack("{s:o,s:o}",
 		"up", direction_json(unassigned, LC_FLOW_DIR_UP, tap),
 		"down", direction_json(unassigned, LC_FLOW_DIR_DOWN, tap)));
-	if (worker_call(d, &cmd, NULL, NULL) == 0) {
+	/* A worker that did not answer for stats' other sections is not asked. */
+	int rc = json_object_get(reply, "incomplete") != NULL ? -ETIMEDOUT :
+		 worker_call(d, &cmd, NULL, NULL);
+	if (rc != 0) {
+		lc_wire_reply_incomplete(reply, "assignments", rc);
+	} else {
 		const struct lc_assign_counters *c = &cmd.resp.assign_counters;
 
 		json_object_set_new(reply, "assignments", json_pack(
