@@ -109,10 +109,13 @@ cmd_stats(void *ctx, int argc, char **argv, json_t *reply)
 	lc_wire_stats_json(d->wire, reply);
 	users_stats_json(d, reply);
 	lc_mgmt_get_stats(d->mgmt, &ms);
-	json_object_set_new(reply, "mgmt", json_pack("{s:i,s:I,s:I,s:I,s:I,s:I}",
+	json_object_set_new(reply, "mgmt", json_pack("{s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 		"clients", (int)ms.clients,
 		"accepted", (json_int_t)ms.accepted,
 		"rejected", (json_int_t)ms.rejected,
+		"evicted", (json_int_t)ms.evicted,
+		"idle_closed", (json_int_t)ms.idle_closed,
+		"streamed", (json_int_t)ms.streamed,
 		"requests", (json_int_t)ms.requests,
 		"errors", (json_int_t)ms.errors,
 		"cut_off", (json_int_t)ms.cut_off));
@@ -569,6 +572,14 @@ log_final_counters(struct daemon *d)
 	}
 }
 
+/* The socket server's events for an operator (it rate-limits them). */
+static void
+mgmt_log(void *arg, const char *level, const char *msg)
+{
+	(void)arg;
+	lc_log(level, "%s", msg);
+}
+
 static int
 control_up(struct daemon *d)
 {
@@ -588,18 +599,23 @@ control_up(struct daemon *d)
 		return rc;
 
 	make_socket_dir(d->conf.mgmt.socket);
+	char why[512] = "";
 	struct lc_mgmt_params mp = {
 		.path = d->conf.mgmt.socket,
 		.mode = d->conf.mgmt.socket_mode,
 		.max_clients = d->conf.mgmt.max_clients,
+		.idle_timeout_ms = d->conf.mgmt.idle_timeout == 0 ? UINT32_MAX :
+				   d->conf.mgmt.idle_timeout * 1000,
 		.table = d->table,
+		.log = mgmt_log,
+		.error = why,
+		.error_size = sizeof(why),
 	};
 	d->mgmt = lc_mgmt_create(&mp);
 	if (d->mgmt == NULL) {
 		rc = -errno;
-		lc_log("error", "[mgmt] socket = '%s': %s%s", d->conf.mgmt.socket,
-		       strerror(errno), errno == EADDRINUSE ?
-		       " (another linecapd answers there)" : "");
+		lc_log("error", "[mgmt] socket = '%s': %s", d->conf.mgmt.socket,
+		       why[0] != '\0' ? why : strerror(errno));
 		return rc;
 	}
 	rc = telemetry_up(d);

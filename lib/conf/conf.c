@@ -96,6 +96,7 @@ static const struct key_def key_defs[] = {
 	S(mgmt, socket),
 	{ "mgmt", "socket_mode", KEY_OCTAL, F(mgmt, socket_mode), Z(mgmt, socket_mode), 0, 0777, NULL },
 	U(mgmt, max_clients, 1, 4096),
+	U(mgmt, idle_timeout, 0, 86400),
 };
 
 #undef F
@@ -147,6 +148,7 @@ lc_conf_defaults(struct lc_conf *conf)
 		 "/run/linecap/linecap.sock");
 	conf->mgmt.socket_mode = 0660;
 	conf->mgmt.max_clients = 64;
+	conf->mgmt.idle_timeout = 300;
 }
 
 static void

@@ -86,6 +86,7 @@ struct lc_conf_mgmt {
 	char socket[LC_CONF_PATH_MAX];
 	uint32_t socket_mode;
 	uint32_t max_clients;
+	uint32_t idle_timeout;   /* seconds; 0: never */
 };
 
 struct lc_conf {

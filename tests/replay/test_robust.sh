@@ -106,6 +106,39 @@ PY
         fail "server port output differs from the input without the oversize frames"
     echo "ok: every frame within the MTU crossed byte for byte"
     ;;
+idle-clients)
+    # Idle connections that fill every slot do not lock the follower out: a
+    # new client evicts the one idle longest, and idle clients are closed
+    # after [mgmt] idle_timeout.
+    "$LC_PCAPGEN" mixed "$WORK/c.pcap" "$WORK/s.pcap" > /dev/null
+    write_conf "$WORK/lc.conf" inline "$WORK/c.pcap" "$WORK/s.pcap" \
+        "[mgmt]" "max_clients = 4" "idle_timeout = 3"
+    lc_start "$WORK/lc.conf"
+    python3 - "$SOCK" > "$WORK/idle.out" 2>&1 <<'PY' &
+import socket, sys, time
+socks = []
+for _ in range(4):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sys.argv[1])
+    socks.append(s)
+time.sleep(8)
+PY
+    idle_pid=$!
+    sleep 1.5
+    t0=$(date +%s%N)
+    lc_ctl ping > /dev/null || fail "ping with every slot held by idle clients"
+    echo "ok: ping answered in $(( ($(date +%s%N) - t0) / 1000000 )) ms with 4 of 4 slots held idle"
+    s=$(lc_ctl stats)
+    [ "$(jf "$s" .mgmt.evicted)" -ge 1 ] || fail "no client evicted: $(jq -c .mgmt <<<"$s")"
+    echo "ok: evicted $(jf "$s" .mgmt.evicted) idle client(s)"
+    sleep 4
+    s=$(lc_ctl stats)
+    [ "$(jf "$s" .mgmt.idle_closed)" -ge 3 ] ||
+        fail "idle clients not closed after idle_timeout: $(jq -c .mgmt <<<"$s")"
+    echo "ok: $(jf "$s" .mgmt.idle_closed) idle clients closed after idle_timeout = 3"
+    wait "$idle_pid" || true
+    lc_stop
+    ;;
 shipped-config)
     # config/linecap.conf starts as shipped: only the socket and the users
     # file are moved into the test's folder.
