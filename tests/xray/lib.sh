@@ -9,13 +9,23 @@ sock=$work/linecap.sock
 err=$work/xray.err
 pids=()
 
+# A follower that fails a test may be one that ignores SIGTERM: after 2 s,
+# what is left gets SIGKILL.
 cleanup() {
-	local p
+	local p i
 	for p in "${pids[@]}"; do
 		kill -CONT "$p" 2>/dev/null || true
 		kill "$p" 2>/dev/null || true
 	done
+	for ((i = 0; i < 40; i++)); do
+		for p in "${pids[@]}"; do
+			kill -0 "$p" 2>/dev/null && break
+		done
+		kill -0 "$p" 2>/dev/null || break
+		sleep 0.05
+	done
 	for p in "${pids[@]}"; do
+		kill -KILL "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
 	rm -rf "$work"
@@ -102,13 +112,17 @@ start_rec() {
 	wait_for 10 "the recorder's socket" test -S "$sock"
 }
 
+# more_than FILE TEXT N: FILE has more than N lines with TEXT (a function,
+# so that wait_for counts again on every try)
+more_than() { [ "$(count_text "$1" "$2")" -gt "$3" ]; }
+
 # counters PID ERRFILE: the counters line printed for this SIGUSR1
 counters() {
 	local pid=$1 file=$2 before
 	before=$(count_text "$file" 'counters (SIGUSR1)')
 	kill -USR1 "$pid"
 	wait_for 10 "counters on SIGUSR1" \
-		test "$(count_text "$file" 'counters (SIGUSR1)')" -gt "$before"
+		more_than "$file" 'counters (SIGUSR1)' "$before"
 	grep 'counters (SIGUSR1)' "$file" | tail -n 1
 }
 

@@ -95,13 +95,18 @@ stop_rec() {
 	wait_exit "$rec_pid" 10 || true
 }
 
-# counters_after_usr1 PID: the counters line printed for this SIGUSR1
+# A function, so that wait_for counts again on every try.
+more_usr1_than() {
+	[ "$(grep -c 'counters (SIGUSR1)' "$err" || true)" -gt "$1" ]
+}
+
+# counters PID: the counters line printed for this SIGUSR1
 counters() {
 	local before
 	before=$(grep -c 'counters (SIGUSR1)' "$err" || true)
 	kill -USR1 "$1"
 	wait_for 10 "counters on SIGUSR1" \
-		test "$(grep -c 'counters (SIGUSR1)' "$err" || true)" -gt "$before"
+		more_usr1_than "$before"
 	grep 'counters (SIGUSR1)' "$err" | tail -n 1
 }
 

@@ -65,13 +65,17 @@ wait_for() {
 
 has_text() { grep -qF -- "$2" "$1" 2>/dev/null; }
 
+# A function, so that wait_for counts again on every try.
+more_usr1_than() {
+    [ "$(grep -c 'counters (SIGUSR1)' "$XERR" || true)" -gt "$1" ]
+}
+
 # counters: the counters line linecap-xray prints for a new SIGUSR1.
 counters() {
     local before
     before=$(grep -c 'counters (SIGUSR1)' "$XERR" || true)
     kill -USR1 "$X_PID"
-    wait_for 10 "counters on SIGUSR1" \
-        test "$(grep -c 'counters (SIGUSR1)' "$XERR" || true)" -gt "$before"
+    wait_for 10 "counters on SIGUSR1" more_usr1_than "$before"
     grep 'counters (SIGUSR1)' "$XERR" | tail -n 1
 }
 
