@@ -20,10 +20,24 @@
  *
  * Only the file present at start-up is read from its end (unless
  * --from-start): a file that appears later is new, and all of it counts.
+ *
+ * Only a regular file is read. Anything else at the name (a directory, a
+ * FIFO, a device) is refused without being read: a FIFO would block the
+ * loop in open() or read(), a device could feed it without end. The name is
+ * checked with stat() first, so that a FIFO is not even opened (which would
+ * release a writer waiting for a reader), and the open is non-blocking in
+ * case the name changes in between. Every condition that keeps the log from
+ * being read is said once when it starts (and when it changes); the
+ * "following" line says it has cleared. Meanwhile the name is looked at again
+ * with backoff, from 250 ms to 5 s, and at once when inotify reports that
+ * the name was created, moved, removed or changed its attributes. Nothing is
+ * logged per look, so a stderr that goes into the watched directory cannot
+ * feed the loop with its own events.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -49,16 +63,32 @@
  * checks for (XR_FOLLOW_SLICE in xray.h).
  */
 #define READS_PER_POLL (XR_FOLLOW_SLICE / READ_CHUNK)
+#define RETRY_MIN_US 250000
+#define RETRY_MAX_US 5000000
+
+/* Why the log cannot be read now. */
+enum trouble {
+	TROUBLE_NONE,
+	TROUBLE_MISSING,     /* no file at the name: the normal wait */
+	TROUBLE_NOT_REGULAR, /* a directory, FIFO, device or socket */
+	TROUBLE_OPEN,        /* stat or open failed otherwise (EACCES, ...) */
+	TROUBLE_READ,        /* read failed (EIO, ...) */
+};
 
 struct xr_follow {
 	char *path;
+	char *name;          /* the last component, to match inotify events */
 	int fd;              /* -1 while there is no file */
 	dev_t dev;
 	ino_t ino;
 	off_t pos;           /* bytes read from fd */
 	bool first_open;     /* next open is the file present at start-up */
 	bool from_start;
-	bool waiting_logged; /* "waiting for the file" said once */
+	enum trouble trouble; /* said once; cleared by a good open or read */
+	int trouble_err;
+	mode_t trouble_type;
+	uint64_t retry_at;   /* no open before this, while in trouble */
+	uint64_t retry_us;   /* the backoff */
 	bool discarding;     /* inside a line longer than LINE_MAX */
 	size_t tail_len;     /* tail holds the bytes [pos - tail_len, pos) */
 	size_t head_len;     /* head holds the bytes [0, head_len) */
@@ -83,9 +113,16 @@ xr_follow_create(const char *path, bool from_start,
 	f->first_open = true;
 	f->from_start = from_start;
 	f->counters = counters;
+	f->retry_us = RETRY_MIN_US;
 	f->path = strdup(path);
 	f->buf = malloc(BUF_SIZE);
-	if (f->path == NULL || f->buf == NULL) {
+
+	char *base = strdup(path);
+
+	if (base != NULL)
+		f->name = strdup(basename(base));
+	free(base);
+	if (f->path == NULL || f->buf == NULL || f->name == NULL) {
 		xr_follow_free(f);
 		return NULL;
 	}
@@ -120,6 +157,7 @@ xr_follow_free(struct xr_follow *f)
 	if (f->inotify_fd >= 0)
 		close(f->inotify_fd);
 	free(f->path);
+	free(f->name);
 	free(f->buf);
 	free(f);
 }
@@ -134,10 +172,90 @@ void
 xr_follow_drain_events(struct xr_follow *f)
 {
 	char ev[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
 
-	/* The events only say "look again"; which one does not matter. */
-	while (read(f->inotify_fd, ev, sizeof(ev)) > 0)
-		;
+	/*
+	 * Any event means "look again" (the main loop does). An event that
+	 * changed what the name points to also ends the backoff of a name that
+	 * could not be read; events of other files in the directory, such as
+	 * our own stderr, do not.
+	 */
+	while ((n = read(f->inotify_fd, ev, sizeof(ev))) > 0) {
+		for (ssize_t off = 0; off + (ssize_t)sizeof(struct inotify_event) <= n;) {
+			struct inotify_event e;
+
+			memcpy(&e, ev + off, sizeof(e));
+			if ((e.mask & IN_Q_OVERFLOW) ||
+			    (e.len > 0 &&
+			     (e.mask & (IN_CREATE | IN_MOVED_TO | IN_DELETE |
+					IN_MOVED_FROM | IN_ATTRIB)) &&
+			     strncmp(ev + off + sizeof(e), f->name, e.len) == 0)) {
+				f->retry_at = 0;
+				f->retry_us = RETRY_MIN_US;
+			}
+			off += (ssize_t)(sizeof(e) + e.len);
+		}
+	}
+}
+
+static const char *
+type_name(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	return "of an unknown type";
+}
+
+/*
+ * The log cannot be read: say so when this starts or changes (never per
+ * look), and set when to look again.
+ */
+static void
+set_trouble(struct xr_follow *f, enum trouble t, int err, mode_t type)
+{
+	if (t != f->trouble || err != f->trouble_err ||
+	    (type & S_IFMT) != f->trouble_type) {
+		switch (t) {
+		case TROUBLE_MISSING:
+			xr_log("waiting for %s: %s", f->path, strerror(err));
+			break;
+		case TROUBLE_NOT_REGULAR:
+			xr_log("%s is not a regular file (it is %s): it is not "
+			       "read; waiting for a regular file there",
+			       f->path, type_name(type));
+			break;
+		case TROUBLE_OPEN:
+			xr_log("cannot open %s: %s; trying again with backoff",
+			       f->path, strerror(err));
+			break;
+		case TROUBLE_READ:
+			xr_log("read %s: %s; reopening it with backoff",
+			       f->path, strerror(err));
+			break;
+		case TROUBLE_NONE:
+			break;
+		}
+		f->trouble = t;
+		f->trouble_err = err;
+		f->trouble_type = type & S_IFMT;
+		f->retry_us = RETRY_MIN_US;
+	}
+	/* A new log is waited for at every look: an open that fails is cheap. */
+	if (t == TROUBLE_MISSING) {
+		f->retry_at = 0;
+		return;
+	}
+	f->retry_at = xr_now_us() + f->retry_us;
+	f->retry_us = f->retry_us * 2 > RETRY_MAX_US ? RETRY_MAX_US :
+						       f->retry_us * 2;
 }
 
 /* Bytes p[0, n) were read at offset at, which is where the last read ended. */
@@ -230,24 +348,54 @@ truncated(struct xr_follow *f)
 	return true;
 }
 
+/* stat, open or fstat failed with errno err. */
+static bool
+open_failed(struct xr_follow *f, int err)
+{
+	set_trouble(f, err == ENOENT || err == ENOTDIR ? TROUBLE_MISSING :
+		    TROUBLE_OPEN, err, 0);
+	return false;
+}
+
 static bool
 open_log(struct xr_follow *f)
 {
 	struct stat st;
 	const bool at_end = f->first_open && !f->from_start;
-	int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+	int fd;
 
+	/* Only what is at the name at start-up is old; anything later is new. */
 	f->first_open = false;
-	if (fd < 0) {
-		if (!f->waiting_logged)
-			xr_log("waiting for %s: %s", f->path, strerror(errno));
-		f->waiting_logged = true;
+	if (stat(f->path, &st) < 0)
+		return open_failed(f, errno);
+	if (!S_ISREG(st.st_mode)) {
+		set_trouble(f, TROUBLE_NOT_REGULAR, 0, st.st_mode);
 		return false;
 	}
+	fd = open(f->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return open_failed(f, errno);
 	if (fstat(fd, &st) < 0) {
-		xr_log("fstat %s: %s", f->path, strerror(errno));
+		const int err = errno;
+
 		close(fd);
+		return open_failed(f, err);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		/* The name changed between stat and open. */
+		close(fd);
+		set_trouble(f, TROUBLE_NOT_REGULAR, 0, st.st_mode);
 		return false;
+	}
+
+	/*
+	 * After a read error, the same file is read on from where it was;
+	 * whether the error has gone shows at the next read.
+	 */
+	if (f->trouble == TROUBLE_READ && st.st_dev == f->dev &&
+	    st.st_ino == f->ino && lseek(fd, f->pos, SEEK_SET) == f->pos) {
+		f->fd = fd;
+		return true;
 	}
 	f->fd = fd;
 	f->dev = st.st_dev;
@@ -259,7 +407,10 @@ open_log(struct xr_follow *f)
 			f->pos = 0;
 	}
 	remember_from_file(f);
-	f->waiting_logged = false;
+	f->len = 0;
+	f->discarding = false;
+	f->trouble = TROUBLE_NONE;
+	f->retry_us = RETRY_MIN_US;
 	xr_log("following %s (inode %lu) from %s", f->path,
 	       (unsigned long)st.st_ino, at_end ? "its end" : "its start");
 	return true;
@@ -312,7 +463,7 @@ xr_follow_poll(struct xr_follow *f, xr_line_fn *fn, void *ctx)
 {
 	struct stat st;
 
-	if (f->fd < 0 && !open_log(f))
+	if (f->fd < 0 && (xr_now_us() < f->retry_at || !open_log(f)))
 		return false;
 	if (truncated(f))
 		return true;
@@ -320,6 +471,11 @@ xr_follow_poll(struct xr_follow *f, xr_line_fn *fn, void *ctx)
 	for (int reads = 0; reads < READS_PER_POLL; reads++) {
 		const ssize_t n = read(f->fd, f->buf + f->len, READ_CHUNK);
 
+		if (n >= 0 && f->trouble == TROUBLE_READ) {
+			xr_log("reading %s again", f->path);
+			f->trouble = TROUBLE_NONE;
+			f->retry_us = RETRY_MIN_US;
+		}
 		if (n > 0) {
 			remember(f, f->buf + f->len, (size_t)n, f->pos);
 			f->pos += n;
@@ -330,8 +486,11 @@ xr_follow_poll(struct xr_follow *f, xr_line_fn *fn, void *ctx)
 			goto at_end;
 		if (errno == EINTR)
 			continue;
-		xr_log("read %s: %s; reopening", f->path, strerror(errno));
-		flush_partial(f, fn, ctx);
+		/*
+		 * The partial line stays: the same file is read on from pos
+		 * when it can be reopened.
+		 */
+		set_trouble(f, TROUBLE_READ, errno, 0);
 		close(f->fd);
 		f->fd = -1;
 		return false;

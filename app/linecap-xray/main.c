@@ -11,7 +11,14 @@
  *
  * One thread, one poll loop: the log (inotify plus a 250 ms timer), the
  * socket, the 1 ms batch deadline and the signals (SIGINT/SIGTERM stop,
- * SIGUSR1 prints the counters) all wake the same ppoll.
+ * SIGUSR1 prints the counters) all wake the same ppoll. The signals come
+ * through a signalfd in that poll, not through handlers run inside ppoll:
+ * ppoll delivers a signal only when it would otherwise wait, so a descriptor
+ * that is always ready kept SIGTERM out for good. Nothing in the loop
+ * blocks: the log is opened non-blocking and only when it is a regular
+ * file, the socket is non-blocking, and a stderr that cannot take a line
+ * loses the line (counted, and said when it can take lines again) instead
+ * of stopping the follower.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,9 +41,27 @@
 #define DEFAULT_SOCKET "/run/linecap/linecap.sock"
 #define FOLLOW_TIMER_US 250000
 #define MASKED_LOG_EVERY_US (3600ULL * 1000000)
+/* How long one log line may wait for a full stderr before it is lost. */
+#define LOG_WAIT_MS 500
 
-static volatile sig_atomic_t stop_signal;
-static volatile sig_atomic_t dump_signal;
+static bool stop_signal;
+static bool dump_signal;
+static int signal_fd = -1;
+
+/*
+ * Where the log lines go. stderr may be a pipe or a socket whose reader has
+ * stopped, or a file that takes nothing more (a full disk, /dev/full).
+ * Writing to it must then neither block the follower nor keep SIGTERM out,
+ * and a failing write must not be retried in a loop.
+ */
+static struct {
+	int fd;
+	bool is_socket;  /* send() with MSG_DONTWAIT */
+	bool stuck;      /* the last line was lost: do not wait for the next */
+	bool stopping;   /* on the way out: never wait */
+	uint64_t lost;   /* lines lost since the last one written */
+	int lost_err;
+} log_out = { .fd = STDERR_FILENO };
 
 uint64_t
 xr_now_us(void)
@@ -45,17 +72,97 @@ xr_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/*
+ * A pipe gets a non-blocking open file description of its own, through
+ * /proc: O_NONBLOCK on stderr itself would change it for every process that
+ * shares it. A socket is written with MSG_DONTWAIT. A regular file or a
+ * device does not block (a terminal stopped with ^S still can).
+ */
+static void
+log_setup(void)
+{
+	struct stat st;
+
+	if (fstat(STDERR_FILENO, &st) < 0)
+		return;
+	if (S_ISSOCK(st.st_mode)) {
+		log_out.is_socket = true;
+	} else if (S_ISFIFO(st.st_mode)) {
+		const int fd = open("/proc/self/fd/2",
+				    O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+
+		if (fd >= 0)
+			log_out.fd = fd;
+	}
+}
+
+/* Room in stderr within LOG_WAIT_MS, unless a signal is waiting first. */
+static bool
+log_wait(void)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = log_out.fd, .events = POLLOUT },
+		{ .fd = signal_fd, .events = POLLIN },
+	};
+
+	return poll(pfd, signal_fd >= 0 ? 2 : 1, LOG_WAIT_MS) > 0 &&
+	       (pfd[0].revents & POLLOUT) && !(pfd[1].revents & POLLIN);
+}
+
+static bool
+log_write(const char *p, size_t len)
+{
+	while (len > 0) {
+		const ssize_t n = log_out.is_socket ?
+			send(log_out.fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL) :
+			write(log_out.fd, p, len);
+
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
+		    !log_out.stuck && !log_out.stopping && log_wait())
+			continue;
+		log_out.lost_err = n < 0 ? errno : EIO;
+		log_out.stuck = true;
+		return false;
+	}
+	log_out.stuck = false;
+	return true;
+}
+
 void
 xr_log(const char *fmt, ...)
 {
-	char msg[1024];
+	char msg[1024], line[1100];
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (log_out.lost > 0) {
+		n = snprintf(line, sizeof(line), "linecap-xray: %llu log lines "
+			     "were lost: stderr could not take them (%s)\n",
+			     (unsigned long long)log_out.lost,
+			     strerror(log_out.lost_err));
+		if (!log_write(line, (size_t)n)) {
+			log_out.lost++;
+			return;
+		}
+		log_out.lost = 0;
+	}
 	/* One write per line, so that lines never interleave. */
-	fprintf(stderr, "linecap-xray: %s\n", msg);
+	n = snprintf(line, sizeof(line), "linecap-xray: %s\n", msg);
+	if (n < 0)
+		return;
+	if (!log_write(line, (size_t)n < sizeof(line) ? (size_t)n :
+		       sizeof(line) - 1))
+		log_out.lost++;
 }
 
 struct follower {
@@ -146,13 +253,20 @@ print_counters(const struct xr_counters *c, const char *when)
 	       skipped);
 }
 
+/* Take the signals that are waiting in the signalfd. */
 static void
-on_signal(int sig)
+read_signals(void)
 {
-	if (sig == SIGUSR1)
-		dump_signal = 1;
-	else
-		stop_signal = 1;
+	struct signalfd_siginfo si;
+
+	while (read(signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGUSR1) {
+			dump_signal = true;
+		} else {
+			stop_signal = true;
+			log_out.stopping = true;
+		}
+	}
 }
 
 static void
@@ -220,10 +334,16 @@ run_bench(const char *path, unsigned int passes, uint32_t replay_max)
 	size_t n_lines = 0, *starts, *lens;
 	uint64_t t0, t1, results[LC_XRAYLOG_RESULT_MAX] = { 0 };
 	char *data, cmd[512];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Non-blocking, so that a FIFO is refused rather than waited on. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		xr_log("bench: %s: %s", path, strerror(errno));
+		return 1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		xr_log("bench: %s is not a regular file", path);
+		close(fd);
 		return 1;
 	}
 	data = malloc((size_t)st.st_size + 1);
@@ -406,26 +526,21 @@ main(int argc, char **argv)
 	const char *log_path = argv[optind];
 	struct follower fw = { 0 };
 	struct xr_follow *follow;
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigset_t block, wait_mask;
+	sigset_t block;
 
-	/*
-	 * The signals stay blocked except inside ppoll, so that one arriving
-	 * between a check of the flags and the wait still wakes the wait.
-	 */
+	/* The signals are only ever read from the signalfd. */
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &block, &wait_mask);
-	sigdelset(&wait_mask, SIGINT);
-	sigdelset(&wait_mask, SIGTERM);
-	sigdelset(&wait_mask, SIGUSR1);
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
+	sigprocmask(SIG_BLOCK, &block, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	signal_fd = signalfd(-1, &block, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (signal_fd < 0) {
+		xr_log("cannot start: signalfd: %s", strerror(errno));
+		return 1;
+	}
+	log_setup();
 
 	fw.replay = xr_replay_create((uint32_t)replay_max);
 	fw.link = fw.replay == NULL ? NULL :
@@ -450,7 +565,7 @@ main(int argc, char **argv)
 	bool more = false;
 
 	while (!stop_signal) {
-		struct pollfd pfd[2];
+		struct pollfd pfd[3];
 		nfds_t nfds = 0;
 		int follow_i = -1, link_i = -1;
 		short link_events;
@@ -486,6 +601,7 @@ main(int argc, char **argv)
 		if (can_read && more)
 			deadline = now;
 
+		pfd[nfds++] = (struct pollfd){ .fd = signal_fd, .events = POLLIN };
 		fd = xr_follow_event_fd(follow);
 		if (fd >= 0) {
 			follow_i = (int)nfds;
@@ -503,7 +619,7 @@ main(int argc, char **argv)
 			.tv_sec = (time_t)(wait_us / 1000000),
 			.tv_nsec = (long)(wait_us % 1000000) * 1000,
 		};
-		const int n = ppoll(pfd, nfds, &ts, &wait_mask);
+		const int n = ppoll(pfd, nfds, &ts, NULL);
 
 		if (n < 0 && errno != EINTR) {
 			xr_log("ppoll: %s", strerror(errno));
@@ -511,6 +627,11 @@ main(int argc, char **argv)
 		}
 		if (n <= 0)
 			continue;
+		if (pfd[0].revents != 0) {
+			read_signals();
+			if (stop_signal)
+				break;
+		}
 		now = xr_now_us();
 		fw.now = now;
 		if (follow_i >= 0 && pfd[follow_i].revents != 0) {
