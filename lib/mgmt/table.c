@@ -154,12 +154,32 @@ lc_mgmt_error(json_t *reply, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	/* Messages may quote client input, which was checked to be UTF-8. */
-	json_object_set_new(reply, "error", json_string(msg));
+	/*
+	 * Messages may quote client input, which was checked to be UTF-8; one
+	 * cut to fit ends at the last whole character, so that it stays a
+	 * string JSON can carry.
+	 */
+	if (n >= (int)sizeof(msg)) {
+		size_t len = sizeof(msg) - 1, lead = len;
+
+		while (lead > 0 && ((unsigned char)msg[lead - 1] & 0xc0) == 0x80)
+			lead--;
+		if (lead > 0 && (unsigned char)msg[lead - 1] >= 0xc0) {
+			unsigned char c = (unsigned char)msg[lead - 1];
+			size_t want = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+
+			if (len - (lead - 1) < want)
+				msg[lead - 1] = '\0';
+		}
+	}
+	json_t *text = json_string(msg);
+	json_object_set_new(reply, "error", text != NULL ? text :
+			    json_string("(the error message is not valid UTF-8)"));
 	return -EINVAL;
 }
 

@@ -1060,11 +1060,42 @@ test_server_idle(void **state)
 	stop_server(&s);
 }
 
+/* An error message cut to fit never ends inside a character. */
+static void
+test_error_cut_utf8(void **state)
+{
+	char arg[1200];
+
+	(void)state;
+	/* "é" (2 bytes), "€" (3) and "𝄞" (4), at every offset of the cut. */
+	static const char *const chars[] = { "\xc3\xa9", "\xe2\x82\xac",
+					     "\xf0\x9d\x84\x9e" };
+	for (int c = 0; c < 3; c++) {
+		for (int shift = 0; shift < 4; shift++) {
+			size_t k = 0, cl = strlen(chars[c]);
+
+			for (int i = 0; i < shift; i++)
+				arg[k++] = 'x';
+			while (k + cl < sizeof(arg))
+				k += (size_t)snprintf(arg + k, sizeof(arg) - k, "%s", chars[c]);
+			arg[k] = '\0';
+			json_t *reply = json_object();
+			assert_int_equal(lc_mgmt_error(reply, "bad '%s'", arg), -EINVAL);
+			const char *msg = json_string_value(json_object_get(reply, "error"));
+			assert_non_null(msg);
+			assert_true(strncmp(msg, "bad '", 5) == 0);
+			assert_true(strlen(msg) <= 511 && strlen(msg) >= 507);
+			json_decref(reply);
+		}
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dispatch),
+		cmocka_unit_test(test_error_cut_utf8),
 		cmocka_unit_test(test_bad_text),
 		cmocka_unit_test(test_register_rules),
 		cmocka_unit_test(test_parse_endpoint),
