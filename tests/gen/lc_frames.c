@@ -177,36 +177,33 @@ lc_frame_pw_cw(struct lc_frame *b, uint16_t seq)
 		put16(p + 2, seq);
 }
 
-void
-lc_frame_pppoe(struct lc_frame *b, uint16_t session)
+/* PPPoE session header and a PPP protocol field of 2 bytes, or 1 (pfc). */
+static void
+pppoe(struct lc_frame *b, uint16_t session, bool pfc)
 {
 	uint8_t *p;
 
 	set_proto(b, 0x8864, 0, 0);
-	p = grow(b, 8);
+	p = grow(b, pfc ? 7 : 8);
 	if (p == NULL)
 		return;
 	p[0] = 0x11;
 	p[1] = 0x00;
 	put16(p + 2, session);
 	add_fix(b, FIX_PPPOE, (size_t)(p - b->buf), 0);
-	expect_next(b, NEXT_PPP, (size_t)(p - b->buf) + 6);
+	expect_next(b, pfc ? NEXT_PPP_PFC : NEXT_PPP, (size_t)(p - b->buf) + 6);
+}
+
+void
+lc_frame_pppoe(struct lc_frame *b, uint16_t session)
+{
+	pppoe(b, session, false);
 }
 
 void
 lc_frame_pppoe_pfc(struct lc_frame *b, uint16_t session)
 {
-	uint8_t *p;
-
-	set_proto(b, 0x8864, 0, 0);
-	p = grow(b, 7);
-	if (p == NULL)
-		return;
-	p[0] = 0x11;
-	p[1] = 0x00;
-	put16(p + 2, session);
-	add_fix(b, FIX_PPPOE, (size_t)(p - b->buf), 0);
-	expect_next(b, NEXT_PPP_PFC, (size_t)(p - b->buf) + 6);
+	pppoe(b, session, true);
 }
 
 void

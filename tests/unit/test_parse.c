@@ -515,15 +515,19 @@ test_eompls(void **state)
 	assert_int_equal(r.flags, LC_PARSE_F_EOMPLS);
 }
 
+/* PPPoE with the PPP protocol field in 2 bytes, or compressed to 1 (pfc). */
 static size_t
-pppoe_frame(unsigned int tags, int ip)
+pppoe_frame_ex(unsigned int tags, int ip, bool pfc)
 {
 	unsigned int i;
 
 	begin();
 	for (i = 0; i < tags; i++)
 		lc_frame_vlan(&b, 0x8100, (uint16_t)(10 + i));
-	lc_frame_pppoe(&b, 0x42);
+	if (pfc)
+		lc_frame_pppoe_pfc(&b, 0x42);
+	else
+		lc_frame_pppoe(&b, 0x42);
 	if (ip == 4)
 		lc_frame_ipv4(&b, ip4_a, ip4_b);
 	else
@@ -533,23 +537,17 @@ pppoe_frame(unsigned int tags, int ip)
 	return finish();
 }
 
+static size_t
+pppoe_frame(unsigned int tags, int ip)
+{
+	return pppoe_frame_ex(tags, ip, false);
+}
+
 /* PPP with protocol-field compression: a one-byte protocol (RFC 1661). */
 static size_t
 pppoe_pfc_frame(unsigned int tags, int ip)
 {
-	unsigned int i;
-
-	begin();
-	for (i = 0; i < tags; i++)
-		lc_frame_vlan(&b, 0x8100, (uint16_t)(10 + i));
-	lc_frame_pppoe_pfc(&b, 0x42);
-	if (ip == 4)
-		lc_frame_ipv4(&b, ip4_a, ip4_b);
-	else
-		lc_frame_ipv6(&b, ip6_a, ip6_b);
-	lc_frame_tcp(&b, 50000, 443, 0, 0, 0x10, 0);
-	lc_frame_fill(&b, 20, 3);
-	return finish();
+	return pppoe_frame_ex(tags, ip, true);
 }
 
 static void
