@@ -21,7 +21,15 @@
  * for the 1 ms batch, and the quiet time since the last send, never count,
  * so a link that had nothing to send for hours is as healthy as any. After
  * stall_us (10 s by default) of a full socket the connection is dropped, and
- * the follower reads on with linecapd away. Each
+ * the follower reads on with linecapd away.
+ *
+ * linecapd closes a client that has said nothing for its [mgmt]
+ * idle_timeout (300 s by default), without a word. For the follower that
+ * would look like a restart of linecapd: a reconnection and a replay of the
+ * whole window, every idle_timeout of a quiet log. So a link with nothing
+ * sent or answered for keepalive_us sends a `ping`. It is sent only with no
+ * command in flight, so that the next reply is its reply, which is not
+ * counted as an answer to an assignment. Each
  * (re)connection first re-sends the recent assignments from the replay
  * table, newest per client endpoint, so a restarted linecapd re-learns who
  * is who; reconnection backs off exponentially from BACKOFF_MIN_US to
@@ -67,6 +75,9 @@ struct xr_link {
 	bool want_write;         /* the socket said EAGAIN; bytes wait */
 	uint64_t stall_since;    /* while want_write: full with no progress */
 	uint64_t stall_us;
+	uint64_t keepalive_us;   /* 0: no ping */
+	uint64_t last_active;    /* connected, sent or answered */
+	bool ping_pending;       /* the next reply is the ping's */
 	uint64_t inflight;       /* commands sent, not yet answered */
 
 	char in[IN_CAP];         /* a reply line being received */
@@ -90,7 +101,7 @@ struct xr_link {
 
 struct xr_link *
 xr_link_create(const char *socket_path, struct xr_replay *replay,
-	       uint64_t replay_us, uint64_t stall_us,
+	       uint64_t replay_us, uint64_t stall_us, uint64_t keepalive_us,
 	       struct xr_counters *counters)
 {
 	struct sockaddr_un sun;
@@ -107,6 +118,7 @@ xr_link_create(const char *socket_path, struct xr_replay *replay,
 	l->replay = replay;
 	l->replay_us = replay_us;
 	l->stall_us = stall_us;
+	l->keepalive_us = keepalive_us;
 	l->c = counters;
 	l->backoff = BACKOFF_MIN_US;
 	l->path = strdup(socket_path);
@@ -161,6 +173,7 @@ disconnect(struct xr_link *l, uint64_t now, const char *why)
 	l->inflight = 0;
 	l->replaying = false;
 	l->want_write = false;
+	l->ping_pending = false;
 	l->next_connect = now + l->backoff;
 	l->backoff = l->backoff * 2 > BACKOFF_MAX_US ? BACKOFF_MAX_US :
 						       l->backoff * 2;
@@ -212,6 +225,8 @@ connect_now(struct xr_link *l, uint64_t now)
 	l->in_discard = false;
 	l->want_write = false;
 	l->got_reply = false;
+	l->ping_pending = false;
+	l->last_active = now;
 	l->down_since = 0;
 	l->attempts = 0;
 	xr_replay_begin(l->replay, now, l->replay_us, &l->replay_cursor,
@@ -235,6 +250,7 @@ send_queued(struct xr_link *l, uint64_t now)
 
 		if (n > 0) {
 			l->out_off += (size_t)n;
+			l->last_active = now;
 			progress = true;
 			continue;
 		}
@@ -358,6 +374,14 @@ flush_error_summary(struct xr_link *l, uint64_t now)
 	l->err_suppressed = 0;
 }
 
+/* Connected, with nothing to send or to hear: a ping may be due. */
+static bool
+idle(const struct xr_link *l)
+{
+	return l->keepalive_us != 0 && !l->replaying && !l->ping_pending &&
+	       l->inflight == 0 && l->batch == 0 && l->out_len == l->out_off;
+}
+
 static uint64_t
 next_deadline(const struct xr_link *l, uint64_t deadline)
 {
@@ -382,6 +406,14 @@ xr_link_service(struct xr_link *l, uint64_t now)
 	if (l->fd >= 0 && l->batch > 0 && !l->want_write &&
 	    (l->batch >= BATCH_MAX || now - l->batch_since >= FLUSH_US))
 		send_queued(l, now);
+	if (l->fd >= 0 && idle(l) && now - l->last_active >= l->keepalive_us) {
+		static const char ping[] = "ping\n";
+
+		if (queue(l, ping, sizeof(ping) - 1, now)) {
+			l->ping_pending = true;
+			send_queued(l, now);
+		}
+	}
 	if (l->fd >= 0 && l->want_write && now - l->stall_since >= l->stall_us) {
 		char why[96];
 
@@ -398,6 +430,8 @@ xr_link_service(struct xr_link *l, uint64_t now)
 		return next_deadline(l, l->batch_since + FLUSH_US);
 	if (l->want_write)
 		return next_deadline(l, l->stall_since + l->stall_us);
+	if (idle(l))
+		return next_deadline(l, l->last_active + l->keepalive_us);
 	return next_deadline(l, UINT64_MAX);
 }
 
@@ -453,7 +487,13 @@ handle_reply(struct xr_link *l, const char *line, size_t len, uint64_t now)
 	if (l->inflight > 0)
 		l->inflight--;
 	l->got_reply = true;
+	l->last_active = now;
 	l->backoff = BACKOFF_MIN_US;
+	if (l->ping_pending) {
+		/* Sent with nothing in flight: this reply is the ping's. */
+		l->ping_pending = false;
+		return;
+	}
 
 	/* The replies linecapd sends most, without building a JSON tree. */
 	for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++) {

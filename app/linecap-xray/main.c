@@ -6,7 +6,8 @@
  *
  *   linecap-xray [-s SOCKET] [--from-start] [--vpn-port N]
  *                [--replay SECONDS] [--replay-max N] [--stats SECONDS]
- *                [--stall-timeout SECONDS] ACCESS_LOG
+ *                [--stall-timeout SECONDS] [--keepalive SECONDS]
+ *                ACCESS_LOG
  *   linecap-xray --bench FILE [--passes N]
  *
  * One thread, one poll loop: the log (inotify plus a 250 ms timer), the
@@ -276,7 +277,8 @@ usage(FILE *out)
 		"usage: linecap-xray [-s SOCKET] [--from-start] [--vpn-port N]\n"
 		"                    [--replay SECONDS] [--replay-max N] "
 		"[--stats SECONDS]\n"
-		"                    [--stall-timeout SECONDS] ACCESS_LOG\n"
+		"                    [--stall-timeout SECONDS] [--keepalive "
+		"SECONDS] ACCESS_LOG\n"
 		"       linecap-xray --bench FILE [--passes N]\n"
 		"\n"
 		"Follows the Xray access log by name (like tail -F) and sends\n"
@@ -302,6 +304,10 @@ usage(FILE *out)
 		"      --stall-timeout SECONDS  drop a linecapd that leaves "
 		"waiting bytes\n"
 		"                        unread this long (default 10)\n"
+		"      --keepalive SECONDS  ping a quiet linecapd this often, "
+		"so that it\n"
+		"                        does not close the link as idle "
+		"(default 60; 0: no)\n"
 		"      --bench FILE      parse FILE --passes times (default 5), "
 		"print lines/s\n"
 		"  -h, --help            this text\n"
@@ -440,6 +446,7 @@ main(int argc, char **argv)
 		{ "replay-max", required_argument, NULL, 'm' },
 		{ "stats", required_argument, NULL, 'S' },
 		{ "stall-timeout", required_argument, NULL, 'T' },
+		{ "keepalive", required_argument, NULL, 'K' },
 		{ "bench", required_argument, NULL, 'b' },
 		{ "passes", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
@@ -448,6 +455,7 @@ main(int argc, char **argv)
 	const char *socket_path = DEFAULT_SOCKET, *bench = NULL;
 	unsigned long long replay_s = 600, replay_max = 65536, stats_s = 60;
 	unsigned long long vpn_port = 0, passes = 5, stall_s = 10;
+	unsigned long long keepalive_s = 60;
 	bool from_start = false;
 	int c;
 
@@ -494,6 +502,13 @@ main(int argc, char **argv)
 			    stall_s == 0) {
 				xr_log("--stall-timeout: not a number of seconds "
 				       "(1..3600): %s", optarg);
+				return 2;
+			}
+			break;
+		case 'K':
+			if (!parse_number(optarg, 86400, &keepalive_s)) {
+				xr_log("--keepalive: not a number of seconds "
+				       "(0..86400): %s", optarg);
 				return 2;
 			}
 			break;
@@ -545,7 +560,8 @@ main(int argc, char **argv)
 	fw.replay = xr_replay_create((uint32_t)replay_max);
 	fw.link = fw.replay == NULL ? NULL :
 		xr_link_create(socket_path, fw.replay, replay_s * 1000000,
-			       stall_s * 1000000, &fw.counters);
+			       stall_s * 1000000, keepalive_s * 1000000,
+			       &fw.counters);
 	follow = xr_follow_create(log_path, from_start, &fw.counters);
 	if (fw.replay == NULL || fw.link == NULL || follow == NULL) {
 		xr_log("cannot start: %s", strerror(errno));

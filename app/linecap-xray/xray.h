@@ -121,10 +121,12 @@ struct xr_link;
 /*
  * stall_us: how long linecapd may leave bytes that wait for it unread before
  * the connection is dropped (the clock does not run while nothing waits).
+ * keepalive_us: a link with nothing sent or answered this long sends a
+ * `ping`, so that linecapd does not close it as idle (0: never).
  */
 struct xr_link *xr_link_create(const char *socket_path,
 			       struct xr_replay *replay, uint64_t replay_us,
-			       uint64_t stall_us,
+			       uint64_t stall_us, uint64_t keepalive_us,
 			       struct xr_counters *counters);
 void xr_link_free(struct xr_link *l);
 
@@ -145,7 +147,8 @@ void xr_link_assign(struct xr_link *l, const struct lc_xraylog_entry *e,
 
 /*
  * Do what is due at now: connect or reconnect, feed the replay, flush a
- * batch that is full or 1 ms old, notice a stalled daemon, log the count of
+ * batch that is full or 1 ms old, notice a stalled daemon, send a keepalive
+ * ping on a quiet link, log the count of
  * error replies not shown. Returns the time of the next deadline (UINT64_MAX
  * when none).
  */

@@ -102,11 +102,14 @@ accepted() {
 }
 
 rec_pid=
-# start_rec OUT [CONNECTIONS]
+# start_rec OUT [CONNECTIONS [MORE SOCKREC OPTIONS...]]
 start_rec() {
+	local out=$1 conns=${2:-}
+	shift
+	[ $# -eq 0 ] || shift
 	rm -f "$sock"
-	"$PY" "$SOCKREC" --socket "$sock" --out "$1" \
-		${2:+--connections "$2"} &
+	"$PY" "$SOCKREC" --socket "$sock" --out "$out" \
+		${conns:+--connections "$conns"} "$@" &
 	rec_pid=$!
 	pids+=("$rec_pid")
 	wait_for 10 "the recorder's socket" test -S "$sock"

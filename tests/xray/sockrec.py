@@ -9,7 +9,10 @@ a test can wait for it), and answers each line in order with
 --error-email. It can be stopped (SIGTERM) and started again on the same
 path to test reconnection. --count-only keeps a count instead of the lines,
 for benchmarks. --connections FILE gets one line per accepted connection, so
-a test can tell a reconnection from a live link. Standard library only.
+a test can tell a reconnection from a live link. `ping` is answered as
+linecapd answers it. --idle-timeout SECONDS closes a client that has sent
+nothing that long, without a word, as linecapd's [mgmt] idle_timeout does.
+Standard library only.
 """
 import argparse
 import os
@@ -17,8 +20,10 @@ import selectors
 import signal
 import socket
 import sys
+import time
 
 OK = b'{"ok":true,"result":"bound"}\n'
+PONG = b'{"ok":true,"version":"sockrec"}\n'
 
 
 def main():
@@ -28,6 +33,7 @@ def main():
     ap.add_argument('--error-email', default=None)
     ap.add_argument('--count-only', action='store_true')
     ap.add_argument('--connections', default=None)
+    ap.add_argument('--idle-timeout', type=float, default=0)
     args = ap.parse_args()
 
     stop = []
@@ -49,10 +55,19 @@ def main():
     if args.error_email:
         bad = ('assign ' + args.error_email + ' ').encode()
     partial = {}
+    last_active = {}
     count = 0
 
     while not stop:
-        for key, _ in sel.select(timeout=0.2):
+        if args.idle_timeout > 0:
+            now = time.monotonic()
+            for conn in [c for c, t in last_active.items()
+                         if now - t > args.idle_timeout]:
+                sel.unregister(conn)
+                conn.close()
+                del partial[conn]
+                del last_active[conn]
+        for key, _ in sel.select(timeout=0.1):
             if key.fileobj is srv:
                 try:
                     conn, _ = srv.accept()
@@ -64,6 +79,7 @@ def main():
                         c.write('connection\n')
                 sel.register(conn, selectors.EVENT_READ)
                 partial[conn] = b''
+                last_active[conn] = time.monotonic()
                 continue
             conn = key.fileobj
             try:
@@ -74,7 +90,9 @@ def main():
                 sel.unregister(conn)
                 conn.close()
                 del partial[conn]
+                del last_active[conn]
                 continue
+            last_active[conn] = time.monotonic()
             buf = partial[conn] + data
             lines = buf.split(b'\n')
             partial[conn] = lines.pop()
@@ -82,7 +100,9 @@ def main():
                 continue
             replies = []
             for line in lines:
-                if bad is not None and line.startswith(bad):
+                if line == b'ping':
+                    replies.append(PONG)
+                elif bad is not None and line.startswith(bad):
                     replies.append(b'{"ok":false,"error":"user refused by '
                                    b'the test server"}\n')
                 else:

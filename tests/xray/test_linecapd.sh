@@ -116,9 +116,12 @@ C_FRAMES=$(frames "$WORK/client.pcap")
 S_FRAMES=$(frames "$WORK/server.pcap")
 
 # Timeouts far beyond the test's length, so that no flow and no pending
-# assignment ages out while it runs on a busy machine.
+# assignment ages out while it runs on a busy machine. Management clients,
+# though, are closed after 2 s of silence: the follower's keepalive (1 s)
+# must keep its link.
 write_conf "$WORK/lc.conf" inline "$WORK/client.pcap" "$WORK/server.pcap" \
     "[wire]" "autostart = no" "idle_sleep = 100" \
+    "[mgmt]" "idle_timeout = 2" \
     "[flows]" "permit_invalid_flow = yes" "tcp_timeout = 3600" \
     "tcp_closing_timeout = 3600" "udp_timeout = 3600" "pending_ttl = 3600"
 
@@ -248,7 +251,8 @@ pending_is() {
 }
 
 start_xray() {
-    "$LINECAP_XRAY" -s "$SOCK" --replay 600 --stats 3600 "$LOG" 2> "$XERR" &
+    "$LINECAP_XRAY" -s "$SOCK" --replay 600 --stats 3600 --keepalive 1 \
+        "$LOG" 2> "$XERR" &
     X_PID=$!
     wait_for 10 "the follower to open the log" has_text "$XERR" "following $LOG"
 }
@@ -359,7 +363,16 @@ assign_line 54 >> "$LOG"
 check_flows "a live line after the restart"
 counters_are assigned=47 sent=45 replies_ok=$((45 + n_all)) bound=21
 
-# ---- the end: both stop cleanly ----
+# ---- 5. a quiet log: linecapd's idle_timeout does not close the link ----
+sleep 4
+assign_line 55 >> "$LOG"
+check_flows "a live line after 4 s of quiet"
+counters_are assigned=48 sent=46 connects=2 disconnects=1 replayed=$n_all
+has_text "$XERR" "replayed $((n_all + 1)) assignments" &&
+    fail "the quiet link was closed and replayed"
+expect_eq "$(stat_of .mgmt.idle_closed)" 0 "management clients closed as idle"
+
+# ---- 6. the end: both stop cleanly ----
 kill -TERM "$X_PID"
 deadline=$((SECONDS + 10))
 while kill -0 "$X_PID" 2>/dev/null; do

@@ -9,7 +9,12 @@
 # sees one connection and exactly the live commands). Then the other side:
 # a recorder that stops reading (SIGSTOP) while a backlog waits for it is
 # still dropped after the stall timeout, and the follower reconnects and
-# replays when it reads again.
+# replays when it reads again. Last, linecapd's side of a quiet link: it
+# closes a client idle for [mgmt] idle_timeout (the recorder does the same
+# with --idle-timeout 2). A follower with --keepalive 1 pings and keeps its
+# one connection through 5 s of quiet, with no replay; one with
+# --keepalive 0 is closed, reconnects and replays, which is what the
+# keepalive is for.
 set -euo pipefail
 
 XRAY=${1:?usage: test_stall.sh LINECAP_XRAY SOCKREC_PY [PYTHON]}
@@ -72,5 +77,49 @@ expect_counter "$line" assigned $((n + 3))
 expect_counter "$line" truncations 0
 
 term_within "$xpid" 1000
-no_sanitizer_report "$err"
-echo "PASS: a quiet link stays up; a link with unread bytes is dropped after the stall timeout (SIGTERM exit in $term_ms ms)"
+echo "stalled link: SIGTERM exit in $term_ms ms"
+
+# ---- 3. linecapd closes idle clients: the keepalive keeps the link ----
+kill -TERM "$rec_pid"
+wait_exit "$rec_pid" 10 || true
+for k in 1 0; do
+	sock=$work/idle$k.sock
+	: >"$work/idle$k.log"
+	start_rec "$work/rec-idle$k.out" "$work/conn-idle$k.out" --idle-timeout 2
+	"$XRAY" -s "$sock" --replay 600 --keepalive "$k" "$work/idle$k.log" \
+		2>"$work/idle$k.err" &
+	eval "x$k=\$!"
+	pids+=("$!")
+	wait_for 10 "connection $k" has_text "$work/idle$k.err" "connected to linecapd"
+	wait_for 10 "follower $k to open its log" has_text "$work/idle$k.err" "following"
+	accepted dave@example.com 203.0.113.4:1004 >>"$work/idle$k.log"
+done
+sleep 5
+for k in 1 0; do
+	accepted erin@example.com 203.0.113.5:1005 >>"$work/idle$k.log"
+	wait_for 10 "erin ($k)" has "$work/rec-idle$k.out" \
+		"assign erin@example.com 203.0.113.5:1005"
+done
+sleep 0.3
+pings=$(count "$work/rec-idle1.out" ping)
+line=$(counters "$x1" "$work/idle1.err")
+[ "$(lines_of "$work/conn-idle1.out")" -eq 1 ] ||
+	fail "keepalive: want 1 connection, got $(lines_of "$work/conn-idle1.out")"
+[ "$pings" -ge 2 ] || fail "keepalive: want pings, got $pings"
+[ "$(grep -c '^assign' "$work/rec-idle1.out")" -eq 2 ] ||
+	fail "keepalive: want exactly the 2 live commands"
+expect_counter "$line" disconnects 0
+expect_counter "$line" replayed 0
+expect_counter "$line" replies_ok 2
+has_text "$work/idle1.err" "lost linecapd" && fail "keepalive: the link was lost"
+echo "keepalive 1 s, idle close 2 s, 5 s quiet: 1 connection, $pings pings, no replay"
+[ "$(lines_of "$work/conn-idle0.out")" -ge 2 ] ||
+	fail "without keepalive the recorder should have closed the idle link"
+has_text "$work/idle0.err" "replayed 1 assignments" ||
+	fail "without keepalive: want a replay after the idle close"
+echo "keepalive 0: closed when idle, $(lines_of "$work/conn-idle0.out") connections and a replay"
+term_within "$x1" 1000
+term_within "$x0" 1000
+
+no_sanitizer_report "$err" "$work"/idle*.err
+echo "PASS: a quiet link stays up, also through linecapd's idle timeout; a link with unread bytes is dropped after the stall timeout"
