@@ -32,9 +32,11 @@
 # chunks lost in the window from it (printed beside each figure; none on an
 # idle machine). A run whose worker lost more than 5 % of a window, or whose
 # replay was too slow to offer a user 1.5 times its limit, or whose worker
-# waited for a CPU more than 1 % of the run (the kernel's schedstat of the
+# waited for a CPU more than 5 % of the run (the kernel's schedstat of the
 # worker thread), measures the machine rather than linecap: it is run
 # again, 3 times at most, and then the test is skipped (exit 77) saying why.
+# A rate out of tolerance from a run whose worker waited more than 1 % is
+# reported the same way, as a skip that says so, not as a failure.
 . "$(dirname "$0")/lib.sh"
 
 : "${LC_PCAPRATE:?}"
@@ -48,7 +50,7 @@ OUT_DOWN=$WORK/client-out.pcap
 ROUNDS=20
 ATTEMPTS=3
 MAX_LOST_PCT=5
-MAX_WAIT_PCT=1
+MAX_WAIT_PCT=5
 # Every client address of the load but 10.9.0.1.
 ADDRS=(10.1.0.1 10.1.0.2 10.1.0.3 10.1.0.4 10.1.0.5 10.1.0.6 10.1.0.7 10.1.0.8
        2001:db8:1::9 2001:db8:1::a)
@@ -227,9 +229,10 @@ guard_cpu() {
     local waited win
     waited=$(calc "($(worker_wait_ns) - $WAIT0) / 1e6")
     win=$(calc "$T_STOPPED - $T_START")
-    echo "the worker waited $waited ms for a CPU in the $win s it received"
-    if awk -v w="$waited" -v s="$win" -v m="$MAX_WAIT_PCT" \
-           'BEGIN { exit w > s * 10 * m ? 0 : 1 }'; then
+    WAIT_PCT=$(calc "$waited / ($win * 10)")
+    WAITED="the worker waited $waited ms for a CPU in the $win s it received ($WAIT_PCT %)"
+    echo "$WAITED"
+    if awk -v p="$WAIT_PCT" -v m="$MAX_WAIT_PCT" 'BEGIN { exit p > m ? 0 : 1 }'; then
         LOADED="the worker did not have a core to itself: it waited $waited ms for a CPU in a $win s run (more than $MAX_WAIT_PCT %): this machine is too busy to measure rates"
     fi
 }
@@ -309,8 +312,11 @@ check_rate() {
             printf "; tolerance ±%s%%", p
             exit (d <= p && d >= -p) ? 0 : 1 }'); then
         echo "ok: $line"
+    elif awk -v p="${WAIT_PCT:-0}" 'BEGIN { exit p > 1 ? 0 : 1 }'; then
+        echo "SKIP: $line; but $WAITED: this machine was too busy to measure rates" >&2
+        exit 77
     else
-        fail "$line"
+        fail "$line; $WAITED"
     fi
 }
 
