@@ -400,36 +400,43 @@ mem_done(struct mem_plan *m, enum mem_block b)
 	m->mark = used;
 }
 
+/* What the blocks took so far. */
+static size_t
+mem_taken(const struct mem_plan *m)
+{
+	size_t all = 0;
+
+	for (int i = 0; i < MEM_BLOCKS; i++)
+		all += m->took[i];
+	return all;
+}
+
 /* After an allocation failed: what was taken, and what the heap had left. */
 static void
 mem_short(const struct mem_plan *m, enum mem_block b)
 {
-	size_t used, total, before = 0;
+	size_t used, total;
 
 	heap_get(&used, &total);
-	for (int i = 0; i < MEM_BLOCKS; i++)
-		before += m->took[i];
 	lc_log("error", "the %s did not fit: the EAL heap has %zu MiB free of %zu "
 	       "MiB, and the blocks before it took %zu MiB; give EAL more memory "
 	       "(-m MB without hugepages, or more hugepages) or lower the "
 	       "capacities", mem_block_name[b], mib(total - used), mib(total),
-	       mib(before));
+	       mib(mem_taken(m)));
 }
 
 static void
 mem_report(const struct mem_plan *m)
 {
-	size_t used, total, all = 0;
+	size_t used, total;
 
 	heap_get(&used, &total);
-	for (int i = 0; i < MEM_BLOCKS; i++)
-		all += m->took[i];
 	lc_log("info", "memory: %s %zu MiB, %s %zu MiB, %s %zu MiB, %s %zu MiB: "
 	       "%zu MiB for the configured capacities; the EAL heap has %zu MiB "
 	       "of %zu MiB left", mem_block_name[MEM_POOL], mib(m->took[MEM_POOL]),
 	       mem_block_name[MEM_USERS], mib(m->took[MEM_USERS]),
 	       mem_block_name[MEM_FLOWS], mib(m->took[MEM_FLOWS]),
-	       mem_block_name[MEM_SHAPERS], mib(m->took[MEM_SHAPERS]), mib(all),
+	       mem_block_name[MEM_SHAPERS], mib(m->took[MEM_SHAPERS]), mib(mem_taken(m)),
 	       mib(total - used), mib(total));
 }
 
