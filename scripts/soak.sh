@@ -174,5 +174,5 @@ set -e
 kill -0 "$PID" 2> /dev/null || { echo "soak: linecapd died" >&2; tail "$W/linecapd.log" >&2; exit 1; }
 errors=$(grep -c ' error: ' "$W/linecapd.log" || true)
 echo "soak: linecapd up at the end; $errors error lines in its log"
-grep ' error: ' "$W/linecapd.log" | sort | uniq -c | sort -rn | head -5
+{ grep ' error: ' "$W/linecapd.log" || true; } | sort | uniq -c | sort -rn | head -5
 exit $rc
