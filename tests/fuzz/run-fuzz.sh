@@ -1,7 +1,8 @@
 #!/bin/sh
 # run-fuzz.sh EXE NAME SRCDIR RUNS
-# Runs one libFuzzer target for a bounded number of runs, starting from its
-# seed corpus. New inputs go to a scratch corpus so that the source tree is
+# Runs one libFuzzer target for a bounded number of runs, and at most
+# LC_FUZZ_SECONDS (120 by default: the slow targets, whose inputs are whole
+# client streams, stop there), starting from its seed corpus. New inputs go to a scratch corpus so that the source tree is
 # never written. libFuzzer exits non-zero on any crash, leak or sanitizer
 # report, and so does this script.
 set -eu
@@ -18,5 +19,5 @@ if [ -n "${LC_FUZZ_SEEDS:-}" ] && [ -d "$LC_FUZZ_SEEDS/$name" ]; then
     cp -r "$LC_FUZZ_SEEDS/$name/." "$work/corpus/"
 fi
 cd "$work"
-exec "$exe" -runs="$runs" -max_total_time=240 -print_final_stats=1 \
+exec "$exe" -runs="$runs" -max_total_time="${LC_FUZZ_SECONDS:-120}" -print_final_stats=1 \
     -artifact_prefix="$out/fuzz-$name-" -detect_leaks=1 corpus
