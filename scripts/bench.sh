@@ -251,7 +251,7 @@ if r.get("errors"):
     p("Errors during the run: " + " | ".join(r["errors"]))
 if targets:
     p()
-    p("Targets (issue 9)")
+    p("Targets")
     for name, ok, val in targets:
         p(f"  {'met   ' if ok else 'MISSED'} {name:48s} {val}")
 sec = r.get("seconds", {})

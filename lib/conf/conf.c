@@ -512,18 +512,6 @@ lc_conf_vlan_mode_name(uint32_t vlan_mode)
 	return enum_name(vlan_mode_names, 3, vlan_mode);
 }
 
-const char *
-lc_conf_engine_name(uint32_t engine)
-{
-	return enum_name(engine_names, 2, engine);
-}
-
-const char *
-lc_conf_aqm_name(uint32_t aqm)
-{
-	return enum_name(aqm_names, 3, aqm);
-}
-
 int
 lc_conf_parse_mode(const char *text, uint32_t *mode)
 {

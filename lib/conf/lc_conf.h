@@ -147,8 +147,6 @@ int lc_conf_open_regular(const char *path, uint64_t max_size, uint64_t *size,
 /* The names of enum values, as written in the file. */
 const char *lc_conf_mode_name(uint32_t mode);
 const char *lc_conf_vlan_mode_name(uint32_t vlan_mode);
-const char *lc_conf_engine_name(uint32_t engine);
-const char *lc_conf_aqm_name(uint32_t aqm);
 
 /* Parse a wire mode name ("inline", "tap"). Returns 0 or -EINVAL. */
 int lc_conf_parse_mode(const char *text, uint32_t *mode);

@@ -5,7 +5,7 @@
  * A flow is one bidirectional session between a client endpoint (the side of
  * client_port) and a server endpoint. It is classified once, when the control
  * plane binds it to a user, and every later packet in either direction finds
- * that binding with one hash lookup (see CONTEXT.md, 003). The table also
+ * that binding with one hash lookup. The table also
  * follows TCP state, so that closed sessions leave quickly, and it applies
  * permit_invalid_flow: whether a TCP packet that is not a SYN may open a
  * session.

@@ -201,7 +201,6 @@ enum rte_color lc_shaper_meter(struct lc_shaper *sh, uint32_t pipe,
 void lc_shaper_stats_get(struct lc_shaper *sh, struct lc_shaper_stats *stats);
 
 enum lc_shaper_engine lc_shaper_engine(const struct lc_shaper *sh);
-uint32_t lc_shaper_users(const struct lc_shaper *sh);
 
 const char *lc_shaper_engine_name(enum lc_shaper_engine e);
 const char *lc_shaper_aqm_name(enum lc_shaper_aqm a);

@@ -934,12 +934,6 @@ lc_shaper_engine(const struct lc_shaper *sh)
 	return sh->engine;
 }
 
-uint32_t
-lc_shaper_users(const struct lc_shaper *sh)
-{
-	return sh->users;
-}
-
 const char *
 lc_shaper_engine_name(enum lc_shaper_engine e)
 {

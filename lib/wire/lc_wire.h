@@ -277,7 +277,6 @@ void lc_wire_get_loop_stats(const struct lc_wire *wire,
 			    struct lc_wire_loop_stats *stats);
 uint32_t lc_wire_mode(const struct lc_wire *wire);
 uint32_t lc_wire_state(const struct lc_wire *wire);
-bool lc_wire_rx_enabled(const struct lc_wire *wire);
 uint16_t lc_wire_port_id(const struct lc_wire *wire, enum lc_side side);
 
 const char *lc_side_name(enum lc_side side);

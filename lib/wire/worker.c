@@ -865,12 +865,6 @@ lc_wire_state(const struct lc_wire *w)
 	return __atomic_load_n(&w->state, __ATOMIC_RELAXED);
 }
 
-bool
-lc_wire_rx_enabled(const struct lc_wire *w)
-{
-	return __atomic_load_n(&w->rx_enabled, __ATOMIC_RELAXED);
-}
-
 void
 lc_wire_set_user_name(struct lc_wire *w, lc_wire_user_name_fn fn, void *arg)
 {

@@ -138,7 +138,7 @@ struct lc_frames_case {
 			const struct lc_frames_flow *f);
 };
 
-/* Issue 2's mixed capture: ARP, LLDP, unknown EtherType, 802.1Q, QinQ,
+/* The mixed capture: ARP, LLDP, unknown EtherType, 802.1Q, QinQ,
  * MPLS, PPPoE, IPv6 TCP, IPv4 UDP, a 60-byte runt and a 9000-byte jumbo. */
 extern const struct lc_frames_case lc_frames_mixed[];
 extern const unsigned int lc_frames_mixed_count;

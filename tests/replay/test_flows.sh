@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Replay tests of the flow table (issue 4): a capture that starts mid-stream
+# Replay tests of the flow table: a capture that starts mid-stream
 # with permit_invalid_flow yes and no, the same 5-tuple in several VLANs, and
 # the 'flows' listing. The expected flows come from lc-pcapgen, which writes
 # them from the connections it built (--expect-flows), never from a parser.

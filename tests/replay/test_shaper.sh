@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Replay tests of per-user shaping (issue 6). linecapd replays the load of
+# Replay tests of per-user shaping. linecapd replays the load of
 # lc-pcapgen (11 client addresses, 4 UDP flows each, frames in turn) in a
 # loop as fast as it can (net_pcap infinite_rx), so that every user is
 # offered far more than its limit; net_pcap stamps each frame it transmits,

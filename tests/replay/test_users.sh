@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Replay tests of users and assignments (issue 5): per-user counters against
+# Replay tests of users and assignments: per-user counters against
 # what the capture holds, every command and error of the management
 # protocol, the state file across restarts, and the collection of idle
 # dynamic users. The expected flows come from lc-pcapgen (profile users,

@@ -356,7 +356,7 @@ test_mpls(void **state)
 			}
 		}
 	}
-	/* At least 8 labels, as the issue asks. */
+	/* At least 8 labels. */
 	assert_true(LC_PARSE_MAX_MPLS >= 8);
 
 	/* Multicast MPLS EtherType. */

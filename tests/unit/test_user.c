@@ -335,7 +335,7 @@ test_email_default_ignorable(void **state)
 		{ 0x1d173, 0x1d17a, true, true },
 		{ 0xe0000, 0xe0fff, false, true }, /* U+DFFFF: noncharacter */
 	};
-	/* Examples of the issue, each between two copies of the same email. */
+	/* Look-alikes, each between two copies of the same email. */
 	static const uint32_t seen[] = {
 		0x034f, 0xfe0f, 0xe0020, 0x3164, 0xe0001, 0xe007f, 0xe0100,
 		0xe01ef, 0x115f, 0x1160, 0xffa0, 0x180f, 0x2065,

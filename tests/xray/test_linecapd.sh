@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# test_linecapd.sh: linecap-xray against the real linecapd (issue 7).
+# test_linecapd.sh: linecap-xray against the real linecapd.
 #
 # linecapd runs on net_pcap vdevs fed by an lc-pcapgen 'midstream' capture
 # (50 TCP connections and 10 UDP flows, each with its own client endpoint),
