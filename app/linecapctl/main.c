@@ -22,7 +22,8 @@
 
 #include <jansson.h>
 
-#define DEFAULT_SOCKET "/run/linecap/linecap.sock"
+#include "lc_conf.h"
+
 #define EXIT_ERROR_REPLY 1
 #define EXIT_UNREACHABLE 2
 
@@ -38,7 +39,7 @@ usage(FILE *f)
 		"  -s, --socket PATH  management socket (default %s,\n"
 		"                     or $LINECAP_SOCKET)\n"
 		"  -j, --json         print replies as JSON lines\n"
-		"Try 'linecapctl help' for the commands.\n", DEFAULT_SOCKET);
+		"Try 'linecapctl help' for the commands.\n", LC_CONF_SOCKET_DEFAULT);
 }
 
 static int
@@ -364,7 +365,7 @@ main(int argc, char **argv)
 		return EXIT_UNREACHABLE;
 	}
 	if (path == NULL || path[0] == '\0')
-		path = DEFAULT_SOCKET;
+		path = LC_CONF_SOCKET_DEFAULT;
 	if (!isatty(STDOUT_FILENO))
 		json_out = true;
 

@@ -129,7 +129,7 @@ cmd_rx(struct daemon *d, bool enable, json_t *reply)
 	int rc;
 
 	cmd.req.rx.enabled = enable;
-	rc = lc_wire_call(d->wire, &cmd, 1000);
+	rc = lc_wire_call(d->wire, &cmd, LC_WIRE_CALL_TIMEOUT_MS);
 	if (rc != 0)
 		return lc_mgmt_error(reply, "the worker did not answer");
 	json_object_set_new(reply, "receiving", json_boolean(enable));

@@ -21,7 +21,6 @@
 #include "lc_rate.h"
 #include "linecapd.h"
 
-#define CALL_TIMEOUT_MS 1000
 /* Users whose ids are looked at per upkeep for reclaiming and activity. */
 #define UPKEEP_GC_BATCH 256
 /* Bytes of client text quoted in an error: enough to recognise it. */
@@ -60,7 +59,7 @@ static int
 worker_call(struct daemon *d, struct lc_wire_cmd *cmd, json_t *reply,
 	    const char *what)
 {
-	int rc = lc_wire_call(d->wire, cmd, CALL_TIMEOUT_MS);
+	int rc = lc_wire_call(d->wire, cmd, LC_WIRE_CALL_TIMEOUT_MS);
 
 	if (rc == 0)
 		rc = cmd->result;

@@ -144,8 +144,8 @@ lc_conf_defaults(struct lc_conf *conf)
 	conf->users.gc_idle = 14400;
 	conf->users.gc_min_age = 600;
 
-	snprintf(conf->mgmt.socket, sizeof(conf->mgmt.socket),
-		 "/run/linecap/linecap.sock");
+	snprintf(conf->mgmt.socket, sizeof(conf->mgmt.socket), "%s",
+		 LC_CONF_SOCKET_DEFAULT);
 	conf->mgmt.socket_mode = 0660;
 	conf->mgmt.max_clients = 64;
 	conf->mgmt.idle_timeout = 300;

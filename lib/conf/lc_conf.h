@@ -16,6 +16,8 @@
 #include <stdint.h>
 
 #define LC_CONF_PATH_MAX 256
+/* [mgmt] socket by default; linecapctl and linecap-xray look there too. */
+#define LC_CONF_SOCKET_DEFAULT "/run/linecap/linecap.sock"
 #define LC_CONF_EAL_MAX 2048
 
 enum lc_wire_mode {

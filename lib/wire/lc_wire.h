@@ -267,6 +267,7 @@ void lc_wire_pause(struct lc_wire *wire, unsigned int ms);
  * buffers it points to may be freed at once and nothing of it was applied.
  * Once the worker has taken a command, the call waits for its answer.
  */
+#define LC_WIRE_CALL_TIMEOUT_MS 1000 /* what every caller waits for the worker */
 int lc_wire_call(struct lc_wire *wire, struct lc_wire_cmd *cmd,
 		 unsigned int timeout_ms);
 

@@ -14,8 +14,6 @@
 #include "lc_wire.h"
 #include "wire_priv.h"
 
-#define CALL_TIMEOUT_MS 1000
-
 static json_t *
 port_json(const struct lc_wire *w, enum lc_side side)
 {
@@ -78,7 +76,7 @@ lc_wire_stats_json(struct lc_wire *w, json_t *reply)
 	 * asked for: a stopped worker costs the reply one timeout, not two.
 	 */
 	struct lc_wire_cmd sc = { .op = LC_WIRE_OP_SHAPER_STATS };
-	int rc = lc_wire_call(w, &sc, CALL_TIMEOUT_MS);
+	int rc = lc_wire_call(w, &sc, LC_WIRE_CALL_TIMEOUT_MS);
 	if (rc == 0 && sc.result == 0) {
 		json_t *sh = json_object();
 
@@ -107,7 +105,7 @@ lc_wire_stats_json(struct lc_wire *w, json_t *reply)
 		lc_wire_reply_incomplete(reply, "flows", rc);
 		return;
 	}
-	rc = lc_wire_call(w, &cmd, CALL_TIMEOUT_MS);
+	rc = lc_wire_call(w, &cmd, LC_WIRE_CALL_TIMEOUT_MS);
 	if (rc == 0 && cmd.result == 0) {
 		const struct lc_flow_counters *c = &cmd.resp.flow_counters;
 
@@ -138,7 +136,7 @@ lc_wire_reply_incomplete(json_t *reply, const char *section, int rc)
 	}
 	if (rc == -ETIMEDOUT)
 		snprintf(why, sizeof(why), "the worker did not answer within %u ms",
-			 CALL_TIMEOUT_MS);
+			 LC_WIRE_CALL_TIMEOUT_MS);
 	else
 		snprintf(why, sizeof(why), "%s", strerror(-rc));
 	json_object_set_new(inc, section, json_string(why));
@@ -243,7 +241,7 @@ flows_next(void *state, json_t *items, json_t *tail)
 						  l->limit - l->count);
 	cmd.req.flow_list.out = l->buf;
 	bool step = l->count < l->limit && l->cursor != LC_FLOW_CURSOR_END;
-	rc = step ? lc_wire_call(l->w, &cmd, CALL_TIMEOUT_MS) : 0;
+	rc = step ? lc_wire_call(l->w, &cmd, LC_WIRE_CALL_TIMEOUT_MS) : 0;
 	if (rc == 0 && step) {
 		rc = cmd.result;
 		if (rc == 0) {
@@ -294,7 +292,7 @@ cmd_flows(void *ctx, int argc, char **argv, json_t *reply,
 			return lc_mgmt_error(reply, "bad LIMIT '%s' (0 to %d)", argv[0],
 					     FLOWS_MAX_LIMIT);
 	}
-	rc = lc_wire_call(w, &cmd, CALL_TIMEOUT_MS);
+	rc = lc_wire_call(w, &cmd, LC_WIRE_CALL_TIMEOUT_MS);
 	if (rc == 0)
 		rc = cmd.result;
 	if (rc != 0)
@@ -333,7 +331,7 @@ cmd_mode(void *ctx, int argc, char **argv, json_t *reply)
 		return lc_mgmt_error(reply, "unknown mode '%s' (expected inline or tap)",
 				     argv[0]);
 	cmd.req.set_mode.mode = mode;
-	rc = lc_wire_call(w, &cmd, CALL_TIMEOUT_MS);
+	rc = lc_wire_call(w, &cmd, LC_WIRE_CALL_TIMEOUT_MS);
 	if (rc == 0)
 		rc = cmd.result;
 	if (rc != 0)
