@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "lc_email.h"
+#include "lc_utf8.h"
 
 /*
  * Code points that are valid UTF-8 but have no place in an email: they are
@@ -106,8 +107,8 @@ lc_email_check(const char *s, size_t len, size_t *at, uint32_t *cp)
 		return LC_EMAIL_TOO_LONG;
 	end = p + len;
 	while (p < end) {
-		uint32_t c = *p, min;
-		size_t more;
+		uint32_t c = *p;
+		size_t n;
 
 		if (at != NULL)
 			*at = (size_t)(p - start);
@@ -122,41 +123,14 @@ lc_email_check(const char *s, size_t len, size_t *at, uint32_t *cp)
 			p++;
 			continue;
 		}
-		/*
-		 * Lead bytes C0 and C1 could only start an overlong form and
-		 * F5..FF a code point above U+10FFFF; 80..BF are continuation
-		 * bytes without a lead.
-		 */
-		if (c >= 0xc2 && c <= 0xdf) {
-			more = 1;
-			c &= 0x1f;
-			min = 0x80;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			more = 2;
-			c &= 0x0f;
-			min = 0x800;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			more = 3;
-			c &= 0x07;
-			min = 0x10000;
-		} else {
-			return LC_EMAIL_BAD_UTF8;
-		}
-		if ((size_t)(end - p) <= more)
-			return LC_EMAIL_BAD_UTF8;
-		for (size_t i = 1; i <= more; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return LC_EMAIL_BAD_UTF8;
-			c = (c << 6) | (p[i] & 0x3f);
-		}
-		/* Overlong forms, surrogates, beyond Unicode. */
-		if (c < min || (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+		n = lc_utf8_decode(p, (size_t)(end - p), &c);
+		if (n == 0)
 			return LC_EMAIL_BAD_UTF8;
 		if (cp != NULL)
 			*cp = c;
 		if (code_point_excluded(c))
 			return excluded_fault(c);
-		p += more + 1;
+		p += n;
 	}
 	return LC_EMAIL_OK;
 }
@@ -187,14 +161,5 @@ lc_email_fault_text(enum lc_email_fault fault)
 size_t
 lc_email_cut(const char *s, size_t len, size_t max)
 {
-	const uint8_t *p = (const uint8_t *)s;
-	size_t n;
-
-	if (len <= max)
-		return len;
-	/* Back over continuation bytes to the lead of the cut character. */
-	n = max;
-	while (n > 0 && (p[n] & 0xc0) == 0x80)
-		n--;
-	return n;
+	return len <= max ? len : lc_utf8_whole(s, max);
 }

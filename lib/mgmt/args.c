@@ -11,7 +11,7 @@
  * The shared checked number parser, header-only: lib/mgmt links no other
  * block, and lib/conf is where it lives.
  */
-#include "../conf/lc_num.h"
+#include "lc_num.h"
 
 /* Parse "1.2.3.4", "2001:db8::1", "1.2.3.4:80" or "[2001:db8::1]:80". */
 int

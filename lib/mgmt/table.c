@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lc_mgmt.h"
+#include "lc_utf8.h"
 #include "mgmt_priv.h"
 
 #define KEYWORD_WORDS 2
@@ -164,19 +165,8 @@ lc_mgmt_error(json_t *reply, const char *fmt, ...)
 	 * cut to fit ends at the last whole character, so that it stays a
 	 * string JSON can carry.
 	 */
-	if (n >= (int)sizeof(msg)) {
-		size_t len = sizeof(msg) - 1, lead = len;
-
-		while (lead > 0 && ((unsigned char)msg[lead - 1] & 0xc0) == 0x80)
-			lead--;
-		if (lead > 0 && (unsigned char)msg[lead - 1] >= 0xc0) {
-			unsigned char c = (unsigned char)msg[lead - 1];
-			size_t want = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-
-			if (len - (lead - 1) < want)
-				msg[lead - 1] = '\0';
-		}
-	}
+	if (n >= (int)sizeof(msg))
+		msg[lc_utf8_whole(msg, sizeof(msg) - 1)] = '\0';
 	json_t *text = json_string(msg);
 	json_object_set_new(reply, "error", text != NULL ? text :
 			    json_string("(the error message is not valid UTF-8)"));
@@ -190,43 +180,13 @@ lc_mgmt_text_valid(const char *s, size_t len)
 	size_t i = 0;
 
 	while (i < len) {
-		unsigned char c = p[i];
 		uint32_t cp;
-		int n;
+		size_t n = lc_utf8_decode(p + i, len - i, &cp);
 
-		if (c < 0x80) {
-			if (c < 0x20 && c != '\t')
-				return false;
-			if (c == 0x7f)
-				return false;
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
+		/* Not UTF-8; C0 controls but the tab, DEL, C1 controls. */
+		if (n == 0 || (cp < 0x20 && cp != '\t') || (cp >= 0x7f && cp < 0xa0))
 			return false;
-		}
-		if (len - i <= (size_t)n)
-			return false;
-		for (int k = 1; k <= n; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		/* Overlong forms, surrogates, beyond U+10FFFF, C1 controls. */
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff ||
-		    (cp >= 0x80 && cp < 0xa0))
-			return false;
-		i += n + 1;
+		i += n;
 	}
 	return true;
 }
