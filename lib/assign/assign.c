@@ -13,12 +13,6 @@
 #include "lc_assign.h"
 #include "lc_hash.h"
 
-/* The key of an endpoint: what `assign EMAIL IP:PORT` names. */
-struct endpoint_key {
-	uint8_t addr[16];
-	uint16_t port;
-	uint8_t pad[2];
-};
 
 /*
  * An assignment names a user by id and generation, so that one left behind
@@ -104,7 +98,7 @@ lc_assign_create(const struct lc_assign_params *p)
 	if (a->ip != NULL)
 		a->ip_slots = rte_hash_max_key_id(a->ip) + 1;
 	a->pend = make_hash(p->name, "pend", p->pending_capacity,
-			    sizeof(struct endpoint_key), p->socket_id);
+			    sizeof(struct lc_flow_endpoint), p->socket_id);
 	if (a->pend != NULL) {
 		a->pend_slots = rte_hash_max_key_id(a->pend) + 1;
 		a->pending = rte_zmalloc_socket("lc_pending",
@@ -160,14 +154,6 @@ bind_flow(struct lc_assign *a, struct lc_flow *f, uint32_t user, uint8_t origin)
 	f->origin = user != 0 ? origin : LC_ORIGIN_NONE;
 }
 
-static void
-endpoint_key(const uint8_t addr[16], uint16_t port, struct endpoint_key *k)
-{
-	memcpy(k->addr, addr, 16);
-	k->port = port;
-	k->pad[0] = k->pad[1] = 0;
-}
-
 static bool
 tracks_endpoint(uint8_t proto)
 {
@@ -199,10 +185,10 @@ static uint32_t
 pending_user(const struct lc_assign *a, const uint8_t addr[16], uint16_t port,
 	     uint64_t now)
 {
-	struct endpoint_key k;
+	struct lc_flow_endpoint k;
 	int32_t pos;
 
-	endpoint_key(addr, port, &k);
+	lc_flow_endpoint_key(addr, port, &k);
 	pos = rte_hash_lookup(a->pend, &k);
 	if (pos < 0 || now > a->pending[pos].expires ||
 	    !rule_live(a, a->pending[pos].user, a->pending[pos].gen))
@@ -215,10 +201,10 @@ static void
 pending_renew(struct lc_assign *a, const uint8_t addr[16], uint16_t port,
 	      uint32_t user, uint64_t now)
 {
-	struct endpoint_key k;
+	struct lc_flow_endpoint k;
 	int32_t pos;
 
-	endpoint_key(addr, port, &k);
+	lc_flow_endpoint_key(addr, port, &k);
 	pos = rte_hash_lookup(a->pend, &k);
 	if (pos < 0)
 		return;
@@ -367,10 +353,10 @@ lc_assign_endpoint(struct lc_assign *a, struct lc_flow_table *flows,
 	}
 
 	/* No such flow yet: it will be bound on its first packet. */
-	struct endpoint_key k;
+	struct lc_flow_endpoint k;
 	int32_t pos;
 
-	endpoint_key(addr, port, &k);
+	lc_flow_endpoint_key(addr, port, &k);
 	pos = rte_hash_add_key(a->pend, &k);
 	if (pos < 0) {
 		a->ctr.pending_full++;
@@ -410,12 +396,12 @@ lc_unassign_endpoint(struct lc_assign *a, struct lc_flow_table *flows,
 		     const uint8_t addr[16], uint16_t port)
 {
 	struct lc_flow *found[64];
-	struct endpoint_key k;
+	struct lc_flow_endpoint k;
 	bool removed = false;
 	int32_t pos;
 	int n;
 
-	endpoint_key(addr, port, &k);
+	lc_flow_endpoint_key(addr, port, &k);
 	pos = rte_hash_del_key(a->pend, &k);
 	if (pos >= 0) {
 		a->pending[pos].user = 0;
@@ -507,7 +493,7 @@ lc_assign_upkeep(struct lc_assign *a, struct lc_flow_table *flows, uint64_t now,
 
 		if (rte_hash_get_key_with_position(a->pend, (int32_t)pos,
 						   (void **)&key) == 0) {
-			struct endpoint_key k;
+			struct lc_flow_endpoint k;
 
 			memcpy(&k, key, sizeof(k));
 			rte_hash_del_key(a->pend, &k);

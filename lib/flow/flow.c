@@ -43,12 +43,6 @@ _Static_assert(sizeof(struct lc_flow) == 64, "a flow is one cache line");
 /* Any constant works; the hash is per process and never persisted. */
 #define HASH_SEED 0x6c63666cu
 
-/* The key of the client index: what `assign EMAIL IP:PORT` names. */
-struct client_endpoint {
-	uint8_t addr[16];
-	uint16_t port;
-	uint8_t pad[2];
-};
 
 struct lc_flow_table {
 	struct rte_hash *hash;
@@ -205,7 +199,7 @@ lc_flow_table_create(const struct lc_flow_params *p)
 		/* Distinct endpoints are never more than flows. */
 		snprintf(cname, sizeof(cname), "c_%s", p->name);
 		hp.name = cname;
-		hp.key_len = sizeof(struct client_endpoint);
+		hp.key_len = sizeof(struct lc_flow_endpoint);
 		tbl->client_hash = rte_hash_create(&hp);
 		if (tbl->client_hash == NULL) {
 			err = rte_errno != 0 ? rte_errno : ENOMEM;
@@ -404,25 +398,15 @@ client_indexed(const struct lc_flow_table *tbl, uint8_t l4_proto)
 	       (l4_proto == IPPROTO_TCP || l4_proto == IPPROTO_UDP);
 }
 
-static inline void
-client_endpoint(const uint8_t addr[16], uint16_t port,
-		struct client_endpoint *ep)
-{
-	memcpy(ep->addr, addr, sizeof(ep->addr));
-	ep->port = port;
-	ep->pad[0] = 0;
-	ep->pad[1] = 0;
-}
-
 /* Put flow id at the head of its client endpoint's chain. */
 static int
 client_link(struct lc_flow_table *tbl, const struct lc_flow_key *key,
 	    uint32_t id)
 {
-	struct client_endpoint ep;
+	struct lc_flow_endpoint ep;
 	int32_t pos;
 
-	client_endpoint(key->client, key->client_port, &ep);
+	lc_flow_endpoint_key(key->client, key->client_port, &ep);
 	/* Returns the existing position when the endpoint is known. */
 	pos = rte_hash_add_key(tbl->client_hash, &ep);
 	if (pos < 0)
@@ -441,11 +425,11 @@ static void
 client_unlink(struct lc_flow_table *tbl, const struct lc_flow_key *key,
 	      uint32_t id)
 {
-	struct client_endpoint ep;
+	struct lc_flow_endpoint ep;
 	uint32_t *link;
 	int32_t pos;
 
-	client_endpoint(key->client, key->client_port, &ep);
+	lc_flow_endpoint_key(key->client, key->client_port, &ep);
 	pos = rte_hash_lookup(tbl->client_hash, &ep);
 	if (pos < 0)
 		return;
@@ -462,14 +446,14 @@ int
 lc_flow_find_client(const struct lc_flow_table *tbl, const uint8_t addr[16],
 		    uint16_t port, struct lc_flow *flows[], unsigned n)
 {
-	struct client_endpoint ep;
+	struct lc_flow_endpoint ep;
 	unsigned got = 0;
 	uint32_t next;
 	int32_t pos;
 
 	if (tbl->client_hash == NULL)
 		return -ENOTSUP;
-	client_endpoint(addr, port, &ep);
+	lc_flow_endpoint_key(addr, port, &ep);
 	pos = rte_hash_lookup(tbl->client_hash, &ep);
 	if (pos < 0)
 		return 0;

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "lc_parse.h"
 
@@ -61,6 +62,27 @@ struct lc_flow_key {
 	uint8_t n_vlans;
 	uint8_t n_inner_vlans;
 } __attribute__((aligned(8))); /* hashed 8 bytes at a time */
+
+/*
+ * A client endpoint, as `assign EMAIL IP:PORT` names it: the key of the
+ * flow table's client index and of the pending assignments (lib/assign).
+ * Every byte is written, so that it is hashed and compared raw.
+ */
+struct lc_flow_endpoint {
+	uint8_t addr[16];
+	uint16_t port;
+	uint8_t pad[2];
+};
+
+static inline void
+lc_flow_endpoint_key(const uint8_t addr[16], uint16_t port,
+		     struct lc_flow_endpoint *ep)
+{
+	memcpy(ep->addr, addr, sizeof(ep->addr));
+	ep->port = port;
+	ep->pad[0] = 0;
+	ep->pad[1] = 0;
+}
 
 /* Session state. LC_FLOW_STATE_ACTIVE is every flow that is not TCP. */
 enum lc_flow_state {
