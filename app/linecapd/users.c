@@ -196,20 +196,21 @@ retire(struct daemon *d, uint32_t id)
 }
 
 /*
- * Save the users file if the registry's static users differ from it.
- * Returns 0 (saved, or nothing to save) or -errno, with the message in
- * save_state.error. The log says when saving starts failing, reminds at
- * most once every SAVE_REMINDER_S while it goes on failing, and says when
- * it works again: a full disk is a few lines, not one per attempt.
+ * Save the users file if the registry's static users differ from it, or
+ * whatever they are when forced (the `save` command). Returns 0 (saved,
+ * or nothing to save) or -errno, with the message in save_state.error.
+ * The log says when saving starts failing, reminds at most once every
+ * SAVE_REMINDER_S while it goes on failing, and says when it works again:
+ * a full disk is a few lines, not one per attempt.
  */
 static int
-save_users(struct daemon *d)
+save_users(struct daemon *d, bool force)
 {
 	uint64_t gen = lc_user_static_generation(d->users), now;
 	char err[512];
 	int rc;
 
-	if (gen == d->saved_generation)
+	if (gen == d->saved_generation && !force)
 		return 0;
 	rc = lc_user_save(d->users, d->conf.users.state_file, err, sizeof(err));
 	now = lc_monotonic_sec();
@@ -264,7 +265,7 @@ save_batch(struct daemon *d, struct lc_mgmt_req *reqs, unsigned int n)
 		any |= reqs[i].rc == 0;
 	if (!any)
 		return;
-	rc = save_users(d);
+	rc = save_users(d, false);
 	for (unsigned int i = 0; i < n; i++) {
 		json_t *reply = reqs[i].reply;
 
@@ -692,7 +693,7 @@ collect(struct daemon *d)
 			/*
 			 * A worker that does not answer is not asked again for
 			 * the rest: each would cost the control thread a
-			 * timeout. reclaim_ids() tells it of them later.
+			 * timeout. reclaim_ids() deletes them there later.
 			 */
 			if (worker_answers &&
 			    worker_user(d, LC_WIRE_OP_USER_DEL, removed[i]) == -ETIMEDOUT)
@@ -725,9 +726,8 @@ cmd_save(void *ctx, int argc, char **argv, json_t *reply)
 
 	(void)argc;
 	(void)argv;
-	/* A forced save, even when nothing changed: the operator asked. */
-	d->saved_generation = lc_user_static_generation(d->users) - 1;
-	if (save_users(d) != 0) {
+	/* Saved even when nothing changed: the operator asked. */
+	if (save_users(d, true) != 0) {
 		json_object_set_new(reply, "saved", json_false());
 		return lc_mgmt_error(reply, "not saved: %s", save_state.error);
 	}
@@ -890,13 +890,6 @@ reclaim_ids(struct daemon *d)
 		d->retired[kept++] = id;
 		if (rc == -ETIMEDOUT)
 			worker_answers = false;
-		else if (rc == 0)
-			/*
-			 * Still live or still bound: a delete the worker never
-			 * ran (cancelled when it did not answer) is sent again;
-			 * for an id it already deleted this changes nothing.
-			 */
-			worker_user(d, LC_WIRE_OP_USER_DEL, id);
 	}
 	d->n_retired = kept;
 }
@@ -912,7 +905,7 @@ users_upkeep(struct daemon *d)
 	 */
 	if (!save_state.failing || now >= save_state.next_retry) {
 		save_state.next_retry = now + 1;
-		save_users(d);
+		save_users(d, false);
 	}
 	if (now < d->next_tick)
 		return;

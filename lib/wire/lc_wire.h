@@ -146,7 +146,7 @@ enum lc_wire_op {
 	LC_WIRE_OP_FLOW_LIST,     /* copy a bounded step of the flow table */
 	LC_WIRE_OP_USER_ADD,      /* a user id comes to life */
 	LC_WIRE_OP_USER_DEL,      /* a user id stops counting; its flows go */
-	LC_WIRE_OP_USER_GONE,     /* is a removed id free of flows yet? */
+	LC_WIRE_OP_USER_GONE,     /* a retired id: deleted, and free of flows yet? */
 	LC_WIRE_OP_ASSIGN,        /* a batch of assignments */
 	LC_WIRE_OP_ASSIGN_COUNTERS,
 	LC_WIRE_OP_STATE,         /* present, disabled or absent */

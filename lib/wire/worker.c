@@ -518,6 +518,12 @@ user_cmd(struct lc_wire *w, struct lc_wire_cmd *cmd)
 	case LC_WIRE_OP_USER_DEL:
 		return lc_assign_user_del(a, cmd->req.user.id);
 	case LC_WIRE_OP_USER_GONE:
+		/*
+		 * The control thread retired the id: a delete of it that never
+		 * ran here (cancelled when the worker did not answer) is done
+		 * now; for an id already deleted this changes nothing.
+		 */
+		lc_assign_user_del(a, cmd->req.user.id);
 		cmd->resp.user.gone = lc_assign_user_gone(a, cmd->req.user.id);
 		return 0;
 	case LC_WIRE_OP_ASSIGN_COUNTERS:
