@@ -7,7 +7,6 @@
 
 #include <rte_errno.h>
 #include <rte_hash.h>
-#include <rte_hash_crc.h>
 #include <rte_malloc.h>
 
 #include "lc_assign.h"
@@ -51,12 +50,6 @@ struct lc_assign {
 	struct lc_assign_counters ctr;
 };
 
-static uint32_t
-hash_crc(const void *key, uint32_t len, uint32_t init)
-{
-	return lc_hash_crc(key, len, init);
-}
-
 static struct rte_hash *
 make_hash(const char *name, const char *what, uint32_t entries,
 	  uint32_t key_len, int socket)
@@ -66,7 +59,7 @@ make_hash(const char *name, const char *what, uint32_t entries,
 		.name = n,
 		.entries = entries,
 		.key_len = key_len,
-		.hash_func = hash_crc,
+		.hash_func = lc_hash_crc,
 		.hash_func_init_val = 0,
 		.socket_id = socket,
 		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,

@@ -17,7 +17,6 @@
 #include <rte_common.h>
 #include <rte_errno.h>
 #include <rte_hash.h>
-#include <rte_hash_crc.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_memory.h>
@@ -106,13 +105,6 @@ timeout_hz(uint32_t seconds, uint32_t def, uint64_t hz, uint64_t *out)
 	return true;
 }
 
-/* rte_hash's hash function: lc_hash_crc, which takes any alignment. */
-static uint32_t
-flow_hash(const void *key, uint32_t len, uint32_t init)
-{
-	return lc_hash_crc(key, len, init);
-}
-
 struct lc_flow_table *
 lc_flow_table_create(const struct lc_flow_params *p)
 {
@@ -165,7 +157,7 @@ lc_flow_table_create(const struct lc_flow_params *p)
 	hp.name = p->name;
 	hp.entries = p->capacity;
 	hp.key_len = sizeof(struct lc_flow_key);
-	hp.hash_func = flow_hash;
+	hp.hash_func = lc_hash_crc; /* any key alignment */
 	hp.hash_func_init_val = HASH_SEED;
 	hp.socket_id = p->socket_id;
 	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
