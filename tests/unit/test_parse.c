@@ -580,12 +580,30 @@ test_pppoe_compressed_protocol(void **state)
 				     LC_PARSE_OK);
 }
 
+/*
+ * lc_parse_headers() over the first `have` bytes of fb, copied into a heap
+ * buffer of exactly that size so that ASan sees any read past them, as the
+ * first bytes of a frame of `wire` bytes.
+ */
+static int
+parse_window(size_t have, uint32_t wire, enum lc_vlan_mode mode,
+	     struct lc_parse_result *res)
+{
+	uint8_t *copy = malloc(have);
+	int r;
+
+	assert_non_null(copy);
+	memcpy(copy, fb, have);
+	r = lc_parse_headers(copy, (uint16_t)have, wire, mode, res);
+	free(copy);
+	return r;
+}
+
 /* Headers at hand in a window shorter than the frame (a chained mbuf). */
 static void
 test_headers_window(void **state)
 {
 	struct lc_parse_result r, whole;
-	uint8_t *copy;
 	size_t n;
 
 	(void)state;
@@ -602,33 +620,23 @@ test_headers_window(void **state)
 
 	/*
 	 * The first segment of a chained frame, or the first bytes copied out
-	 * of it: the same result as the whole frame, read from a buffer of
-	 * exactly that size so that ASan sees any read past it.
+	 * of it: the same result as the whole frame.
 	 */
 	const size_t windows[] = { LC_PARSE_HDR_WINDOW, 1000, 2048 };
 	for (size_t i = 0; i < sizeof(windows) / sizeof(windows[0]); i++) {
-		copy = malloc(windows[i]);
-		assert_non_null(copy);
-		memcpy(copy, fb, windows[i]);
-		assert_int_equal(lc_parse_headers(copy, (uint16_t)windows[i],
-						  (uint32_t)n, LC_VLAN_MODE_VLAN, &r),
-				 LC_PARSE_OK);
+		assert_int_equal(parse_window(windows[i], (uint32_t)n,
+					      LC_VLAN_MODE_VLAN, &r), LC_PARSE_OK);
 		assert_memory_equal(&r, &whole, sizeof(r));
-		free(copy);
 	}
 	/* The frame shorter than its IP header says: cut. */
-	assert_int_equal(lc_parse_headers(fb, 256, 4000, LC_VLAN_MODE_VLAN, &r),
+	assert_int_equal(parse_window(256, 4000, LC_VLAN_MODE_VLAN, &r),
 			 LC_PARSE_TRUNCATED);
 	/* A window that ends inside the TCP header: not read, not processed. */
-	copy = malloc(18 + 8 + 20 + 10);
-	assert_non_null(copy);
-	memcpy(copy, fb, 18 + 8 + 20 + 10);
-	assert_int_equal(lc_parse_headers(copy, 18 + 8 + 20 + 10, (uint32_t)n,
-					  LC_VLAN_MODE_VLAN, &r), LC_PARSE_UNSUPPORTED);
+	assert_int_equal(parse_window(18 + 8 + 20 + 10, (uint32_t)n,
+				      LC_VLAN_MODE_VLAN, &r), LC_PARSE_UNSUPPORTED);
 	/* A window that ends inside the IP header. */
-	assert_int_equal(lc_parse_headers(copy, 18 + 8 + 10, (uint32_t)n,
-					  LC_VLAN_MODE_VLAN, &r), LC_PARSE_UNSUPPORTED);
-	free(copy);
+	assert_int_equal(parse_window(18 + 8 + 10, (uint32_t)n, LC_VLAN_MODE_VLAN,
+				      &r), LC_PARSE_UNSUPPORTED);
 	/* A window longer than the frame is the frame. */
 	assert_int_equal(lc_parse_headers(fb, (uint16_t)n, 60, LC_VLAN_MODE_VLAN, &r),
 			 LC_PARSE_TRUNCATED);
@@ -643,12 +651,8 @@ test_headers_window(void **state)
 	n = finish();
 	assert_int_equal(lc_parse_frame(fb, (uint16_t)n, LC_VLAN_MODE_UNTAG, &r),
 			 LC_PARSE_OK);
-	copy = malloc(LC_PARSE_HDR_WINDOW);
-	assert_non_null(copy);
-	memcpy(copy, fb, LC_PARSE_HDR_WINDOW);
-	assert_int_equal(lc_parse_headers(copy, LC_PARSE_HDR_WINDOW, (uint32_t)n,
-					  LC_VLAN_MODE_UNTAG, &r), LC_PARSE_UNSUPPORTED);
-	free(copy);
+	assert_int_equal(parse_window(LC_PARSE_HDR_WINDOW, (uint32_t)n,
+				      LC_VLAN_MODE_UNTAG, &r), LC_PARSE_UNSUPPORTED);
 }
 
 static void
