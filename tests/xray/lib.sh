@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: MIT
 #
-# Helpers shared by the follower tests in tests/xray: sourced, not run. The
-# caller sets XRAY, SOCKREC and PY, then calls xr_setup. Every wait is
-# bounded; a trap stops what was started (by PID) and removes the temp dir.
+# Helpers shared by the follower tests in tests/xray: sourced, not run, after
+# the caller has set XRAY, SOCKREC and PY. Every wait is bounded; a trap
+# stops what was started (by PID) and removes the temp dir.
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lc-xray-test.XXXXXX")
 sock=$work/linecap.sock
@@ -36,6 +36,12 @@ fail() {
 	echo "FAIL: $*" >&2
 	local f
 	for f in "$work"/*.err "$work"/*/*.err; do
+		[ -f "$f" ] || continue
+		echo "---- $f (last 40 lines) ----" >&2
+		tail -n 40 "$f" >&2
+	done
+	# What the recording stand-in for linecapd received.
+	for f in "$work"/rec*.out; do
 		[ -f "$f" ] || continue
 		echo "---- $f (last 40 lines) ----" >&2
 		tail -n 40 "$f" >&2

@@ -17,110 +17,17 @@ XRAY=${1:?usage: test_follow.sh LINECAP_XRAY SOCKREC_PY [PYTHON]}
 SOCKREC=${2:?usage: test_follow.sh LINECAP_XRAY SOCKREC_PY [PYTHON]}
 PY=${3:-python3}
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/lc-xray-test.XXXXXX")
-sock=$work/linecap.sock
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 log=$work/access.log
-err=$work/xray.err
-pids=()
-
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	for p in "${pids[@]}"; do
-		wait "$p" 2>/dev/null || true
-	done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "FAIL: $*" >&2
-	echo "---- linecap-xray stderr ----" >&2
-	cat "$err" >&2 2>/dev/null || true
-	for f in "$work"/rec*.out; do
-		[ -e "$f" ] || continue
-		echo "---- $f ----" >&2
-		cat "$f" >&2
-	done
-	exit 1
-}
-
-# wait_for SECONDS DESCRIPTION COMMAND...
-wait_for() {
-	local secs=$1 what=$2
-	shift 2
-	local deadline=$((SECONDS + secs))
-	until "$@"; do
-		[ "$SECONDS" -lt "$deadline" ] || fail "timed out waiting for $what"
-		sleep 0.05
-	done
-}
-
-# wait_exit PID SECONDS: wait for a process we started to end; its status.
-wait_exit() {
-	local pid=$1 deadline=$((SECONDS + $2))
-	while kill -0 "$pid" 2>/dev/null; do
-		[ "$SECONDS" -lt "$deadline" ] || fail "process $pid did not stop"
-		sleep 0.05
-	done
-	local rc=0
-	wait "$pid" || rc=$?
-	return "$rc"
-}
-
-has() { grep -qxF -- "$2" "$1" 2>/dev/null; }
-has_text() { grep -qF -- "$2" "$1" 2>/dev/null; }
-count() { grep -cxF -- "$2" "$1" 2>/dev/null || true; }
-
-now() { date '+%Y/%m/%d %H:%M:%S'; }
-# accepted EMAIL ENDPOINT: an Xray 1.8+ line
-accepted() {
-	echo "$(now).123456 from $2 accepted tcp:www.example.com:443 [vless-in >> direct] email: $1"
-}
-
-rec_pid=
-start_rec() {
-	rm -f "$sock"
-	"$PY" "$SOCKREC" --socket "$sock" --out "$1" \
-		--error-email refused@example.com &
-	rec_pid=$!
-	pids+=("$rec_pid")
-	wait_for 10 "the recorder's socket" test -S "$sock"
-}
 
 stop_rec() {
 	kill "$rec_pid"
 	wait_exit "$rec_pid" 10 || true
 }
 
-# A function, so that wait_for counts again on every try.
-more_usr1_than() {
-	[ "$(grep -c 'counters (SIGUSR1)' "$err" || true)" -gt "$1" ]
-}
-
-# counters PID: the counters line printed for this SIGUSR1
-counters() {
-	local before
-	before=$(grep -c 'counters (SIGUSR1)' "$err" || true)
-	kill -USR1 "$1"
-	wait_for 10 "counters on SIGUSR1" \
-		more_usr1_than "$before"
-	grep 'counters (SIGUSR1)' "$err" | tail -n 1
-}
-
-expect_counter() {
-	local line=$1 name=$2 want=$3
-	case " $line " in
-	*" $name=$want "*) ;;
-	*) fail "counter $name: want $want in: $line" ;;
-	esac
-}
-
 # ---- 1. start at the end; accepted lines become assignments ----
 accepted old@example.com 198.51.100.1:1000 >"$log"
-start_rec "$work/rec1.out"
+start_rec "$work/rec1.out" "" --error-email refused@example.com
 "$XRAY" -s "$sock" --replay 600 --vpn-port 443 "$log" 2>"$err" &
 xpid=$!
 pids+=("$xpid")
@@ -181,7 +88,7 @@ wait_for 10 "the truncation message" has_text "$err" "was truncated"
 accepted eve@example.com 203.0.113.7:7007 >>"$log"
 accepted grace@example.com 203.0.113.7:7007 >>"$log"
 wait_for 10 "grace" has "$work/rec1.out" "assign grace@example.com 203.0.113.7:7007"
-line=$(counters "$xpid")
+line=$(counters "$xpid" "$err")
 expect_counter "$line" assigned 10
 expect_counter "$line" rejected 1
 expect_counter "$line" dns_source 1
@@ -201,7 +108,7 @@ wait_for 10 "the lost connection" has_text "$err" "lost linecapd"
 accepted heidi@example.com 203.0.113.8:8008 >>"$log"
 wait_for 10 "the deferred assignment" eval \
 	"kill -USR1 $xpid; sleep 0.2; grep 'counters (SIGUSR1)' '$err' | tail -n 1 | grep -q ' deferred=1 '"
-start_rec "$work/rec2.out"
+start_rec "$work/rec2.out" "" --error-email refused@example.com
 wait_for 15 "the replay" has_text "$err" "replayed 10 assignments"
 for want in \
 	"assign alice@example.com 203.0.113.1:1001" \
