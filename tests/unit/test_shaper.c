@@ -35,6 +35,7 @@
 #define MBIT 1000000ull
 #define FRAME 1514u
 #define POOL_SIZE 8191u
+#define JUMBO_POOL_SIZE 7u
 #define BURST 32u
 #define MAX_PIPES 8u
 /* rte_sched's clock loses multiples of this between two dequeues (above). */
@@ -92,6 +93,24 @@ static uint64_t
 ms_to_tsc(uint64_t ms)
 {
 	return rte_get_tsc_hz() * ms / 1000;
+}
+
+/*
+ * Nanoseconds this thread has waited for a CPU while runnable (the kernel's
+ * schedstat); 0 where the kernel does not keep it.
+ */
+static uint64_t
+thread_wait_ns(void)
+{
+	FILE *f = fopen("/proc/thread-self/schedstat", "r");
+	unsigned long long run = 0, wait = 0;
+
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "%llu %llu", &run, &wait) != 2)
+		wait = 0;
+	fclose(f);
+	return wait;
 }
 
 /* Stamp the enqueue time into the frame, to measure the sojourn. */
@@ -173,6 +192,23 @@ run_slot(const struct run *r, uint32_t pipe)
 	return -1;
 }
 
+/* Fill the queue of each pipe under test to qsize. */
+static void
+top_up(struct run *r)
+{
+	for (uint32_t i = 0; i < r->n_pipes; i++) {
+		uint32_t need = r->qsize - r->in_queue[i];
+
+		if (need > 0) {
+			uint32_t got = offer(r->sh, r->pipe[i], need, FRAME);
+
+			r->offered += need;
+			r->accepted += got;
+			r->in_queue[i] += got;
+		}
+	}
+}
+
 /*
  * Run until `until` (pushed back by the clock's losses if `extend`),
  * counting bytes dequeued in [from, to) (`to` pushed back likewise).
@@ -187,17 +223,7 @@ run_until(struct run *r, uint64_t until, uint64_t from, uint64_t to, bool extend
 
 		if (now >= until + (extend ? r->lost : 0))
 			break;
-		for (uint32_t i = 0; i < r->n_pipes; i++) {
-			uint32_t need = r->qsize - r->in_queue[i];
-
-			if (need > 0) {
-				uint32_t got = offer(r->sh, r->pipe[i], need, FRAME);
-
-				r->offered += need;
-				r->accepted += got;
-				r->in_queue[i] += got;
-			}
-		}
+		top_up(r);
 		uint32_t k = run_dequeue(r, out, from, to + (extend ? r->lost : 0));
 
 		now = rte_rdtsc();
@@ -237,8 +263,13 @@ achieved_bps(uint64_t bytes, uint64_t cycles)
 	return (double)bytes * 8.0 * (double)rte_get_tsc_hz() / (double)cycles;
 }
 
-static void
-expect_rate(const char *what, double got, double want, double tolerance,
+/*
+ * Print a measured rate against the wanted one; true when it is within
+ * the tolerance. The callers measure again, or skip, when the thread
+ * waited for a CPU during the window (see measure_again()).
+ */
+static bool
+rate_within(const char *what, double got, double want, double tolerance,
 	    uint64_t lost)
 {
 	double err = (got - want) / want;
@@ -246,7 +277,34 @@ expect_rate(const char *what, double got, double want, double tolerance,
 	print_message("    %-26s %10.0f bit/s, want %10.0f: %+.3f%% "
 		      "(rte_sched clock lost %.1f ms)\n", what, got, want,
 		      err * 100.0, (double)lost * 1000.0 / (double)rte_get_tsc_hz());
-	assert_true(err < tolerance && err > -tolerance);
+	return err < tolerance && err > -tolerance;
+}
+
+#define ATTEMPTS 3
+
+/*
+ * After a measurement out of tolerance: true to measure again, when this
+ * thread waited for a CPU longer than `max_wait_ms` during it (another
+ * process had the core, and rte_sched kept accruing credit meanwhile);
+ * skips the test when every attempt was so; fails it when the thread had
+ * its CPU, since then the shaper itself was off.
+ */
+static bool
+measure_again(int attempt, uint64_t waited_ns, double max_wait_ms)
+{
+	double waited_ms = (double)waited_ns / 1e6;
+
+	if (waited_ms <= max_wait_ms)
+		fail_msg("measured out of tolerance while this thread had its CPU "
+			 "(waited %.1f ms)", waited_ms);
+	print_message("    this thread waited %.1f ms for a CPU during the window "
+		      "(more than %.1f ms)\n", waited_ms, max_wait_ms);
+	if (attempt + 1 < ATTEMPTS)
+		return true;
+	print_message("    SKIP: %d windows in a row without a CPU to ourselves: "
+		      "this machine is too busy to measure this\n", ATTEMPTS);
+	skip();
+	return false;
 }
 
 /*
@@ -261,35 +319,45 @@ static void
 saturate(struct lc_shaper *sh, const uint32_t *pipes, const uint64_t *rates,
 	 uint32_t n, const char *what)
 {
-	struct run r = { .sh = sh, .n_pipes = n, .qsize = 256 };
-	struct lc_shaper_profile_info info;
-	uint64_t start, to, end, period_ms = 0;
+	for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+		struct run r = { .sh = sh, .n_pipes = n, .qsize = 256 };
+		struct lc_shaper_profile_info info;
+		uint64_t start, to, end, period_ms = 0, w0;
+		bool ok = true;
 
-	for (uint32_t i = 0; i < n; i++) {
-		r.pipe[i] = pipes[i];
-		assert_int_equal(lc_shaper_set_pipe(sh, pipes[i], rates[i],
-						    (uint32_t)(rates[i] / 8 / 20)), 0);
-		assert_true(lc_shaper_pipe_profile(sh, pipes[i], &info) >= 0);
-		if (i > 0)
-			assert_int_equal(info.period_ms, period_ms);
-		period_ms = info.period_ms;
-	}
-	start = rte_rdtsc();
-	to = start + ms_to_tsc(2 * period_ms - 2);
-	run_until(&r, to, start, to, true);
-	end = rte_rdtsc();
-	for (uint32_t i = 0; i < n; i++) {
-		char label[64];
+		for (uint32_t i = 0; i < n; i++) {
+			r.pipe[i] = pipes[i];
+			assert_int_equal(lc_shaper_set_pipe(sh, pipes[i], rates[i],
+							    (uint32_t)(rates[i] / 8 / 20)), 0);
+			assert_true(lc_shaper_pipe_profile(sh, pipes[i], &info) >= 0);
+			if (i > 0)
+				assert_int_equal(info.period_ms, period_ms);
+			period_ms = info.period_ms;
+		}
+		w0 = thread_wait_ns();
+		start = rte_rdtsc();
+		to = start + ms_to_tsc(2 * period_ms - 2);
+		run_until(&r, to, start, to, true);
+		end = rte_rdtsc();
+		for (uint32_t i = 0; i < n; i++) {
+			char label[64];
 
-		snprintf(label, sizeof(label), "%s pipe %u", what, pipes[i]);
-		print_message("    %-26s %10.0f bit/s over the wall-clock window\n", label,
-			      achieved_bps(r.bytes[i], end - start));
-		expect_rate(label, (double)r.bytes[i] * 8 * 1000 / (double)(2 * period_ms),
-			    (double)rates[i], 0.02, r.lost);
+			snprintf(label, sizeof(label), "%s pipe %u", what, pipes[i]);
+			print_message("    %-26s %10.0f bit/s over the wall-clock window\n",
+				      label, achieved_bps(r.bytes[i], end - start));
+			ok &= rate_within(label, (double)r.bytes[i] * 8 * 1000 /
+					  (double)(2 * period_ms), (double)rates[i], 0.02,
+					  r.lost);
+		}
+		assert_int_equal(r.offered, r.accepted); /* topped up, never overfilled */
+		uint64_t waited = thread_wait_ns() - w0;
+
+		drain(sh, 3000);
+		assert_int_equal(lc_shaper_queued(sh), 0);
+		/* 1 % of the window: the tolerance is 2 %. */
+		if (ok || !measure_again(attempt, waited, (double)(2 * period_ms) / 100))
+			return;
 	}
-	assert_int_equal(r.offered, r.accepted); /* topped up, never overfilled */
-	drain(sh, 3000);
-	assert_int_equal(lc_shaper_queued(sh), 0);
 }
 
 /* ---- profiles ------------------------------------------------------- */
@@ -487,7 +555,7 @@ test_jumbo_slow_pipe(void **state)
 	}
 	assert_true(got >= 2);
 	lc_shaper_free(sh);
-	assert_int_equal(rte_mempool_avail_count(jumbo_pool), 7);
+	assert_int_equal(rte_mempool_avail_count(jumbo_pool), JUMBO_POOL_SIZE);
 }
 
 /*
@@ -499,48 +567,65 @@ test_jumbo_slow_pipe(void **state)
 static void
 test_live_change(void **state)
 {
-	struct lc_shaper_params p = params(LC_SHAPER_SCHED, 4);
-	struct run r = { .n_pipes = 1, .pipe = { 2 }, .qsize = 256 };
-	struct lc_shaper_stats st;
-	uint64_t t, from, to, lost;
-	double first, after;
-
 	(void)state;
-	r.sh = make(&p);
-	assert_int_equal(lc_shaper_set_pipe(r.sh, 2, 10 * MBIT, 62500), 0);
-	t = rte_rdtsc();
-	run_until(&r, t + ms_to_tsc(300), t, t, false);
-	assert_int_equal(lc_shaper_queued(r.sh), 256);
+	for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+		struct lc_shaper_params p = params(LC_SHAPER_SCHED, 4);
+		struct run r = { .n_pipes = 1, .pipe = { 2 }, .qsize = 256 };
+		struct lc_shaper_stats st;
+		uint64_t t, from, to, lost, w0, waited;
+		double first, after;
+		bool ok;
 
-	assert_int_equal(lc_shaper_set_pipe(r.sh, 2, 40 * MBIT, 250000), 0);
-	assert_int_equal(lc_shaper_queued(r.sh), 256); /* nothing dropped */
-	t = rte_rdtsc();
-	r.lost = 0;
-	run_until(&r, t + ms_to_tsc(100), t, t + ms_to_tsc(100), false);
-	first = achieved_bps(r.bytes[0], ms_to_tsc(100) - r.lost);
-	lost = r.lost;
-	from = rte_rdtsc();
-	/* A whole period of the profile (1 s), over which the rate is exact. */
-	to = from + ms_to_tsc(1000);
-	r.bytes[0] = 0;
-	r.lost = 0;
-	run_until(&r, to, from, to, false);
-	after = achieved_bps(r.bytes[0], to - from - r.lost);
-	/*
-	 * From the change on, the new rate applies: the first 100 ms carry it
-	 * plus half the new burst (250000 bytes, 50 ms at 40 mbit) that a
-	 * reconfigured pipe starts with.
-	 */
-	expect_rate("first 100 ms at 40 mbit", first, 40.0 * MBIT * 1.25, 0.02, lost);
-	expect_rate("next 1000 ms at 40 mbit", after, 40.0 * MBIT, 0.02, r.lost);
+		r.sh = make(&p);
+		assert_int_equal(lc_shaper_set_pipe(r.sh, 2, 10 * MBIT, 62500), 0);
+		t = rte_rdtsc();
+		run_until(&r, t + ms_to_tsc(300), t, t, false);
+		top_up(&r);
+		assert_int_equal(lc_shaper_queued(r.sh), 256);
 
-	drain(r.sh, 1000);
-	lc_shaper_stats_get(r.sh, &st);
-	assert_int_equal(st.dropped_tail + st.dropped_aqm, 0);
-	assert_int_equal(st.enqueued, st.dequeued);
-	assert_int_equal(st.enqueued, r.accepted);
-	assert_int_equal(r.offered, r.accepted);
-	lc_shaper_free(r.sh);
+		/*
+		 * The new pipe's credit counts from rte_sched's last dequeue
+		 * before the change, so a wait for the CPU from there to the
+		 * end of the first window shows as extra rate in it.
+		 */
+		w0 = thread_wait_ns();
+		assert_int_equal(lc_shaper_set_pipe(r.sh, 2, 40 * MBIT, 250000), 0);
+		assert_int_equal(lc_shaper_queued(r.sh), 256); /* nothing dropped */
+		t = rte_rdtsc();
+		r.lost = 0;
+		run_until(&r, t + ms_to_tsc(100), t, t + ms_to_tsc(100), false);
+		first = achieved_bps(r.bytes[0], ms_to_tsc(100) - r.lost);
+		lost = r.lost;
+		waited = thread_wait_ns() - w0;
+		from = rte_rdtsc();
+		/* A whole period of the profile (1 s), over which the rate is exact. */
+		to = from + ms_to_tsc(1000);
+		r.bytes[0] = 0;
+		r.lost = 0;
+		run_until(&r, to, from, to, false);
+		after = achieved_bps(r.bytes[0], to - from - r.lost);
+		/*
+		 * From the change on, the new rate applies: the first 100 ms
+		 * carry it plus half the new burst (250000 bytes, 50 ms at 40
+		 * mbit) that a reconfigured pipe starts with.
+		 */
+		ok = rate_within("first 100 ms at 40 mbit", first, 40.0 * MBIT * 1.25,
+				 0.02, lost);
+		ok &= rate_within("next 1000 ms at 40 mbit", after, 40.0 * MBIT, 0.02,
+				  r.lost);
+		waited = thread_wait_ns() - w0;
+
+		drain(r.sh, 1000);
+		lc_shaper_stats_get(r.sh, &st);
+		assert_int_equal(st.dropped_tail + st.dropped_aqm, 0);
+		assert_int_equal(st.enqueued, st.dequeued);
+		assert_int_equal(st.enqueued, r.accepted);
+		assert_int_equal(r.offered, r.accepted);
+		lc_shaper_free(r.sh);
+		/* 1 ms: a fifth of the first window's 2 % tolerance is 1 ms. */
+		if (ok || !measure_again(attempt, waited, 1.0))
+			return;
+	}
 }
 
 /* ---- drops ------------------------------------------------------------ */
@@ -787,24 +872,6 @@ test_meter_change(void **state)
 /* ---- AQM -------------------------------------------------------------- */
 
 /*
- * Nanoseconds this thread has waited for a CPU while runnable (the kernel's
- * schedstat); 0 where the kernel does not keep it.
- */
-static uint64_t
-thread_wait_ns(void)
-{
-	FILE *f = fopen("/proc/thread-self/schedstat", "r");
-	unsigned long long run = 0, wait = 0;
-
-	if (f == NULL)
-		return 0;
-	if (fscanf(f, "%llu %llu", &run, &wait) != 2)
-		wait = 0;
-	fclose(f);
-	return wait;
-}
-
-/*
  * Offer a 10 mbit pipe twice its rate for `ms`, and return the mean
  * sojourn (enqueue to dequeue) of the packets dequeued in the last half.
  * The rate out is over that half less what rte_sched's clock lost while
@@ -878,34 +945,36 @@ test_aqm(void **state)
 
 	(void)state;
 	for (int i = 0; i < 3; i++) {
-		uint64_t w0 = thread_wait_ns();
+		for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+			uint64_t w0 = thread_wait_ns(), waited;
+			bool ok;
 
-		delay[i] = sojourn_ms(aqms[i], 1600, &drops[i], &bps[i], &lost[i]);
-		double waited_ms = (double)(thread_wait_ns() - w0) / 1e6;
-		print_message("    10 mbit pipe at 2x, aqm %-4s: mean sojourn %6.1f ms, "
-			      "%" PRIu64 " aqm drops, %.2f mbit/s out (rte_sched clock "
-			      "lost %.1f ms; waited %.1f ms for a CPU)\n",
-			      lc_shaper_aqm_name(aqms[i]), delay[i], drops[i], bps[i] / 1e6,
-			      (double)lost[i] * 1000.0 / (double)rte_get_tsc_hz(),
-			      waited_ms);
-		/*
-		 * A rate short of the limit from a thread that waited for a
-		 * CPU more than 1 % of the 1.6 s run: it did not have a core
-		 * to itself, and its bursts of catch-up arrivals measured the
-		 * machine, not the AQM. Say so rather than fail.
-		 */
-		if (bps[i] <= 0.95 * 10 * MBIT && waited_ms > 16) {
-			print_message("    SKIP: this thread waited %.0f ms for a CPU in "
-				      "a 1600 ms run: this machine is too busy to "
-				      "measure AQM\n", waited_ms);
-			skip();
+			lost[i] = 0;
+			delay[i] = sojourn_ms(aqms[i], 1600, &drops[i], &bps[i], &lost[i]);
+			waited = thread_wait_ns() - w0;
+			print_message("    10 mbit pipe at 2x, aqm %-4s: mean sojourn %6.1f ms, "
+				      "%" PRIu64 " aqm drops, %.2f mbit/s out (rte_sched "
+				      "clock lost %.1f ms; waited %.1f ms for a CPU)\n",
+				      lc_shaper_aqm_name(aqms[i]), delay[i], drops[i],
+				      bps[i] / 1e6,
+				      (double)lost[i] * 1000.0 / (double)rte_get_tsc_hz(),
+				      (double)waited / 1e6);
+			ok = bps[i] > 0.95 * 10 * MBIT;
+			if (aqms[i] == LC_SHAPER_AQM_NONE)
+				ok &= drops[i] == 0 && delay[i] > 250;
+			else if (aqms[i] == LC_SHAPER_AQM_PIE)
+				ok &= drops[i] > 0 && delay[i] < 40;
+			else
+				ok &= drops[i] > 0 && delay[i] < delay[0] / 2;
+			/*
+			 * A thread that waited for a CPU more than 1 % of the
+			 * 1.6 s run did not have a core to itself: its bursts
+			 * of catch-up arrivals measured the machine, not the AQM.
+			 */
+			if (ok || !measure_again(attempt, waited, 16.0))
+				break;
 		}
-		assert_true(bps[i] > 0.95 * 10 * MBIT);
 	}
-	assert_int_equal(drops[0], 0);
-	assert_true(delay[0] > 250);
-	assert_true(drops[1] > 0 && delay[1] < 40);
-	assert_true(drops[2] > 0 && delay[2] < delay[0] / 2);
 }
 
 /* PIE's controller on synthetic delays. */
@@ -982,6 +1051,12 @@ test_memory(void **state)
 
 /* ---- main ------------------------------------------------------------- */
 
+static struct rte_mempool *
+pool_create(const char *name, unsigned int n, uint16_t room)
+{
+	return rte_pktmbuf_pool_create(name, n, 0, 0, room, SOCKET_ID_ANY);
+}
+
 static int
 setup(void **state)
 {
@@ -992,11 +1067,30 @@ setup(void **state)
 	(void)state;
 	if (rte_eal_init((int)RTE_DIM(argv) - 1, argv) < 0)
 		return -1;
-	pool = rte_pktmbuf_pool_create("shaper_pool", POOL_SIZE, 0, 0,
-				       RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-	jumbo_pool = rte_pktmbuf_pool_create("shaper_jumbo", 7, 0, 0,
-					     RTE_PKTMBUF_HEADROOM + 9216,
-					     SOCKET_ID_ANY);
+	pool = pool_create("shaper_pool", POOL_SIZE, RTE_MBUF_DEFAULT_BUF_SIZE);
+	jumbo_pool = pool_create("shaper_jumbo", JUMBO_POOL_SIZE,
+				 RTE_PKTMBUF_HEADROOM + 9216);
+	return pool != NULL && jumbo_pool != NULL ? 0 : -1;
+}
+
+/*
+ * Before each test: a pool that a failed test left short (its shaper
+ * and frames abandoned with it) is replaced, so that one failure does
+ * not show up again as a leak in the tests after it.
+ */
+static int
+whole_pools(void **state)
+{
+	(void)state;
+	if (rte_mempool_avail_count(pool) != POOL_SIZE) {
+		rte_mempool_free(pool);
+		pool = pool_create("shaper_pool", POOL_SIZE, RTE_MBUF_DEFAULT_BUF_SIZE);
+	}
+	if (rte_mempool_avail_count(jumbo_pool) != JUMBO_POOL_SIZE) {
+		rte_mempool_free(jumbo_pool);
+		jumbo_pool = pool_create("shaper_jumbo", JUMBO_POOL_SIZE,
+					 RTE_PKTMBUF_HEADROOM + 9216);
+	}
 	return pool != NULL && jumbo_pool != NULL ? 0 : -1;
 }
 
@@ -1030,23 +1124,23 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rate_share_floor),
-		cmocka_unit_test(test_create_checks),
-		cmocka_unit_test(test_profiles_shared),
-		cmocka_unit_test(test_can_set_agrees),
-		cmocka_unit_test(test_full_queue_frees),
-		cmocka_unit_test(test_collect_drops),
-		cmocka_unit_test(test_flush),
-		cmocka_unit_test(test_meter_police),
-		cmocka_unit_test(test_meter_sched_overhead),
-		cmocka_unit_test(test_meter_change),
-		cmocka_unit_test(test_jumbo_slow_pipe),
-		cmocka_unit_test(test_rate_accuracy),
-		cmocka_unit_test(test_pipes_independent),
-		cmocka_unit_test(test_live_change),
-		cmocka_unit_test(test_aqm),
-		cmocka_unit_test(test_pie_controller),
-		cmocka_unit_test(test_memory),
+		cmocka_unit_test_setup(test_rate_share_floor, whole_pools),
+		cmocka_unit_test_setup(test_create_checks, whole_pools),
+		cmocka_unit_test_setup(test_profiles_shared, whole_pools),
+		cmocka_unit_test_setup(test_can_set_agrees, whole_pools),
+		cmocka_unit_test_setup(test_full_queue_frees, whole_pools),
+		cmocka_unit_test_setup(test_collect_drops, whole_pools),
+		cmocka_unit_test_setup(test_flush, whole_pools),
+		cmocka_unit_test_setup(test_meter_police, whole_pools),
+		cmocka_unit_test_setup(test_meter_sched_overhead, whole_pools),
+		cmocka_unit_test_setup(test_meter_change, whole_pools),
+		cmocka_unit_test_setup(test_jumbo_slow_pipe, whole_pools),
+		cmocka_unit_test_setup(test_rate_accuracy, whole_pools),
+		cmocka_unit_test_setup(test_pipes_independent, whole_pools),
+		cmocka_unit_test_setup(test_live_change, whole_pools),
+		cmocka_unit_test_setup(test_aqm, whole_pools),
+		cmocka_unit_test_setup(test_pie_controller, whole_pools),
+		cmocka_unit_test_setup(test_memory, whole_pools),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
