@@ -37,7 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lc_conf.h"
+#include "lc_mgmt.h"
 #include "xray.h"
 
 #define FOLLOW_TIMER_US 250000
@@ -286,7 +286,7 @@ usage(FILE *out)
 		"with an email.\n"
 		"\n"
 		"  -s, --socket SOCKET   linecapd management socket (default "
-		LC_CONF_SOCKET_DEFAULT ")\n"
+		LC_MGMT_SOCKET_DEFAULT ")\n"
 		"      --from-start      read the log from its start, not its "
 		"end\n"
 		"      --vpn-port N      port of the Xray inbound; accepted for "
@@ -452,7 +452,7 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *socket_path = LC_CONF_SOCKET_DEFAULT, *bench = NULL;
+	const char *socket_path = LC_MGMT_SOCKET_DEFAULT, *bench = NULL;
 	unsigned long long replay_s = 600, replay_max = 65536, stats_s = 60;
 	unsigned long long vpn_port = 0, passes = 5, stall_s = 10;
 	unsigned long long keepalive_s = 60;

@@ -22,7 +22,7 @@
 
 #include <jansson.h>
 
-#include "lc_conf.h"
+#include "lc_mgmt.h"
 
 #define EXIT_ERROR_REPLY 1
 #define EXIT_UNREACHABLE 2
@@ -39,7 +39,7 @@ usage(FILE *f)
 		"  -s, --socket PATH  management socket (default %s,\n"
 		"                     or $LINECAP_SOCKET)\n"
 		"  -j, --json         print replies as JSON lines\n"
-		"Try 'linecapctl help' for the commands.\n", LC_CONF_SOCKET_DEFAULT);
+		"Try 'linecapctl help' for the commands.\n", LC_MGMT_SOCKET_DEFAULT);
 }
 
 static int
@@ -365,7 +365,7 @@ main(int argc, char **argv)
 		return EXIT_UNREACHABLE;
 	}
 	if (path == NULL || path[0] == '\0')
-		path = LC_CONF_SOCKET_DEFAULT;
+		path = LC_MGMT_SOCKET_DEFAULT;
 	if (!isatty(STDOUT_FILENO))
 		json_out = true;
 

@@ -34,6 +34,7 @@ struct daemon {
 	struct lc_user_registry *users;
 	uint32_t *retired;            /* deleted ids waiting for the worker */
 	uint32_t n_retired;
+	bool *retired_gone;           /* the worker's answers about them */
 	uint64_t saved_generation;    /* lc_user_static_generation() at last save */
 	bool port_started[LC_SIDE_MAX];
 	unsigned int worker_lcore;
@@ -57,6 +58,20 @@ void users_upkeep(struct daemon *d); /* from the control loop, often */
 void users_stop(struct daemon *d);   /* saves the state file */
 void users_free(struct daemon *d);
 void users_stats_json(struct daemon *d, json_t *reply);
+
+/*
+ * The wire as the operator sees it (wire_cmds.c): the "mode" and "flows"
+ * commands, and the wire's sections of stats.
+ */
+int wire_register_cmds(struct daemon *d);
+void wire_stats_json(struct daemon *d, json_t *reply);
+/*
+ * Name a section missing from a reply: "incomplete": {SECTION: why}, why
+ * from rc (-ETIMEDOUT: the worker did not answer in time).
+ */
+void reply_incomplete(json_t *reply, const char *section, int rc);
+/* "WHAT: the worker did not answer" or "WHAT: <strerror>"; returns -EINVAL. */
+int worker_error(json_t *reply, const char *what, int rc);
 
 /* DPDK telemetry endpoints /linecap/... (telemetry.c). */
 int telemetry_up(struct daemon *d);

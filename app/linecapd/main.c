@@ -103,10 +103,10 @@ cmd_stats(void *ctx, int argc, char **argv, json_t *reply)
 	(void)argc;
 	(void)argv;
 	json_object_set_new(reply, "mode",
-			    json_string(lc_conf_mode_name(lc_wire_mode(d->wire))));
+			    json_string(lc_wire_mode_name(lc_wire_mode(d->wire))));
 	json_object_set_new(reply, "uptime",
 			    json_integer((json_int_t)(time(NULL) - d->started)));
-	lc_wire_stats_json(d->wire, reply);
+	wire_stats_json(d, reply);
 	users_stats_json(d, reply);
 	lc_mgmt_get_stats(d->mgmt, &ms);
 	json_object_set_new(reply, "mgmt", json_pack("{s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
@@ -125,13 +125,10 @@ cmd_stats(void *ctx, int argc, char **argv, json_t *reply)
 static int
 cmd_rx(struct daemon *d, bool enable, json_t *reply)
 {
-	struct lc_wire_cmd cmd = { .op = LC_WIRE_OP_RX };
-	int rc;
+	int rc = lc_wire_set_rx(d->wire, enable);
 
-	cmd.req.rx.enabled = enable;
-	rc = lc_wire_call(d->wire, &cmd, LC_WIRE_CALL_TIMEOUT_MS);
 	if (rc != 0)
-		return lc_mgmt_error(reply, "the worker did not answer");
+		return worker_error(reply, enable ? "start" : "stop", rc);
 	json_object_set_new(reply, "receiving", json_boolean(enable));
 	return 0;
 }
@@ -296,11 +293,6 @@ port_rate(const struct daemon *d, uint16_t port)
 static int
 shapers_up(struct daemon *d, const uint16_t port[LC_SIDE_MAX])
 {
-	static const uint32_t aqm[] = {
-		[LC_AQM_PIE] = LC_SHAPER_AQM_PIE,
-		[LC_AQM_RED] = LC_SHAPER_AQM_RED,
-		[LC_AQM_NONE] = LC_SHAPER_AQM_NONE,
-	};
 	const struct lc_conf_shaper *sc = &d->conf.shaper;
 
 	for (int dir = 0; dir < LC_FLOW_DIRS; dir++) {
@@ -308,14 +300,13 @@ shapers_up(struct daemon *d, const uint16_t port[LC_SIDE_MAX])
 		struct lc_shaper_params sp = {
 			.name = dir == LC_FLOW_DIR_UP ? "lc_up" : "lc_down",
 			.socket_id = (int)rte_socket_id(),
-			.engine = sc->engine == LC_ENGINE_POLICE ? LC_SHAPER_POLICE :
-				  LC_SHAPER_SCHED,
+			.engine = sc->engine,
 			.port_rate = port_rate(d, out),
 			.mtu = d->conf.wire.mtu,
 			.frame_overhead = sc->frame_overhead,
 			.users = d->conf.users.capacity,
 			.queue_size = sc->queue_size,
-			.aqm = aqm[sc->aqm],
+			.aqm = sc->aqm,
 			.max_profiles = sc->profiles,
 			.unassigned_rate = dir == LC_FLOW_DIR_UP ? sc->unassigned_up :
 				   sc->unassigned_down,
@@ -597,7 +588,7 @@ control_up(struct daemon *d)
 		return -ENOMEM;
 	rc = lc_mgmt_register(d->table, daemon_cmds, RTE_DIM(daemon_cmds), d);
 	if (rc == 0)
-		rc = lc_wire_register_cmds(d->wire, d->table);
+		rc = wire_register_cmds(d);
 	if (rc == 0)
 		rc = users_register_cmds(d);
 	if (rc == 0 && d->test_hooks)
@@ -703,8 +694,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	lc_log("info", "linecapd %s running: mode %s, vlan_mode %s, worker lcore %u, "
-	       "socket %s%s", LC_VERSION, lc_conf_mode_name(d.conf.wire.mode),
-	       lc_conf_vlan_mode_name(d.conf.wire.vlan_mode), d.worker_lcore,
+	       "socket %s%s", LC_VERSION, lc_wire_mode_name(d.conf.wire.mode),
+	       lc_vlan_mode_name(d.conf.wire.vlan_mode), d.worker_lcore,
 	       d.conf.mgmt.socket, d.conf.wire.autostart ? "" :
 	       ", not receiving until 'start'");
 

@@ -9,31 +9,29 @@
  * Telemetry callbacks run on DPDK's telemetry thread, but everything they
  * show belongs to the control thread. So a callback never reads that state:
  * it hands the equivalent management command to the control thread through a
- * pipe that the management socket's poll watches, waits for the JSON reply,
- * and turns it into telemetry data. Every endpoint is read-only.
+ * pipe that the management socket's poll watches, waits for the JSON reply
+ * (lib/call, as the control thread waits for the worker), and turns it into
+ * telemetry data. Every endpoint is read-only.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <rte_telemetry.h>
 
+#include "lc_call.h"
 #include "linecapd.h"
 
 #define WAIT_MS 2000
 
-enum req_state { REQ_PENDING, REQ_DONE, REQ_ABANDONED };
-
+/* A request owns its line and its reply: whoever frees it frees both. */
 struct tel_req {
+	struct lc_call call;
 	char line[LC_MGMT_LINE_MAX + 1];
 	json_t *reply;
-	sem_t done;
-	uint32_t state;
 };
 
 static struct {
@@ -41,17 +39,10 @@ static struct {
 	int pipe[2];
 } tel = { .pipe = { -1, -1 } };
 
-/* Whoever of the two threads finishes second frees the request. */
 static void
-req_release(struct tel_req *r, uint32_t mine)
+req_free(struct tel_req *r)
 {
-	uint32_t expected = REQ_PENDING;
-
-	if (__atomic_compare_exchange_n(&r->state, &expected, mine, false,
-					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		return;
 	json_decref(r->reply);
-	sem_destroy(&r->done);
 	free(r);
 }
 
@@ -66,9 +57,13 @@ serve_requests(void *arg)
 	for (ssize_t i = 0; i < n / (ssize_t)sizeof(reqs[0]); i++) {
 		struct tel_req *r = reqs[i];
 
+		/* Its caller gave up: the request is ours to free, unanswered. */
+		if (!lc_call_take(&r->call)) {
+			req_free(r);
+			continue;
+		}
 		r->reply = lc_mgmt_exec(tel.d->table, r->line, strlen(r->line));
-		sem_post(&r->done);
-		req_release(r, REQ_DONE);
+		lc_call_done(&r->call);
 	}
 }
 
@@ -77,27 +72,21 @@ static json_t *
 run_on_control(const char *fmt, const char *arg)
 {
 	struct tel_req *r = calloc(1, sizeof(*r));
-	struct timespec ts;
-	json_t *reply = NULL;
+	json_t *reply;
 
 	if (r == NULL)
 		return NULL;
 	snprintf(r->line, sizeof(r->line), fmt, arg);
-	sem_init(&r->done, 0, 0);
+	lc_call_init(&r->call);
 	if (write(tel.pipe[1], &r, sizeof(r)) != (ssize_t)sizeof(r)) {
-		sem_destroy(&r->done);
 		free(r);
 		return NULL;
 	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += WAIT_MS / 1000;
-	int rc;
-	while ((rc = sem_timedwait(&r->done, &ts)) != 0 && errno == EINTR)
-		;
-	/* Once posted, the reply is complete and the control thread is done with it. */
-	if (rc == 0)
-		reply = json_incref(r->reply);
-	req_release(r, REQ_ABANDONED);
+	/* Timed out: the control thread frees the request when it gets to it. */
+	if (lc_call_wait(&r->call, WAIT_MS, 0) != 0)
+		return NULL;
+	reply = json_incref(r->reply);
+	req_free(r);
 	return reply;
 }
 

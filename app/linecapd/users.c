@@ -55,42 +55,27 @@ static struct {
 	uint64_t next_reminder;
 } save_state;
 
-static int
-worker_call(struct daemon *d, struct lc_wire_cmd *cmd, json_t *reply,
-	    const char *what)
+/* A user's limits as the worker takes them. */
+static struct lc_wire_limits
+wire_limits(uint64_t up, uint64_t down, uint64_t burst_up, uint64_t burst_down)
 {
-	int rc = lc_wire_call(d->wire, cmd, LC_WIRE_CALL_TIMEOUT_MS);
+	struct lc_wire_limits l = {
+		.rate = { [LC_FLOW_DIR_UP] = up, [LC_FLOW_DIR_DOWN] = down },
+		.burst = { [LC_FLOW_DIR_UP] = (uint32_t)burst_up,
+			   [LC_FLOW_DIR_DOWN] = (uint32_t)burst_down },
+	};
 
-	if (rc == 0)
-		rc = cmd->result;
-	if (rc != 0 && reply != NULL)
-		lc_mgmt_error(reply, "%s: %s", what, rc == -ETIMEDOUT ?
-			      "the worker did not answer" : strerror(-rc));
-	return rc;
+	return l;
 }
 
+/* A user of the registry comes to life on the worker. */
 static int
-worker_user(struct daemon *d, uint32_t op, uint32_t id)
+worker_user_add(struct daemon *d, const struct lc_user *u)
 {
-	struct lc_wire_cmd cmd = { .op = op };
+	struct lc_wire_limits l = wire_limits(u->up, u->down, u->burst_up,
+					      u->burst_down);
 
-	cmd.req.user.id = id;
-	return worker_call(d, &cmd, NULL, NULL);
-}
-
-/* LC_WIRE_OP_USER_ADD or _USER_RATES with a user's limits. */
-static int
-worker_user_limits(struct daemon *d, uint32_t op, uint32_t id, uint64_t up,
-		   uint64_t down, uint64_t burst_up, uint64_t burst_down)
-{
-	struct lc_wire_cmd cmd = { .op = op };
-
-	cmd.req.user.id = id;
-	cmd.req.user.rate[LC_FLOW_DIR_UP] = up;
-	cmd.req.user.rate[LC_FLOW_DIR_DOWN] = down;
-	cmd.req.user.burst[LC_FLOW_DIR_UP] = (uint32_t)burst_up;
-	cmd.req.user.burst[LC_FLOW_DIR_DOWN] = (uint32_t)burst_down;
-	return worker_call(d, &cmd, NULL, NULL);
+	return lc_wire_user_add(d->wire, u->id, &l);
 }
 
 static int
@@ -140,7 +125,7 @@ static json_t *
 user_json(struct daemon *d, const struct lc_user *u)
 {
 	const struct lc_user_state *us = &lc_assign_users(d->assign)[u->id];
-	bool tap = lc_wire_mode(d->wire) == LC_MODE_TAP;
+	bool tap = lc_wire_mode(d->wire) == LC_WIRE_TAP;
 
 	return json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:b,s:I,s:I,s:{s:o,s:o}}",
 		"email", u->email,
@@ -161,8 +146,7 @@ user_json(struct daemon *d, const struct lc_user *u)
 static int
 user_born(struct daemon *d, const struct lc_user *u, json_t *reply)
 {
-	int rc = worker_user_limits(d, LC_WIRE_OP_USER_ADD, u->id, u->up, u->down,
-				    u->burst_up, u->burst_down);
+	int rc = worker_user_add(d, u);
 
 	if (rc != 0) {
 		uint32_t id = u->id;
@@ -333,12 +317,14 @@ apply_user_set(struct daemon *d, int argc, char **argv, json_t *reply)
 	u = lc_user_find(d->users, argv[0]);
 	if (u != NULL && (lim.fields & (LC_USER_LIMIT_UP | LC_USER_LIMIT_DOWN |
 					LC_USER_LIMIT_BURST_UP | LC_USER_LIMIT_BURST_DOWN))) {
-		rc = worker_user_limits(d, LC_WIRE_OP_USER_RATES, u->id,
+		struct lc_wire_limits l = wire_limits(
 			lim.fields & LC_USER_LIMIT_UP ? lim.up : u->up,
 			lim.fields & LC_USER_LIMIT_DOWN ? lim.down : u->down,
 			lim.fields & LC_USER_LIMIT_BURST_UP ? lim.burst_up : u->burst_up,
 			lim.fields & LC_USER_LIMIT_BURST_DOWN ? lim.burst_down :
 			u->burst_down);
+
+		rc = lc_wire_user_set(d->wire, u->id, &l);
 		if (rc == -ENOSPC)
 			return no_profile(d, reply);
 		if (rc == -EINVAL)
@@ -413,7 +399,7 @@ apply_user_del(struct daemon *d, char **argv, json_t *reply)
 	 * The worker first: once it answers, no packet counts for the id. The
 	 * id itself is reclaimed by the upkeep once its flows are unbound.
 	 */
-	int rc = worker_user(d, LC_WIRE_OP_USER_DEL, id);
+	int rc = lc_wire_user_del(d->wire, id);
 	if (rc != 0 && rc != -EINVAL)
 		return lc_mgmt_error(reply, "user not deleted: %s", strerror(-rc));
 	retire(d, id);
@@ -480,7 +466,6 @@ batch_assign(void *ctx, struct lc_mgmt_req *reqs, unsigned int n)
 {
 	struct daemon *d = ctx;
 	struct lc_wire_assignment list[2 * LC_MGMT_BATCH_MAX];
-	struct lc_wire_cmd cmd = { .op = LC_WIRE_OP_ASSIGN };
 	int born_at[LC_MGMT_BATCH_MAX], at[LC_MGMT_BATCH_MAX];
 	const struct lc_user *user[LC_MGMT_BATCH_MAX];
 	uint32_t k = 0;
@@ -521,7 +506,10 @@ batch_assign(void *ctx, struct lc_mgmt_req *reqs, unsigned int n)
 		if (created) {
 			/* The new user comes to life just before its assignment. */
 			struct lc_wire_assignment born = {
-				.op = LC_WIRE_USER_BORN, .user = user[i]->id,
+				.op = LC_WIRE_USER_ADD, .user = user[i]->id,
+				.limits = wire_limits(user[i]->up, user[i]->down,
+						      user[i]->burst_up,
+						      user[i]->burst_down),
 			};
 			born_at[i] = (int)k;
 			list[k + 1] = *e;
@@ -535,9 +523,7 @@ batch_assign(void *ctx, struct lc_mgmt_req *reqs, unsigned int n)
 	if (k == 0)
 		return;
 
-	cmd.req.assign.n = k;
-	cmd.req.assign.list = list;
-	int rc = worker_call(d, &cmd, NULL, NULL);
+	int rc = lc_wire_assign(d->wire, list, k);
 	for (unsigned int i = 0; i < n; i++) {
 		json_t *reply = reqs[i].reply;
 
@@ -545,9 +531,7 @@ batch_assign(void *ctx, struct lc_mgmt_req *reqs, unsigned int n)
 			continue;
 		const struct lc_wire_assignment *e = &list[at[i]];
 		if (rc != 0) {
-			reqs[i].rc = lc_mgmt_error(reply, "assign: %s", rc == -ETIMEDOUT ?
-						   "the worker did not answer" :
-						   strerror(-rc));
+			reqs[i].rc = worker_error(reply, "assign", rc);
 		} else if (born_at[i] >= 0 && list[born_at[i]].err != 0) {
 			reqs[i].rc = lc_mgmt_error(reply, "user not created: the worker "
 						   "refused id %u: %s", user[i]->id,
@@ -589,7 +573,6 @@ cmd_unassign(void *ctx, int argc, char **argv, json_t *reply)
 {
 	struct daemon *d = ctx;
 	struct lc_wire_assignment e = { 0 };
-	struct lc_wire_cmd cmd = { .op = LC_WIRE_OP_ASSIGN };
 	bool has_port;
 	int rc;
 
@@ -602,38 +585,34 @@ cmd_unassign(void *ctx, int argc, char **argv, json_t *reply)
 		return lc_mgmt_error(reply, "bad address '%.*s%s' (IP, IP:PORT or "
 				     "[IPv6]:PORT)", QUOTE(argv[0]));
 	e.op = has_port ? LC_WIRE_UNASSIGN_ENDPOINT : LC_WIRE_UNASSIGN_IP;
-	cmd.req.assign.n = 1;
-	cmd.req.assign.list = &e;
-	rc = worker_call(d, &cmd, reply, "unassign");
+	rc = lc_wire_assign(d->wire, &e, 1);
 	if (rc != 0)
-		return rc;
+		return worker_error(reply, "unassign", rc);
 	json_object_set_new(reply, "result", json_string(lc_assign_result_name(e.result)));
 	return 0;
 }
-
-static const char *const state_names[] = { "present", "disabled", "absent" };
 
 static int
 cmd_state(void *ctx, int argc, char **argv, json_t *reply)
 {
 	struct daemon *d = ctx;
-	struct lc_wire_cmd cmd = { .op = LC_WIRE_OP_STATE };
-	uint32_t st;
+	enum lc_state st, old;
+	int rc;
 
 	if (argc == 0) {
 		json_object_set_new(reply, "state",
-				    json_string(state_names[lc_wire_state(d->wire)]));
+				    json_string(lc_state_name(lc_wire_state(d->wire))));
 		return 0;
 	}
-	for (st = 0; st < RTE_DIM(state_names); st++)
-		if (strcmp(argv[0], state_names[st]) == 0)
+	for (st = 0; lc_state_name(st) != NULL; st++)
+		if (strcmp(argv[0], lc_state_name(st)) == 0)
 			break;
-	if (st == RTE_DIM(state_names))
+	if (lc_state_name(st) == NULL)
 		return lc_mgmt_error(reply, "unknown state '%.*s%s' (present, "
 				     "disabled or absent)", QUOTE(argv[0]));
-	cmd.req.state.state = st;
-	if (worker_call(d, &cmd, reply, "state not changed") != 0)
-		return -EIO;
+	rc = lc_wire_set_state(d->wire, st, &old);
+	if (rc != 0)
+		return worker_error(reply, "state not changed", rc);
 	if (st == LC_STATE_ABSENT) {
 		/* The worker forgot every user; so does the registry. */
 		const struct lc_user *u;
@@ -642,9 +621,8 @@ cmd_state(void *ctx, int argc, char **argv, json_t *reply)
 		while ((u = lc_user_next(d->users, &cursor)) != NULL)
 			retire(d, u->id);
 	}
-	json_object_set_new(reply, "state", json_string(state_names[st]));
-	json_object_set_new(reply, "previous",
-			    json_string(state_names[cmd.resp.state.old_state]));
+	json_object_set_new(reply, "state", json_string(lc_state_name(st)));
+	json_object_set_new(reply, "previous", json_string(lc_state_name(old)));
 	if (st == LC_STATE_ABSENT) {
 		struct lc_mgmt_req req = { .argc = argc, .argv = argv,
 					   .reply = reply };
@@ -696,7 +674,7 @@ collect(struct daemon *d)
 			 * timeout. reclaim_ids() deletes them there later.
 			 */
 			if (worker_answers &&
-			    worker_user(d, LC_WIRE_OP_USER_DEL, removed[i]) == -ETIMEDOUT)
+			    lc_wire_user_del(d->wire, removed[i]) == -ETIMEDOUT)
 				worker_answers = false;
 			if (d->n_retired < d->conf.users.capacity)
 				d->retired[d->n_retired++] = removed[i];
@@ -754,19 +732,9 @@ static const struct lc_mgmt_cmd user_cmds[] = {
 	{ "save", "", "write the users file now", 0, 0, cmd_save },
 };
 
-static const char *
-user_name(void *arg, uint32_t id)
-{
-	struct daemon *d = arg;
-	const struct lc_user *u = lc_user_get(d->users, id);
-
-	return u != NULL ? u->email : NULL;
-}
-
 int
 users_register_cmds(struct daemon *d)
 {
-	lc_wire_set_user_name(d->wire, user_name, d);
 	return lc_mgmt_register(d->table, user_cmds, RTE_DIM(user_cmds), d);
 }
 
@@ -789,7 +757,8 @@ users_create(struct daemon *d)
 	};
 
 	d->retired = calloc(d->conf.users.capacity, sizeof(*d->retired));
-	if (d->retired == NULL)
+	d->retired_gone = calloc(d->conf.users.capacity, sizeof(*d->retired_gone));
+	if (d->retired == NULL || d->retired_gone == NULL)
 		return -ENOMEM;
 	d->users = lc_user_registry_create(&up);
 	if (d->users == NULL) {
@@ -852,8 +821,7 @@ users_start(struct daemon *d)
 	uint32_t cursor = 0, n = 0;
 
 	while ((u = lc_user_next(d->users, &cursor)) != NULL) {
-		int rc = worker_user_limits(d, LC_WIRE_OP_USER_ADD, u->id, u->up,
-					    u->down, u->burst_up, u->burst_down);
+		int rc = worker_user_add(d, u);
 
 		if (rc != 0) {
 			lc_log("error", "user %s (id %u): the worker refused it: %s",
@@ -867,29 +835,23 @@ users_start(struct daemon *d)
 	return 0;
 }
 
-/* Retired ids go back to the pool once the worker has no flow left on them. */
+/*
+ * Retired ids go back to the pool once the worker has no flow left on them:
+ * one question to the worker for all of them.
+ */
 static void
 reclaim_ids(struct daemon *d)
 {
 	uint32_t kept = 0;
-	bool worker_answers = true;
 
+	if (d->n_retired == 0)
+		return;
+	lc_wire_users_gone(d->wire, d->retired, d->n_retired, d->retired_gone);
 	for (uint32_t i = 0; i < d->n_retired; i++) {
-		struct lc_wire_cmd cmd = { .op = LC_WIRE_OP_USER_GONE };
-		uint32_t id = d->retired[i];
-		int rc = -ETIMEDOUT;
-
-		cmd.req.user.id = id;
-		/* Once the worker did not answer, the rest wait for the next tick. */
-		if (worker_answers)
-			rc = worker_call(d, &cmd, NULL, NULL);
-		if (rc == 0 && cmd.resp.user.gone) {
-			lc_user_reclaim(d->users, id);
-			continue;
-		}
-		d->retired[kept++] = id;
-		if (rc == -ETIMEDOUT)
-			worker_answers = false;
+		if (d->retired_gone[i])
+			lc_user_reclaim(d->users, d->retired[i]);
+		else
+			d->retired[kept++] = d->retired[i];
 	}
 	d->n_retired = kept;
 }
@@ -937,18 +899,19 @@ users_free(struct daemon *d)
 	lc_user_registry_free(d->users);
 	lc_assign_free(d->assign);
 	free(d->retired);
+	free(d->retired_gone);
 }
 
 void
 users_stats_json(struct daemon *d, json_t *reply)
 {
-	struct lc_wire_cmd cmd = { .op = LC_WIRE_OP_ASSIGN_COUNTERS };
+	struct lc_assign_counters c;
 	const struct lc_user_state *unassigned = &lc_assign_users(d->assign)[0];
-	bool tap = lc_wire_mode(d->wire) == LC_MODE_TAP;
+	bool tap = lc_wire_mode(d->wire) == LC_WIRE_TAP;
 	uint32_t st = 0, dyn = 0;
 
 	json_object_set_new(reply, "state",
-			    json_string(state_names[lc_wire_state(d->wire)]));
+			    json_string(lc_state_name(lc_wire_state(d->wire))));
 	lc_user_count(d->users, &st, &dyn);
 	json_object_set_new(reply, "users", json_pack("{s:i,s:i,s:i,s:i}",
 		"static", (int)st, "dynamic", (int)dyn,
@@ -959,21 +922,19 @@ users_stats_json(struct daemon *d, json_t *reply)
 		"down", direction_json(unassigned, LC_FLOW_DIR_DOWN, tap)));
 	/* A worker that did not answer for stats' other sections is not asked. */
 	int rc = json_object_get(reply, "incomplete") != NULL ? -ETIMEDOUT :
-		 worker_call(d, &cmd, NULL, NULL);
+		 lc_wire_assign_counters(d->wire, &c);
 	if (rc != 0) {
-		lc_wire_reply_incomplete(reply, "assignments", rc);
+		reply_incomplete(reply, "assignments", rc);
 	} else {
-		const struct lc_assign_counters *c = &cmd.resp.assign_counters;
-
 		json_object_set_new(reply, "assignments", json_pack(
 			"{s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
-			"ip_wide", (json_int_t)c->ip_rules,
-			"pending", (json_int_t)c->pending,
-			"bound_on_create", (json_int_t)c->bound_on_create,
-			"bound_by_ip", (json_int_t)c->bound_by_ip,
-			"pending_expired", (json_int_t)c->pending_expired,
-			"pending_full", (json_int_t)c->pending_full,
-			"sweeps", (json_int_t)c->sweeps));
+			"ip_wide", (json_int_t)c.ip_rules,
+			"pending", (json_int_t)c.pending,
+			"bound_on_create", (json_int_t)c.bound_on_create,
+			"bound_by_ip", (json_int_t)c.bound_by_ip,
+			"pending_expired", (json_int_t)c.pending_expired,
+			"pending_full", (json_int_t)c.pending_full,
+			"sweeps", (json_int_t)c.sweeps));
 	}
 }
 

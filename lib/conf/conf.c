@@ -14,6 +14,7 @@
 #include <rte_cfgfile.h>
 
 #include "lc_conf.h"
+#include "lc_file.h"
 #include "lc_num.h"
 #include "lc_rate.h"
 
@@ -27,6 +28,14 @@ enum key_type {
 	KEY_ARGS, /* may repeat; values are joined with a space */
 };
 
+/* The name of an enum's value, NULL past the last: the block's own. */
+typedef const char *(*enum_name_fn)(uint32_t value);
+
+/*
+ * One key of the file: where its value goes in struct lc_conf, how it is
+ * checked, and its default. Enums are the blocks' own (the name function
+ * of the block that owns the enum), stored as that enum.
+ */
 struct key_def {
 	const char *section;
 	const char *name;
@@ -34,121 +43,136 @@ struct key_def {
 	size_t offset;
 	size_t size;          /* bytes of the field */
 	uint64_t min, max;    /* KEY_UINT, KEY_OCTAL, KEY_RATE */
-	const char *const *names; /* KEY_ENUM: NULL-terminated */
+	enum_name_fn names;   /* KEY_ENUM */
+	uint64_t dflt;        /* the default, but of KEY_STR and KEY_ARGS */
+	const char *dflt_str; /* KEY_STR's default */
 };
 
-static const char *const mode_names[] = { "inline", "tap", NULL };
-static const char *const vlan_mode_names[] = { "untag", "vlan", "qinq", NULL };
-static const char *const engine_names[] = { "sched", "police", NULL };
-static const char *const aqm_names[] = { "pie", "red", "none", NULL };
+static const char *
+wire_mode_name(uint32_t v)
+{
+	return lc_wire_mode_name((enum lc_wire_mode)v);
+}
+
+static const char *
+vlan_mode_name(uint32_t v)
+{
+	return lc_vlan_mode_name((enum lc_vlan_mode)v);
+}
+
+static const char *
+engine_name(uint32_t v)
+{
+	return lc_shaper_engine_name((enum lc_shaper_engine)v);
+}
+
+static const char *
+aqm_name(uint32_t v)
+{
+	return lc_shaper_aqm_name((enum lc_shaper_aqm)v);
+}
 
 #define F(sec, field) offsetof(struct lc_conf, sec.field)
 #define Z(sec, field) sizeof(((struct lc_conf *)0)->sec.field)
-#define U(sec, key, lo, hi) \
-	{ #sec, #key, KEY_UINT, F(sec, key), Z(sec, key), lo, hi, NULL }
-#define R(sec, key, lo) \
-	{ #sec, #key, KEY_RATE, F(sec, key), Z(sec, key), lo, LC_RATE_MAX, NULL }
-#define E(sec, key, tab) \
-	{ #sec, #key, KEY_ENUM, F(sec, key), Z(sec, key), 0, 0, tab }
-#define S(sec, key) \
-	{ #sec, #key, KEY_STR, F(sec, key), Z(sec, key), 0, 0, NULL }
+#define U(sec, key, lo, hi, def) \
+	{ #sec, #key, KEY_UINT, F(sec, key), Z(sec, key), lo, hi, NULL, def, NULL }
+#define O(sec, key, hi, def) \
+	{ #sec, #key, KEY_OCTAL, F(sec, key), Z(sec, key), 0, hi, NULL, def, NULL }
+#define B(sec, key, def) \
+	{ #sec, #key, KEY_BOOL, F(sec, key), Z(sec, key), 0, 1, NULL, def, NULL }
+#define R(sec, key, lo, def) \
+	{ #sec, #key, KEY_RATE, F(sec, key), Z(sec, key), lo, LC_RATE_MAX, NULL, def, NULL }
+#define E(sec, key, fn, def) \
+	{ #sec, #key, KEY_ENUM, F(sec, key), Z(sec, key), 0, 0, fn, def, NULL }
+#define S(sec, key, def) \
+	{ #sec, #key, KEY_STR, F(sec, key), Z(sec, key), 0, 0, NULL, 0, def }
 
 static const struct key_def key_defs[] = {
-	{ "eal", "args", KEY_ARGS, F(eal, args), LC_CONF_EAL_MAX, 0, 0, NULL },
+	{ "eal", "args", KEY_ARGS, F(eal, args), LC_CONF_EAL_MAX, 0, 0, NULL, 0, NULL },
 
-	U(wire, client_port, 0, 1023),
-	U(wire, server_port, 0, 1023),
-	E(wire, mode, mode_names),
-	E(wire, vlan_mode, vlan_mode_names),
-	U(wire, mtu, 64, 16128),
-	U(wire, rx_desc, 64, 16384),
-	U(wire, tx_desc, 64, 16384),
-	U(wire, mbufs, 1024, 16777216),
-	U(wire, burst, 1, 256),
-	U(wire, tx_retries, 1, 1000),
-	U(wire, idle_sleep, 0, 1000000),
-	{ "wire", "autostart", KEY_BOOL, F(wire, autostart), Z(wire, autostart), 0, 0, NULL },
+	U(wire, client_port, 0, 1023, 0),
+	U(wire, server_port, 0, 1023, 1),
+	E(wire, mode, wire_mode_name, LC_WIRE_INLINE),
+	E(wire, vlan_mode, vlan_mode_name, LC_VLAN_MODE_QINQ), /* as in production */
+	U(wire, mtu, 64, 16128, 9216),
+	U(wire, rx_desc, 64, 16384, 1024),
+	U(wire, tx_desc, 64, 16384, 1024),
+	U(wire, mbufs, 1024, 16777216, 32768),
+	U(wire, burst, 1, 256, 32),
+	U(wire, tx_retries, 1, 1000, 8),
+	U(wire, idle_sleep, 0, 1000000, 0),
+	B(wire, autostart, true),
 
-	U(flows, capacity, 1024, 67108864),
-	{ "flows", "permit_invalid_flow", KEY_BOOL, F(flows, permit_invalid_flow),
-	  Z(flows, permit_invalid_flow), 0, 0, NULL },
-	U(flows, tcp_timeout, 1, 864000),
-	U(flows, tcp_closing_timeout, 1, 864000),
-	U(flows, udp_timeout, 1, 864000),
-	U(flows, pending_ttl, 1, 86400),
+	U(flows, capacity, 1024, 67108864, 1048576),
+	B(flows, permit_invalid_flow, true),
+	U(flows, tcp_timeout, 1, 864000, LC_FLOW_DEFAULT_TCP_TIMEOUT),
+	U(flows, tcp_closing_timeout, 1, 864000, 10),
+	U(flows, udp_timeout, 1, 864000, 180),
+	U(flows, pending_ttl, 1, 86400, 30),
 
-	E(shaper, engine, engine_names),
-	R(shaper, default_up, 1),
-	R(shaper, default_down, 1),
-	R(shaper, unassigned_up, 0),
-	R(shaper, unassigned_down, 0),
-	E(shaper, aqm, aqm_names),
-	U(shaper, queue_size, 2, 32768),
-	R(shaper, port_rate, 0),
-	U(shaper, frame_overhead, 0, 64),
-	U(shaper, profiles, 2, 65536),
+	E(shaper, engine, engine_name, LC_SHAPER_SCHED),
+	R(shaper, default_up, 1, 1000000000),
+	R(shaper, default_down, 1, 1000000000),
+	R(shaper, unassigned_up, 0, 0),
+	R(shaper, unassigned_down, 0, 0),
+	E(shaper, aqm, aqm_name, LC_SHAPER_AQM_PIE),
+	U(shaper, queue_size, 2, 32768, 256),
+	R(shaper, port_rate, 0, 0),
+	U(shaper, frame_overhead, 0, 64, 0),
+	U(shaper, profiles, 2, 65536, 1024),
 
-	U(users, capacity, 16, 1048576),
-	S(users, state_file),
-	U(users, gc_idle, 1, 31536000),
-	U(users, gc_min_age, 0, 31536000),
+	U(users, capacity, 16, 1048576, 65536),
+	S(users, state_file, "/var/lib/linecap/users.conf"),
+	U(users, gc_idle, 1, 31536000, 14400),
+	U(users, gc_min_age, 0, 31536000, 600),
 
-	S(mgmt, socket),
-	{ "mgmt", "socket_mode", KEY_OCTAL, F(mgmt, socket_mode), Z(mgmt, socket_mode), 0, 0777, NULL },
-	U(mgmt, max_clients, 1, 4096),
-	U(mgmt, idle_timeout, 0, 86400),
+	S(mgmt, socket, LC_MGMT_SOCKET_DEFAULT),
+	O(mgmt, socket_mode, 0777, 0660),
+	U(mgmt, max_clients, 1, 4096, 64),
+	U(mgmt, idle_timeout, 0, 86400, 300),
 };
 
 #undef F
 #undef Z
 #undef U
+#undef O
+#undef B
 #undef R
 #undef E
 #undef S
+
+/*
+ * Store a checked value into its field, by the field's size. Every key's
+ * max fits its field (the unit test checks it through lc_conf_key()), so
+ * nothing is cut here.
+ */
+static void
+store_uint(void *dst, size_t size, uint64_t v)
+{
+	if (size == sizeof(uint64_t)) {
+		*(uint64_t *)dst = v;
+	} else if (size == sizeof(bool)) {
+		*(bool *)dst = v != 0;
+	} else {
+		uint32_t w = (uint32_t)v;
+
+		memcpy(dst, &w, sizeof(w));
+	}
+}
 
 void
 lc_conf_defaults(struct lc_conf *conf)
 {
 	memset(conf, 0, sizeof(*conf));
+	for (size_t i = 0; i < sizeof(key_defs) / sizeof(key_defs[0]); i++) {
+		const struct key_def *k = &key_defs[i];
+		char *dst = (char *)conf + k->offset;
 
-	conf->wire.client_port = 0;
-	conf->wire.server_port = 1;
-	conf->wire.mode = LC_MODE_INLINE;
-	conf->wire.vlan_mode = 2; /* qinq, as in production */
-	conf->wire.mtu = 9216;
-	conf->wire.rx_desc = 1024;
-	conf->wire.tx_desc = 1024;
-	conf->wire.mbufs = 32768;
-	conf->wire.burst = 32;
-	conf->wire.tx_retries = 8;
-	conf->wire.idle_sleep = 0;
-	conf->wire.autostart = true;
-
-	conf->flows.capacity = 1048576;
-	conf->flows.permit_invalid_flow = true;
-	conf->flows.tcp_timeout = 7440;
-	conf->flows.tcp_closing_timeout = 10;
-	conf->flows.udp_timeout = 180;
-	conf->flows.pending_ttl = 30;
-
-	conf->shaper.engine = LC_ENGINE_SCHED;
-	conf->shaper.default_up = 1000000000ULL;
-	conf->shaper.default_down = 1000000000ULL;
-	conf->shaper.aqm = LC_AQM_PIE;
-	conf->shaper.queue_size = 256;
-	conf->shaper.profiles = 1024;
-
-	conf->users.capacity = 65536;
-	snprintf(conf->users.state_file, sizeof(conf->users.state_file),
-		 "/var/lib/linecap/users.conf");
-	conf->users.gc_idle = 14400;
-	conf->users.gc_min_age = 600;
-
-	snprintf(conf->mgmt.socket, sizeof(conf->mgmt.socket), "%s",
-		 LC_CONF_SOCKET_DEFAULT);
-	conf->mgmt.socket_mode = 0660;
-	conf->mgmt.max_clients = 64;
-	conf->mgmt.idle_timeout = 300;
+		if (k->type == KEY_STR)
+			snprintf(dst, k->size, "%s", k->dflt_str);
+		else if (k->type != KEY_ARGS)
+			store_uint(dst, k->size, k->dflt);
+	}
 }
 
 static void
@@ -199,10 +223,10 @@ parse_bool(const char *v, bool *out)
 }
 
 static int
-parse_enum(const char *v, const char *const *names, uint32_t *out)
+parse_enum(const char *v, enum_name_fn names, uint32_t *out)
 {
-	for (uint32_t i = 0; names[i] != NULL; i++) {
-		if (strcmp(v, names[i]) == 0) {
+	for (uint32_t i = 0; names(i) != NULL; i++) {
+		if (strcmp(v, names(i)) == 0) {
 			*out = i;
 			return 0;
 		}
@@ -210,33 +234,17 @@ parse_enum(const char *v, const char *const *names, uint32_t *out)
 	return -EINVAL;
 }
 
+/* "a, b or c" */
 static void
-enum_list(const char *const *names, char *buf, size_t size)
+enum_list(enum_name_fn names, char *buf, size_t size)
 {
 	size_t off = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; names[i] != NULL && off < size; i++)
+	for (uint32_t i = 0; names(i) != NULL && off < size; i++)
 		off += snprintf(buf + off, size - off, "%s%s",
-				i == 0 ? "" : (names[i + 1] == NULL ? " or " : ", "),
-				names[i]);
-}
-
-/*
- * Store a checked value into its field, by the field's size. Every key's
- * max fits its field (the unit test checks it through lc_conf_key()), so
- * nothing is cut here.
- */
-static void
-store_uint(void *dst, size_t size, uint64_t v)
-{
-	if (size == sizeof(uint64_t)) {
-		*(uint64_t *)dst = v;
-	} else {
-		uint32_t w = (uint32_t)v;
-
-		memcpy(dst, &w, sizeof(w));
-	}
+				i == 0 ? "" : (names(i + 1) == NULL ? " or " : ", "),
+				names(i));
 }
 
 /* Apply one entry to *conf. On error, write the reason (after "= 'value': "). */
@@ -319,56 +327,6 @@ apply_key(struct lc_conf *conf, const struct key_def *k, const char *v,
 	return -EINVAL;
 }
 
-int
-lc_conf_open_regular(const char *path, uint64_t max_size, uint64_t *size,
-		     char *err, size_t errlen)
-{
-	struct stat st;
-	int fd, rc;
-
-	/*
-	 * O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
-	 * writer, and hang the start. fstat then refuses everything that is
-	 * not a regular file (FIFO, device, directory, socket), whatever a
-	 * symbolic link on the way pointed at.
-	 */
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return rc;
-	}
-	if (fstat(fd, &st) != 0) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		close(fd);
-		return rc;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file (%s)", path,
-			 S_ISDIR(st.st_mode) ? "a directory" :
-			 S_ISFIFO(st.st_mode) ? "a FIFO" :
-			 S_ISCHR(st.st_mode) ? "a character device" :
-			 S_ISBLK(st.st_mode) ? "a block device" :
-			 S_ISSOCK(st.st_mode) ? "a socket" : "not a file");
-		close(fd);
-		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-	}
-	if ((uint64_t)st.st_size > max_size) {
-		snprintf(err, errlen, "%s: %" PRIu64 " bytes, more than the %"
-			 PRIu64 " a valid file can hold", path,
-			 (uint64_t)st.st_size, max_size);
-		close(fd);
-		return -EFBIG;
-	}
-	/* Reads then block as usual: a regular file never waits anyway. */
-	int fl = fcntl(fd, F_GETFL);
-	if (fl >= 0)
-		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-	if (size != NULL)
-		*size = (uint64_t)st.st_size;
-	return fd;
-}
 
 static const char *const kind_names[] = {
 	[KEY_STR] = "string", [KEY_UINT] = "integer", [KEY_BOOL] = "bool",
@@ -407,7 +365,7 @@ lc_conf_load(const char *path, struct lc_conf *out, lc_conf_warn_fn warn,
 	 * rte_cfgfile truncates a value that does not fit silently, so a value
 	 * of exactly the maximum length is treated as too long below.
 	 */
-	int fd = lc_conf_open_regular(path, LC_CONF_FILE_MAX, NULL, err, errlen);
+	int fd = lc_file_open_regular(path, LC_CONF_FILE_MAX, NULL, err, errlen);
 	if (fd < 0)
 		return fd;
 	/*
@@ -494,28 +452,15 @@ lc_conf_load(const char *path, struct lc_conf *out, lc_conf_warn_fn warn,
 	return rc;
 }
 
-static const char *
-enum_name(const char *const *names, size_t n, uint32_t v)
-{
-	return v < n ? names[v] : "?";
-}
-
-const char *
-lc_conf_mode_name(uint32_t mode)
-{
-	return enum_name(mode_names, 2, mode);
-}
-
-const char *
-lc_conf_vlan_mode_name(uint32_t vlan_mode)
-{
-	return enum_name(vlan_mode_names, 3, vlan_mode);
-}
-
 int
-lc_conf_parse_mode(const char *text, uint32_t *mode)
+lc_conf_parse_mode(const char *text, enum lc_wire_mode *mode)
 {
-	return parse_enum(text, mode_names, mode);
+	uint32_t v;
+	int rc = parse_enum(text, wire_mode_name, &v);
+
+	if (rc == 0)
+		*mode = (enum lc_wire_mode)v;
+	return rc;
 }
 
 int

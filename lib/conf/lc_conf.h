@@ -4,8 +4,11 @@
  *
  * linecapd calls lc_conf_load() once at start, before EAL is initialised, to
  * read the INI file given with --config (rte_cfgfile). Every key has a default
- * (lc_conf_defaults()), a bad value is an error that names the section, the
- * key and the value, and an unknown section or key is a warning. The keys and
+ * (lc_conf_defaults(), from the one table of keys in conf.c), a bad value is
+ * an error that names the section, the key and the value, and an unknown
+ * section or key is a warning. A key whose values are an enum of a block
+ * (the wire's mode, the parser's vlan_mode, the shaper's engine and aqm) is
+ * stored as that enum, by the names the block gives its values. The keys and
  * their meaning are documented in config/linecap.conf and docs/OPERATIONS.md.
  */
 #ifndef LC_CONF_H
@@ -15,26 +18,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The enums of the blocks that own them, stored as they are. */
+#include "lc_mgmt.h"
+#include "lc_parse.h"
+#include "lc_shaper.h"
+#include "lc_wire.h"
+
 #define LC_CONF_PATH_MAX 256
-/* [mgmt] socket by default; linecapctl and linecap-xray look there too. */
-#define LC_CONF_SOCKET_DEFAULT "/run/linecap/linecap.sock"
 #define LC_CONF_EAL_MAX 2048
-
-enum lc_wire_mode {
-	LC_MODE_INLINE = 0,
-	LC_MODE_TAP = 1,
-};
-
-enum lc_engine {
-	LC_ENGINE_SCHED = 0,
-	LC_ENGINE_POLICE = 1,
-};
-
-enum lc_aqm {
-	LC_AQM_PIE = 0,
-	LC_AQM_RED = 1,
-	LC_AQM_NONE = 2,
-};
 
 struct lc_conf_eal {
 	char args[LC_CONF_EAL_MAX]; /* EAL arguments, space separated */
@@ -43,8 +34,8 @@ struct lc_conf_eal {
 struct lc_conf_wire {
 	uint32_t client_port;
 	uint32_t server_port;
-	uint32_t mode;        /* enum lc_wire_mode */
-	uint32_t vlan_mode;   /* enum lc_vlan_mode (lib/parse) */
+	enum lc_wire_mode mode;
+	enum lc_vlan_mode vlan_mode;
 	uint32_t mtu;         /* largest L2 frame, without FCS */
 	uint32_t rx_desc;
 	uint32_t tx_desc;
@@ -65,12 +56,12 @@ struct lc_conf_flows {
 };
 
 struct lc_conf_shaper {
-	uint32_t engine;      /* enum lc_engine */
+	enum lc_shaper_engine engine;
 	uint64_t default_up;  /* bit/s */
 	uint64_t default_down;
 	uint64_t unassigned_up;   /* 0 = not limited */
 	uint64_t unassigned_down;
-	uint32_t aqm;         /* enum lc_aqm */
+	enum lc_shaper_aqm aqm;
 	uint32_t queue_size;  /* packets per queue */
 	uint64_t port_rate;   /* bit/s; 0 = link speed */
 	uint32_t frame_overhead; /* bytes added to every frame */
@@ -135,23 +126,9 @@ struct lc_conf_key {
 /* The i-th key, from 0. Returns 0, or -ENOENT past the last. */
 int lc_conf_key(unsigned int i, struct lc_conf_key *key);
 
-/*
- * Open a file that linecapd reads whole (the config file, the users file):
- * without blocking on a FIFO, and refusing anything that is not a regular
- * file or holds more than max_size bytes, with a message that names the
- * file and what it is. Returns the descriptor (O_CLOEXEC, blocking), its
- * size in *size (if size), or -errno: ENOENT and the like from open(),
- * EISDIR, EINVAL (FIFO, device, socket) or EFBIG.
- */
-int lc_conf_open_regular(const char *path, uint64_t max_size, uint64_t *size,
-			 char *err, size_t errlen);
 
-/* The names of enum values, as written in the file. */
-const char *lc_conf_mode_name(uint32_t mode);
-const char *lc_conf_vlan_mode_name(uint32_t vlan_mode);
-
-/* Parse a wire mode name ("inline", "tap"). Returns 0 or -EINVAL. */
-int lc_conf_parse_mode(const char *text, uint32_t *mode);
+/* Parse a wire mode as the file writes it ("inline", "tap"): 0 or -EINVAL. */
+int lc_conf_parse_mode(const char *text, enum lc_wire_mode *mode);
 
 /*
  * Split an argument string on white space into at most max words, in place.

@@ -25,6 +25,9 @@
 
 #include <jansson.h>
 
+/* linecapd's socket by default; linecapctl and linecap-xray look there too. */
+#define LC_MGMT_SOCKET_DEFAULT "/run/linecap/linecap.sock"
+
 #define LC_MGMT_LINE_MAX 4096 /* bytes in a request line, without the newline */
 #define LC_MGMT_ARGS_MAX 32   /* words in a request line */
 

@@ -109,6 +109,9 @@ int lc_parse_headers(const uint8_t *frame, uint16_t len, uint32_t wire,
 /* Short stable name of a reason, as used in stats: "non_ip", "truncated", ... */
 const char *lc_parse_reason_name(enum lc_parse_reason reason);
 
+/* "untag", "vlan", "qinq"; NULL past the last mode. */
+const char *lc_vlan_mode_name(enum lc_vlan_mode mode);
+
 #ifdef __cplusplus
 }
 #endif

@@ -561,3 +561,17 @@ lc_parse_reason_name(enum lc_parse_reason reason)
 		return "unknown";
 	return names[reason];
 }
+
+const char *
+lc_vlan_mode_name(enum lc_vlan_mode mode)
+{
+	switch (mode) {
+	case LC_VLAN_MODE_UNTAG:
+		return "untag";
+	case LC_VLAN_MODE_VLAN:
+		return "vlan";
+	case LC_VLAN_MODE_QINQ:
+		return "qinq";
+	}
+	return NULL;
+}

@@ -202,6 +202,7 @@ void lc_shaper_stats_get(struct lc_shaper *sh, struct lc_shaper_stats *stats);
 
 enum lc_shaper_engine lc_shaper_engine(const struct lc_shaper *sh);
 
+/* Names as [shaper] engine and aqm write them; NULL past the last value. */
 const char *lc_shaper_engine_name(enum lc_shaper_engine e);
 const char *lc_shaper_aqm_name(enum lc_shaper_aqm a);
 

@@ -942,9 +942,8 @@ lc_shaper_engine_name(enum lc_shaper_engine e)
 		return "sched";
 	case LC_SHAPER_POLICE:
 		return "police";
-	default:
-		return "?";
 	}
+	return NULL;
 }
 
 const char *
@@ -957,7 +956,6 @@ lc_shaper_aqm_name(enum lc_shaper_aqm a)
 		return "pie";
 	case LC_SHAPER_AQM_RED:
 		return "red";
-	default:
-		return "?";
 	}
+	return NULL;
 }

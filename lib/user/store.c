@@ -17,7 +17,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "lc_conf.h"
+#include "lc_file.h"
 #include "lc_num.h"
 #include "lc_rate.h"
 #include "lc_user.h"
@@ -473,7 +473,7 @@ lc_user_file_max(uint32_t capacity)
 
 /*
  * The whole file into a buffer of at most max bytes. The file must be a
- * regular file (lc_conf_open_regular(): a FIFO would hang the start, a
+ * regular file (lc_file_open_regular(): a FIFO would hang the start, a
  * device such as /dev/zero would never end); it is read to its end, never
  * past max, even if it grows meanwhile. Returns 0, -ENOENT, or -errno
  * with a message naming the file.
@@ -488,7 +488,7 @@ read_whole(const char *path, uint64_t max, char **text, size_t *len,
 	char *buf;
 	int fd;
 
-	fd = lc_conf_open_regular(path, max, &size, msg, sizeof(msg));
+	fd = lc_file_open_regular(path, max, &size, msg, sizeof(msg));
 	if (fd < 0) {
 		if (fd != -ENOENT)
 			set_err(err, errlen, "%s%s", msg, fd == -EFBIG ?

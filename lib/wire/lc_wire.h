@@ -7,10 +7,17 @@
  * each port, processes them and transmits them on the other port, byte for
  * byte unchanged, or, in TAP mode, counts them and transmits nothing.
  *
- * The control thread never writes what the worker reads. It reaches the
- * worker through a command ring (lc_wire_call()), which the worker drains
- * between bursts, and it reads the worker's counters, which only the worker
- * writes, with relaxed atomic loads.
+ * The control thread never writes what the worker reads. It changes the
+ * worker's state through the typed calls below (lc_wire_user_add(),
+ * lc_wire_assign(), lc_wire_flows(), ...), each a command that the worker
+ * runs between bursts, and it reads the worker's counters, which only the
+ * worker writes, with relaxed atomic loads. Every call waits for the worker
+ * at most LC_WIRE_CALL_TIMEOUT_MS; one that times out was never run, and
+ * nothing it pointed to is touched afterwards (lib/call).
+ *
+ * The files: worker.c is the fast path, exec.c runs commands on the worker,
+ * control.c is what the control thread calls. None of them knows JSON,
+ * the management protocol or the config file.
  */
 #ifndef LC_WIRE_H
 #define LC_WIRE_H
@@ -20,14 +27,16 @@
 
 #include <rte_mempool.h>
 
-#include <jansson.h>
-
 #include "lc_assign.h"
 #include "lc_flow.h"
 #include "lc_parse.h"
 #include "lc_shaper.h"
 
-struct lc_mgmt_table;
+/* What the wire does with what it receives ([wire] mode, the 'mode' command). */
+enum lc_wire_mode {
+	LC_WIRE_INLINE = 0,  /* a bump in the wire: forward, shape */
+	LC_WIRE_TAP = 1,     /* a mirror copy: count, transmit nothing */
+};
 
 /* The two sides of the wire. Upload enters on the client side. */
 enum lc_side {
@@ -77,8 +86,8 @@ struct lc_wire_loop_stats {
 
 struct lc_wire_params {
 	uint16_t port[LC_SIDE_MAX]; /* DPDK port ids */
-	uint32_t mode;              /* enum lc_wire_mode (lib/conf) */
-	uint32_t vlan_mode;
+	enum lc_wire_mode mode;
+	enum lc_vlan_mode vlan_mode;
 	uint16_t burst;
 	uint16_t tx_retries;
 	/*
@@ -111,6 +120,8 @@ struct lc_wire_params {
 	 */
 	bool shape_unassigned[LC_FLOW_DIRS];
 	uint32_t users;          /* user ids 1..users */
+	/* How long a call waits for the worker; 0: LC_WIRE_CALL_TIMEOUT_MS. */
+	uint32_t call_timeout_ms;
 };
 
 /* The shaping state ('state' command). */
@@ -120,13 +131,19 @@ enum lc_state {
 	LC_STATE_ABSENT,       /* no users, no assignments, forward unshaped */
 };
 
-/* One assignment in a batch: LC_WIRE_OP_ASSIGN. */
+/* A user's limits on the worker: bit/s and bytes by direction; 0: default. */
+struct lc_wire_limits {
+	uint64_t rate[LC_FLOW_DIRS];
+	uint32_t burst[LC_FLOW_DIRS];
+};
+
+/* One entry of a batch for lc_wire_assign(), applied in order. */
 enum lc_wire_assign_op {
 	LC_WIRE_ASSIGN_ENDPOINT = 0,
 	LC_WIRE_ASSIGN_IP,
 	LC_WIRE_UNASSIGN_ENDPOINT,
 	LC_WIRE_UNASSIGN_IP,
-	LC_WIRE_USER_BORN,     /* a user id comes to life (user: the id) */
+	LC_WIRE_USER_ADD,      /* user comes to life with `limits` */
 };
 
 struct lc_wire_assignment {
@@ -136,82 +153,13 @@ struct lc_wire_assignment {
 	int32_t err;       /* 0 or -errno, set by the worker */
 	uint32_t user;
 	uint8_t addr[16];
-};
-
-/* Commands from the control thread to the worker. */
-enum lc_wire_op {
-	LC_WIRE_OP_NOP = 0,
-	LC_WIRE_OP_SET_MODE,
-	LC_WIRE_OP_FLOW_COUNTERS, /* copy the flow table's counters */
-	LC_WIRE_OP_FLOW_LIST,     /* copy a bounded step of the flow table */
-	LC_WIRE_OP_USER_ADD,      /* a user id comes to life */
-	LC_WIRE_OP_USER_DEL,      /* a user id stops counting; its flows go */
-	LC_WIRE_OP_USER_GONE,     /* a retired id: deleted, and free of flows yet? */
-	LC_WIRE_OP_ASSIGN,        /* a batch of assignments */
-	LC_WIRE_OP_ASSIGN_COUNTERS,
-	LC_WIRE_OP_STATE,         /* present, disabled or absent */
-	LC_WIRE_OP_RX,            /* start or stop receiving */
-	LC_WIRE_OP_USER_RATES,    /* a user's rates and bursts */
-	LC_WIRE_OP_SHAPER_STATS,
+	struct lc_wire_limits limits; /* LC_WIRE_USER_ADD */
 };
 
 /* One flow as listed: a copy, so the control thread owns it. */
 struct lc_wire_flow_info {
 	struct lc_flow_key key;
 	struct lc_flow flow;
-};
-
-struct lc_wire_cmd {
-	uint32_t op;      /* enum lc_wire_op */
-	int32_t result;   /* 0 or -errno, set by the worker */
-	union {
-		struct {
-			uint32_t mode;
-		} set_mode;
-		struct {
-			uint32_t cursor;     /* LC_FLOW_CURSOR_START to begin */
-			uint32_t max;        /* room in out[] */
-			struct lc_wire_flow_info *out;
-		} flow_list;
-		struct {
-			uint32_t id;
-			/* USER_ADD, USER_RATES: bit/s and bytes; 0 = default */
-			uint64_t rate[LC_FLOW_DIRS];
-			uint32_t burst[LC_FLOW_DIRS];
-		} user;
-		struct {
-			uint32_t n;
-			struct lc_wire_assignment *list;
-		} assign;
-		struct {
-			uint32_t state;   /* enum lc_state */
-		} state;
-		struct {
-			bool enabled;
-		} rx;
-	} req;
-	union {
-		struct {
-			uint32_t old_mode;
-			/* rx_packets of each port when the new mode took effect */
-			uint64_t rx_packets[LC_SIDE_MAX];
-		} set_mode;
-		struct lc_flow_counters flow_counters;
-		struct {
-			uint32_t cursor;     /* LC_FLOW_CURSOR_END when done */
-			uint32_t n;          /* entries written to out[] */
-			uint64_t now;        /* the worker's clock, for ages */
-		} flow_list;
-		struct {
-			bool gone;
-		} user;
-		struct lc_assign_counters assign_counters;
-		struct {
-			uint32_t old_state;
-		} state;
-		struct lc_shaper_stats shaper[LC_FLOW_DIRS];
-	} resp;
-	uint32_t state;   /* internal: who owns the command */
 };
 
 struct lc_wire;
@@ -260,50 +208,86 @@ void lc_wire_stop(struct lc_wire *wire);
 void lc_wire_pause(struct lc_wire *wire, unsigned int ms);
 
 /*
- * Run a command on the worker and wait for it (at most timeout_ms). On
- * return, cmd holds the worker's result and response. Returns 0,
- * -ETIMEDOUT if the worker did not take the command in time, or -ENOBUFS.
- * A command that timed out is cancelled: the worker never executes it, so
- * buffers it points to may be freed at once and nothing of it was applied.
- * Once the worker has taken a command, the call waits for its answer.
+ * Calls to the worker, from the control thread (one caller at a time).
+ * Each returns 0 or -errno: -ETIMEDOUT when the worker did not take the
+ * command within the call timeout (then nothing of it was applied),
+ * -ENOBUFS when too many commands are outstanding, -ENOTSUP when the wire
+ * runs without what the command needs (flows, users, shapers).
  */
-#define LC_WIRE_CALL_TIMEOUT_MS 1000 /* what every caller waits for the worker */
-int lc_wire_call(struct lc_wire *wire, struct lc_wire_cmd *cmd,
-		 unsigned int timeout_ms);
+#define LC_WIRE_CALL_TIMEOUT_MS 1000 /* what every call waits for the worker */
+
+/* A round trip through the worker: does it answer? */
+int lc_wire_ping(struct lc_wire *wire);
+
+/* What the worker's counters read at the moment a mode took effect. */
+struct lc_wire_switch {
+	uint32_t old_mode;
+	uint64_t rx_packets[LC_SIDE_MAX]; /* of each port, exactly */
+};
+
+/* Switch between inline and TAP (enum lc_wire_mode), between bursts. */
+int lc_wire_set_mode(struct lc_wire *wire, enum lc_wire_mode mode,
+		     struct lc_wire_switch *was);
+
+/* The shaping state; *old (if old) gets the previous one. */
+int lc_wire_set_state(struct lc_wire *wire, enum lc_state state, enum lc_state *old);
+
+/* Start or stop receiving. */
+int lc_wire_set_rx(struct lc_wire *wire, bool enabled);
+
+int lc_wire_flow_counters(struct lc_wire *wire, struct lc_flow_counters *out);
+int lc_wire_assign_counters(struct lc_wire *wire, struct lc_assign_counters *out);
+int lc_wire_shaper_stats(struct lc_wire *wire, struct lc_shaper_stats out[LC_FLOW_DIRS]);
+
+/*
+ * A bounded step of the flow table: up to max flows from *cursor
+ * (LC_FLOW_CURSOR_START to begin) into out, *cursor moved on
+ * (LC_FLOW_CURSOR_END at the end), and the worker's clock in *now (TSC)
+ * for the flows' ages. Returns the number of flows written, or -errno.
+ */
+int lc_wire_flows(struct lc_wire *wire, uint32_t *cursor,
+		  struct lc_wire_flow_info *out, uint32_t max, uint64_t *now);
+
+/*
+ * Users on the worker. A user comes to life with its limits, both
+ * directions or neither (-ENOSPC: a shaper has no room for another
+ * profile); -EEXIST for a live id.
+ */
+int lc_wire_user_add(struct lc_wire *wire, uint32_t id, const struct lc_wire_limits *l);
+/* New limits for a live user (-EINVAL if it is not), both directions or neither. */
+int lc_wire_user_set(struct lc_wire *wire, uint32_t id, const struct lc_wire_limits *l);
+/* The user stops counting and its flows lose it. */
+int lc_wire_user_del(struct lc_wire *wire, uint32_t id);
+/*
+ * For n retired ids: delete each (a delete that never ran is done now),
+ * and tell in gone[i] whether no flow refers to it any more, so the id may
+ * be given out again. gone[i] is false for what the worker did not answer.
+ */
+int lc_wire_users_gone(struct lc_wire *wire, const uint32_t *ids, uint32_t n,
+		       bool *gone);
+
+/*
+ * A batch of n entries, applied in order in one step of the worker: users
+ * that come to life and their assignments, or unassignments. Each entry
+ * gets its own result and err; the call's return tells whether the batch
+ * ran at all.
+ */
+int lc_wire_assign(struct lc_wire *wire, struct lc_wire_assignment *list, uint32_t n);
 
 /* Snapshot of the counters, safe to call while the worker runs. */
 void lc_wire_get_port_stats(const struct lc_wire *wire, enum lc_side side,
 			    struct lc_wire_port_stats *stats);
 void lc_wire_get_loop_stats(const struct lc_wire *wire,
 			    struct lc_wire_loop_stats *stats);
-uint32_t lc_wire_mode(const struct lc_wire *wire);
-uint32_t lc_wire_state(const struct lc_wire *wire);
+enum lc_wire_mode lc_wire_mode(const struct lc_wire *wire);
+enum lc_state lc_wire_state(const struct lc_wire *wire);
 uint16_t lc_wire_port_id(const struct lc_wire *wire, enum lc_side side);
 
 const char *lc_side_name(enum lc_side side);
 const char *lc_drop_reason_name(enum lc_drop_reason reason);
 
-/*
- * Fill the "ports", "worker", "shaper" and "flows" objects of a stats reply.
- * A section the worker did not answer for is named in "incomplete".
- */
-void lc_wire_stats_json(struct lc_wire *wire, json_t *reply);
-
-/*
- * Name a section missing from a reply: "incomplete": {SECTION: why}, why
- * from rc (-ETIMEDOUT: the worker did not answer in time).
- */
-void lc_wire_reply_incomplete(json_t *reply, const char *section, int rc);
-
-/*
- * How `flows` names a flow's user: a function from user id to email, set by
- * the daemon, which owns the user registry. Without it, ids are listed.
- */
-typedef const char *(*lc_wire_user_name_fn)(void *arg, uint32_t user_id);
-void lc_wire_set_user_name(struct lc_wire *wire, lc_wire_user_name_fn fn,
-			   void *arg);
-
-/* Register the wire's management commands ("mode", "flows"). */
-int lc_wire_register_cmds(struct lc_wire *wire, struct lc_mgmt_table *table);
+/* Names as operators write them; NULL past the last value. */
+const char *lc_wire_mode_name(enum lc_wire_mode mode);
+const char *lc_state_name(enum lc_state state);
 
 #endif /* LC_WIRE_H */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The wire's insides, shared by the worker (worker.c) and the control side
- * of its commands (wire_cmds.c). Nothing outside lib/wire includes this.
+ * The wire's insides, shared by the fast path (worker.c), the command
+ * executor (exec.c) and the control side (control.c). Nothing outside
+ * lib/wire includes this.
  */
 #ifndef LC_WIRE_PRIV_H
 #define LC_WIRE_PRIV_H
@@ -10,22 +11,73 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include "lc_call.h"
 #include "lc_wire.h"
 
+/* Commands from the control thread to the worker. */
+enum wire_op {
+	WIRE_OP_NOP = 0,
+	WIRE_OP_SET_MODE,
+	WIRE_OP_FLOW_COUNTERS, /* copy the flow table's counters */
+	WIRE_OP_FLOW_LIST,     /* copy a bounded step of the flow table */
+	WIRE_OP_USER_SET,      /* a live user's limits */
+	WIRE_OP_USER_DEL,      /* a user id stops counting; its flows go */
+	WIRE_OP_USERS_GONE,    /* retired ids: deleted, and free of flows yet? */
+	WIRE_OP_ASSIGN,        /* a batch of users and assignments */
+	WIRE_OP_ASSIGN_COUNTERS,
+	WIRE_OP_STATE,         /* present, disabled or absent */
+	WIRE_OP_RX,            /* start or stop receiving */
+	WIRE_OP_SHAPER_STATS,
+};
+
+/* Retired ids one USERS_GONE command looks at: a bounded step. */
+#define WIRE_GONE_STEP 1024
+
 /*
- * A command's life. The caller enqueues it PENDING. The worker takes it by
- * moving it to RUNNING, executes it and stores DONE; the caller then copies
- * the answer and frees it. A caller that stops waiting moves it from PENDING
- * to CANCELLED, and the worker, finding it so, frees it unexecuted: a command
- * that timed out never runs, so nothing it points to is touched after its
- * caller returned, and a "did not answer" never hides an applied change. A
- * caller that finds it RUNNING waits for DONE: that is one bounded step.
+ * A command: its own object from the wire's pool, handed over by the ring
+ * and freed by whoever lib/call says (the caller once answered, the worker
+ * if cancelled). The buffers it points to belong to a caller that waits
+ * for it; a cancelled command never runs, so never touches them.
  */
-enum cmd_state {
-	CMD_PENDING = 0,
-	CMD_RUNNING,
-	CMD_DONE,
-	CMD_CANCELLED,
+struct wire_cmd {
+	struct lc_call call;
+	uint32_t op;      /* enum wire_op */
+	int32_t result;   /* 0 or -errno, set by the worker */
+	union {
+		uint32_t mode;                  /* SET_MODE */
+		uint32_t state;                 /* STATE */
+		bool rx;                        /* RX */
+		struct {
+			uint32_t cursor;
+			uint32_t max;
+			struct lc_wire_flow_info *out;
+		} flow_list;
+		struct {
+			uint32_t id;
+			struct lc_wire_limits limits;
+		} user;                         /* USER_SET, USER_DEL */
+		struct {
+			uint32_t n;
+			const uint32_t *ids;
+			bool *gone;
+		} gone;
+		struct {
+			uint32_t n;
+			struct lc_wire_assignment *list;
+		} assign;
+	} req;
+	union {
+		struct lc_wire_switch set_mode;
+		uint32_t old_state;
+		struct lc_flow_counters flow_counters;
+		struct {
+			uint32_t cursor;     /* LC_FLOW_CURSOR_END when done */
+			uint32_t n;          /* entries written to out[] */
+			uint64_t now;        /* the worker's clock, for ages */
+		} flow_list;
+		struct lc_assign_counters assign_counters;
+		struct lc_shaper_stats shaper[LC_FLOW_DIRS];
+	} resp;
 };
 
 struct lc_wire {
@@ -33,11 +85,9 @@ struct lc_wire {
 	struct lc_wire_params p;
 	struct rte_ring *cmd_ring;
 	struct rte_mempool *cmd_pool;
-	lc_wire_user_name_fn user_name; /* used by the control thread only */
-	void *user_name_arg;
 
 	/* Owned by the worker; others read it with atomic loads. */
-	uint32_t mode __rte_cache_aligned;
+	uint32_t mode __rte_cache_aligned; /* enum lc_wire_mode */
 	uint32_t state;          /* enum lc_state */
 	bool rx_enabled;
 	bool stop;
@@ -67,5 +117,11 @@ cnt_get(const uint64_t *c)
 {
 	return __atomic_load_n(c, __ATOMIC_RELAXED);
 }
+
+/* The fast path, in bursts of at most: */
+#define WIRE_MAX_BURST 256
+
+/* Run the commands waiting in the ring (exec.c); returns how many were taken. */
+unsigned int wire_drain_commands(struct lc_wire *w);
 
 #endif /* LC_WIRE_PRIV_H */

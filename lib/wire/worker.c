@@ -1,85 +1,20 @@
 /* SPDX-License-Identifier: MIT */
-#include <errno.h>
-#include <stdio.h>
-#include <string.h>
-#include <time.h>
-
+/*
+ * The fast path: the worker's loop. Every step is bounded: a burst from
+ * each port, the shapers' dequeues, the commands waiting (exec.c), and a
+ * slice of the upkeep.
+ */
 #include <rte_cycles.h>
-#include <rte_errno.h>
 #include <rte_ethdev.h>
-#include <rte_lcore.h>
-#include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 #include <rte_ring.h>
 
-#include "lc_conf.h"
-#include "lc_wire.h"
 #include "wire_priv.h"
 
-/* [wire] vlan_mode is stored as the index of its name: untag, vlan, qinq. */
-_Static_assert(LC_VLAN_MODE_UNTAG == 0 && LC_VLAN_MODE_VLAN == 1 &&
-	       LC_VLAN_MODE_QINQ == 2, "vlan_mode numbering");
-
-#define MAX_BURST 256
+#define MAX_BURST WIRE_MAX_BURST
 /* Iterations between two steps of the upkeep that does not follow traffic. */
 #define UPKEEP_EVERY 8
-#define CMD_RING_SIZE 64
-#define CMD_BURST 8
-
-struct lc_wire *
-lc_wire_create(const struct lc_wire_params *p)
-{
-	char name[RTE_RING_NAMESIZE];
-	struct lc_wire *w;
-
-	if (p == NULL || p->burst == 0 || p->burst > MAX_BURST ||
-	    p->tx_retries == 0 || p->port[0] == p->port[1] ||
-	    p->max_frame < RTE_ETHER_MIN_LEN - RTE_ETHER_CRC_LEN) {
-		rte_errno = EINVAL;
-		return NULL;
-	}
-	w = rte_zmalloc_socket("lc_wire", sizeof(*w), RTE_CACHE_LINE_SIZE,
-			       p->socket_id);
-	if (w == NULL) {
-		rte_errno = ENOMEM;
-		return NULL;
-	}
-	w->p = *p;
-	w->mode = p->mode;
-	w->rx_enabled = p->rx_enabled;
-	w->state = LC_STATE_PRESENT;
-	w->users = p->assign != NULL ? lc_assign_users(p->assign) : NULL;
-	for (int d = 0; d < LC_FLOW_DIRS; d++)
-		if (p->shaper[d] != NULL)
-			w->engine = lc_shaper_engine(p->shaper[d]);
-
-	snprintf(name, sizeof(name), "lc_cmd_%p", (void *)w);
-	w->cmd_ring = rte_ring_create(name, CMD_RING_SIZE, p->socket_id,
-				      RING_F_SP_ENQ | RING_F_SC_DEQ);
-	snprintf(name, sizeof(name), "lc_cmdp_%p", (void *)w);
-	w->cmd_pool = rte_mempool_create(name, CMD_RING_SIZE - 1,
-					 sizeof(struct lc_wire_cmd), 0, 0,
-					 NULL, NULL, NULL, NULL, p->socket_id, 0);
-	if (w->cmd_ring == NULL || w->cmd_pool == NULL) {
-		int err = rte_errno;
-
-		lc_wire_free(w);
-		rte_errno = err;
-		return NULL;
-	}
-	return w;
-}
-
-void
-lc_wire_free(struct lc_wire *w)
-{
-	if (w == NULL)
-		return;
-	rte_ring_free(w->cmd_ring);
-	rte_mempool_free(w->cmd_pool);
-	rte_free(w);
-}
 
 /* Transmit n frames received on side `from` out of the other port. */
 static void
@@ -240,7 +175,7 @@ shape_burst(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 	/* The pipe that skips the shaper besides PIPE_BYPASS: 0 if unlimited. */
 	free_pipe = w->p.shape_unassigned[dir] ? PIPE_BYPASS : 0;
 
-	if (w->mode == LC_MODE_TAP) {
+	if (w->mode == LC_WIRE_TAP) {
 		/*
 		 * A mirror copy: the same meters run colour-blind and tell what
 		 * inline shaping would have dropped; nothing goes out.
@@ -327,7 +262,7 @@ handle_burst(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 	struct lc_parse_result pr[MAX_BURST];
 	uint32_t pipes[MAX_BURST];
 	uint8_t hdr[LC_PARSE_HDR_WINDOW];
-	enum lc_vlan_mode mode = (enum lc_vlan_mode)w->p.vlan_mode;
+	enum lc_vlan_mode mode = w->p.vlan_mode;
 	uint64_t bytes = 0;
 	uint32_t oversize = 0;
 	uint16_t kept = 0;
@@ -426,249 +361,6 @@ collect_shaper_drops(struct lc_wire *w)
 	}
 }
 
-/* Slots a FLOW_LIST command examines at most: a bounded pause of the loop. */
-#define FLOW_LIST_BUDGET 8192
-
-static int
-flow_list(struct lc_wire *w, struct lc_wire_cmd *cmd)
-{
-	struct lc_flow *found[64];
-	uint32_t cursor = cmd->req.flow_list.cursor;
-	uint32_t max = cmd->req.flow_list.max, n = 0;
-	unsigned int budget = FLOW_LIST_BUDGET;
-
-	if (w->p.flows == NULL)
-		return -ENOTSUP;
-	/* The whole budget is spent unless out[] fills or the walk ends. */
-	while (n < max && cursor != LC_FLOW_CURSOR_END && budget > 0) {
-		unsigned int step = RTE_MIN(budget, 1024u);
-		unsigned int k = lc_flow_iterate(w->p.flows, &cursor, step, found,
-						 RTE_MIN(64u, max - n));
-
-		budget -= step;
-		for (unsigned int i = 0; i < k; i++) {
-			struct lc_wire_flow_info *o = &cmd->req.flow_list.out[n++];
-
-			o->key = *lc_flow_key(w->p.flows, found[i]);
-			o->flow = *found[i];
-		}
-	}
-	cmd->resp.flow_list.cursor = cursor;
-	cmd->resp.flow_list.n = n;
-	cmd->resp.flow_list.now = rte_rdtsc();
-	return 0;
-}
-
-/*
- * Give a user's pipes their rates (0: the default rate of new users; burst
- * 0: the default burst). With check, only tell whether both directions
- * would take them, so that nothing is half-applied.
- */
-static int
-user_rates(struct lc_wire *w, uint32_t id, const uint64_t rate[LC_FLOW_DIRS],
-	   const uint32_t burst[LC_FLOW_DIRS], bool check)
-{
-	for (int d = 0; d < LC_FLOW_DIRS; d++) {
-		struct lc_shaper *sh = w->p.shaper[d];
-		uint64_t r = rate[d] != 0 ? rate[d] : w->p.default_rate[d];
-
-		if (sh == NULL)
-			continue;
-		if (check) {
-			if (!lc_shaper_can_set(sh, r, burst[d]))
-				return -ENOSPC;
-		} else {
-			lc_shaper_set_pipe(sh, id, r, burst[d]);
-		}
-	}
-	return 0;
-}
-
-static int
-user_cmd(struct lc_wire *w, struct lc_wire_cmd *cmd)
-{
-	struct lc_assign *a = w->p.assign;
-	uint64_t now = rte_rdtsc();
-
-	if (a == NULL || w->p.flows == NULL)
-		return -ENOTSUP;
-	switch (cmd->op) {
-	case LC_WIRE_OP_USER_ADD: {
-		int rc = user_rates(w, cmd->req.user.id, cmd->req.user.rate,
-				    cmd->req.user.burst, true);
-		if (rc != 0)
-			return rc;
-		rc = lc_assign_user_add(a, cmd->req.user.id);
-		if (rc == 0)
-			user_rates(w, cmd->req.user.id, cmd->req.user.rate,
-				   cmd->req.user.burst, false);
-		return rc;
-	}
-	case LC_WIRE_OP_USER_RATES: {
-		if (cmd->req.user.id == 0 || cmd->req.user.id > w->p.users ||
-		    !w->users[cmd->req.user.id].live)
-			return -EINVAL;
-		int rc = user_rates(w, cmd->req.user.id, cmd->req.user.rate,
-				    cmd->req.user.burst, true);
-		if (rc == 0)
-			user_rates(w, cmd->req.user.id, cmd->req.user.rate,
-				   cmd->req.user.burst, false);
-		return rc;
-	}
-	case LC_WIRE_OP_USER_DEL:
-		return lc_assign_user_del(a, cmd->req.user.id);
-	case LC_WIRE_OP_USER_GONE:
-		/*
-		 * The control thread retired the id: a delete of it that never
-		 * ran here (cancelled when the worker did not answer) is done
-		 * now; for an id already deleted this changes nothing.
-		 */
-		lc_assign_user_del(a, cmd->req.user.id);
-		cmd->resp.user.gone = lc_assign_user_gone(a, cmd->req.user.id);
-		return 0;
-	case LC_WIRE_OP_ASSIGN_COUNTERS:
-		lc_assign_counters_get(a, &cmd->resp.assign_counters);
-		return 0;
-	case LC_WIRE_OP_ASSIGN:
-		break;
-	default:
-		return -ENOTSUP;
-	}
-	for (uint32_t i = 0; i < cmd->req.assign.n; i++) {
-		struct lc_wire_assignment *e = &cmd->req.assign.list[i];
-		int err = 0;
-
-		switch (e->op) {
-		case LC_WIRE_ASSIGN_ENDPOINT:
-			e->result = lc_assign_endpoint(a, w->p.flows, e->user, e->addr,
-						       e->port, now, &err);
-			break;
-		case LC_WIRE_ASSIGN_IP:
-			e->result = lc_assign_ip(a, e->user, e->addr, &err);
-			break;
-		case LC_WIRE_UNASSIGN_ENDPOINT:
-			e->result = lc_unassign_endpoint(a, w->p.flows, e->addr, e->port);
-			break;
-		case LC_WIRE_UNASSIGN_IP:
-			e->result = lc_unassign_ip(a, e->addr);
-			break;
-		case LC_WIRE_USER_BORN: {
-			static const uint64_t dflt[LC_FLOW_DIRS];
-			static const uint32_t dburst[LC_FLOW_DIRS];
-
-			err = lc_assign_user_add(a, e->user);
-			if (err == 0)
-				user_rates(w, e->user, dflt, dburst, false);
-			break;
-		}
-		default:
-			err = -EINVAL;
-			break;
-		}
-		e->err = err;
-	}
-	return 0;
-}
-
-static void
-cmd_execute(struct lc_wire *w, struct lc_wire_cmd *cmd)
-{
-	switch (cmd->op) {
-	case LC_WIRE_OP_NOP:
-		cmd->result = 0;
-		break;
-	case LC_WIRE_OP_SET_MODE:
-		if (cmd->req.set_mode.mode > LC_MODE_TAP) {
-			cmd->result = -EINVAL;
-			break;
-		}
-		/*
-		 * Taking effect between bursts makes the switch exact: every
-		 * frame counted before it was handled in the old mode, every
-		 * frame after it in the new one.
-		 */
-		cmd->resp.set_mode.old_mode = w->mode;
-		for (int s = 0; s < LC_SIDE_MAX; s++)
-			cmd->resp.set_mode.rx_packets[s] = w->port_stats[s].rx_packets;
-		__atomic_store_n(&w->mode, cmd->req.set_mode.mode, __ATOMIC_RELAXED);
-		cmd->result = 0;
-		break;
-	case LC_WIRE_OP_FLOW_COUNTERS:
-		if (w->p.flows == NULL) {
-			cmd->result = -ENOTSUP;
-			break;
-		}
-		lc_flow_counters_get(w->p.flows, &cmd->resp.flow_counters);
-		cmd->result = 0;
-		break;
-	case LC_WIRE_OP_FLOW_LIST:
-		cmd->result = flow_list(w, cmd);
-		break;
-	case LC_WIRE_OP_USER_ADD:
-	case LC_WIRE_OP_USER_RATES:
-	case LC_WIRE_OP_USER_DEL:
-	case LC_WIRE_OP_USER_GONE:
-	case LC_WIRE_OP_ASSIGN:
-	case LC_WIRE_OP_ASSIGN_COUNTERS:
-		cmd->result = user_cmd(w, cmd);
-		break;
-	case LC_WIRE_OP_STATE:
-		if (cmd->req.state.state > LC_STATE_ABSENT) {
-			cmd->result = -EINVAL;
-			break;
-		}
-		cmd->resp.state.old_state = w->state;
-		if (cmd->req.state.state == LC_STATE_ABSENT && w->p.assign != NULL)
-			lc_assign_clear(w->p.assign);
-		__atomic_store_n(&w->state, cmd->req.state.state, __ATOMIC_RELAXED);
-		cmd->result = 0;
-		break;
-	case LC_WIRE_OP_RX:
-		__atomic_store_n(&w->rx_enabled, cmd->req.rx.enabled, __ATOMIC_RELAXED);
-		cmd->result = 0;
-		break;
-	case LC_WIRE_OP_SHAPER_STATS:
-		for (int d = 0; d < LC_FLOW_DIRS; d++) {
-			memset(&cmd->resp.shaper[d], 0, sizeof(cmd->resp.shaper[d]));
-			if (w->p.shaper[d] != NULL)
-				lc_shaper_stats_get(w->p.shaper[d], &cmd->resp.shaper[d]);
-		}
-		cmd->result = w->p.shaper[0] != NULL || w->p.shaper[1] != NULL ?
-			      0 : -ENOTSUP;
-		break;
-	default:
-		cmd->result = -ENOTSUP;
-		break;
-	}
-}
-
-static unsigned int
-drain_commands(struct lc_wire *w)
-{
-	void *objs[CMD_BURST];
-	unsigned int n = rte_ring_sc_dequeue_burst(w->cmd_ring, objs, CMD_BURST, NULL);
-
-	for (unsigned int i = 0; i < n; i++) {
-		struct lc_wire_cmd *cmd = objs[i];
-		uint32_t expected = CMD_PENDING;
-
-		/* A command its caller cancelled is freed without running. */
-		if (!__atomic_compare_exchange_n(&cmd->state, &expected, CMD_RUNNING,
-						 false, __ATOMIC_ACQUIRE,
-						 __ATOMIC_ACQUIRE)) {
-			cnt_add(&w->loop.commands_cancelled, 1);
-			rte_mempool_put(w->cmd_pool, cmd);
-			continue;
-		}
-		cmd_execute(w, cmd);
-		/* From here on the caller owns it, and frees it. */
-		__atomic_store_n(&cmd->state, CMD_DONE, __ATOMIC_RELEASE);
-	}
-	if (n > 0)
-		cnt_add(&w->loop.commands, n);
-	return n;
-}
-
 static bool
 shapers_busy(const struct lc_wire *w)
 {
@@ -695,7 +387,7 @@ lc_wire_poll(struct lc_wire *w)
 	}
 	total += drain_shapers(w);
 	if (!rte_ring_empty(w->cmd_ring))
-		drain_commands(w);
+		wire_drain_commands(w);
 	/*
 	 * Upkeep, a bounded step at a time so that no sweep ever stalls the
 	 * loop: aging every iteration; the assignment sweep and the shapers'
@@ -745,7 +437,7 @@ lc_wire_worker_main(void *arg)
 			rte_delay_us_sleep(w->p.idle_sleep_us);
 	}
 	/* Answer what is still queued so that no caller waits for nothing. */
-	while (drain_commands(w) > 0)
+	while (wire_drain_commands(w) > 0)
 		;
 	/* Frames still in users' queues leave now, unshaped, before the ports close. */
 	for (int d = 0; d < LC_FLOW_DIRS; d++) {
@@ -776,135 +468,3 @@ lc_wire_pause(struct lc_wire *w, unsigned int ms)
 	__atomic_store_n(&w->pause_until, until, __ATOMIC_RELAXED);
 }
 
-int
-lc_wire_call(struct lc_wire *w, struct lc_wire_cmd *cmd, unsigned int timeout_ms)
-{
-	struct lc_wire_cmd *c;
-	void *obj;
-
-	if (rte_mempool_get(w->cmd_pool, &obj) != 0)
-		return -ENOBUFS;
-	c = obj;
-	*c = *cmd;
-	c->state = CMD_PENDING;
-	c->result = 0;
-	if (rte_ring_sp_enqueue(w->cmd_ring, c) != 0) {
-		rte_mempool_put(w->cmd_pool, c);
-		return -ENOBUFS;
-	}
-
-	uint64_t hz = rte_get_timer_hz(), start = rte_get_timer_cycles();
-	uint64_t deadline = start + hz / 1000 * timeout_ms;
-	uint64_t spin_until = start + hz / 1000; /* 1 ms */
-
-	while (__atomic_load_n(&c->state, __ATOMIC_ACQUIRE) != CMD_DONE) {
-		uint64_t now = rte_get_timer_cycles();
-
-		if (now > deadline) {
-			uint32_t expected = CMD_PENDING;
-
-			/*
-			 * Not taken yet: cancel it, and the worker frees it
-			 * without running it. Taken (RUNNING): the worker is
-			 * executing it now, so wait for its answer.
-			 */
-			if (__atomic_compare_exchange_n(&c->state, &expected,
-							CMD_CANCELLED, false,
-							__ATOMIC_ACQ_REL,
-							__ATOMIC_ACQUIRE))
-				return -ETIMEDOUT;
-		}
-		/*
-		 * The worker answers within one loop iteration, microseconds:
-		 * the control thread has its own core, so it spins that long
-		 * and only then sleeps, for a worker that is stuck or stopped.
-		 */
-		if (now < spin_until)
-			rte_pause();
-		else
-			rte_delay_us_sleep(100);
-	}
-	*cmd = *c;
-	rte_mempool_put(w->cmd_pool, c);
-	return 0;
-}
-
-void
-lc_wire_get_port_stats(const struct lc_wire *w, enum lc_side side,
-		       struct lc_wire_port_stats *out)
-{
-	const struct lc_wire_port_stats *s = &w->port_stats[side];
-
-	out->rx_packets = cnt_get(&s->rx_packets);
-	out->rx_bytes = cnt_get(&s->rx_bytes);
-	out->tx_packets = cnt_get(&s->tx_packets);
-	out->tx_bytes = cnt_get(&s->tx_bytes);
-	out->tap_packets = cnt_get(&s->tap_packets);
-	for (int i = 0; i < LC_DROP_REASON_MAX; i++)
-		out->drops[i] = cnt_get(&s->drops[i]);
-	for (int i = 0; i < LC_PARSE_REASON_MAX; i++)
-		out->parse[i] = cnt_get(&s->parse[i]);
-	out->fragments = cnt_get(&s->fragments);
-	out->untracked = cnt_get(&s->untracked);
-}
-
-void
-lc_wire_get_loop_stats(const struct lc_wire *w, struct lc_wire_loop_stats *out)
-{
-	out->iterations = cnt_get(&w->loop.iterations);
-	out->busy_iterations = cnt_get(&w->loop.busy_iterations);
-	out->busy_cycles = cnt_get(&w->loop.busy_cycles);
-	out->packets = cnt_get(&w->loop.packets);
-	out->commands = cnt_get(&w->loop.commands);
-	out->commands_cancelled = cnt_get(&w->loop.commands_cancelled);
-}
-
-uint32_t
-lc_wire_mode(const struct lc_wire *w)
-{
-	return __atomic_load_n(&w->mode, __ATOMIC_RELAXED);
-}
-
-uint32_t
-lc_wire_state(const struct lc_wire *w)
-{
-	return __atomic_load_n(&w->state, __ATOMIC_RELAXED);
-}
-
-void
-lc_wire_set_user_name(struct lc_wire *w, lc_wire_user_name_fn fn, void *arg)
-{
-	w->user_name = fn;
-	w->user_name_arg = arg;
-}
-
-uint16_t
-lc_wire_port_id(const struct lc_wire *w, enum lc_side side)
-{
-	return w->p.port[side];
-}
-
-const char *
-lc_side_name(enum lc_side side)
-{
-	return side == LC_SIDE_CLIENT ? "client" : "server";
-}
-
-const char *
-lc_drop_reason_name(enum lc_drop_reason reason)
-{
-	switch (reason) {
-	case LC_DROP_TX_FULL:
-		return "tx_full";
-	case LC_DROP_INVALID_FLOW:
-		return "invalid_flow";
-	case LC_DROP_SHAPER:
-		return "shaper";
-	case LC_DROP_POLICE:
-		return "police";
-	case LC_DROP_OVERSIZE:
-		return "oversize";
-	default:
-		return "?";
-	}
-}

@@ -109,7 +109,7 @@ cmd_unassign(void *ctx, int argc, char **argv, json_t *reply)
 static int
 cmd_mode(void *ctx, int argc, char **argv, json_t *reply)
 {
-	uint32_t mode;
+	enum lc_wire_mode mode;
 
 	(void)ctx;
 	if (argc == 1 && lc_conf_parse_mode(argv[0], &mode) != 0)

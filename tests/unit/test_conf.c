@@ -56,8 +56,8 @@ test_defaults(void **state)
 	lc_conf_defaults(&c);
 	assert_int_equal(c.wire.client_port, 0);
 	assert_int_equal(c.wire.server_port, 1);
-	assert_int_equal(c.wire.mode, LC_MODE_INLINE);
-	assert_string_equal(lc_conf_vlan_mode_name(c.wire.vlan_mode), "qinq");
+	assert_int_equal(c.wire.mode, LC_WIRE_INLINE);
+	assert_string_equal(lc_vlan_mode_name(c.wire.vlan_mode), "qinq");
 	assert_int_equal(c.wire.mtu, 9216);
 	assert_int_equal(c.flows.capacity, 1048576);
 	assert_true(c.flows.permit_invalid_flow);
@@ -65,11 +65,11 @@ test_defaults(void **state)
 	assert_int_equal(c.flows.tcp_closing_timeout, 10);
 	assert_int_equal(c.flows.udp_timeout, 180);
 	assert_int_equal(c.flows.pending_ttl, 30);
-	assert_int_equal(c.shaper.engine, LC_ENGINE_SCHED);
+	assert_int_equal(c.shaper.engine, LC_SHAPER_SCHED);
 	assert_true(c.shaper.default_up == 1000000000ULL);
 	assert_true(c.shaper.default_down == 1000000000ULL);
 	assert_true(c.shaper.unassigned_up == 0);
-	assert_int_equal(c.shaper.aqm, LC_AQM_PIE);
+	assert_int_equal(c.shaper.aqm, LC_SHAPER_AQM_PIE);
 	assert_int_equal(c.shaper.queue_size, 256);
 	assert_int_equal(c.users.capacity, 65536);
 	assert_string_equal(c.users.state_file, "/var/lib/linecap/users.conf");
@@ -118,17 +118,17 @@ test_full_file(void **state)
 		"--no-huge -m 512 --no-pci --vdev=net_pcap0,rx_pcap=a.pcap");
 	assert_int_equal(c.wire.client_port, 1);
 	assert_int_equal(c.wire.server_port, 0);
-	assert_int_equal(c.wire.mode, LC_MODE_TAP);
-	assert_string_equal(lc_conf_vlan_mode_name(c.wire.vlan_mode), "vlan");
+	assert_int_equal(c.wire.mode, LC_WIRE_TAP);
+	assert_string_equal(lc_vlan_mode_name(c.wire.vlan_mode), "vlan");
 	assert_int_equal(c.wire.mtu, 1518);
 	assert_int_equal(c.flows.capacity, 2048);
 	assert_false(c.flows.permit_invalid_flow);
 	assert_int_equal(c.flows.tcp_timeout, 100);
 	assert_int_equal(c.flows.udp_timeout, 180); /* default kept */
-	assert_int_equal(c.shaper.engine, LC_ENGINE_POLICE);
+	assert_int_equal(c.shaper.engine, LC_SHAPER_POLICE);
 	assert_true(c.shaper.default_up == 2500000);
 	assert_true(c.shaper.unassigned_down == 500000);
-	assert_int_equal(c.shaper.aqm, LC_AQM_NONE);
+	assert_int_equal(c.shaper.aqm, LC_SHAPER_AQM_NONE);
 	assert_string_equal(c.users.state_file, "/tmp/users.conf");
 	assert_string_equal(c.mgmt.socket, "/tmp/x.sock");
 	assert_int_equal(c.mgmt.socket_mode, 0600);
@@ -171,7 +171,7 @@ test_bad_values(void **state)
 		{ "[shaper]\ndefault_up = fast\n", "[shaper] default_up = 'fast': expected a rate" },
 		{ "[shaper]\ndefault_up = 0\n", "[shaper] default_up = '0'" },
 		{ "[shaper]\nengine = htb\n", "[shaper] engine = 'htb': expected sched or police" },
-		{ "[shaper]\naqm = codel\n", "[shaper] aqm = 'codel': expected pie, red or none" },
+		{ "[shaper]\naqm = codel\n", "[shaper] aqm = 'codel': expected none, pie or red" },
 		{ "[mgmt]\nsocket_mode = 0999\n", "[mgmt] socket_mode = '0999'" },
 		{ "[mgmt]\nsocket =\n", "[mgmt] socket = ''" },
 	};

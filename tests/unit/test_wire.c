@@ -20,7 +20,6 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
-#include "lc_conf.h"
 #include "lc_wire.h"
 
 #define POOL_SIZE 4095
@@ -84,7 +83,7 @@ teardown(void **state)
 }
 
 static struct lc_wire *
-make_wire(uint32_t mode)
+make_wire(enum lc_wire_mode mode)
 {
 	struct lc_wire_params p = {
 		.port = { sides[0].port, sides[1].port },
@@ -95,6 +94,7 @@ make_wire(uint32_t mode)
 		.max_frame = 1518,
 		.rx_enabled = true,
 		.socket_id = SOCKET_ID_ANY,
+		.call_timeout_ms = 20, /* for the calls that no worker answers */
 	};
 	struct lc_wire *w = lc_wire_create(&p);
 
@@ -166,7 +166,7 @@ drain_tx(int out_side, int from_side, uint32_t first)
 static void
 test_inline_both_ways(void **state)
 {
-	struct lc_wire *w = make_wire(LC_MODE_INLINE);
+	struct lc_wire *w = make_wire(LC_WIRE_INLINE);
 	struct lc_wire_port_stats cs, ss;
 	uint32_t up = 0, down = 0;
 	uint64_t up_bytes = 0;
@@ -198,7 +198,7 @@ test_inline_both_ways(void **state)
 static void
 test_tap_transmits_nothing(void **state)
 {
-	struct lc_wire *w = make_wire(LC_MODE_TAP);
+	struct lc_wire *w = make_wire(LC_WIRE_TAP);
 	struct lc_wire_port_stats cs, ss;
 
 	(void)state;
@@ -220,7 +220,7 @@ test_tap_transmits_nothing(void **state)
 static void
 test_tx_full_drops_and_frees(void **state)
 {
-	struct lc_wire *w = make_wire(LC_MODE_INLINE);
+	struct lc_wire *w = make_wire(LC_WIRE_INLINE);
 	struct lc_wire_port_stats cs, ss;
 
 	(void)state;
@@ -240,8 +240,8 @@ test_tx_full_drops_and_frees(void **state)
 static void
 test_live_mode_switch(void **state)
 {
-	struct lc_wire *w = make_wire(LC_MODE_TAP);
-	struct lc_wire_cmd cmd = { .op = LC_WIRE_OP_SET_MODE };
+	struct lc_wire *w = make_wire(LC_WIRE_TAP);
+	struct lc_wire_switch was;
 	unsigned int lcore = rte_get_next_lcore(-1, 1, 0);
 
 	(void)state;
@@ -254,12 +254,10 @@ test_live_mode_switch(void **state)
 		lc_wire_get_port_stats(w, LC_SIDE_CLIENT, &cs);
 	} while (cs.rx_packets < 50);
 
-	cmd.req.set_mode.mode = LC_MODE_INLINE;
-	assert_int_equal(lc_wire_call(w, &cmd, 1000), 0);
-	assert_int_equal(cmd.result, 0);
-	assert_int_equal(cmd.resp.set_mode.old_mode, LC_MODE_TAP);
-	assert_true(cmd.resp.set_mode.rx_packets[LC_SIDE_CLIENT] == 50);
-	assert_int_equal(lc_wire_mode(w), LC_MODE_INLINE);
+	assert_int_equal(lc_wire_set_mode(w, LC_WIRE_INLINE, &was), 0);
+	assert_int_equal(was.old_mode, LC_WIRE_TAP);
+	assert_true(was.rx_packets[LC_SIDE_CLIENT] == 50);
+	assert_int_equal(lc_wire_mode(w), LC_WIRE_INLINE);
 
 	/* Frames after the switch are forwarded, those before it were not. */
 	inject(LC_SIDE_CLIENT, 50, 30);
@@ -274,20 +272,18 @@ test_live_mode_switch(void **state)
 	lc_wire_free(w);
 
 	/* A bad mode is refused by the worker and changes nothing. */
-	cmd.req.set_mode.mode = 7;
-	w = make_wire(LC_MODE_INLINE);
+	w = make_wire(LC_WIRE_INLINE);
 	assert_int_equal(rte_eal_remote_launch(lc_wire_worker_main, w, lcore), 0);
-	assert_int_equal(lc_wire_call(w, &cmd, 1000), 0);
-	assert_int_equal(cmd.result, -EINVAL);
-	assert_int_equal(lc_wire_mode(w), LC_MODE_INLINE);
+	assert_int_equal(lc_wire_set_mode(w, (enum lc_wire_mode)7, NULL), -EINVAL);
+	assert_int_equal(lc_wire_mode(w), LC_WIRE_INLINE);
+	assert_int_equal(lc_wire_ping(w), 0);
 	lc_wire_stop(w);
 	rte_eal_wait_lcore(lcore);
 
 	/* With no worker running, a call times out and leaks nothing. */
-	cmd.op = LC_WIRE_OP_NOP;
-	assert_int_equal(lc_wire_call(w, &cmd, 20), -ETIMEDOUT);
+	assert_int_equal(lc_wire_ping(w), -ETIMEDOUT);
 	lc_wire_poll(w); /* the worker comes back and frees the abandoned command */
-	assert_int_equal(lc_wire_call(w, &cmd, 20), -ETIMEDOUT);
+	assert_int_equal(lc_wire_ping(w), -ETIMEDOUT);
 	lc_wire_poll(w);
 	lc_wire_free(w);
 	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
@@ -301,26 +297,24 @@ test_live_mode_switch(void **state)
 static void
 test_timed_out_command_never_runs(void **state)
 {
-	struct lc_wire *w = make_wire(LC_MODE_TAP);
+	struct lc_wire *w = make_wire(LC_WIRE_TAP);
 	struct lc_wire_loop_stats l;
-	struct lc_wire_cmd cmd = { .op = LC_WIRE_OP_SET_MODE };
 
 	(void)state;
-	cmd.req.set_mode.mode = LC_MODE_INLINE;
 	/* No worker polls: the call times out and cancels the command. */
-	assert_int_equal(lc_wire_call(w, &cmd, 20), -ETIMEDOUT);
-	assert_int_equal(lc_wire_call(w, &cmd, 20), -ETIMEDOUT);
+	assert_int_equal(lc_wire_set_mode(w, LC_WIRE_INLINE, NULL), -ETIMEDOUT);
+	assert_int_equal(lc_wire_set_state(w, LC_STATE_DISABLED, NULL), -ETIMEDOUT);
 	/* The worker comes back: nothing of either command is applied. */
 	lc_wire_poll(w);
-	assert_int_equal(lc_wire_mode(w), LC_MODE_TAP);
+	assert_int_equal(lc_wire_mode(w), LC_WIRE_TAP);
+	assert_int_equal(lc_wire_state(w), LC_STATE_PRESENT);
 	lc_wire_get_loop_stats(w, &l);
 	assert_int_equal(l.commands_cancelled, 2);
 	/* The wire still answers what it is asked in time. */
 	unsigned int lcore = rte_get_next_lcore(-1, 1, 0);
 	assert_int_equal(rte_eal_remote_launch(lc_wire_worker_main, w, lcore), 0);
-	assert_int_equal(lc_wire_call(w, &cmd, 1000), 0);
-	assert_int_equal(cmd.result, 0);
-	assert_int_equal(lc_wire_mode(w), LC_MODE_INLINE);
+	assert_int_equal(lc_wire_set_mode(w, LC_WIRE_INLINE, NULL), 0);
+	assert_int_equal(lc_wire_mode(w), LC_WIRE_INLINE);
 	lc_wire_stop(w);
 	assert_int_equal(rte_eal_wait_lcore(lcore), 0);
 	lc_wire_free(w);
@@ -333,7 +327,7 @@ test_timed_out_command_never_runs(void **state)
 static void
 test_oversize_dropped(void **state)
 {
-	struct lc_wire *w = make_wire(LC_MODE_INLINE);
+	struct lc_wire *w = make_wire(LC_WIRE_INLINE);
 	struct lc_wire_port_stats cs;
 	const uint16_t lens[] = { 1517, 1518, 1519, 2000, 1518 };
 	struct rte_mbuf *m;
@@ -391,7 +385,7 @@ test_chained_frames_parsed(void **state)
 	/* Where the first segment ends: after the headers, inside IPv4, inside TCP. */
 	const uint16_t splits[] = { 600, 30, 45 };
 	struct lc_wire_params p = {
-		.port = { sides[0].port, sides[1].port }, .mode = LC_MODE_INLINE,
+		.port = { sides[0].port, sides[1].port }, .mode = LC_WIRE_INLINE,
 		.vlan_mode = 2, .burst = 32, .tx_retries = 4, .max_frame = 9216,
 		.rx_enabled = true, .socket_id = SOCKET_ID_ANY,
 	};

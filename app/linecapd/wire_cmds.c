@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * The wire as the operator sees it: the "ports", "worker", "shaper" and
+ * "flows" sections of stats, and the commands "mode" and "flows". All of it
+ * runs on the control thread and reaches the worker by lib/wire's calls.
+ */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <errno.h>
@@ -9,10 +14,7 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 
-#include "lc_conf.h"
-#include "lc_mgmt.h"
-#include "lc_wire.h"
-#include "wire_priv.h"
+#include "linecapd.h"
 
 static json_t *
 port_json(const struct lc_wire *w, enum lc_side side)
@@ -49,11 +51,20 @@ port_json(const struct lc_wire *w, enum lc_side side)
 			 "parse", parse);
 }
 
-void
-lc_wire_stats_json(struct lc_wire *w, json_t *reply)
+int
+worker_error(json_t *reply, const char *what, int rc)
 {
+	return lc_mgmt_error(reply, "%s: %s", what, rc == -ETIMEDOUT ?
+			     "the worker did not answer" : strerror(-rc));
+}
+
+void
+wire_stats_json(struct daemon *d, json_t *reply)
+{
+	struct lc_wire *w = d->wire;
+	struct lc_shaper_stats sh_stats[LC_FLOW_DIRS];
+	struct lc_flow_counters c;
 	struct lc_wire_loop_stats l;
-	struct lc_wire_cmd cmd = { .op = LC_WIRE_OP_FLOW_COUNTERS };
 
 	json_object_set_new(reply, "ports", json_pack("{s:o,s:o}",
 		"client", port_json(w, LC_SIDE_CLIENT),
@@ -75,15 +86,14 @@ lc_wire_stats_json(struct lc_wire *w, json_t *reply)
 	 * answer in time is named under "incomplete", and the next is not
 	 * asked for: a stopped worker costs the reply one timeout, not two.
 	 */
-	struct lc_wire_cmd sc = { .op = LC_WIRE_OP_SHAPER_STATS };
-	int rc = lc_wire_call(w, &sc, LC_WIRE_CALL_TIMEOUT_MS);
-	if (rc == 0 && sc.result == 0) {
+	int rc = lc_wire_shaper_stats(w, sh_stats);
+	if (rc == 0) {
 		json_t *sh = json_object();
 
-		for (int d = 0; d < LC_FLOW_DIRS; d++) {
-			const struct lc_shaper_stats *t = &sc.resp.shaper[d];
+		for (int dir = 0; dir < LC_FLOW_DIRS; dir++) {
+			const struct lc_shaper_stats *t = &sh_stats[dir];
 
-			json_object_set_new(sh, d == LC_FLOW_DIR_UP ? "up" : "down",
+			json_object_set_new(sh, dir == LC_FLOW_DIR_UP ? "up" : "down",
 				json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:I}",
 				"enqueued", (json_int_t)t->enqueued,
 				"dequeued", (json_int_t)t->dequeued,
@@ -97,35 +107,33 @@ lc_wire_stats_json(struct lc_wire *w, json_t *reply)
 				"memory_bytes", (json_int_t)t->memory_bytes));
 		}
 		json_object_set_new(reply, "shaper", sh);
-	} else if (rc != 0) {
-		lc_wire_reply_incomplete(reply, "shaper", rc);
+	} else if (rc != -ENOTSUP) {
+		reply_incomplete(reply, "shaper", rc);
 	}
 
 	if (rc == -ETIMEDOUT) {
-		lc_wire_reply_incomplete(reply, "flows", rc);
+		reply_incomplete(reply, "flows", rc);
 		return;
 	}
-	rc = lc_wire_call(w, &cmd, LC_WIRE_CALL_TIMEOUT_MS);
-	if (rc == 0 && cmd.result == 0) {
-		const struct lc_flow_counters *c = &cmd.resp.flow_counters;
-
+	rc = lc_wire_flow_counters(w, &c);
+	if (rc == 0) {
 		json_object_set_new(reply, "flows", json_pack(
 			"{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
-			"active", (json_int_t)c->active,
-			"created", (json_int_t)c->created,
-			"created_midstream", (json_int_t)c->created_midstream,
-			"expired", (json_int_t)c->expired,
-			"deleted", (json_int_t)c->deleted,
-			"invalid_flow", (json_int_t)c->invalid_flow,
-			"flow_table_full", (json_int_t)c->flow_table_full,
-			"tcp_reopened", (json_int_t)c->tcp_reopened));
-	} else if (rc != 0 || cmd.result != -ENOTSUP) {
-		lc_wire_reply_incomplete(reply, "flows", rc != 0 ? rc : cmd.result);
+			"active", (json_int_t)c.active,
+			"created", (json_int_t)c.created,
+			"created_midstream", (json_int_t)c.created_midstream,
+			"expired", (json_int_t)c.expired,
+			"deleted", (json_int_t)c.deleted,
+			"invalid_flow", (json_int_t)c.invalid_flow,
+			"flow_table_full", (json_int_t)c.flow_table_full,
+			"tcp_reopened", (json_int_t)c.tcp_reopened));
+	} else if (rc != -ENOTSUP) {
+		reply_incomplete(reply, "flows", rc);
 	}
 }
 
 void
-lc_wire_reply_incomplete(json_t *reply, const char *section, int rc)
+reply_incomplete(json_t *reply, const char *section, int rc)
 {
 	json_t *inc = json_object_get(reply, "incomplete");
 	char why[128];
@@ -176,8 +184,8 @@ proto_name(uint8_t proto)
 }
 
 static json_t *
-flow_json(const struct lc_wire *w, const struct lc_wire_flow_info *f,
-	  uint64_t now, uint64_t hz)
+flow_json(struct daemon *d, const struct lc_wire_flow_info *f, uint64_t now,
+	  uint64_t hz)
 {
 	const struct lc_flow_key *k = &f->key;
 	char client[64], server[64];
@@ -190,9 +198,10 @@ flow_json(const struct lc_wire *w, const struct lc_wire_flow_info *f,
 	for (int i = 0; i < k->n_inner_vlans; i++)
 		json_array_append_new(vlan, json_integer(k->inner_vlan[i]));
 	if (f->flow.user_id != 0) {
-		const char *name = w->user_name != NULL ?
-			w->user_name(w->user_name_arg, f->flow.user_id) : NULL;
-		user = name != NULL ? json_string(name) : json_integer(f->flow.user_id);
+		const struct lc_user *u = d->users != NULL ?
+			lc_user_get(d->users, f->flow.user_id) : NULL;
+
+		user = u != NULL ? json_string(u->email) : json_integer(f->flow.user_id);
 	}
 	return json_pack("{s:s,s:s,s:s,s:o,s:o,s:s,s:I,s:I,s:{s:I,s:I},s:{s:I,s:I}}",
 		"proto", proto_name(k->l4_proto),
@@ -221,7 +230,7 @@ flow_json(const struct lc_wire *w, const struct lc_wire_flow_info *f,
 
 /* A listing in progress, between the pieces of its streamed reply. */
 struct flows_listing {
-	struct lc_wire *w;
+	struct daemon *d;
 	unsigned long limit;
 	unsigned long count;
 	uint32_t cursor;
@@ -233,24 +242,18 @@ static int
 flows_next(void *state, json_t *items, json_t *tail)
 {
 	struct flows_listing *l = state;
-	struct lc_wire_cmd cmd = { .op = LC_WIRE_OP_FLOW_LIST };
-	int rc;
+	uint32_t max = (uint32_t)RTE_MIN((unsigned long)FLOWS_STEP, l->limit - l->count);
+	int rc = 0;
 
-	cmd.req.flow_list.cursor = l->cursor;
-	cmd.req.flow_list.max = (uint32_t)RTE_MIN((unsigned long)FLOWS_STEP,
-						  l->limit - l->count);
-	cmd.req.flow_list.out = l->buf;
-	bool step = l->count < l->limit && l->cursor != LC_FLOW_CURSOR_END;
-	rc = step ? lc_wire_call(l->w, &cmd, LC_WIRE_CALL_TIMEOUT_MS) : 0;
-	if (rc == 0 && step) {
-		rc = cmd.result;
-		if (rc == 0) {
-			for (uint32_t i = 0; i < cmd.resp.flow_list.n; i++)
-				json_array_append_new(items, flow_json(l->w, &l->buf[i],
-						      cmd.resp.flow_list.now, l->hz));
-			l->count += cmd.resp.flow_list.n;
-			l->cursor = cmd.resp.flow_list.cursor;
-		}
+	if (l->count < l->limit && l->cursor != LC_FLOW_CURSOR_END) {
+		uint64_t now;
+		int n = lc_wire_flows(l->d->wire, &l->cursor, l->buf, max, &now);
+
+		for (int i = 0; i < n; i++)
+			json_array_append_new(items, flow_json(l->d, &l->buf[i], now, l->hz));
+		if (n > 0)
+			l->count += (unsigned long)n;
+		rc = n < 0 ? n : 0;
 	}
 	json_object_set_new(tail, "count", json_integer((json_int_t)l->count));
 	if (rc != 0) {
@@ -277,8 +280,8 @@ static int
 cmd_flows(void *ctx, int argc, char **argv, json_t *reply,
 	  struct lc_mgmt_stream *stream)
 {
-	struct lc_wire *w = ctx;
-	struct lc_wire_cmd cmd = { .op = LC_WIRE_OP_FLOW_COUNTERS };
+	struct daemon *d = ctx;
+	struct lc_flow_counters c;
 	unsigned long limit = FLOWS_DEFAULT_LIMIT;
 	struct flows_listing *l;
 	int rc;
@@ -292,21 +295,20 @@ cmd_flows(void *ctx, int argc, char **argv, json_t *reply,
 			return lc_mgmt_error(reply, "bad LIMIT '%s' (0 to %d)", argv[0],
 					     FLOWS_MAX_LIMIT);
 	}
-	rc = lc_wire_call(w, &cmd, LC_WIRE_CALL_TIMEOUT_MS);
-	if (rc == 0)
-		rc = cmd.result;
+	rc = lc_wire_flow_counters(d->wire, &c);
+	if (rc == -ENOTSUP)
+		return lc_mgmt_error(reply, "flows: no flow table");
 	if (rc != 0)
-		return lc_mgmt_error(reply, "flows: %s", rc == -ENOTSUP ?
-				     "no flow table" : strerror(-rc));
+		return worker_error(reply, "flows", rc);
 	l = calloc(1, sizeof(*l));
 	if (l == NULL)
 		return -ENOMEM;
-	l->w = w;
+	l->d = d;
 	l->limit = limit;
 	l->cursor = LC_FLOW_CURSOR_START;
 	l->hz = rte_get_tsc_hz();
 	json_object_set_new(reply, "active",
-			    json_integer((json_int_t)cmd.resp.flow_counters.active));
+			    json_integer((json_int_t)c.active));
 	stream->key = "flows";
 	stream->next = flows_next;
 	stream->free = flows_free;
@@ -317,34 +319,30 @@ cmd_flows(void *ctx, int argc, char **argv, json_t *reply,
 static int
 cmd_mode(void *ctx, int argc, char **argv, json_t *reply)
 {
-	struct lc_wire *w = ctx;
-	struct lc_wire_cmd cmd = { .op = LC_WIRE_OP_SET_MODE };
-	uint32_t mode;
+	struct daemon *d = ctx;
+	struct lc_wire_switch was;
+	enum lc_wire_mode mode;
 	int rc;
 
 	if (argc == 0) {
 		json_object_set_new(reply, "mode",
-				    json_string(lc_conf_mode_name(lc_wire_mode(w))));
+				    json_string(lc_wire_mode_name(lc_wire_mode(d->wire))));
 		return 0;
 	}
 	if (lc_conf_parse_mode(argv[0], &mode) != 0)
 		return lc_mgmt_error(reply, "unknown mode '%s' (expected inline or tap)",
 				     argv[0]);
-	cmd.req.set_mode.mode = mode;
-	rc = lc_wire_call(w, &cmd, LC_WIRE_CALL_TIMEOUT_MS);
-	if (rc == 0)
-		rc = cmd.result;
+	rc = lc_wire_set_mode(d->wire, mode, &was);
 	if (rc != 0)
-		return lc_mgmt_error(reply, "mode not changed: %s", rc == -ETIMEDOUT ?
-				     "the worker did not answer" : strerror(-rc));
+		return worker_error(reply, "mode not changed", rc);
 
-	json_object_set_new(reply, "mode", json_string(lc_conf_mode_name(mode)));
+	json_object_set_new(reply, "mode", json_string(lc_wire_mode_name(mode)));
 	json_object_set_new(reply, "previous",
-			    json_string(lc_conf_mode_name(cmd.resp.set_mode.old_mode)));
+			    json_string(lc_wire_mode_name(was.old_mode)));
 	/* The exact frame count at which the new mode took effect, per port. */
 	json_object_set_new(reply, "switched_at", json_pack("{s:I,s:I}",
-		"client", (json_int_t)cmd.resp.set_mode.rx_packets[LC_SIDE_CLIENT],
-		"server", (json_int_t)cmd.resp.set_mode.rx_packets[LC_SIDE_SERVER]));
+		"client", (json_int_t)was.rx_packets[LC_SIDE_CLIENT],
+		"server", (json_int_t)was.rx_packets[LC_SIDE_SERVER]));
 	return 0;
 }
 
@@ -355,7 +353,7 @@ static const struct lc_mgmt_cmd wire_cmds[] = {
 };
 
 int
-lc_wire_register_cmds(struct lc_wire *w, struct lc_mgmt_table *table)
+wire_register_cmds(struct daemon *d)
 {
-	return lc_mgmt_register(table, wire_cmds, RTE_DIM(wire_cmds), w);
+	return lc_mgmt_register(d->table, wire_cmds, RTE_DIM(wire_cmds), d);
 }
