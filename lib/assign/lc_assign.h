@@ -126,6 +126,43 @@ lc_assign_account(struct lc_user_state *us, int dir, uint32_t packets,
 	__atomic_store_n(&us->last_seen, now, __ATOMIC_RELAXED);
 }
 
+/*
+ * The classify step, the one the worker runs for every IP frame of a flow:
+ * the user of the frame's flow (status as lc_flow_lookup_or_create() gave
+ * it: a flow just created is bound by the assignments in force, an existing
+ * one keeps its user) and the frame counted for that user (0: unassigned).
+ * Returns the user id.
+ */
+static inline uint32_t
+lc_assign_classify(struct lc_assign *a, struct lc_user_state *users,
+		   struct lc_flow *flow, const struct lc_flow_key *key, int status,
+		   int dir, uint32_t len, uint64_t now)
+{
+	uint32_t u = 0;
+
+	if (status == LC_FLOW_CREATED)
+		u = lc_assign_new_flow(a, flow, key, now);
+	else if (status == LC_FLOW_EXISTING)
+		u = lc_assign_flow_user(users, flow);
+	lc_assign_account(&users[u], dir, 1, len, now);
+	return u;
+}
+
+/*
+ * The same for an IP frame of no flow (a fragment, ICMP, another
+ * protocol): it belongs to the user of an IP-wide assignment of its client
+ * address, if any.
+ */
+static inline uint32_t
+lc_assign_classify_ip(struct lc_assign *a, struct lc_user_state *users,
+		      const uint8_t client[16], int dir, uint32_t len, uint64_t now)
+{
+	uint32_t u = lc_assign_ip_user(a, client);
+
+	lc_assign_account(&users[u], dir, 1, len, now);
+	return u;
+}
+
 /* Called by the flow table for each flow it ages out. */
 void lc_assign_flow_expired(const struct lc_flow *flow,
 			    const struct lc_flow_key *key, void *arg);

@@ -83,15 +83,10 @@ track_flows(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 			 * an IP-wide assignment of its client address, if any.
 			 */
 			pipes[i] = 0;
-			if (w->users != NULL) {
-				const uint8_t *client = side == LC_SIDE_CLIENT ?
-							pr[i].src : pr[i].dst;
-				uint32_t u = lc_assign_ip_user(w->p.assign, client);
-
-				lc_assign_account(&w->users[u], dir, 1,
-						  pkts[i]->pkt_len, now);
-				pipes[i] = u;
-			}
+			if (w->users != NULL)
+				pipes[i] = lc_assign_classify_ip(w->p.assign, w->users,
+					side == LC_SIDE_CLIENT ? pr[i].src : pr[i].dst,
+					dir, pkts[i]->pkt_len, now);
 			continue;
 		}
 		kp[nk] = &keys[nk];
@@ -114,13 +109,9 @@ track_flows(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 				invalid++;
 				continue; /* pipes[] stays BYPASS; dropped below */
 			}
-			if (w->users != NULL) {
-				if (status[j] == LC_FLOW_CREATED)
-					u = lc_assign_new_flow(w->p.assign, flows[j], kp[j], now);
-				else if (status[j] == LC_FLOW_EXISTING)
-					u = lc_assign_flow_user(w->users, flows[j]);
-				lc_assign_account(&w->users[u], dir, 1, lens[j], now);
-			}
+			if (w->users != NULL)
+				u = lc_assign_classify(w->p.assign, w->users, flows[j],
+						       kp[j], status[j], dir, lens[j], now);
 			pipes[idx[j]] = u;
 		}
 	}

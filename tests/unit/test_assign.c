@@ -155,8 +155,9 @@ server_of(const char *client)
 }
 
 /*
- * Feed one packet the way the worker does and return the user it counted
- * for. *out (if not NULL) gets the flow; *created whether it was new.
+ * Feed one packet through the worker's classify step and return the user
+ * it counted for. *out (if not NULL) gets the flow; *created whether it
+ * was new.
  */
 static uint32_t
 feed(struct fx *x, const struct lc_parse_result *pr, enum lc_flow_dir dir,
@@ -171,11 +172,7 @@ feed(struct fx *x, const struct lc_parse_result *pr, enum lc_flow_dir dir,
 	f = lc_flow_lookup_or_create(x->flows, &key, pr, dir, len, now, &status);
 	assert_non_null(f);
 	assert_true(status == LC_FLOW_CREATED || status == LC_FLOW_EXISTING);
-	if (status == LC_FLOW_CREATED)
-		u = lc_assign_new_flow(x->a, f, &key, now);
-	else
-		u = lc_assign_flow_user(x->us, f);
-	lc_assign_account(&x->us[u], dir, 1, len, now);
+	u = lc_assign_classify(x->a, x->us, f, &key, status, dir, len, now);
 	if (out != NULL)
 		*out = f;
 	if (created != NULL)
