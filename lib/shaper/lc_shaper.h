@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_mbuf.h>
 #include <rte_meter.h>
 
@@ -138,17 +139,19 @@ int lc_shaper_pipe_profile(const struct lc_shaper *sh, uint32_t pipe,
 
 /*
  * Sched engine. Put n packets on the queues of their pipes (pipes[i] for
- * pkts[i]; a pipe above `users` counts as pipe 0). Every mbuf is taken:
+ * pkts[i]; a pipe above `users` counts as pipe 0) at `now`, in units of
+ * params.hz: the clock of the meters and of PIE. Every mbuf is taken:
  * returns how many were queued, the others were dropped (queue full, or the
  * AQM) and freed. With the police engine, all n are freed and counted as
  * tail drops: the caller must not do that.
  */
 uint32_t lc_shaper_enqueue(struct lc_shaper *sh, struct rte_mbuf **pkts,
-			   const uint32_t *pipes, uint32_t n);
+			   const uint32_t *pipes, uint32_t n, uint64_t now);
 
 /*
- * Sched engine: up to n packets whose time has come; rte_sched paces with
- * the TSC. Two rules for the caller (docs/SHAPING.md):
+ * Sched engine: up to n packets whose time has come. It takes no `now`:
+ * rte_sched reads the TSC itself, which is why the worker's clock
+ * (params.hz) is the TSC. Two rules for the caller (docs/SHAPING.md):
  * - while anything is queued, call it at least every 2^24 TSC cycles
  *   (6.5 ms at 2.6 GHz): a longer gap loses rte_sched time for good and
  *   every pipe runs late by it;
@@ -189,14 +192,49 @@ int lc_shaper_collect_drops(struct lc_shaper *sh, uint32_t first_pipe,
 			    uint32_t n_pipes, lc_shaper_drops_fn fn, void *arg);
 
 /*
+ * The meters: one colour-blind srTCM per pipe, for the police engine and
+ * for TAP mode's verdicts. The verdict below is inline, as rte_meter's is;
+ * turning a rate and burst into a meter profile is the shaper's job
+ * (lc_shaper_set_pipe()). Only lc_shaper_meter() reads or writes these.
+ */
+struct lc_shaper_meter {
+	struct rte_meter_srtcm state;
+	struct rte_meter_srtcm_profile *profile; /* in the shaper's table */
+};
+
+struct lc_shaper_meters {
+	struct lc_shaper_meter *pipe; /* users + 1 */
+	uint32_t users;
+	uint32_t frame_overhead;    /* bytes added to every frame */
+	uint64_t red;               /* frames coloured red */
+};
+
+/* The meters of a shaper, for lc_shaper_meter(): the same for its life. */
+struct lc_shaper_meters *lc_shaper_meters(struct lc_shaper *sh);
+
+/*
  * The colour-blind srTCM verdict for a frame of pkt_len bytes on a pipe at
  * `now` (in units of params.hz): green within the rate and burst, red above
  * (there is no yellow: the excess bucket is empty). Police engine: the
  * caller drops red. TAP mode: red counts as would_drop. A pipe above
  * `users` counts as pipe 0.
  */
-enum rte_color lc_shaper_meter(struct lc_shaper *sh, uint32_t pipe,
-			       uint32_t pkt_len, uint64_t now);
+static inline enum rte_color
+lc_shaper_meter(struct lc_shaper_meters *m, uint32_t pipe, uint32_t pkt_len,
+		uint64_t now)
+{
+	struct lc_shaper_meter *pm;
+	enum rte_color c;
+
+	if (unlikely(pipe > m->users))
+		pipe = LC_SHAPER_UNASSIGNED;
+	pm = &m->pipe[pipe];
+	c = rte_meter_srtcm_color_blind_check(&pm->state, pm->profile, now,
+					      pkt_len + m->frame_overhead);
+	if (c == RTE_COLOR_RED)
+		m->red++;
+	return c;
+}
 
 void lc_shaper_stats_get(struct lc_shaper *sh, struct lc_shaper_stats *stats);
 

@@ -88,13 +88,12 @@ struct lc_shaper_profile {
 };
 
 /*
- * A pipe's state, one cache line: its meter and profile, and, while linecap
- * decides the drops, its queue's length, PIE and drops since they were
- * last collected (32 bits: collect them at least every few seconds).
+ * A queue's state (sched engine), one cache line: while linecap decides
+ * the drops, its length, PIE and drops since they were last collected
+ * (32 bits: collect them at least every few seconds). A pipe's profile and
+ * meter are in the meters (lc_shaper.h), which both engines have.
  */
 struct lc_shaper_pipe {
-	struct rte_meter_srtcm meter;
-	uint32_t profile;
 	uint32_t qlen;
 	uint32_t qbytes;
 	struct lc_pie pie;
@@ -107,8 +106,9 @@ _Static_assert(sizeof(struct lc_shaper_pipe) == RTE_CACHE_LINE_SIZE,
 	       "a pipe's state is one cache line");
 
 struct lc_shaper {
+	struct lc_shaper_meters meters; /* users + 1, both engines */
 	struct rte_sched_port *port;   /* NULL for the police engine */
-	struct lc_shaper_pipe *pipes;  /* users + 1 */
+	struct lc_shaper_pipe *pipes;  /* users + 1; NULL for the police engine */
 	struct lc_shaper_profile *profiles;
 	uint32_t n_profiles;
 	uint32_t max_profiles;
@@ -119,7 +119,8 @@ struct lc_shaper {
 	bool flushing;
 	bool own_drops;                /* linecap decides drops (not RED) */
 	struct lc_pie_config pie;
-	uint64_t tsc_per_us;
+	uint64_t units_per_us;         /* of `now` (params.hz), at least 1 */
+	uint64_t us_per_unit;          /* when hz is below 1 MHz, else 1 */
 	uint32_t mtu;
 	uint32_t frame_overhead;
 	uint32_t queue_size;
@@ -134,7 +135,6 @@ struct lc_shaper {
 	uint64_t dequeued_bytes;
 	uint64_t dropped;              /* tail and AQM */
 	uint64_t dropped_aqm;          /* PIE's, or RED's from rte_sched's counters */
-	uint64_t meter_red;
 };
 
 uint32_t
@@ -301,12 +301,22 @@ pipe_qid(const struct lc_shaper *sh, uint32_t pipe)
 	return pipe == LC_SHAPER_UNASSIGNED ? sh->unassigned_qid : (pipe - 1) << 4;
 }
 
+/* The index of a pipe's profile: its meter points into the table. */
+static inline uint32_t
+pipe_profile(const struct lc_shaper *sh, uint32_t pipe)
+{
+	const char *m = (const char *)sh->meters.pipe[pipe].profile;
+
+	return (uint32_t)((size_t)(m - (const char *)&sh->profiles[0].meter) /
+			  sizeof(sh->profiles[0]));
+}
+
 /* Point a pipe at a profile: its queue (if any) and its meter. */
 static int
 pipe_apply(struct lc_shaper *sh, uint32_t pipe, uint32_t idx, bool fresh)
 {
-	const struct lc_shaper_profile *pr = &sh->profiles[idx];
-	struct lc_shaper_pipe *p = &sh->pipes[pipe];
+	struct lc_shaper_profile *pr = &sh->profiles[idx];
+	struct lc_shaper_meter *m = &sh->meters.pipe[pipe];
 
 	if (sh->port != NULL) {
 		uint32_t id = pr->sched_id[pipe_subport(pipe)];
@@ -335,14 +345,17 @@ pipe_apply(struct lc_shaper *sh, uint32_t pipe, uint32_t idx, bool fresh)
 	}
 	if (fresh) {
 		/* A full bucket; time 0 makes the first check fill it. */
-		memset(p, 0, sizeof(*p));
-		p->meter.tc = pr->meter.cbs;
-		lc_pie_reset(&sh->pie, &p->pie, 0);
-	} else if (p->meter.tc > pr->meter.cbs) {
-		p->meter.tc = pr->meter.cbs;
+		memset(m, 0, sizeof(*m));
+		m->state.tc = pr->meter.cbs;
+		if (sh->pipes != NULL) {
+			memset(&sh->pipes[pipe], 0, sizeof(sh->pipes[pipe]));
+			lc_pie_reset(&sh->pie, &sh->pipes[pipe].pie, 0);
+		}
+	} else if (m->state.tc > pr->meter.cbs) {
+		m->state.tc = pr->meter.cbs;
 	}
-	p->meter.te = 0;
-	p->profile = idx;
+	m->state.te = 0;
+	m->profile = &pr->meter;
 	return 0;
 }
 
@@ -366,7 +379,7 @@ lc_shaper_set_pipe(struct lc_shaper *sh, uint32_t pipe, uint64_t rate_bps,
 		if (idx < 0)
 			return idx;
 	}
-	if ((uint32_t)idx == sh->pipes[pipe].profile)
+	if ((uint32_t)idx == pipe_profile(sh, pipe))
 		return 0;
 	return pipe_apply(sh, pipe, (uint32_t)idx, false);
 }
@@ -391,14 +404,14 @@ lc_shaper_pipe_profile(const struct lc_shaper *sh, uint32_t pipe,
 
 	if (sh == NULL || pipe > sh->users)
 		return -EINVAL;
-	pr = &sh->profiles[sh->pipes[pipe].profile];
+	pr = &sh->profiles[pipe_profile(sh, pipe)];
 	if (info != NULL) {
-		info->id = sh->pipes[pipe].profile;
+		info->id = pipe_profile(sh, pipe);
 		info->rate = pr->rate;
 		info->burst = pr->burst;
 		info->period_ms = pr->period_ms;
 	}
-	return (int)sh->pipes[pipe].profile;
+	return (int)pipe_profile(sh, pipe);
 }
 
 /* ---- creation ------------------------------------------------------- */
@@ -599,22 +612,33 @@ lc_shaper_create(const struct lc_shaper_params *p)
 	sh->pie.target_us = PIE_TARGET_US;
 	sh->pie.tupdate_us = PIE_TUPDATE_US;
 	sh->pie.max_burst_us = PIE_MAX_BURST_US;
-	sh->tsc_per_us = RTE_MAX(rte_get_tsc_hz() / 1000000, (uint64_t)1);
+	/* PIE runs in microseconds of the same clock as the meters. */
+	sh->units_per_us = RTE_MAX(sh->hz / 1000000, (uint64_t)1);
+	sh->us_per_unit = sh->hz >= 1000000 ? 1 : 1000000 / sh->hz;
 	sh->user_pipes_log2 = rte_log2_u32(rte_align32pow2(p->users));
 	sh->unassigned_qid = (uint32_t)SUBPORT_UNASSIGNED << (sh->user_pipes_log2 + 4);
 
-	sh->pipes = rte_zmalloc_socket("lc_shaper_pipes",
-				       sizeof(*sh->pipes) * ((size_t)p->users + 1),
-				       RTE_CACHE_LINE_SIZE, socket);
+	sh->meters.users = p->users;
+	sh->meters.frame_overhead = p->frame_overhead;
+	sh->meters.pipe = rte_zmalloc_socket("lc_shaper_meters",
+		sizeof(*sh->meters.pipe) * ((size_t)p->users + 1),
+		RTE_CACHE_LINE_SIZE, socket);
+	if (p->engine == LC_SHAPER_SCHED)
+		sh->pipes = rte_zmalloc_socket("lc_shaper_pipes",
+					       sizeof(*sh->pipes) * ((size_t)p->users + 1),
+					       RTE_CACHE_LINE_SIZE, socket);
 	sh->profiles = rte_zmalloc_socket("lc_shaper_profiles",
 					  sizeof(*sh->profiles) * p->max_profiles,
 					  RTE_CACHE_LINE_SIZE, socket);
-	if (sh->pipes == NULL || sh->profiles == NULL) {
+	if (sh->meters.pipe == NULL || sh->profiles == NULL ||
+	    (p->engine == LC_SHAPER_SCHED && sh->pipes == NULL)) {
 		ret = -ENOMEM;
 		goto fail;
 	}
-	sh->memory = sizeof(*sh) + sizeof(*sh->pipes) * ((size_t)p->users + 1) +
+	sh->memory = sizeof(*sh) + sizeof(*sh->meters.pipe) * ((size_t)p->users + 1) +
 		     sizeof(*sh->profiles) * p->max_profiles;
+	if (sh->pipes != NULL)
+		sh->memory += sizeof(*sh->pipes) * ((size_t)p->users + 1);
 
 	/* Profile 0: the port rate, for every pipe not set yet. */
 	ret = profile_add(sh, sh->port_rate, lc_shaper_default_burst(p->port_rate));
@@ -666,6 +690,7 @@ lc_shaper_free(struct lc_shaper *sh)
 	}
 	rte_sched_port_free(sh->port);
 	rte_free(sh->pipes);
+	rte_free(sh->meters.pipe);
 	rte_free(sh->profiles);
 	rte_free(sh);
 }
@@ -674,18 +699,19 @@ lc_shaper_free(struct lc_shaper *sh)
 
 /* The queue delay of a pipe, in µs: what is queued, at the pipe's rate. */
 static inline uint32_t
-pipe_qdelay_us(const struct lc_shaper *sh, const struct lc_shaper_pipe *p)
+pipe_qdelay_us(const struct lc_shaper *sh, uint32_t pipe)
 {
-	uint64_t us = (uint64_t)p->qbytes * 1000000 / sh->profiles[p->profile].rate;
+	uint64_t us = (uint64_t)sh->pipes[pipe].qbytes * 1000000 /
+		      sh->profiles[pipe_profile(sh, pipe)].rate;
 
 	return us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 }
 
 /* Bring a pipe's PIE up to now: one update per T_UPDATE elapsed. */
 static inline void
-pipe_pie_catch_up(const struct lc_shaper *sh, struct lc_shaper_pipe *p,
-		  uint32_t now_us)
+pipe_pie_catch_up(struct lc_shaper *sh, uint32_t pipe, uint32_t now_us)
 {
+	struct lc_shaper_pipe *p = &sh->pipes[pipe];
 	uint32_t steps = (now_us - p->pie.time_us) / sh->pie.tupdate_us;
 
 	if (likely(steps == 0))
@@ -696,7 +722,7 @@ pipe_pie_catch_up(const struct lc_shaper *sh, struct lc_shaper_pipe *p,
 	}
 	steps = RTE_MIN(steps, (uint32_t)PIE_CATCH_UP);
 	for (uint32_t i = 0; i < steps; i++)
-		lc_pie_update(&sh->pie, &p->pie, pipe_qdelay_us(sh, p));
+		lc_pie_update(&sh->pie, &p->pie, pipe_qdelay_us(sh, pipe));
 	p->pie.time_us = now_us;
 }
 
@@ -707,10 +733,10 @@ pipe_pie_catch_up(const struct lc_shaper *sh, struct lc_shaper_pipe *p,
  */
 static uint32_t
 admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
-      uint32_t n)
+      uint32_t n, uint64_t now)
 {
 	uint32_t kept = 0, nd = 0, aqm = 0;
-	uint32_t now_us = (uint32_t)(rte_rdtsc() / sh->tsc_per_us);
+	uint32_t now_us = (uint32_t)(now / sh->units_per_us * sh->us_per_unit);
 
 	for (uint32_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
@@ -722,7 +748,7 @@ admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
 			pipe = LC_SHAPER_UNASSIGNED;
 		p = &sh->pipes[pipe];
 		if (sh->aqm == LC_SHAPER_AQM_PIE && p->qlen < sh->queue_size) {
-			pipe_pie_catch_up(sh, p, now_us);
+			pipe_pie_catch_up(sh, pipe, now_us);
 			drop_aqm = lc_pie_drop(&sh->pie, &p->pie, p->qbytes,
 					       (uint32_t)rte_rand());
 		}
@@ -747,7 +773,7 @@ admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
 
 uint32_t
 lc_shaper_enqueue(struct lc_shaper *sh, struct rte_mbuf **pkts,
-		  const uint32_t *pipes, uint32_t n)
+		  const uint32_t *pipes, uint32_t n, uint64_t now)
 {
 	uint32_t accepted;
 
@@ -757,7 +783,7 @@ lc_shaper_enqueue(struct lc_shaper *sh, struct rte_mbuf **pkts,
 		return 0;
 	}
 	if (sh->own_drops) {
-		uint32_t kept = admit(sh, pkts, pipes, n);
+		uint32_t kept = admit(sh, pkts, pipes, n, now);
 
 		/* Every queue has room: rte_sched takes them all. */
 		accepted = kept > 0 ? (uint32_t)rte_sched_port_enqueue(sh->port, pkts, kept) : 0;
@@ -843,22 +869,10 @@ lc_shaper_pkt_pipe(const struct lc_shaper *sh, const struct rte_mbuf *pkt)
 	return (qid >> 4) + 1;
 }
 
-enum rte_color
-lc_shaper_meter(struct lc_shaper *sh, uint32_t pipe, uint32_t pkt_len,
-		uint64_t now)
+struct lc_shaper_meters *
+lc_shaper_meters(struct lc_shaper *sh)
 {
-	struct lc_shaper_pipe *p;
-	enum rte_color c;
-
-	if (unlikely(pipe > sh->users))
-		pipe = LC_SHAPER_UNASSIGNED;
-	p = &sh->pipes[pipe];
-	c = rte_meter_srtcm_color_blind_check(&p->meter,
-					      &sh->profiles[p->profile].meter,
-					      now, pkt_len + sh->frame_overhead);
-	if (c == RTE_COLOR_RED)
-		sh->meter_red++;
-	return c;
+	return &sh->meters;
 }
 
 /* ---- counters ------------------------------------------------------- */
@@ -922,7 +936,7 @@ lc_shaper_stats_get(struct lc_shaper *sh, struct lc_shaper_stats *st)
 	st->dropped_aqm = sh->dropped_aqm;
 	st->dropped_tail = sh->dropped - sh->dropped_aqm;
 	st->queued = sh->enqueued - sh->dequeued;
-	st->meter_red = sh->meter_red;
+	st->meter_red = sh->meters.red;
 	st->profiles_used = sh->n_profiles;
 	st->profiles_max = sh->max_profiles;
 	st->memory_bytes = sh->memory;

@@ -44,9 +44,12 @@ lc_wire_create(const struct lc_wire_params *p)
 	w->rx_enabled = p->rx_enabled;
 	w->state = LC_STATE_PRESENT;
 	w->users = p->assign != NULL ? lc_assign_users(p->assign) : NULL;
-	for (int d = 0; d < LC_FLOW_DIRS; d++)
-		if (p->shaper[d] != NULL)
-			w->engine = lc_shaper_engine(p->shaper[d]);
+	for (int d = 0; d < LC_FLOW_DIRS; d++) {
+		if (p->shaper[d] == NULL)
+			continue;
+		w->engine = lc_shaper_engine(p->shaper[d]);
+		w->meters[d] = lc_shaper_meters(p->shaper[d]);
+	}
 
 	snprintf(name, sizeof(name), "lc_cmd_%p", (void *)w);
 	w->cmd_ring = rte_ring_create(name, CMD_RING_SIZE, p->socket_id,

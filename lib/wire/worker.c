@@ -174,7 +174,7 @@ shape_burst(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 		if (shaping) {
 			for (uint16_t i = 0; i < n; i++)
 				if (pipes[i] != PIPE_BYPASS && pipes[i] != free_pipe &&
-				    lc_shaper_meter(sh, pipes[i], pkts[i]->pkt_len,
+				    lc_shaper_meter(w->meters[dir], pipes[i], pkts[i]->pkt_len,
 						    now) == RTE_COLOR_RED)
 					count_user_drops(w, pipes[i], dir, 1);
 		}
@@ -191,7 +191,7 @@ shape_burst(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 
 		for (uint16_t i = 0; i < n; i++) {
 			if (pipes[i] != PIPE_BYPASS && pipes[i] != free_pipe &&
-			    lc_shaper_meter(sh, pipes[i], pkts[i]->pkt_len, now) ==
+			    lc_shaper_meter(w->meters[dir], pipes[i], pkts[i]->pkt_len, now) ==
 			    RTE_COLOR_RED) {
 				count_user_drops(w, pipes[i], dir, 1);
 				rte_pktmbuf_free(pkts[i]);
@@ -216,7 +216,7 @@ shape_burst(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 	if (n_out > 0)
 		forward(w, side, out, n_out);
 	if (n_queue > 0) {
-		uint32_t ok = lc_shaper_enqueue(sh, queue, queue_pipes, n_queue);
+		uint32_t ok = lc_shaper_enqueue(sh, queue, queue_pipes, n_queue, now);
 
 		if (ok < n_queue)
 			cnt_add(&st->drops[LC_DROP_SHAPER], n_queue - ok);
