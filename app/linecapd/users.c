@@ -79,7 +79,7 @@ worker_user_add(struct daemon *d, const struct lc_user *u)
 }
 
 static json_t *
-direction_json(const struct lc_user_state *us, int dir, bool tap)
+direction_json(const struct lc_worker_user *us, int dir, bool tap)
 {
 	return json_pack("{s:I,s:I,s:I}",
 		"packets", (json_int_t)__atomic_load_n(&us->packets[dir], __ATOMIC_RELAXED),
@@ -91,7 +91,7 @@ direction_json(const struct lc_user_state *us, int dir, bool tap)
 json_t *
 user_json(struct daemon *d, const struct lc_user *u)
 {
-	const struct lc_user_state *us = &lc_assign_users(d->assign)[u->id];
+	const struct lc_worker_user *us = &lc_assign_users(d->assign)[u->id];
 	bool tap = lc_wire_mode(d->wire) == LC_WIRE_TAP;
 
 	return json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:b,s:I,s:I,s:{s:o,s:o}}",
@@ -179,7 +179,7 @@ save_users(struct daemon *d, bool force)
 static void
 note_activity(struct daemon *d)
 {
-	const struct lc_user_state *st = lc_assign_users(d->assign);
+	const struct lc_worker_user *st = lc_assign_users(d->assign);
 	uint64_t now_tsc = rte_rdtsc(), hz = rte_get_tsc_hz();
 	uint64_t now = lc_monotonic_sec();
 	const struct lc_user *u;
@@ -396,7 +396,7 @@ void
 users_stats_json(struct daemon *d, json_t *reply)
 {
 	struct lc_assign_counters c;
-	const struct lc_user_state *unassigned = &lc_assign_users(d->assign)[0];
+	const struct lc_worker_user *unassigned = &lc_assign_users(d->assign)[0];
 	bool tap = lc_wire_mode(d->wire) == LC_WIRE_TAP;
 	uint32_t st = 0, dyn = 0;
 

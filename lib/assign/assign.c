@@ -42,7 +42,7 @@ struct lc_assign {
 	uint32_t ip_next;           /* next slot the stale-rule scan looks at */
 	uint64_t ttl;
 	uint32_t users_n;
-	struct lc_user_state *users;
+	struct lc_worker_user *users;
 	/* The sweep applies IP-wide changes and removed users to old flows. */
 	int sweep;
 	bool sweep_again;
@@ -122,7 +122,7 @@ lc_assign_free(struct lc_assign *a)
 	rte_free(a);
 }
 
-struct lc_user_state *
+struct lc_worker_user *
 lc_assign_users(struct lc_assign *a)
 {
 	return a->users;
@@ -262,7 +262,7 @@ sweep_start(struct lc_assign *a)
 int
 lc_assign_user_add(struct lc_assign *a, uint32_t id)
 {
-	struct lc_user_state *u;
+	struct lc_worker_user *u;
 
 	if (id == 0 || id > a->users_n)
 		return -EINVAL;

@@ -49,7 +49,7 @@ enum lc_assign_result {
  * The worker's state of one user, one cache line. Index 0 is the traffic of
  * no user.
  */
-struct lc_user_state {
+struct lc_worker_user {
 	uint64_t packets[LC_ASSIGN_DIRS];
 	uint64_t bytes[LC_ASSIGN_DIRS];
 	uint64_t drops[LC_ASSIGN_DIRS];  /* dropped, or would be in TAP mode */
@@ -85,7 +85,7 @@ struct lc_assign *lc_assign_create(const struct lc_assign_params *params);
 void lc_assign_free(struct lc_assign *a);
 
 /* The user state array, users + 1 entries, for the worker and readers. */
-struct lc_user_state *lc_assign_users(struct lc_assign *a);
+struct lc_worker_user *lc_assign_users(struct lc_assign *a);
 
 /*
  * Bind a flow that was just created, from the assignments in force.
@@ -102,7 +102,7 @@ uint32_t lc_assign_ip_user(const struct lc_assign *a, const uint8_t addr[16]);
  * one whose user was removed (the flow is unbound on the spot).
  */
 static inline uint32_t
-lc_assign_flow_user(struct lc_user_state *users, struct lc_flow *flow)
+lc_assign_flow_user(struct lc_worker_user *users, struct lc_flow *flow)
 {
 	uint32_t u = flow->user_id;
 
@@ -116,7 +116,7 @@ lc_assign_flow_user(struct lc_user_state *users, struct lc_flow *flow)
 
 /* Account one packet (or several) of a user: single writer, the worker. */
 static inline void
-lc_assign_account(struct lc_user_state *us, int dir, uint32_t packets,
+lc_assign_account(struct lc_worker_user *us, int dir, uint32_t packets,
 		  uint64_t bytes, uint64_t now)
 {
 	__atomic_store_n(&us->packets[dir], us->packets[dir] + packets,
@@ -134,7 +134,7 @@ lc_assign_account(struct lc_user_state *us, int dir, uint32_t packets,
  * Returns the user id.
  */
 static inline uint32_t
-lc_assign_classify(struct lc_assign *a, struct lc_user_state *users,
+lc_assign_classify(struct lc_assign *a, struct lc_worker_user *users,
 		   struct lc_flow *flow, const struct lc_flow_key *key, int status,
 		   int dir, uint32_t len, uint64_t now)
 {
@@ -154,7 +154,7 @@ lc_assign_classify(struct lc_assign *a, struct lc_user_state *users,
  * address, if any.
  */
 static inline uint32_t
-lc_assign_classify_ip(struct lc_assign *a, struct lc_user_state *users,
+lc_assign_classify_ip(struct lc_assign *a, struct lc_worker_user *users,
 		      const uint8_t client[16], int dir, uint32_t len, uint64_t now)
 {
 	uint32_t u = lc_assign_ip_user(a, client);

@@ -92,7 +92,7 @@ struct lc_wire {
 	bool rx_enabled;
 	bool stop;
 	uint64_t pause_until;        /* timer cycles; 0: none (lc_wire_pause) */
-	struct lc_user_state *users; /* from p.assign; NULL without users */
+	struct lc_worker_user *users; /* from p.assign; NULL without users */
 	uint32_t engine;             /* enum lc_shaper_engine of the shapers */
 	struct lc_shaper_meters *meters[LC_FLOW_DIRS]; /* of the shapers */
 	uint32_t drop_cursor[LC_FLOW_DIRS];

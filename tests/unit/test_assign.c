@@ -49,7 +49,7 @@
 struct fx {
 	struct lc_assign *a;
 	struct lc_flow_table *flows;
-	struct lc_user_state *us;
+	struct lc_worker_user *us;
 };
 
 static unsigned int fx_seq;
@@ -391,13 +391,13 @@ create_params(void **state)
 	a = lc_assign_create(&p);
 	assert_non_null(a);
 	/* users + 1 entries, index 0 the unassigned traffic, all zero. */
-	struct lc_user_state *us = lc_assign_users(a);
+	struct lc_worker_user *us = lc_assign_users(a);
 	for (uint32_t id = 0; id <= 4; id++) {
 		assert_int_equal(us[id].live, 0);
 		assert_int_equal(us[id].flows, 0);
 		assert_int_equal(us[id].packets[0] + us[id].packets[1], 0);
 	}
-	assert_int_equal(sizeof(struct lc_user_state), RTE_CACHE_LINE_SIZE);
+	assert_int_equal(sizeof(struct lc_worker_user), RTE_CACHE_LINE_SIZE);
 	struct lc_assign_counters c;
 	memset(&c, 0xff, sizeof(c));
 	lc_assign_counters_get(a, &c);
