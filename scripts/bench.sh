@@ -405,63 +405,46 @@ section_end() {
 }
 
 # --------------------------------------------------------------- linecapd --
-SOCK=$W/lc.sock
-ctl() { "$LINECAPCTL" -s "$SOCK" --json "$@"; }
+# shellcheck source=SCRIPTDIR/lib/linecapd.sh
+. "$ROOT/scripts/lib/linecapd.sh"
+LC_SOCK=$W/lc.sock
+LC_LOG=$W/linecapd.log
+LC_START_WAIT=60
+LC_STOP_WAIT=30
+LC_FAIL=lc_failed
+lc_failed() {
+    say "$1:"
+    tail -5 "$LC_LOG" >&2
+    exit 1
+}
 # batch: stdin lines pipelined. A line whose reply is not ok is noted in
 # results.json (.errors) and on stderr; the run goes on.
 batch() {
     local r e
-    r=$("$LINECAPCTL" -s "$SOCK" --json -) || true
+    r=$(lc_ctl -) || true
     jq -se 'length > 0 and all(.ok)' <<<"$r" > /dev/null 2>&1 && return 0
     e=$(jq -sc '[.[] | select(.ok | not) | .error] | group_by(.) |
         map("\(length) x \(.[0])") | join("; ")' <<<"$r" 2> /dev/null || echo '"no reply"')
     say "batch: errors: $e"
     jq --argjson e "$e" '.errors += [$e]' "$RES" > "$RES.n" && mv "$RES.n" "$RES"
 }
-# lc_conf FILE EAL_ARGS [ini lines...]: a config; later lines override.
-lc_conf() {
-    local f=$1 eal=$2
+# bench_conf FILE EAL_ARGS [ini lines...]: a config; later lines override.
+bench_conf() {
+    local f=$1 eal=$2 a
     shift 2
-    {
-        echo "[eal]"
-        echo "args = --no-pci -l 0,1 --file-prefix=$PREFIX-lc --log-level=warning"
-        # rte_cfgfile reads lines of at most 255 characters.
-        for a in $eal; do echo "args = $a"; done
-        printf '%s\n' "$@"
-        echo "[mgmt]"
-        echo "socket = $SOCK"
-    } > "$f"
-    # rte_cfgfile wants one section per name: merge repeated sections.
-    awk '/^\[/ { s = $0; if (!(s in seen)) { seen[s] = 1; order[++n] = s } next }
-         { body[s] = body[s] $0 "\n" }
-         END { for (i = 1; i <= n; i++) printf "%s\n%s", order[i], body[order[i]] }' \
-        "$f" > "$f.m" && mv "$f.m" "$f"
+    local -a args=()
+    # rte_cfgfile reads lines of at most 255 characters.
+    for a in $eal; do args+=("args = $a"); done
+    lc_write_conf "$f" "[eal]" \
+        "args = --no-pci -l 0,1 --file-prefix=$PREFIX-lc --log-level=warning" \
+        "${args[@]}" "$@" "[mgmt]" "socket = $LC_SOCK"
 }
-# lc_start CONF [USERS_FILE]: start linecapd with no user, or with the users
-# of USERS_FILE (copied to the state file), and wait for its socket.
-lc_start() {
-    rm -f "$SOCK" "$W/users.conf"
+# bench_start CONF [USERS_FILE]: start linecapd with no user, or with the
+# users of USERS_FILE (copied to the state file), and wait for its socket.
+bench_start() {
+    rm -f "$LC_SOCK" "$W/users.conf"
     [ -z "${2:-}" ] || cp "$2" "$W/users.conf"
-    "$LINECAPD" --config "$1" > "$W/linecapd.log" 2>&1 &
-    LC_PID=$!
-    local i
-    for i in $(seq 600); do
-        "$LINECAPCTL" -s "$SOCK" ping > /dev/null 2>&1 && return 0
-        kill -0 "$LC_PID" 2> /dev/null || break
-        sleep 0.1
-    done
-    say "linecapd did not start:"
-    tail -5 "$W/linecapd.log" >&2
-    exit 1
-}
-lc_stop() {
-    [ -n "$LC_PID" ] || return 0
-    kill -TERM "$LC_PID" 2> /dev/null || true
-    local i
-    for i in $(seq 300); do kill -0 "$LC_PID" 2> /dev/null || break; sleep 0.1; done
-    kill -KILL "$LC_PID" 2> /dev/null || true
-    wait "$LC_PID" 2> /dev/null || true
-    LC_PID=
+    lc_start "$1"
 }
 vm() { awk -v k="$2:" '$1 == k { print $2 * 1024 }' /proc/$1/status; }
 # heap_alloc: bytes allocated from the EAL heap of socket 0 (DPDK telemetry).
@@ -551,7 +534,7 @@ testpmd_mpps() {
 sample() {
     local t1 s t2
     t1=$(now)
-    s=$(ctl stats)
+    s=$(lc_ctl stats)
     t2=$(now)
     jq -c --arg t "$(awk "BEGIN { printf \"%.6f\", ($t1 + $t2) / 2 }")" '{t: ($t | tonumber),
         rx: (.ports.client.rx_packets + .ports.server.rx_packets),
@@ -636,40 +619,40 @@ rate_section() {
         put ".rate[\"$t\"].baseline_before" "$base1"
 
         say "[rate $t] linecapd, sched"
-        lc_conf "$W/lc.conf" "$eal" "${common[@]}"
-        lc_start "$W/lc.conf"
-        ctl state absent > /dev/null
-        ctl start > /dev/null
+        bench_conf "$W/lc.conf" "$eal" "${common[@]}"
+        bench_start "$W/lc.conf"
+        lc_ctl state absent > /dev/null
+        lc_ctl start > /dev/null
         m=$(measure); put ".rate[\"$t\"].wire" "$m"
         say "  wire only (state absent): $(jq .mpps <<<"$m") Mpps"
         [ "$t" = 64 ] && perf_worker wire-absent
 
-        ctl state disabled > /dev/null
+        lc_ctl state disabled > /dev/null
         users_lines assign | batch
         m=$(measure); put ".rate[\"$t\"].flows" "$m"
         say "  flows and assignments (state disabled): $(jq .mpps <<<"$m") Mpps"
         [ "$t" = 64 ] && perf_worker flows-disabled
 
-        ctl state present > /dev/null
+        lc_ctl state present > /dev/null
         m=$(measure); put ".rate[\"$t\"].shaping" "$m"
         say "  shaping, not limiting: $(jq .mpps <<<"$m") Mpps"
         [ "$t" = 64 ] && perf_worker shaping-sched
         lc_stop
 
         say "[rate $t] linecapd, sched, every user limited"
-        lc_start "$W/lc.conf" "$W/users-limited.conf"
+        bench_start "$W/lc.conf" "$W/users-limited.conf"
         users_lines assign | batch
-        ctl start > /dev/null
+        lc_ctl start > /dev/null
         m=$(measure); put ".rate[\"$t\"].limiting" "$m"
         say "  shaping, limiting ($LIMIT): $(jq .mpps <<<"$m") Mpps"
         [ "$t" = 64 ] && perf_worker shaping-limiting
         lc_stop
 
         say "[rate $t] linecapd, police"
-        lc_conf "$W/lc.conf" "$eal" "${common[@]}" "[shaper]" "engine = police"
-        lc_start "$W/lc.conf"
+        bench_conf "$W/lc.conf" "$eal" "${common[@]}" "[shaper]" "engine = police"
+        bench_start "$W/lc.conf"
         users_lines assign | batch
-        ctl start > /dev/null
+        lc_ctl start > /dev/null
         m=$(measure); put ".rate[\"$t\"].police" "$m"
         say "  police, not limiting: $(jq .mpps <<<"$m") Mpps"
         [ "$t" = 64 ] && perf_worker police
@@ -677,9 +660,9 @@ rate_section() {
 
         if [ $QUICK = 0 ]; then
             say "[rate $t] linecapd, police, every user limited"
-            lc_start "$W/lc.conf" "$W/users-limited.conf"
+            bench_start "$W/lc.conf" "$W/users-limited.conf"
             users_lines assign | batch
-            ctl start > /dev/null
+            lc_ctl start > /dev/null
             m=$(measure); put ".rate[\"$t\"].police_limiting" "$m"
             say "  police, limiting ($LIMIT): $(jq .mpps <<<"$m") Mpps"
             lc_stop
@@ -717,12 +700,12 @@ accuracy_section() {
         for run in low high; do
             say "[accuracy] $engine, $([ $run = low ] && echo '1 and 10 mbit' || echo '100 mbit and 1 gbit')"
             local up=$out/up.pcap down=$out/down.pcap secs
-            lc_conf "$W/lc.conf" "--no-huge -m 1024 --vdev=net_pcap0,rx_pcap=$cin,tx_pcap=$down,infinite_rx=1
+            bench_conf "$W/lc.conf" "--no-huge -m 1024 --vdev=net_pcap0,rx_pcap=$cin,tx_pcap=$down,infinite_rx=1
                 --vdev=net_pcap1,rx_pcap=$sin,tx_pcap=$up,infinite_rx=1" \
                 "[wire]" "mbufs = 16384" "autostart = no" "[flows]" "capacity = 65536" \
                 "[users]" "capacity = 1024" "state_file = $W/users.conf" \
                 "[shaper]" "port_rate = 10gbit" "engine = $engine"
-            lc_start "$W/lc.conf"
+            bench_start "$W/lc.conf"
             if [ $run = low ]; then
                 secs=$ACC_LOW
                 batch <<EOF
@@ -762,12 +745,12 @@ EOF
             fi
             local ts tstop elapsed users
             ts=$(now)
-            ctl start > /dev/null
+            lc_ctl start > /dev/null
             sleep "$secs"
             tstop=$(now)
-            ctl stop > /dev/null
+            lc_ctl stop > /dev/null
             elapsed=$(calc "$(now) - $ts")
-            users=$(for u in r1 r10 r100 r1000; do ctl user get $u@acc 2> /dev/null | jq -c '.user // empty' || true; done | jq -sc .)
+            users=$(for u in r1 r10 r100 r1000; do lc_ctl user get $u@acc 2> /dev/null | jq -c '.user // empty' || true; done | jq -sc .)
             lc_stop
             local fu fd eu ed ju jd j1u j1d
             fu=$("$PCAPRATE" "$up" src 0 0 | jq -r .first)
@@ -832,10 +815,10 @@ control_section() {
     printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x01\x00\x00\x00' > "$empty"
     for n in $([ $QUICK = 1 ] && echo 500 || echo 1000 4000); do
         say "[control] user set, $n new static users in one batch"
-        lc_conf "$W/lc.conf" "--no-huge -m 1024 --vdev=net_pcap0,rx_pcap=$empty,tx_pcap=$W/o0.pcap
+        bench_conf "$W/lc.conf" "--no-huge -m 1024 --vdev=net_pcap0,rx_pcap=$empty,tx_pcap=$W/o0.pcap
             --vdev=net_pcap1,rx_pcap=$empty,tx_pcap=$W/o1.pcap" "[wire]" "mbufs = 4096" \
             "[flows]" "capacity = 65536" "[users]" "capacity = 16384" "state_file = $W/users.conf"
-        lc_start "$W/lc.conf"
+        bench_start "$W/lc.conf"
         t1=$(now)
         awk -v n=$n 'BEGIN { for (u = 0; u < n; u++) printf "user set s%d@bench.example up=10mbit down=10mbit\n", u }' | batch
         sets=$(jq -c --arg n "$n" --argjson r "$(calc "$n / ($(now) - $t1)")" '.[$n] = $r' <<<"$sets")
@@ -860,10 +843,10 @@ memory_section() {
     }
     # mem_start FLOWS USERS: start linecapd; MEM is its memory at start.
     mem_start() {
-        lc_conf "$W/lc.conf" "$eal" "[wire]" "mtu = 1518" "mbufs = $mb" "autostart = no" \
+        bench_conf "$W/lc.conf" "$eal" "[wire]" "mtu = 1518" "mbufs = $mb" "autostart = no" \
             "[flows]" "capacity = $1" "[users]" "capacity = $2" "state_file = $W/users.conf" \
             "[shaper]" "port_rate = 100gbit"
-        lc_start "$W/lc.conf"
+        bench_start "$W/lc.conf"
         MEM=$(mem_now)
     }
     say "[memory] at start: flows 262144 / 1048576, users 16384 / 65536"
@@ -880,11 +863,11 @@ memory_section() {
     users_lines assign | batch
     local after_assign samples=() i
     after_assign=$(mem_now)
-    ctl start > /dev/null
+    lc_ctl start > /dev/null
     say "[memory] $LOAD_SECS s under the $FLOWS-flow load"
     for i in $(seq 5 5 "$LOAD_SECS"); do
         sleep 5
-        samples+=("$(jq -c --argjson t "$i" --argjson f "$(ctl stats | jq .flows.active)" \
+        samples+=("$(jq -c --argjson t "$i" --argjson f "$(lc_ctl stats | jq .flows.active)" \
             '. + {t: $t, flows: $f}' <<<"$(mem_now)")")
     done
     lc_stop
@@ -936,10 +919,10 @@ latency_section() {
     local out='{}'
     for aqm in none pie; do
         say "[latency] aqm $aqm"
-        lc_conf "$W/lc.conf" "--no-huge -m 1024 $LAB_VDEVS" "[wire]" "mtu = ${LAB_WIRE_MTU:-1514}" \
+        bench_conf "$W/lc.conf" "--no-huge -m 1024 $LAB_VDEVS" "[wire]" "mtu = ${LAB_WIRE_MTU:-1514}" \
             "mbufs = 16384" "[flows]" "capacity = 65536" "[users]" "capacity = 1024" \
             "state_file = $W/users.conf" "[shaper]" "aqm = $aqm" "port_rate = 10gbit"
-        lc_start "$W/lc.conf"
+        bench_start "$W/lc.conf"
         batch <<EOF
 user set lat@bench up=10mbit down=10mbit
 assign lat@bench 10.99.0.11
@@ -975,7 +958,7 @@ EOF
             say "  $load: idle p50 $(jq .p50 <<<"$idle") ms, loaded p50 $(jq .p50 <<<"$loaded") ms, iperf3 $(calc "${bps:-0} / 1e6") Mbit/s"
             sleep 1
         done
-        out=$(jq -c --arg a "$aqm" --argjson d "$(ctl user get lat@bench | jq -c '.user.counters')" \
+        out=$(jq -c --arg a "$aqm" --argjson d "$(lc_ctl user get lat@bench | jq -c '.user.counters')" \
             '.[$a].counters = $d' <<<"$out")
         lc_stop
     done
