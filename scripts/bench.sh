@@ -27,7 +27,7 @@
 #             baseline, measured before and after linecapd) and through
 #             linecapd in six configurations; the worker's cycles per frame
 #   accuracy  achieved/limit of 1 mbit to 1 gbit users, sched and police
-#   control   scripts/bench-assign and scripts/bench-xray; `user set` batches
+#   control   scripts/bench/assign.sh and scripts/bench/xray.sh; `user set` batches
 #   memory    VmRSS/VmHWM and EAL heap of linecapd at 1M flows and 64k users,
 #             at start and under the 100k-flow load; bytes per flow and user
 #   latency   ping RTT of a 10 mbit user saturated by iperf3 (TCP both ways,

@@ -2,18 +2,18 @@
 # SPDX-License-Identifier: MIT
 #
 # The control section of scripts/bench.sh, sourced by it: assignments and
-# linecap-xray lines per second (the benchmarks of scripts/), and `user set`
-# batches.
+# linecap-xray lines per second (scripts/bench/assign.sh and xray.sh), and
+# `user set` batches.
 
 control_section() {
     local aj xo
-    say "[control] bench-assign $ASSIGN_N"
-    BUILD_DIR=$B BENCH_JSON=$W/assign.json "$ROOT/scripts/bench-assign" "$ASSIGN_N" \
+    say "[control] assign.sh $ASSIGN_N"
+    BUILD_DIR=$B BENCH_JSON=$W/assign.json "$ROOT/scripts/bench/assign.sh" "$ASSIGN_N" \
         > "$W/assign.out" 2>&1 || { cat "$W/assign.out" >&2; return 1; }
     aj=$(cat "$W/assign.json")
     put .control.assign "$aj"
-    say "[control] bench-xray $XRAY_LINES"
-    "$ROOT/scripts/bench-xray" "$B" "$XRAY_LINES" > "$W/xray.out" 2>&1 ||
+    say "[control] xray.sh $XRAY_LINES"
+    "$ROOT/scripts/bench/xray.sh" "$B" "$XRAY_LINES" > "$W/xray.out" 2>&1 ||
         { cat "$W/xray.out" >&2; return 1; }
     xo=$(jq -nc \
         --arg parse "$(sed -n 's/^parse: .* \([0-9]*\) lines\/s$/\1/p' "$W/xray.out")" \

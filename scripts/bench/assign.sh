@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# bench-assign: assignments per second over linecapd's socket, with the
+# assign.sh: assignments per second over linecapd's socket, with the
 # latency from write to reply, against the anchor measured in the same run:
 # one process per log line, which is what the follower script that linecap
 # replaces pays (it forks conntrack and tc for every line).
-#   scripts/bench-assign [N]        (default 100000 assignments)
+#   scripts/bench/assign.sh [N]      (default 100000 assignments)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 N=${1:-100000}
 B=${BUILD_DIR:-build}
 [ -f "$B/build.ninja" ] || meson setup "$B" > /dev/null
 ninja -C "$B" app/linecapd/linecapd app/linecapctl/linecapctl tests/bench/bench_assign > /dev/null
 
-# shellcheck source=SCRIPTDIR/lib/linecapd.sh
+# shellcheck source=SCRIPTDIR/../lib/linecapd.sh
 . scripts/lib/linecapd.sh
 LINECAPD=$B/app/linecapd/linecapd
 LINECAPCTL=$B/app/linecapctl/linecapctl

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# bench-xray [BUILD_DIR] [LINES]
+# xray.sh [BUILD_DIR] [LINES]
 #
 # Generates an Xray access log of LINES lines (default 1,000,000) in a mix of
 # every format linecap-xray reads (mostly accepted lines with an email, as on
@@ -28,14 +28,14 @@
 # The whole run takes well under a minute.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")/.." && pwd)
+here=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-build}
 lines=${2:-1000000}
 xray=$build/app/linecap-xray/linecap-xray
 LINECAPD=$build/app/linecapd/linecapd
 LINECAPCTL=$build/app/linecapctl/linecapctl
-[ -x "$xray" ] || { echo "bench-xray: no $xray (build first)" >&2; exit 2; }
-# shellcheck source=SCRIPTDIR/lib/linecapd.sh
+[ -x "$xray" ] || { echo "xray.sh: no $xray (build first)" >&2; exit 2; }
+# shellcheck source=SCRIPTDIR/../lib/linecapd.sh
 . "$here/scripts/lib/linecapd.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lc-bench-xray.XXXXXX")
@@ -183,5 +183,5 @@ awk -v a="$assigns2" -v s="$start" -v e="$end" 'BEGIN {
 	       "(to linecapd, every reply received)\n", a, e - s, a / (e - s) }'
 case " $last " in
 *" replies_error=0 "*) ;;
-*) echo "bench-xray: linecapd answered errors (see above)" >&2; exit 1 ;;
+*) echo "xray.sh: linecapd answered errors (see above)" >&2; exit 1 ;;
 esac
