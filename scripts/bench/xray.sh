@@ -40,10 +40,11 @@ LINECAPCTL=$build/app/linecapctl/linecapctl
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lc-bench-xray.XXXXXX")
 pids=()
+LC_PID=
 cleanup() {
 	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}" $LC_PID; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}" $LC_PID; do wait "$p" 2>/dev/null || true; done
 	rm -rf "$work" "/var/run/dpdk/lc-bench-$$" 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -151,7 +152,6 @@ lc_write_conf "$work/lc.conf" \
 	"[users]" "capacity = 16384" "state_file = $work/users.conf" "gc_idle = 86400" \
 	"[mgmt]" "socket = $LC_SOCK"
 lc_start "$work/lc.conf"
-pids+=("$LC_PID")
 xerr=$work/xray-lc.err
 start=$(date +%s.%N)
 "$xray" -s "$LC_SOCK" --from-start --replay 0 --stats 3600 "$log2" 2>"$xerr" &
