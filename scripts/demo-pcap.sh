@@ -13,49 +13,37 @@ scripts/install-deps.sh
 ninja -C build > /dev/null
 
 B=$PWD/build
+# shellcheck source=SCRIPTDIR/lib/linecapd.sh
+. scripts/lib/linecapd.sh
+LINECAPD=$B/app/linecapd/linecapd
+LINECAPCTL=$B/app/linecapctl/linecapctl
 WORK=$(mktemp -d /tmp/linecap-demo.XXXXXX)
-PID=
+LC_SOCK=$WORK/lc.sock
+LC_LOG=$WORK/linecapd.log
+LC_START_WAIT=10
+LC_PID=
 cleanup() {
-    [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+    lc_stop
     rm -rf "$WORK" "/var/run/dpdk/linecap-demo-$$"
 }
 trap cleanup EXIT INT TERM
 
-ctl() { "$B/app/linecapctl/linecapctl" -s "$WORK/lc.sock" "$@"; }
-
 run_daemon() {  # MODE CLIENT.pcap SERVER.pcap
-    cat > "$WORK/lc.conf" <<CONF
-[eal]
-args = --no-huge -m 512 --no-pci -l 0,1 --file-prefix=linecap-demo-$$ --log-level=warning
-args = --vdev=net_pcap0,rx_pcap=$2,tx_pcap=$WORK/client-out.pcap
-args = --vdev=net_pcap1,rx_pcap=$3,tx_pcap=$WORK/server-out.pcap
-[wire]
-mode = $1
-mbufs = 16384
-[flows]
-capacity = 65536
-[users]
-capacity = 4096
-state_file = $WORK/users.conf
-[mgmt]
-socket = $WORK/lc.sock
-CONF
-    "$B/app/linecapd/linecapd" --config "$WORK/lc.conf" 2> "$WORK/linecapd.log" &
-    PID=$!
-    for _ in $(seq 100); do ctl ping > /dev/null 2>&1 && return; sleep 0.1; done
-    cat "$WORK/linecapd.log"; exit 1
+    lc_write_conf "$WORK/lc.conf" \
+        "[eal]" \
+        "args = --no-huge -m 512 --no-pci -l 0,1 --file-prefix=linecap-demo-$$ --log-level=warning" \
+        "args = --vdev=net_pcap0,rx_pcap=$2,tx_pcap=$WORK/client-out.pcap" \
+        "args = --vdev=net_pcap1,rx_pcap=$3,tx_pcap=$WORK/server-out.pcap" \
+        "[wire]" "mode = $1" "mbufs = 16384" \
+        "[flows]" "capacity = 65536" \
+        "[users]" "capacity = 4096" "state_file = $WORK/users.conf" \
+        "[mgmt]" "socket = $LC_SOCK"
+    lc_start "$WORK/lc.conf"
 }
 
 wait_done() {  # CLIENT_FRAMES SERVER_FRAMES
-    for _ in $(seq 600); do
-        s=$(ctl --json stats)
-        [ "$(jq .ports.client.rx_packets <<<"$s")" -ge "$1" ] &&
-        [ "$(jq .ports.server.rx_packets <<<"$s")" -ge "$2" ] && return
-        sleep 0.05
-    done
+    lc_wait_rx "$1" "$2" || true
 }
-
-stop_daemon() { kill -TERM "$PID"; wait "$PID" || true; PID=; }
 
 count() { "$B/tests/tools/lc-pcapcmp" --count "$1" | cut -d' ' -f1; }
 
@@ -76,8 +64,8 @@ echo
 echo "== 2. Inline: every frame crosses the wire unchanged"
 run_daemon inline "$WORK/client.pcap" "$WORK/server.pcap"
 wait_done "$(count "$WORK/client.pcap")" "$(count "$WORK/server.pcap")"
-table "$(ctl --json stats)"
-stop_daemon
+table "$(lc_ctl stats)"
+lc_stop
 printf "upload   (client -> server): "
 "$B/tests/tools/lc-pcapcmp" "$WORK/client.pcap" "$WORK/server-out.pcap"
 printf "download (server -> client): "
@@ -87,20 +75,20 @@ echo
 echo "== 3. TAP: a mirror copy is counted, nothing is transmitted"
 run_daemon tap "$WORK/client.pcap" "$WORK/server.pcap"
 wait_done "$(count "$WORK/client.pcap")" "$(count "$WORK/server.pcap")"
-table "$(ctl --json stats)"
-stop_daemon
+table "$(lc_ctl stats)"
+lc_stop
 echo "frames transmitted: client port $(count "$WORK/client-out.pcap"), server port $(count "$WORK/server-out.pcap")"
 
 echo
 echo "== 4. Live switch from TAP to inline during a 200,000-frame replay"
 "$B/tests/gen/lc_pcapgen" seq "$WORK/client.pcap" "$WORK/server.pcap" --count 200000 > /dev/null
 run_daemon tap "$WORK/client.pcap" "$WORK/server.pcap"
-reply=$(ctl --json mode inline)
+reply=$(lc_ctl mode inline)
 at=$(jq .switched_at.client <<<"$reply")
 echo "switched to inline at upload frame $at"
 wait_done "$(count "$WORK/client.pcap")" "$(count "$WORK/server.pcap")"
-table "$(ctl --json stats)"
-stop_daemon
+table "$(lc_ctl stats)"
+lc_stop
 printf "upload frames after the switch: "
 "$B/tests/tools/lc-pcapcmp" --skip "$at" "$WORK/client.pcap" "$WORK/server-out.pcap"
 echo

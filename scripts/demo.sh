@@ -34,12 +34,19 @@ scripts/install-deps.sh
 ninja -C "$BUILD" > /dev/null
 B=$(cd "$BUILD" && pwd)/app
 LAB=$PWD/scripts/lab.sh
+# shellcheck source=SCRIPTDIR/lib/linecapd.sh
+. scripts/lib/linecapd.sh
+LINECAPD=$B/linecapd/linecapd
+LINECAPCTL=$B/linecapctl/linecapctl
 
 ID=d$(printf %x $$)
 STAMP=$(date +%Y%m%d-%H%M%S)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/linecap-demo.XXXXXX")
 OUT=${TMPDIR:-/tmp}/linecap-demo-$STAMP
-SOCK=$WORK/lc.sock
+LC_SOCK=$WORK/lc.sock
+LC_LOG=$WORK/linecapd.log
+LC_START_WAIT=10
+LC_LOG_TAIL=0      # the exit trap shows the log
 PIDS=()
 LC_PID=
 MON_PID=
@@ -74,9 +81,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo; echo "demo: interrupted, cleaning up"; exit 130' INT TERM
 
-ctl() { "$B/linecapctl/linecapctl" -s "$SOCK" "$@"; }
 say() { printf '\n== %s\n' "$*"; }
-show() { printf '$ linecapctl %s\n' "$*"; ctl "$@" > /dev/null; }
+show() { printf '$ linecapctl %s\n' "$*"; lc_ctl "$@" > /dev/null; }
 
 # --- the lab and linecapd ---------------------------------------------------
 say "The lab: two network namespaces, linecapd between them"
@@ -87,31 +93,18 @@ eval "$(LAB_MTU=1500 "$LAB" -i "$ID" env)"
 # aqm = none: in the lab the round trip is ~0.1 ms, so PIE's 15 ms target
 # is a few frames at these rates and PIE would drop all the time
 # (docs/OPERATIONS.md, "A first deployment, with the lab").
-cat > "$WORK/linecap.conf" <<CONF
-[eal]
-args = --no-huge -m 1024 --no-pci -l 0,1 --main-lcore $APP_CPU --file-prefix=lc$ID --log-level=notice
-args = $LAB_VDEVS
-[wire]
-mtu = $LAB_WIRE_MTU
-mbufs = 16384
-autostart = no
-[flows]
-capacity = 65536
-[shaper]
-port_rate = 10gbit
-aqm = none
-[users]
-capacity = 1024
-state_file = $WORK/users.conf
-[mgmt]
-socket = $SOCK
-CONF
+lc_write_conf "$WORK/linecap.conf" \
+    "[eal]" \
+    "args = --no-huge -m 1024 --no-pci -l 0,1 --main-lcore $APP_CPU --file-prefix=lc$ID --log-level=notice" \
+    "args = $LAB_VDEVS" \
+    "[wire]" "mtu = $LAB_WIRE_MTU" "mbufs = 16384" "autostart = no" \
+    "[flows]" "capacity = 65536" \
+    "[shaper]" "port_rate = 10gbit" "aqm = none" \
+    "[users]" "capacity = 1024" "state_file = $WORK/users.conf" \
+    "[mgmt]" "socket = $LC_SOCK"
 echo "linecapd config ($WORK/linecap.conf):"
 sed 's/^/    /' "$WORK/linecap.conf"
-"$B/linecapd/linecapd" --config "$WORK/linecap.conf" 2> "$WORK/linecapd.log" &
-LC_PID=$!
-for _ in $(seq 100); do ctl ping > /dev/null 2>&1 && break; sleep 0.1; done
-ctl ping > /dev/null 2>&1 || { echo "linecapd did not start"; exit 1; }
+lc_start "$WORK/linecap.conf"
 echo "linecapd is up, the wire held until 'start'"
 
 #          email               client        server     port cport-down cport-up down(bit/s) up(bit/s)
@@ -130,7 +123,7 @@ done
 
 ACCESS=$WORK/access.log
 : > "$ACCESS"
-"$B/linecap-xray/linecap-xray" -s "$SOCK" --stats 3600 "$ACCESS" 2> "$WORK/xray.log" &
+"$B/linecap-xray/linecap-xray" -s "$LC_SOCK" --stats 3600 "$ACCESS" 2> "$WORK/xray.log" &
 PIDS+=($!)
 echo "linecap-xray follows $ACCESS"
 show start
@@ -214,7 +207,7 @@ monitor() {
         printf '\n'
     } > "$DATA"
     while [ ! -e "$WORK/stop" ]; do
-        cur=$(ctl --json user list 2>/dev/null | jq -c --arg t "$(date +%s.%N)" '
+        cur=$(lc_ctl user list 2>/dev/null | jq -c --arg t "$(date +%s.%N)" '
             def c(x): [x.bytes, x.packets, x.drops];
             {t: ($t | tonumber), u: ([.users[] | {key: .email,
                 value: {d: c(.counters.down), u: c(.counters.up)}}] | from_entries)}') ||
@@ -293,9 +286,9 @@ for u in "${USERS[@]}"; do
 done
 echo "(rates in mbit/s. A 1514-byte frame carries 1448 bytes of TCP payload with"
 echo " timestamps, so goodput tops out at 0.956 of the limit over IPv4, 0.943 over IPv6.)"
-s=$(ctl --json stats)
+s=$(lc_ctl stats)
 echo "linecapd: $(jq -r '"client port rx \(.ports.client.rx_packets) tx \(.ports.client.tx_packets), server port rx \(.ports.server.rx_packets) tx \(.ports.server.tx_packets), drops: shaper \(.ports.client.drops.shaper + .ports.server.drops.shaper), tx_full \(.ports.client.drops.tx_full + .ports.server.drops.tx_full)"' <<<"$s")"
-echo "linecap-xray: $(ctl --json flows | jq '[.flows[] | select(.user != null)] | length') flows bound to users from the access log"
+echo "linecap-xray: $(lc_ctl flows | jq '[.flows[] | select(.user != null)] | length') flows bound to users from the access log"
 
 # --- the plot -----------------------------------------------------------------
 PNG=$OUT.png

@@ -20,54 +20,40 @@ cd "$(dirname "$0")/.."
 MINUTES=${1:-10}
 B=${BUILD_DIR:-build}
 [ -f "$B/build.ninja" ] || meson setup "$B" > /dev/null
-ninja -C "$B" app/linecapd/linecapd tests/gen/lc_pcapgen > /dev/null
+ninja -C "$B" app/linecapd/linecapd app/linecapctl/linecapctl tests/gen/lc_pcapgen > /dev/null
+
+# shellcheck source=SCRIPTDIR/lib/linecapd.sh
+. scripts/lib/linecapd.sh
+LINECAPD=$B/app/linecapd/linecapd
+LINECAPCTL=$B/app/linecapctl/linecapctl
 
 W=$(mktemp -d /tmp/lc-soak.XXXXXX)
-PID=
+LC_SOCK=$W/lc.sock
+LC_LOG=$W/linecapd.log
+LC_START_WAIT=10
+LC_PID=
 cleanup() {
-    if [ -n "$PID" ] && kill -0 "$PID" 2> /dev/null; then
-        kill -TERM "$PID" 2> /dev/null || true
-        wait "$PID" 2> /dev/null || true
-    fi
+    lc_stop
     rm -rf "$W" "/var/run/dpdk/lc-soak-$$"
 }
 trap cleanup EXIT INT TERM
 
 "$B/tests/gen/lc_pcapgen" bench64 "$W/c.pcap" "$W/s.pcap" --count 20000 > /dev/null
-cat > "$W/lc.conf" <<CONF
-[eal]
-args = --no-huge -m 1024 --no-pci -l 0,1 --file-prefix=lc-soak-$$ --log-level=warning
-args = --vdev=net_pcap0,rx_pcap=$W/c.pcap,infinite_rx=1
-args = --vdev=net_pcap1,rx_pcap=$W/s.pcap,infinite_rx=1
-[wire]
-mtu = 1518
-mbufs = 65536
-[flows]
-capacity = 65536
-pending_ttl = 5
-[shaper]
-default_up = 20mbit
-default_down = 50mbit
-aqm = pie
-[users]
-capacity = 8192
-state_file = $W/users.conf
-gc_idle = 5
-gc_min_age = 5
-[mgmt]
-socket = $W/lc.sock
-CONF
-"$B/app/linecapd/linecapd" --config "$W/lc.conf" > "$W/linecapd.log" 2>&1 &
-PID=$!
-for _ in $(seq 100); do
-    [ -S "$W/lc.sock" ] && break
-    kill -0 "$PID" 2> /dev/null || { cat "$W/linecapd.log" >&2; exit 1; }
-    sleep 0.1
-done
-echo "soak: linecapd $PID, $MINUTES min of churn under replayed traffic"
+lc_write_conf "$W/lc.conf" \
+    "[eal]" \
+    "args = --no-huge -m 1024 --no-pci -l 0,1 --file-prefix=lc-soak-$$ --log-level=warning" \
+    "args = --vdev=net_pcap0,rx_pcap=$W/c.pcap,infinite_rx=1" \
+    "args = --vdev=net_pcap1,rx_pcap=$W/s.pcap,infinite_rx=1" \
+    "[wire]" "mtu = 1518" "mbufs = 65536" \
+    "[flows]" "capacity = 65536" "pending_ttl = 5" \
+    "[shaper]" "default_up = 20mbit" "default_down = 50mbit" "aqm = pie" \
+    "[users]" "capacity = 8192" "state_file = $W/users.conf" "gc_idle = 5" "gc_min_age = 5" \
+    "[mgmt]" "socket = $LC_SOCK"
+lc_start "$W/lc.conf"
+echo "soak: linecapd $LC_PID, $MINUTES min of churn under replayed traffic"
 
 set +e
-python3 - "$W/lc.sock" "$PID" "$MINUTES" <<'PY'
+python3 - "$LC_SOCK" "$LC_PID" "$MINUTES" <<'PY'
 import json, os, random, re, socket, sys, time
 
 path, pid, minutes = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
@@ -171,8 +157,8 @@ sys.exit(0 if flat else 1)
 PY
 rc=$?
 set -e
-kill -0 "$PID" 2> /dev/null || { echo "soak: linecapd died" >&2; tail "$W/linecapd.log" >&2; exit 1; }
-errors=$(grep -c ' error: ' "$W/linecapd.log" || true)
+kill -0 "$LC_PID" 2> /dev/null || { echo "soak: linecapd died" >&2; tail "$LC_LOG" >&2; exit 1; }
+errors=$(grep -c ' error: ' "$LC_LOG" || true)
 echo "soak: linecapd up at the end; $errors error lines in its log"
-{ grep ' error: ' "$W/linecapd.log" || true; } | sort | uniq -c | sort -rn | head -5
+{ grep ' error: ' "$LC_LOG" || true; } | sort | uniq -c | sort -rn | head -5
 exit $rc

@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # SPDX-License-Identifier: MIT
 # Shared helpers of the end-to-end tests: the namespace lab of
-# scripts/lab.sh, linecapd on af_packet vdevs, linecap-xray, iperf3 in the
-# namespaces. Source this file; it sets a trap that stops every process the
+# scripts/lab.sh, linecapd on af_packet vdevs (scripts/lib/linecapd.sh),
+# linecap-xray, iperf3 in the namespaces. Source this file; it sets a trap that stops every process the
 # test started (by PID) and always takes the lab down, also on failure.
 #
 # Needs LINECAPD, LINECAPCTL, LINECAP_XRAY and LAB_SH in the environment.
@@ -11,6 +11,9 @@
 set -euo pipefail
 
 : "${LINECAPD:?}" "${LINECAPCTL:?}" "${LINECAP_XRAY:?}" "${LAB_SH:?}"
+
+# shellcheck source=SCRIPTDIR/../../scripts/lib/linecapd.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/linecapd.sh"
 
 fail() {
     echo "FAIL: $*" >&2
@@ -41,8 +44,13 @@ fi
 ip netns del "${PREFIX}probe"
 
 WORK=$(mktemp -d /tmp/lc-e2e.XXXXXX)
-SOCK=$WORK/lc.sock
+LC_SOCK=$WORK/lc.sock
 LC_LOG=$WORK/linecapd.log
+LC_LOG_APPEND=1    # a test that restarts linecapd keeps both logs
+LC_FAIL=fail
+LC_START_WAIT=30
+LC_STOP_WAIT=10
+LC_STOP_CHECK=1
 XRAY_LOG=$WORK/xray.log
 ACCESS=$WORK/access.log
 LC_PID=
@@ -144,62 +152,24 @@ wire_rate() {
 # either way (0.91..0.96 of the limit over IPv4 with PIE, against a steady
 # 0.945..0.949 without). With a real round trip PIE keeps the pipe full.
 lc_conf() {
-    local file=$1 vdevs=$2
+    local file=$1 vdevs=$2 p k
     shift 2
-    local -A kv=(
-        [wire.mtu]=$LAB_WIRE_MTU
-        [wire.mbufs]=16384
-        [flows.capacity]=65536
-        [users.capacity]=1024
-        [users.state_file]=$WORK/users.conf
-        [shaper.port_rate]=10gbit
-        [shaper.aqm]=none
-        [mgmt.socket]=$SOCK
-    )
-    local p
-    for p in "$@"; do kv[${p%%=*}]=${p#*=}; done
-    {
-        echo "[eal]"
-        echo "args = --no-huge -m 1024 --no-pci -l 0,1 --main-lcore $APP_CPU --file-prefix=$PREFIX --log-level=notice"
-        echo "args = $vdevs"
-        local s k
-        for s in wire flows shaper users mgmt; do
-            echo "[$s]"
-            for k in "${!kv[@]}"; do
-                if [ "${k%%.*}" = "$s" ]; then echo "${k#*.} = ${kv[$k]}"; fi
-            done
-        done
-    } > "$file"
-}
-
-lc_ctl() { "$LINECAPCTL" -s "$SOCK" --json "$@"; }
-
-lc_start() {
-    echo "--- linecapd start $(date +%T.%N)" >> "$LC_LOG"
-    "$LINECAPD" --config "$1" >> "$LC_LOG" 2>&1 &
-    LC_PID=$!
-    for _ in $(seq 1 300); do
-        if "$LINECAPCTL" -s "$SOCK" ping > /dev/null 2>&1; then
-            return 0
-        fi
-        kill -0 "$LC_PID" 2>/dev/null || { LC_PID=; fail "linecapd exited at start"; }
-        sleep 0.1
+    local -a over=()
+    for p in "$@"; do
+        k=${p%%=*}
+        over+=("[${k%%.*}]" "${k#*.} = ${p#*=}")
     done
-    fail "linecapd did not answer on $SOCK"
+    lc_write_conf "$file" \
+        "[eal]" \
+        "args = --no-huge -m 1024 --no-pci -l 0,1 --main-lcore $APP_CPU --file-prefix=$PREFIX --log-level=notice" \
+        "args = $vdevs" \
+        "[wire]" "mtu = $LAB_WIRE_MTU" "mbufs = 16384" \
+        "[flows]" "capacity = 65536" \
+        "[shaper]" "port_rate = 10gbit" "aqm = none" \
+        "[users]" "capacity = 1024" "state_file = $WORK/users.conf" \
+        "[mgmt]" "socket = $LC_SOCK" \
+        "${over[@]}"
 }
-
-lc_stop() {
-    kill -TERM "$LC_PID"
-    for _ in $(seq 1 100); do
-        kill -0 "$LC_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$LC_PID" 2>/dev/null && fail "linecapd did not stop on SIGTERM"
-    wait "$LC_PID" || fail "linecapd exited with status $?"
-    LC_PID=
-}
-
-stat_of() { lc_ctl stats | jq -r "$1"; }
 
 # worker_wait: milliseconds linecapd's worker thread has spent waiting for a
 # CPU (runnable, not running) since it started, from schedstat. A busy-poll
@@ -225,7 +195,7 @@ user_field() { lc_ctl user get "$1" | jq -r ".user$2"; }
 
 xray_start() {
     : > "$ACCESS"
-    "$LINECAP_XRAY" -s "$SOCK" --stats 1 "$ACCESS" >> "$XRAY_LOG" 2>&1 &
+    "$LINECAP_XRAY" -s "$LC_SOCK" --stats 1 "$ACCESS" >> "$XRAY_LOG" 2>&1 &
     X_PID=$!
 }
 

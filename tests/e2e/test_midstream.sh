@@ -38,7 +38,7 @@ rate_check "bridged, before linecapd" 2 1000000
 switch yes
 sleep 0.5
 rate_check "through linecapd, not assigned yet" 2 1000000
-n=$(stat_of .flows.active)
+n=$(lc_stat .flows.active)
 [ "$n" -ge 2 ] || fail "expected the 2 data connections in the flow table, found $n"
 lc_ctl assign m5@lab.example "${LAB_CLI4[0]}" > /dev/null
 # From hundreds of mbit/s to 5: TCP loses most of a window and recovers.
@@ -61,10 +61,10 @@ switch no
 lc_ctl assign m5@lab.example "${LAB_CLI4[1]}" > /dev/null
 sleep 1
 b0=$(rx_bytes "$LAB_NS_CLI")
-d0=$(stat_of .ports.server.drops.invalid_flow)
+d0=$(lc_stat .ports.server.drops.invalid_flow)
 sleep 3
 b1=$(rx_bytes "$LAB_NS_CLI")
-d1=$(stat_of .ports.server.drops.invalid_flow)
+d1=$(lc_stat .ports.server.drops.invalid_flow)
 echo "stalled: $((b1 - b0)) bytes reached the client in 3 s; invalid_flow drops +$((d1 - d0))"
 [ $((b1 - b0)) -lt 20000 ] || fail "mid-stream flows moved $((b1 - b0)) bytes with permit_invalid_flow = no"
 [ $((d1 - d0)) -gt 0 ] || [ "$d1" -gt 0 ] || fail "no invalid_flow drops counted"

@@ -19,7 +19,7 @@ lab bridge on
 lab tap on
 lc_conf "$WORK/lc.conf" "$LAB_TAP_VDEVS" wire.mode=tap
 lc_start "$WORK/lc.conf"
-[ "$(stat_of .mode)" = tap ] || fail "linecapd is not in tap mode"
+[ "$(lc_stat .mode)" = tap ] || fail "linecapd is not in tap mode"
 lc_ctl user set over@lab.example down=5mbit up=2mbit > /dev/null
 lc_ctl user set under@lab.example down=50mbit up=10mbit > /dev/null
 lc_ctl assign over@lab.example "${LAB_CLI4[0]}" > /dev/null

@@ -210,7 +210,7 @@ listing-large)
     replay "$WORK/lc.conf"
     for i in 1 2 3; do
         rc=0
-        reply=$(timeout 8 "$LINECAPCTL" -s "$SOCK" --json flows 5000) || rc=$?
+        reply=$(timeout 8 "$LINECAPCTL" -s "$LC_SOCK" --json flows 5000) || rc=$?
         [ "$rc" -eq 0 ] || fail "flows 5000 (try $i): exit status $rc" \
             "(124: no whole reply within 8 s), mgmt: $(lc_ctl stats | jq -c .mgmt)"
         expect_eq "$(jq -c '[.count, .active]' <<<"$reply")" "[$n_flows,$n_flows]" \

@@ -115,8 +115,8 @@ fair-clients)
         "[wire]" "mtu = 1518"
     lc_start "$WORK/lc.conf"
     wait_rx 20000 20000
-    expect_eq "$(stat_of .flows.active)" 20000 "flows in the table"
-    python3 - "$SOCK" <<'PY' || fail "fairness"
+    expect_eq "$(lc_stat .flows.active)" 20000 "flows in the table"
+    python3 - "$LC_SOCK" <<'PY' || fail "fairness"
 import json, socket, sys, threading, time
 path = sys.argv[1]
 def connect():
@@ -190,7 +190,7 @@ idle-clients)
     write_conf "$WORK/lc.conf" inline "$WORK/c.pcap" "$WORK/s.pcap" \
         "[mgmt]" "max_clients = 4" "idle_timeout = 3"
     lc_start "$WORK/lc.conf"
-    python3 - "$SOCK" > "$WORK/idle.out" 2>&1 <<'PY' &
+    python3 - "$LC_SOCK" > "$WORK/idle.out" 2>&1 <<'PY' &
 import socket, sys, time
 socks = []
 for _ in range(4):
@@ -221,7 +221,7 @@ shipped-config)
     : "${LC_SOURCE:?}"
     cd "$WORK"
     "$LC_PCAPGEN" mixed client.pcap server.pcap > /dev/null
-    sed -e "s#^socket = .*#socket = $SOCK#" \
+    sed -e "s#^socket = .*#socket = $LC_SOCK#" \
         -e "s#^state_file = .*#state_file = $WORK/users.conf#" \
         "$LC_SOURCE/config/linecap.conf" > shipped.conf
     expect_eq "$(diff "$LC_SOURCE/config/linecap.conf" shipped.conf | grep -c '^>')" 2 \

@@ -75,31 +75,21 @@ main_lcore() {
 # link's), and the worker on the idler of CPUs 0 and 1. Same file prefix,
 # socket and state file as write_conf, so lib.sh's trap cleans up.
 write_load_conf() {
-    local file=$1 line main
+    local file=$1 main
     shift
     main=$(main_lcore)
     echo "main lcore $main, worker lcore $((1 - main))"
-    cat > "$file" <<CONF
-[eal]
-args = --no-huge -m 1024 --no-pci -l 0,1 --main-lcore $main --file-prefix=lc-$$ --log-level=warning
-args = --vdev=net_pcap0,rx_pcap=$CIN,tx_pcap=$OUT_DOWN,infinite_rx=1
-args = --vdev=net_pcap1,rx_pcap=$SIN,tx_pcap=$OUT_UP,infinite_rx=1
-[wire]
-mbufs = 16384
-autostart = no
-[flows]
-capacity = 65536
-[users]
-capacity = 1024
-state_file = $WORK/users.conf
-[mgmt]
-socket = $SOCK
-[shaper]
-port_rate = 10gbit
-CONF
-    for line in "$@"; do
-        printf '%s\n' "$line" >> "$file"
-    done
+    lc_write_conf "$file" \
+        "[eal]" \
+        "args = --no-huge -m 1024 --no-pci -l 0,1 --main-lcore $main --file-prefix=lc-$$ --log-level=warning" \
+        "args = --vdev=net_pcap0,rx_pcap=$CIN,tx_pcap=$OUT_DOWN,infinite_rx=1" \
+        "args = --vdev=net_pcap1,rx_pcap=$SIN,tx_pcap=$OUT_UP,infinite_rx=1" \
+        "[wire]" "mbufs = 16384" "autostart = no" \
+        "[flows]" "capacity = 65536" \
+        "[users]" "capacity = 1024" "state_file = $WORK/users.conf" \
+        "[mgmt]" "socket = $LC_SOCK" \
+        "[shaper]" "port_rate = 10gbit" \
+        "$@"
 }
 
 # lc_start_prio CONF: lib.sh's lc_start, then every thread of linecapd at
@@ -158,7 +148,7 @@ calc() {
 # control thread); every reply must be ok. Prints the replies.
 batch() {
     local r
-    r=$(printf '%s\n' "$@" | "$LINECAPCTL" -s "$SOCK" --json -) || true
+    r=$(printf '%s\n' "$@" | lc_ctl -) || true
     [ "$(jq -s 'length' <<<"$r")" = "$#" ] || fail "batch of $# lines: replies $r"
     jq -se 'all(.ok)' <<<"$r" > /dev/null ||
         fail "batch: $(jq -c 'select(.ok | not)' <<<"$r")"
@@ -198,7 +188,7 @@ ctl_start() {
     WAIT0=$(worker_wait_ns)
     T_START=$(now)
     [ "$(lc_ctl start | jq -r .receiving)" = true ] || fail "start"
-    CHUNK=$(stat_of .worker.tsc_hz | awk '{ printf "%.9f", 16777216 / $1 }')
+    CHUNK=$(lc_stat .worker.tsc_hz | awk '{ printf "%.9f", 16777216 / $1 }')
 }
 ctl_stop() {
     T_STOP=$(now)
@@ -246,7 +236,7 @@ user_json() {
 wait_drained() {
     local q
     for _ in $(seq 1 100); do
-        q=$(stat_of '.shaper.up.queued + .shaper.down.queued')
+        q=$(lc_stat '.shaper.up.queued + .shaper.down.queued')
         [ "$q" = 0 ] && return 0
         sleep 0.05
     done
@@ -341,7 +331,7 @@ offered() {
 # ctl_open / ctl_close: one linecapctl session (line-buffered) for timed
 # samples: no process to start between the clock and the command.
 ctl_open() {
-    coproc CTL { exec stdbuf -oL "$LINECAPCTL" -s "$SOCK" --json -; }
+    coproc CTL { exec stdbuf -oL "$LINECAPCTL" -s "$LC_SOCK" --json -; }
 }
 ctl_close() {
     local pid=$CTL_PID

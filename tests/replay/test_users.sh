@@ -453,7 +453,7 @@ persist)
         fail "the error does not name $STATE and a line: $(cat "$WORK/refused.log")"
     grep -E "$STATE:[0-9]+: " "$WORK/refused.log" | head -n 1
     grep -q -- "--ignore-state" "$WORK/refused.log" || fail "the error does not mention --ignore-state"
-    [ ! -S "$SOCK" ] || fail "a refused start left its socket"
+    [ ! -S "$LC_SOCK" ] || fail "a refused start left its socket"
     # Cut between lines (no end line): refused too.
     head -n 2 "$WORK/users.good" > "$STATE"
     rc=0

@@ -74,7 +74,7 @@ switch)
     ns=$(frames "$WORK/server.pcap")
     lc_start "$WORK/lc.conf"
     for i in $(seq 1 400); do
-        [ "$(stat_of .ports.client.rx_packets)" -gt 0 ] && break
+        [ "$(lc_stat .ports.client.rx_packets)" -gt 0 ] && break
         sleep 0.01
     done
     reply=$(lc_ctl mode inline)

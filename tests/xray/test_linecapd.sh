@@ -247,11 +247,11 @@ check_users() {
 }
 
 pending_is() {
-    [ "$(stat_of .assignments.pending)" = "$1" ]
+    [ "$(lc_stat .assignments.pending)" = "$1" ]
 }
 
 start_xray() {
-    "$LINECAP_XRAY" -s "$SOCK" --replay 600 --stats 3600 --keepalive 1 \
+    "$LINECAP_XRAY" -s "$LC_SOCK" --replay 600 --stats 3600 --keepalive 1 \
         "$LOG" 2> "$XERR" &
     X_PID=$!
     wait_for 10 "the follower to open the log" has_text "$XERR" "following $LOG"
@@ -295,8 +295,8 @@ expect_eq "$(lc_ctl flows | jq .count)" 0 "flows before 'start'"
 
 lc_ctl start > /dev/null
 wait_rx "$C_FRAMES" "$S_FRAMES"
-expect_eq "$(stat_of .flows.active)" "$N_FLOWS" "flows after the capture"
-expect_eq "$(stat_of .assignments.bound_on_create)" "$n_a" "flows bound on creation"
+expect_eq "$(lc_stat .flows.active)" "$N_FLOWS" "flows after the capture"
+expect_eq "$(lc_stat .assignments.bound_on_create)" "$n_a" "flows bound on creation"
 check_flows "after start"
 check_users "after start" true superseded@example.com
 
@@ -355,7 +355,7 @@ counters_are replayed=$n_all connects=2 disconnects=1 replies_ok=$((44 + n_all))
     pending=$((23 + n_all)) replies_error=0
 lc_ctl start > /dev/null
 wait_rx "$C_FRAMES" "$S_FRAMES"
-expect_eq "$(stat_of .assignments.bound_on_create)" "$n_all" "flows bound on creation after the restart"
+expect_eq "$(lc_stat .assignments.bound_on_create)" "$n_all" "flows bound on creation after the restart"
 check_flows "after the restart and the capture"
 check_users "after the restart and the capture" true
 # A live line after the replay is bound at once.
@@ -370,7 +370,7 @@ check_flows "a live line after 4 s of quiet"
 counters_are assigned=48 sent=46 connects=2 disconnects=1 replayed=$n_all
 has_text "$XERR" "replayed $((n_all + 1)) assignments" &&
     fail "the quiet link was closed and replayed"
-expect_eq "$(stat_of .mgmt.idle_closed)" 0 "management clients closed as idle"
+expect_eq "$(lc_stat .mgmt.idle_closed)" 0 "management clients closed as idle"
 
 # ---- 6. the end: both stop cleanly ----
 kill -TERM "$X_PID"

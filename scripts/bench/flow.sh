@@ -5,14 +5,14 @@
 # packet at 10k, 100k and 1M active flows, aging cost and bytes per flow.
 # docs/FLOWS.md explains the figures.
 #
-#   scripts/bench-flow [EAL options] [-- [--capacity N] [--lookups N]
-#                      [--sizes A,B,C] [--client-index]]
+#   scripts/bench/flow.sh [EAL options] [-- [--capacity N] [--lookups N]
+#                         [--sizes A,B,C] [--client-index]]
 #
 # BUILD names the meson build directory (default: build). It is set up if it
 # does not exist; only the benchmark and what it needs are (re)built.
 set -euo pipefail
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 build=${BUILD:-build}
 
 if [ ! -f "$build/build.ninja" ]; then

@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
-# bench-assign: assignments per second over linecapd's socket, with the
+# assign.sh: assignments per second over linecapd's socket, with the
 # latency from write to reply, against the anchor measured in the same run:
 # one process per log line, which is what the follower script that linecap
 # replaces pays (it forks conntrack and tc for every line).
-#   scripts/bench-assign [N]        (default 100000 assignments)
+#   scripts/bench/assign.sh [N]      (default 100000 assignments)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 N=${1:-100000}
 B=${BUILD_DIR:-build}
 [ -f "$B/build.ninja" ] || meson setup "$B" > /dev/null
-ninja -C "$B" app/linecapd/linecapd tests/bench/bench_assign > /dev/null
+ninja -C "$B" app/linecapd/linecapd app/linecapctl/linecapctl tests/bench/bench_assign > /dev/null
+
+# shellcheck source=SCRIPTDIR/../lib/linecapd.sh
+. scripts/lib/linecapd.sh
+LINECAPD=$B/app/linecapd/linecapd
+LINECAPCTL=$B/app/linecapctl/linecapctl
 
 W=$(mktemp -d /tmp/lc-bench-assign.XXXXXX)
-PID=
+LC_SOCK=$W/lc.sock
+LC_LOG=$W/linecapd.log
+LC_START_WAIT=10
+LC_PID=
 cleanup() {
-    [ -n "$PID" ] && kill "$PID" 2> /dev/null && wait "$PID" 2> /dev/null
+    lc_stop
     rm -rf "$W" "/var/run/dpdk/lc-bench-$$"
 }
 trap cleanup EXIT INT TERM
@@ -27,28 +35,20 @@ for name in ("client", "server"):
     with open(f"{sys.argv[1]}/{name}.pcap", "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
 PY
-cat > "$W/lc.conf" <<CONF
-[eal]
-args = --no-huge -m 2048 --no-pci -l 0,1 --file-prefix=lc-bench-$$ --log-level=warning
-args = --vdev=net_pcap0,rx_pcap=$W/client.pcap,tx_pcap=$W/client-out.pcap
-args = --vdev=net_pcap1,rx_pcap=$W/server.pcap,tx_pcap=$W/server-out.pcap
-[wire]
-mbufs = 4096
-[flows]
-capacity = 1048576
-[users]
-capacity = 65536
-state_file = $W/users.conf
-[mgmt]
-socket = $W/lc.sock
-CONF
-"$B/app/linecapd/linecapd" --config "$W/lc.conf" 2> "$W/linecapd.log" &
-PID=$!
-for _ in $(seq 100); do [ -S "$W/lc.sock" ] && break; sleep 0.1; done
+lc_write_conf "$W/lc.conf" \
+    "[eal]" \
+    "args = --no-huge -m 2048 --no-pci -l 0,1 --file-prefix=lc-bench-$$ --log-level=warning" \
+    "args = --vdev=net_pcap0,rx_pcap=$W/client.pcap,tx_pcap=$W/client-out.pcap" \
+    "args = --vdev=net_pcap1,rx_pcap=$W/server.pcap,tx_pcap=$W/server-out.pcap" \
+    "[wire]" "mbufs = 4096" \
+    "[flows]" "capacity = 1048576" \
+    "[users]" "capacity = 65536" "state_file = $W/users.conf" \
+    "[mgmt]" "socket = $LC_SOCK"
+lc_start "$W/lc.conf"
 
-first=$("$B/tests/bench/bench_assign" "$W/lc.sock" "$N" 10000)
+first=$("$B/tests/bench/bench_assign" "$LC_SOCK" "$N" 10000)
 # The same lines again: every user exists and every assignment is in force.
-again=$("$B/tests/bench/bench_assign" "$W/lc.sock" "$N" 10000)
+again=$("$B/tests/bench/bench_assign" "$LC_SOCK" "$N" 10000)
 fork=$("$B/tests/bench/bench_assign" --fork 500)
 
 printf '%-44s %12s %10s %10s %10s\n' "run" "assign/s" "p50 us" "p99 us" "max us"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# bench-xray [BUILD_DIR] [LINES]
+# xray.sh [BUILD_DIR] [LINES]
 #
 # Generates an Xray access log of LINES lines (default 1,000,000) in a mix of
 # every format linecap-xray reads (mostly accepted lines with an email, as on
@@ -28,20 +28,23 @@
 # The whole run takes well under a minute.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")/.." && pwd)
+here=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-build}
 lines=${2:-1000000}
 xray=$build/app/linecap-xray/linecap-xray
-linecapd=$build/app/linecapd/linecapd
-linecapctl=$build/app/linecapctl/linecapctl
-[ -x "$xray" ] || { echo "bench-xray: no $xray (build first)" >&2; exit 2; }
+LINECAPD=$build/app/linecapd/linecapd
+LINECAPCTL=$build/app/linecapctl/linecapctl
+[ -x "$xray" ] || { echo "xray.sh: no $xray (build first)" >&2; exit 2; }
+# shellcheck source=SCRIPTDIR/../lib/linecapd.sh
+. "$here/scripts/lib/linecapd.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lc-bench-xray.XXXXXX")
 pids=()
+LC_PID=
 cleanup() {
 	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}" $LC_PID; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}" $LC_PID; do wait "$p" 2>/dev/null || true; done
 	rm -rf "$work" "/var/run/dpdk/lc-bench-$$" 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -125,8 +128,8 @@ else
 fi
 
 # ---- 3. end to end, against the real linecapd ----
-if [ ! -x "$linecapd" ] || [ ! -x "$linecapctl" ]; then
-	echo "no $linecapd: end to end to linecapd skipped"
+if [ ! -x "$LINECAPD" ] || [ ! -x "$LINECAPCTL" ]; then
+	echo "no $LINECAPD: end to end to linecapd skipped"
 	exit 0
 fi
 log2=$work/access-40k.log
@@ -135,38 +138,23 @@ assigns2=$("$xray" --bench "$log2" --passes 1 | awk '$1 == "assign" { print $2 }
 # An empty capture: a pcap global header (LINKTYPE_ETHERNET) and no frame.
 printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x01\x00\x00\x00' \
 	>"$work/empty.pcap"
-lsock=$work/lc.sock
-cat >"$work/lc.conf" <<CONF
-[eal]
-args = --no-huge -m 512 --no-pci -l 0,1 --file-prefix=lc-bench-$$ --log-level=warning
-args = --vdev=net_pcap0,rx_pcap=$work/empty.pcap,tx_pcap=$work/c-out.pcap
-args = --vdev=net_pcap1,rx_pcap=$work/empty.pcap,tx_pcap=$work/s-out.pcap
-[wire]
-autostart = no
-mbufs = 8192
-[flows]
-capacity = 262144
-pending_ttl = 3600
-[users]
-capacity = 16384
-state_file = $work/users.conf
-gc_idle = 86400
-[mgmt]
-socket = $lsock
-CONF
-"$linecapd" --config "$work/lc.conf" >"$work/linecapd.log" 2>&1 &
-lcp=$!
-pids+=("$lcp")
-for _ in $(seq 200); do
-	"$linecapctl" -s "$lsock" ping >/dev/null 2>&1 && break
-	kill -0 "$lcp" 2>/dev/null || { tail "$work/linecapd.log" >&2; exit 1; }
-	sleep 0.05
-done
-"$linecapctl" -s "$lsock" ping >/dev/null 2>&1 ||
-	{ echo "linecapd did not answer" >&2; tail "$work/linecapd.log" >&2; exit 1; }
+LC_SOCK=$work/lc.sock
+LC_LOG=$work/linecapd.log
+LC_START_WAIT=10
+LC_LOG_TAIL=10
+lc_write_conf "$work/lc.conf" \
+	"[eal]" \
+	"args = --no-huge -m 512 --no-pci -l 0,1 --file-prefix=lc-bench-$$ --log-level=warning" \
+	"args = --vdev=net_pcap0,rx_pcap=$work/empty.pcap,tx_pcap=$work/c-out.pcap" \
+	"args = --vdev=net_pcap1,rx_pcap=$work/empty.pcap,tx_pcap=$work/s-out.pcap" \
+	"[wire]" "autostart = no" "mbufs = 8192" \
+	"[flows]" "capacity = 262144" "pending_ttl = 3600" \
+	"[users]" "capacity = 16384" "state_file = $work/users.conf" "gc_idle = 86400" \
+	"[mgmt]" "socket = $LC_SOCK"
+lc_start "$work/lc.conf"
 xerr=$work/xray-lc.err
 start=$(date +%s.%N)
-"$xray" -s "$lsock" --from-start --replay 0 --stats 3600 "$log2" 2>"$xerr" &
+"$xray" -s "$LC_SOCK" --from-start --replay 0 --stats 3600 "$log2" 2>"$xerr" &
 xp=$!
 pids+=("$xp")
 deadline=$((SECONDS + 60))
@@ -187,7 +175,7 @@ while :; do
 done
 end=$(date +%s.%N)
 last=$(grep 'counters (SIGUSR1)' "$xerr" | tail -n 1)
-st=$("$linecapctl" -s "$lsock" --json stats)
+st=$(lc_ctl stats)
 echo "linecapd: $(jq -c '{users: .users.dynamic, pending: .assignments.pending, pending_full: .assignments.pending_full, requests: .mgmt.requests, errors: .mgmt.errors}' <<<"$st" 2>/dev/null || echo "$st")"
 echo "linecap-xray:$(grep -oE ' (sent|replies_ok|replies_error|bound|pending|unchanged|dropped)=[0-9]+' <<<"$last" | tr -d '\n')"
 awk -v a="$assigns2" -v s="$start" -v e="$end" 'BEGIN {
@@ -195,5 +183,5 @@ awk -v a="$assigns2" -v s="$start" -v e="$end" 'BEGIN {
 	       "(to linecapd, every reply received)\n", a, e - s, a / (e - s) }'
 case " $last " in
 *" replies_error=0 "*) ;;
-*) echo "bench-xray: linecapd answered errors (see above)" >&2; exit 1 ;;
+*) echo "xray.sh: linecapd answered errors (see above)" >&2; exit 1 ;;
 esac

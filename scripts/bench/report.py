@@ -1,0 +1,238 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""The report of scripts/bench.sh: the table of a results file, and the chart
+of its packet rates.
+
+  scripts/bench/report.py RESULTS.json [CHART.png]
+
+Prints the table (docs/BENCHMARKS.md explains every figure) and, when
+CHART.png is given, the results hold packet rates and gnuplot is installed,
+draws them to CHART.png (through CHART.png.dat, removed afterwards).
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+CHART = """set terminal pngcairo size 1000,540 font "sans,10"
+set output "{png}"
+set title "linecap: Mpps per configuration (both directions, one worker core, pcap PMD, no hugepages)"
+set key autotitle columnhead top right
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set boxwidth 0.9
+set ylabel "Mpps"
+set yrange [0:*]
+set grid ytics
+set bmargin 5
+set xtics font ",9"
+plot for [i=2:{last}] "{dat}" using i:xtic(1) title (columnhead(i) eq "64" ? "64-byte frames" : "IMIX"), \\
+     for [i=2:{last}] "{dat}" using (column(0) + (i - 2 - ({n} - 1) / 2.0) / ({n} + 1.0)):i:(sprintf("%.2f", column(i))) \\
+         with labels offset 0,0.7 font ",8" notitle
+"""
+
+
+def table(r, dat):
+    """The lines of the table of results r; the packet rates, when there are
+    any, also to the chart's data file dat (none when dat is empty)."""
+    out = []
+    def p(s=""):
+        out.append(s)
+    CONFS = [("wire", "linecapd: wire only (state absent)"),
+             ("flows", "linecapd: flows + 10k users assigned (disabled)"),
+             ("shaping", "linecapd: shaping, not limiting (sched)"),
+             ("limiting", "linecapd: shaping, limiting (sched)"),
+             ("police", "linecapd: police, not limiting"),
+             ("police_limiting", "linecapd: police, limiting")]
+    m = r.get("machine", {})
+    p(f"linecap benchmark, {m.get('date','?')}, commit {m.get('commit','?')}"
+      f"{' (QUICK)' if m.get('quick') else ''}: {m.get('cpus','?')} x {m.get('cpu','?')}, "
+      f"DPDK {m.get('dpdk','?')}, {m.get('notes','')}")
+    rate = r.get("rate")
+    targets = []
+    if rate:
+        rp = r.get("rate_params", {})
+        tr = [t for t in ("64", "imix") if t in rate]
+        p()
+        p(f"Packet rate: Mpps of both directions together, {rp.get('flows')} flows of "
+          f"{rp.get('users')} users; median of {rp.get('windows', 1)} windows of {rp.get('window_s')} s "
+          f"after {rp.get('warmup_s')} s warm-up")
+        hdr = f"{'configuration':50s}" + "".join(f" {t + ' Mpps':>10s} {'x base':>7s} {'cyc/fr':>7s} {'drop%':>6s}" for t in tr)
+        p(hdr)
+        p("-" * len(hdr))
+        line = f"{'testpmd io, 1 core (baseline: mean of before/after)':50s}"
+        for t in tr:
+            b = rate[t]
+            line += f" {b['baseline']:10.3f} {'1.00':>7s} {'':>7s} {'':>6s}"
+        p(line)
+        line = f"{'  baseline before / after':50s}"
+        for t in tr:
+            b = rate[t]
+            line += f" {b['baseline_before']:>4.2f}/{b['baseline_after']:<5.2f} {'':>7s} {'':>7s} {'':>6s}"
+        p(line)
+        chart = []
+        for key, name in CONFS:
+            line = f"{name:50s}"
+            for t in tr:
+                c = rate[t].get(key)
+                if not c:
+                    line += f" {'-':>10s} {'':>7s} {'':>7s} {'':>6s}"
+                    continue
+                ratio = c["mpps"] / rate[t]["baseline"]
+                c["ratio"] = ratio
+                line += f" {c['mpps']:10.3f} {ratio:7.2f} {c['cycles_per_frame'] or 0:7.0f} {100 * c['dropped_share']:6.1f}"
+            p(line)
+        p(f"  (limiting: every user at {rp.get('limit')} per direction; queue_size {rp.get('queue_size')}; "
+          "cyc/fr: worker TSC cycles per received frame)")
+        for t in tr:
+            if "flows" in rate[t]:
+                targets.append((f"wire with flows >= 0.4x baseline ({t})", rate[t]["flows"]["ratio"] >= 0.4,
+                                f"{rate[t]['flows']['ratio']:.2f}x"))
+            if "shaping" in rate[t]:
+                targets.append((f"shaping not limiting >= 0.2x baseline ({t})", rate[t]["shaping"]["ratio"] >= 0.2,
+                                f"{rate[t]['shaping']['ratio']:.2f}x"))
+        with open(dat or "/dev/null", "w") as f:
+            f.write("conf " + " ".join(tr) + "\n")
+            f.write('"testpmd io\\n(baseline)" ' + " ".join(f"{rate[t]['baseline']:.4f}" for t in tr) + "\n")
+            short = {"wire": "wire only", "flows": "flows +\\nusers", "shaping": "shaping,\\nnot limiting",
+                     "limiting": "shaping,\\nlimiting", "police": "police,\\nnot limiting",
+                     "police_limiting": "police,\\nlimiting"}
+            for key, _ in CONFS:
+                if all(key in rate[t] for t in tr):
+                    f.write(f'"{short[key]}" ' + " ".join(f"{rate[t][key]['mpps']:.4f}" for t in tr) + "\n")
+    acc = r.get("accuracy")
+    if acc:
+        p()
+        p("Rate accuracy: achieved / limit over the steady window, from the output captures' timestamps")
+        p("(offered load in brackets, x limit; windows: " + ", ".join(
+            f"{k} {v['window_s']:.1f} s" for k, v in acc.get('sched', {}).items()) + ")")
+        engines = [e for e in ("sched", "police") if e in acc]
+        hdr = f"{'limit':10s}" + "".join(f" {e + ' up':>18s} {e + ' down':>18s}" for e in engines)
+        p(hdr)
+        p("-" * len(hdr))
+        worst = 0
+        for lim in ("1mbit", "10mbit", "100mbit", "1gbit"):
+            line = f"{lim:10s}"
+            for e in engines:
+                a = acc[e].get(lim)
+                if not a:
+                    line += f" {'-':>18s} {'-':>18s}"
+                    continue
+                for d in ("up", "down"):
+                    worst = max(worst, abs(a[d] - 1))
+                    line += f" {a[d]:9.4f} ({a['offered_' + d]:5.1f}x)"
+            p(line)
+        targets.append(("rate accuracy within +-1%", worst <= 0.01, f"worst {100 * worst:.2f}%"))
+    ctl = r.get("control")
+    if ctl:
+        p()
+        p("Control plane")
+        a = ctl.get("assign", {})
+        for k, name in (("assign_new", "assign, new users (pending)"), ("assign_again", "assign, same lines again")):
+            if k in a:
+                v = a[k]
+                p(f"  {name:44s} {v['per_second']:>10,} /s   p50 {v['p50_us']:>9.1f} us   p99 {v['p99_us']:>9.1f} us")
+        for n, v in ctl.get("user_set_per_s", {}).items():
+            p(f"  {'user set, %s new static users in a batch' % n:44s} {v:>10,.0f} /s")
+        if "fork_anchor" in a:
+            p(f"  {'anchor: one process per line (fork+exec)':44s} {a['fork_anchor']['per_second']:>10,} /s")
+        x = ctl.get("xray", {})
+        for k, name in (("parse_lines_per_s", "linecap-xray parser alone, lines"),
+                        ("pipeline_lines_per_s", "linecap-xray per-line work, lines"),
+                        ("end_to_end_recorder_per_s", "linecap-xray -> socket recorder, assignments"),
+                        ("end_to_end_linecapd_per_s", "linecap-xray -> linecapd, assignments")):
+            if x.get(k) is not None:
+                p(f"  {name:44s} {x[k]:>10,} /s")
+        if "assign_new" in a:
+            targets.append((">= 500,000 assignments/s", a["assign_new"]["per_second"] >= 500000,
+                            f"{a['assign_new']['per_second']:,}/s new, "
+                            f"{a.get('assign_again', {}).get('per_second', 0):,}/s again"))
+    mem = r.get("memory")
+    if mem:
+        MiB = 1048576
+        p()
+        p(f"Memory of linecapd (sched, queue_size 256, {mem['mbufs']} mbufs of 2 KiB; VmRSS / VmHWM / EAL heap allocated, MiB)")
+        for k, v in mem["start"].items():
+            p(f"  at start, {k.replace('_', ', ').replace('flows', 'flows ').replace('users', 'users '):34s}"
+              f" {v['rss'] / MiB:8.0f} {v['hwm'] / MiB:8.0f} {v['heap'] / MiB:8.0f}")
+        v = mem["after_assign"]
+        p(f"  {'1M flows, 64k users, 10k users assigned':44s} {v['rss'] / MiB:8.0f} {v['hwm'] / MiB:8.0f} {v['heap'] / MiB:8.0f}")
+        for v in mem["under_load"]:
+            p(f"  {'  after %d s under load (%d flows)' % (v['t'], v['flows']):44s}"
+              f" {v['rss'] / MiB:8.0f} {v['hwm'] / MiB:8.0f} {v['heap'] / MiB:8.0f}")
+        if mem.get("bytes_per_flow_heap") is not None:
+            p(f"  bytes per flow: {mem['bytes_per_flow_heap']:.0f} (heap), {mem['bytes_per_flow_rss']:.0f} (RSS at start)   "
+              f"bytes per user: {mem['bytes_per_user_heap']:.0f} (heap), {mem['bytes_per_user_rss']:.0f} (RSS at start)")
+        p(f"  RSS growth from start to the end of the load: {mem['rss_growth_under_load'] / MiB:+.1f} MiB")
+    lat = r.get("latency")
+    if lat:
+        p()
+        if "skipped" in lat:
+            p(f"Latency under load: skipped ({lat['skipped']})")
+        else:
+            p("Latency under load: ping RTT (ms) from the client IP of one user at 10 mbit each way, saturated by iperf3")
+            p("(lab.sh: network namespaces, veth, af_packet PMD; tcp_up/tcp_down: TCP Cubic; udp_up: UDP at 20 Mbit/s)")
+            p(f"  {'aqm':6s} {'load':>9s} {'idle p50':>9s} {'p50':>8s} {'p90':>8s} {'max':>8s} {'added p50':>10s} {'ping lost':>10s} {'iperf3 Mbit/s':>14s}")
+            for aqm in ("none", "pie"):
+                if aqm not in lat:
+                    continue
+                i = lat[aqm]["idle"]
+                for d in ("tcp_up", "tcp_down", "udp_up"):
+                    l = lat[aqm].get(d)
+                    if not l:
+                        continue
+                    lost = f"{l['sent'] - l['n']}/{l['sent']}"
+                    if not l.get("n"):
+                        p(f"  {aqm:6s} {d:>9s} {i.get('p50', 0):9.2f} {'no reply':>8s} {'':8s} {'':8s} {'':10s} {lost:>10s}")
+                        continue
+                    p(f"  {aqm:6s} {d:>9s} {i.get('p50', 0):9.2f} {l['p50']:8.2f} {l['p90']:8.2f} {l['max']:8.2f}"
+                      f" {l['p50'] - i.get('p50', 0):10.2f} {lost:>10s} {l['iperf3_bps'] / 1e6:14.2f}")
+                c = lat[aqm].get("counters")
+                if c:
+                    p(f"  {'':6s} user counters: up {c['up']['packets']} frames, {c['up']['drops']} dropped; "
+                      f"down {c['down']['packets']} frames, {c['down']['drops']} dropped")
+    if r.get("errors"):
+        p()
+        p("Errors during the run: " + " | ".join(r["errors"]))
+    if targets:
+        p()
+        p("Targets")
+        for name, ok, val in targets:
+            p(f"  {'met   ' if ok else 'MISSED'} {name:48s} {val}")
+    sec = r.get("seconds", {})
+    con = r.get("contended", {})
+    if sec:
+        p()
+        p("Run time: " + ", ".join(f"{k} {v} s" + (" (contended)" if con.get(k) else "") for k, v in sec.items()))
+
+    return out
+
+
+def chart(png, dat):
+    """Draw the data file dat to png with gnuplot; the exit status."""
+    with open(dat) as f:
+        n = len(f.readline().split()) - 1
+    script = CHART.format(png=png, dat=dat, n=n, last=n + 1).replace("\\\n", "")
+    rc = subprocess.run(["gnuplot"], input=script, text=True).returncode
+    if rc == 0:
+        os.remove(dat)
+    return rc
+
+
+def main():
+    if len(sys.argv) not in (2, 3):
+        sys.exit("usage: report.py RESULTS.json [CHART.png]")
+    png = sys.argv[2] if len(sys.argv) == 3 else ""
+    dat = png + ".dat" if png else ""
+    with open(sys.argv[1]) as f:
+        r = json.load(f)
+    print("\n".join(table(r, dat)))
+    sys.stdout.flush()
+    if dat and os.path.exists(dat) and shutil.which("gnuplot"):
+        sys.exit(chart(png, dat))
+
+
+if __name__ == "__main__":
+    main()
