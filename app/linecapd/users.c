@@ -315,7 +315,11 @@ users_start(struct daemon *d)
 
 		if (rc != 0) {
 			lc_log("error", "user %s (id %u): the worker refused it: %s",
-			       u->email, u->id, strerror(-rc));
+			       u->email, u->id, rc == -EINVAL ?
+			       "a rate below the port rate / 2^21 or a burst smaller "
+			       "than a frame ([shaper] port_rate, [wire] mtu)" :
+			       rc == -ENOSPC ? "more distinct pairs of rate and burst "
+			       "than [shaper] profiles" : strerror(-rc));
 			return rc;
 		}
 		n++;

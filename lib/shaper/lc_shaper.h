@@ -122,7 +122,14 @@ uint32_t lc_shaper_default_burst(uint64_t rate_bps);
 int lc_shaper_set_pipe(struct lc_shaper *sh, uint32_t pipe, uint64_t rate_bps,
 		       uint32_t burst_bytes);
 
-/* Whether lc_shaper_set_pipe() with this pair would succeed for any pipe. */
+/*
+ * What lc_shaper_set_pipe() with this pair would return for any pipe, with
+ * nothing changed: 0, -EINVAL (a rate or burst this shaper cannot take),
+ * -ENOSPC (a new pair and the table is full) or -EBUSY.
+ */
+int lc_shaper_check(const struct lc_shaper *sh, uint64_t rate_bps,
+		    uint32_t burst_bytes);
+/* Whether lc_shaper_check() finds nothing against it. */
 bool lc_shaper_can_set(const struct lc_shaper *sh, uint64_t rate_bps,
 		       uint32_t burst_bytes);
 

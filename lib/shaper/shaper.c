@@ -384,16 +384,29 @@ lc_shaper_set_pipe(struct lc_shaper *sh, uint32_t pipe, uint64_t rate_bps,
 	return pipe_apply(sh, pipe, (uint32_t)idx, false);
 }
 
+int
+lc_shaper_check(const struct lc_shaper *sh, uint64_t rate_bps, uint32_t burst_bytes)
+{
+	uint64_t rate, burst;
+	int ret;
+
+	if (sh == NULL)
+		return -EINVAL;
+	if (sh->flushing)
+		return -EBUSY;
+	ret = normalize(sh, rate_bps, burst_bytes, &rate, &burst);
+	if (ret != 0)
+		return ret;
+	if (profile_find(sh, rate, burst) < 0 && sh->n_profiles >= sh->max_profiles)
+		return -ENOSPC;
+	return 0;
+}
+
 bool
 lc_shaper_can_set(const struct lc_shaper *sh, uint64_t rate_bps,
 		  uint32_t burst_bytes)
 {
-	uint64_t rate, burst;
-
-	if (sh == NULL || sh->flushing ||
-	    normalize(sh, rate_bps, burst_bytes, &rate, &burst) != 0)
-		return false;
-	return profile_find(sh, rate, burst) >= 0 || sh->n_profiles < sh->max_profiles;
+	return lc_shaper_check(sh, rate_bps, burst_bytes) == 0;
 }
 
 int

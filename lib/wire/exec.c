@@ -50,18 +50,23 @@ flow_list(struct lc_wire *w, struct wire_cmd *cmd)
 
 /*
  * The rates that a user's limits give (0: the default rate of new users),
- * in rate[]; -ENOSPC unless both shapers would take them, so that a
- * change applies to both directions or to neither.
+ * in rate[]; an error (lc_shaper_check(): -EINVAL, -ENOSPC) unless both
+ * shapers would take them, so that a change applies to both directions or
+ * to neither.
  */
 static int
 limits_fit(const struct lc_wire *w, const struct lc_wire_limits *l,
 	   uint64_t rate[LC_FLOW_DIRS])
 {
 	for (int d = 0; d < LC_FLOW_DIRS; d++) {
+		int rc;
+
 		rate[d] = l->rate[d] != 0 ? l->rate[d] : w->p.default_rate[d];
-		if (w->p.shaper[d] != NULL &&
-		    !lc_shaper_can_set(w->p.shaper[d], rate[d], l->burst[d]))
-			return -ENOSPC;
+		if (w->p.shaper[d] == NULL)
+			continue;
+		rc = lc_shaper_check(w->p.shaper[d], rate[d], l->burst[d]);
+		if (rc != 0)
+			return rc;
 	}
 	return 0;
 }

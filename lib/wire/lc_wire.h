@@ -251,7 +251,8 @@ int lc_wire_flows(struct lc_wire *wire, uint32_t *cursor,
 /*
  * Users on the worker. A user comes to life with its limits, both
  * directions or neither (-ENOSPC: a shaper has no room for another
- * profile); -EEXIST for a live id.
+ * profile; -EINVAL: a rate or burst a shaper cannot take); -EEXIST for a
+ * live id.
  */
 int lc_wire_user_add(struct lc_wire *wire, uint32_t id, const struct lc_wire_limits *l);
 /* New limits for a live user (-EINVAL if it is not), both directions or neither. */

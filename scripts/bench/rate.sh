@@ -128,11 +128,11 @@ rate_section() {
         local eal="--no-huge -m $mem --vdev=net_pcap0,rx_pcap=$W/c-$t.pcap,infinite_rx=1
                    --vdev=net_pcap1,rx_pcap=$W/s-$t.pcap,infinite_rx=1"
         # port_rate: above what one worker forwards, so that the port never
-        # limits; not 100gbit, since DPDK 22.11's rte_sched divides by zero
-        # in dequeue for a pipe below about 2e-7 of its port's rate.
+        # limits, and at most 2^21 times LIMIT (16 gbit for 8 kbit): rte_sched
+        # cannot hold a smaller share of its port (docs/SHAPING.md).
         local common=("[wire]" "mtu = 1518" "mbufs = $mb" "autostart = no"
             "[flows]" "capacity = 1048576" "[users]" "capacity = $UCAP"
-            "state_file = $W/users.conf" "[shaper]" "port_rate = 25gbit"
+            "state_file = $W/users.conf" "[shaper]" "port_rate = 10gbit"
             "queue_size = $QSIZE")
         say "[rate $t] testpmd io baseline"
         testpmd_mpps "$t"

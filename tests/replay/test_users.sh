@@ -645,6 +645,12 @@ badfile)
     truncate -s $((64 * 1024 + 4096 * 1024 + 1)) "$STATE"
     refused "an oversized file" "$STATE: 4259841 bytes, more than the 4259840"
     rm -f "$STATE"
+    # A well-formed file with a rate the shaper cannot hold names the user
+    # and why, not "No space left on device".
+    printf 'linecap-users 1\nuser 1 low@example.com up=1kbit down=1kbit\nend 1\n' > "$STATE"
+    refused "a rate below the port's floor" \
+        "user low@example.com \(id 1\): the worker refused it: a rate below the port rate / 2\^21"
+    rm -f "$STATE"
 
     # --ignore-state keeps a file that still held users.
     lc_start "$WORK/lc.conf"
