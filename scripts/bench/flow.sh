@@ -18,6 +18,6 @@ build=${BUILD:-build}
 if [ ! -f "$build/build.ninja" ]; then
 	meson setup "$build"
 fi
-ninja -C "$build" tests/flowbench/bench_flow >/dev/null
+ninja -C "$build" tests/bench/bench_flow >/dev/null
 
-exec "$build/tests/flowbench/bench_flow" "$@"
+exec "$build/tests/bench/bench_flow" "$@"
