@@ -645,11 +645,11 @@ static void
 test_truncations(void **state)
 {
 	static const char *const lines[] = {
-		"2024/11/12 15:18:07.123456 from tcp:[2001:db8::1]:5678 "
-		"accepted udp:[2606:4700::1111]:443 [vless-in ==> out] "
-		"email: \xd0\xbf@example.com",
-		"2021/03/01 10:00:00 203.0.113.13:40002 accepted "
-		"tcp:www.example.com:443 [in >> out] email:heidi \r\n",
+		("2024/11/12 15:18:07.123456 from tcp:[2001:db8::1]:5678 "
+		 "accepted udp:[2606:4700::1111]:443 [vless-in ==> out] "
+		 "email: \xd0\xbf@example.com"),
+		("2021/03/01 10:00:00 203.0.113.13:40002 accepted "
+		 "tcp:www.example.com:443 [in >> out] email:heidi \r\n"),
 		"2024/11/12 15:18:08 from [Masked IPv6]:5000 rejected  x",
 	};
 	struct lc_xraylog_entry e;
