@@ -191,9 +191,10 @@ struct rte_mempool *lc_wire_pool_create(const uint16_t port[LC_SIDE_MAX],
 int lc_wire_worker_main(void *arg);
 
 /*
- * One iteration of the worker loop: a burst from each port, then pending
- * commands. Returns the number of frames received. Unit tests call it on the
- * main thread instead of launching the worker.
+ * One iteration of the worker loop: a burst from each port, the shapers'
+ * dequeues, then pending commands. Returns the number of frames it moved:
+ * received, and let out of the shapers (0: an idle iteration). Unit tests
+ * call it on the main thread instead of launching the worker.
  */
 unsigned int lc_wire_poll(struct lc_wire *wire);
 

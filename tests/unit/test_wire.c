@@ -20,6 +20,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "lc_frames.h"
 #include "lc_wire.h"
 
 #define POOL_SIZE 4095
@@ -94,7 +95,11 @@ make_wire(enum lc_wire_mode mode)
 		.max_frame = 1518,
 		.rx_enabled = true,
 		.socket_id = SOCKET_ID_ANY,
-		.call_timeout_ms = 20, /* for the calls that no worker answers */
+		/*
+		 * The default timeout (1 s): a running worker on a busy machine
+		 * must never miss it, and the calls that no worker answers
+		 * cost a second each.
+		 */
 	};
 	struct lc_wire *w = lc_wire_create(&p);
 
@@ -454,6 +459,1146 @@ test_create_rejects_bad_params(void **state)
 	lc_wire_free(NULL);
 }
 
+/*
+ * ---- A full wire: flow table, users and assignments, shapers ----------
+ *
+ * The tests below build the wire as linecapd does (app/linecapd/main.c:
+ * ports_up, shapers_up; users.c: users_create) and feed it real IPv4 frames
+ * from the frame builder, so that the worker finds flows, binds them to
+ * users and shapes them.
+ */
+
+#define RIG_USERS 8
+#define MBIT 1000000ull
+#define FRAME_LEN 1000
+/*
+ * A limited user: 8 Mbit/s (a frame of FRAME_LEN every millisecond) with
+ * a burst of four frames, so that no dequeue lets more than four go at once
+ * and a queue of twenty takes about 20 ms to leave.
+ */
+#define USER_RATE (8 * MBIT)
+#define USER_BURST (4 * FRAME_LEN)
+/* What a paced queue gets to leave before a test calls it stuck. */
+#define DRAIN_LIMIT_S 5
+
+struct rig_opts {
+	enum lc_wire_mode mode;
+	enum lc_shaper_engine engine;
+	bool permit_invalid_flow;
+	bool shape_unassigned;
+	uint64_t unassigned_rate; /* bit/s of pipe 0; 0: the port rate */
+	uint32_t queue_size;      /* frames per user queue; 0: 64 */
+	uint32_t max_profiles;    /* 0: 8 */
+};
+
+struct rig {
+	struct lc_wire *w;
+	struct lc_flow_table *flows;
+	struct lc_assign *assign;
+	struct lc_shaper *sh[LC_FLOW_DIRS];
+	struct lc_worker_user *users; /* lc_assign_users(assign) */
+};
+
+static unsigned int rig_seq;
+/* The rig of the running test, and whether it launched its worker. */
+static struct rig *rig_now;
+static bool rig_launched;
+
+/* One rig at a time, not on a test's stack, so that rig_cleanup() finds it. */
+static struct rig rig;
+
+static struct rig *
+rig_up(const struct rig_opts *o)
+{
+	struct rig *r = &rig;
+	char fname[16], aname[16], sname[LC_FLOW_DIRS][16];
+	uint64_t hz = rte_get_tsc_hz();
+	unsigned int n = rig_seq++;
+
+	memset(r, 0, sizeof(*r));
+	rig_now = r;
+	snprintf(aname, sizeof(aname), "wa%u", n);
+	snprintf(fname, sizeof(fname), "wf%u", n);
+	struct lc_assign_params ap = {
+		.name = aname, .socket_id = SOCKET_ID_ANY, .users = RIG_USERS,
+		.ip_capacity = 64, .pending_capacity = 64, .pending_ttl = 60 * hz,
+	};
+	r->assign = lc_assign_create(&ap);
+	assert_non_null(r->assign);
+	r->users = lc_assign_users(r->assign);
+	struct lc_flow_params fp = {
+		.name = fname, .socket_id = SOCKET_ID_ANY, .capacity = 1024,
+		.permit_invalid_flow = o->permit_invalid_flow, .hz = hz,
+		.client_index = true, .expire = lc_assign_flow_expired,
+		.expire_arg = r->assign,
+	};
+	r->flows = lc_flow_table_create(&fp);
+	assert_non_null(r->flows);
+	for (int d = 0; d < LC_FLOW_DIRS; d++) {
+		snprintf(sname[d], sizeof(sname[d]), "w%c%u", d == 0 ? 'u' : 'd', n);
+		struct lc_shaper_params sp = {
+			.name = sname[d], .socket_id = SOCKET_ID_ANY, .engine = o->engine,
+			.port_rate = 1000 * MBIT, .mtu = 1518, .users = RIG_USERS,
+			.queue_size = o->queue_size != 0 ? o->queue_size : 64,
+			.aqm = LC_SHAPER_AQM_NONE,
+			.max_profiles = o->max_profiles != 0 ? o->max_profiles : 8,
+			.unassigned_rate = o->unassigned_rate,
+		};
+		r->sh[d] = lc_shaper_create(&sp);
+		assert_non_null(r->sh[d]);
+	}
+	struct lc_wire_params p = {
+		.port = { sides[0].port, sides[1].port },
+		.mode = o->mode,
+		.vlan_mode = 2,
+		.burst = 32,
+		.tx_retries = 4,
+		.max_frame = 1518,
+		.rx_enabled = true,
+		.socket_id = SOCKET_ID_ANY,
+		.flows = r->flows,
+		.assign = r->assign,
+		.shaper = { r->sh[0], r->sh[1] },
+		.default_rate = { USER_RATE, USER_RATE },
+		.shape_unassigned = { o->shape_unassigned, o->shape_unassigned },
+		.users = RIG_USERS,
+		/* Generous: the worker, or the test thread playing it, shares CPUs. */
+		.call_timeout_ms = DRAIN_LIMIT_S * 1000,
+	};
+	r->w = lc_wire_create(&p);
+	assert_non_null(r->w);
+	return r;
+}
+
+/*
+ * Every frame a test sent must be accounted for by the test: the rings are
+ * empty here. Frames still queued in a shaper are freed with it.
+ */
+static void
+rig_free(struct rig *r)
+{
+	lc_wire_free(r->w);
+	for (int d = 0; d < LC_FLOW_DIRS; d++)
+		lc_shaper_free(r->sh[d]);
+	lc_flow_table_free(r->flows);
+	lc_assign_free(r->assign);
+	rig_now = NULL;
+}
+
+static void
+rig_down(struct rig *r)
+{
+	for (int s = 0; s < LC_SIDE_MAX; s++) {
+		assert_int_equal(rte_ring_count(sides[s].rx), 0);
+		assert_int_equal(rte_ring_count(sides[s].tx), 0);
+	}
+	rig_free(r);
+	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
+}
+
+/*
+ * After a test that failed half-way: stop its worker, free its rig and
+ * whatever it left on the rings, so that the tests after it start clean.
+ */
+static int
+rig_cleanup(void **state)
+{
+	struct rte_mbuf *m;
+
+	(void)state;
+	if (rig_launched) {
+		lc_wire_stop(rig_now->w);
+		rte_eal_wait_lcore(rte_get_next_lcore(-1, 1, 0));
+		rig_launched = false;
+	}
+	if (rig_now != NULL)
+		rig_free(rig_now);
+	for (int s = 0; s < LC_SIDE_MAX; s++) {
+		while (rte_ring_dequeue(sides[s].rx, (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+		while (rte_ring_dequeue(sides[s].tx, (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+	}
+	return 0;
+}
+
+enum fr_kind { FR_UDP, FR_TCP_SYN, FR_TCP_ACK, FR_ARP, FR_LLDP };
+
+/* A frame the test sends, built again byte for byte to check what came out. */
+struct fr {
+	uint8_t kind;
+	bool down;     /* server -> client: received on the server port */
+	uint32_t flow; /* lc_frames_flow_init(): client 10.0.0.(flow + 1) */
+	uint32_t seq;  /* the first payload bytes: tells the frames apart */
+	uint16_t len;
+};
+
+static uint16_t
+fr_build(const struct fr *d, uint8_t *buf)
+{
+	static const uint8_t no_mac[6];
+	struct lc_frames_flow f;
+	struct lc_frame b;
+	size_t n;
+
+	lc_frames_flow_init(&f, d->flow);
+	if (d->down)
+		lc_frames_flow_reverse(&f, &f);
+	lc_frame_init(&b, buf, LC_FRAME_MAX_LEN);
+	lc_frame_eth(&b, f.dst_mac, f.src_mac);
+	switch (d->kind) {
+	case FR_UDP:
+		lc_frame_ipv4(&b, f.src4, f.dst4);
+		lc_frame_udp(&b, f.sport, f.dport);
+		break;
+	case FR_TCP_SYN:
+	case FR_TCP_ACK:
+		lc_frame_ipv4(&b, f.src4, f.dst4);
+		lc_frame_tcp(&b, f.sport, f.dport, d->seq, d->kind == FR_TCP_ACK,
+			     d->kind == FR_TCP_SYN ? 0x02 : 0x10, 0);
+		break;
+	case FR_ARP:
+		lc_frame_arp(&b, 1, f.src_mac, f.src4, no_mac, f.dst4);
+		break;
+	case FR_LLDP:
+		lc_frame_lldp(&b, f.src_mac, (uint16_t)d->seq);
+		break;
+	}
+	lc_frame_bytes(&b, &d->seq, sizeof(d->seq));
+	if (d->len > b.len)
+		lc_frame_fill(&b, d->len - b.len, d->seq);
+	n = lc_frame_finish(&b, LC_FRAME_MIN_LEN);
+	assert_int_equal(n, d->len);
+	return (uint16_t)n;
+}
+
+/* n frames of one kind and flow, seq from seq0 on. */
+static void
+fr_series(struct fr *d, uint32_t n, uint8_t kind, bool down, uint32_t flow,
+	  uint32_t seq0, uint16_t len)
+{
+	for (uint32_t i = 0; i < n; i++)
+		d[i] = (struct fr){ .kind = kind, .down = down, .flow = flow,
+				    .seq = seq0 + i, .len = len };
+}
+
+/* Put frames on the RX ring of the port each one arrives on. */
+static void
+fr_inject(const struct fr *d, uint32_t n)
+{
+	uint8_t buf[LC_FRAME_MAX_LEN];
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+		uint16_t len = fr_build(&d[i], buf);
+
+		assert_non_null(m);
+		memcpy(rte_pktmbuf_append(m, len), buf, len);
+		assert_int_equal(rte_ring_enqueue(sides[d[i].down ? LC_SIDE_SERVER :
+						  LC_SIDE_CLIENT].rx, m), 0);
+	}
+}
+
+/* Whether m is the frame d, byte for byte. */
+static bool
+fr_same(const struct rte_mbuf *m, const struct fr *d)
+{
+	uint8_t want[LC_FRAME_MAX_LEN];
+	uint16_t len = fr_build(d, want);
+
+	return m->pkt_len == len && m->nb_segs == 1 &&
+	       memcmp(rte_pktmbuf_mtod(m, const uint8_t *), want, len) == 0;
+}
+
+/*
+ * Take up to n frames that the port transmitted: each must be d[i], in
+ * order. Returns how many were there.
+ */
+static uint32_t
+fr_take(int side, const struct fr *d, uint32_t n)
+{
+	struct rte_mbuf *m;
+	uint32_t got = 0;
+
+	while (got < n && rte_ring_dequeue(sides[side].tx, (void **)&m) == 0) {
+		bool same = fr_same(m, &d[got]);
+
+		rte_pktmbuf_free(m);
+		if (!same)
+			fail_msg("frame %u out of %s port: not seq %u as sent", got,
+				 lc_side_name((enum lc_side)side), d[got].seq);
+		got++;
+	}
+	return got;
+}
+
+/*
+ * Take what the port transmitted, in any order: each frame must be one of
+ * d[] not seen yet. Returns how many were taken.
+ */
+static uint32_t
+fr_take_any(int side, const struct fr *d, uint32_t n, bool *seen)
+{
+	struct rte_mbuf *m;
+	uint32_t got = 0;
+
+	while (rte_ring_dequeue(sides[side].tx, (void **)&m) == 0) {
+		uint32_t i = 0;
+
+		while (i < n && (seen[i] || !fr_same(m, &d[i])))
+			i++;
+		rte_pktmbuf_free(m);
+		if (i == n)
+			fail_msg("a frame out of %s port that was not sent, or twice",
+				 lc_side_name((enum lc_side)side));
+		seen[i] = true;
+		got++;
+	}
+	return got;
+}
+
+/* The client address of a flow as assignments name it: IPv4-mapped. */
+static void
+client_addr(uint32_t flow, uint8_t addr[16])
+{
+	struct lc_frames_flow f;
+
+	lc_frames_flow_init(&f, flow);
+	memset(addr, 0, 16);
+	addr[10] = 0xff;
+	addr[11] = 0xff;
+	addr[12] = (uint8_t)(f.src4 >> 24);
+	addr[13] = (uint8_t)(f.src4 >> 16);
+	addr[14] = (uint8_t)(f.src4 >> 8);
+	addr[15] = (uint8_t)f.src4;
+}
+
+static uint16_t
+client_port(uint32_t flow)
+{
+	struct lc_frames_flow f;
+
+	lc_frames_flow_init(&f, flow);
+	return f.sport;
+}
+
+static uint64_t
+deadline_s(unsigned int s)
+{
+	return rte_get_timer_cycles() + s * rte_get_timer_hz();
+}
+
+static bool
+before(uint64_t deadline)
+{
+	return rte_get_timer_cycles() < deadline;
+}
+
+/*
+ * Poll until the port has transmitted d[0..n-1], in order, with got of
+ * them taken already; returns how many were taken in all. Paced frames
+ * get DRAIN_LIMIT_S, which only a stuck queue runs out of.
+ */
+static uint32_t
+poll_take(struct rig *r, int side, const struct fr *d, uint32_t got, uint32_t n)
+{
+	uint64_t end = deadline_s(DRAIN_LIMIT_S);
+
+	while (got < n && before(end)) {
+		lc_wire_poll(r->w);
+		got += fr_take(side, d + got, n - got);
+	}
+	return got;
+}
+
+/*
+ * Control calls while the test thread plays the worker: the call runs on
+ * the other lcore, as linecapd's control thread would, and this thread
+ * polls until it returns. (A launched worker cannot be used for set-up:
+ * when it stops it flushes the shapers, which lifts their limits for good.)
+ */
+struct ctl {
+	struct lc_wire *w;
+	int (*fn)(struct lc_wire *w, void *arg);
+	void *arg;
+};
+
+static int
+ctl_main(void *p)
+{
+	struct ctl *c = p;
+
+	return c->fn(c->w, c->arg);
+}
+
+static int
+ctl_run(struct lc_wire *w, int (*fn)(struct lc_wire *, void *), void *arg)
+{
+	unsigned int lcore = rte_get_next_lcore(-1, 1, 0);
+	struct ctl c = { .w = w, .fn = fn, .arg = arg };
+
+	assert_true(lcore < RTE_MAX_LCORE);
+	assert_int_equal(rte_eal_remote_launch(ctl_main, &c, lcore), 0);
+	while (rte_eal_get_lcore_state(lcore) != WAIT)
+		lc_wire_poll(w);
+	return rte_eal_wait_lcore(lcore);
+}
+
+struct ctl_batch {
+	struct lc_wire_assignment *list;
+	uint32_t n;
+};
+
+static int
+ctl_assign_fn(struct lc_wire *w, void *arg)
+{
+	struct ctl_batch *b = arg;
+
+	return lc_wire_assign(w, b->list, b->n);
+}
+
+static int
+ctl_state_fn(struct lc_wire *w, void *arg)
+{
+	enum lc_state *s = arg; /* in: the new state; out: the old one */
+
+	return lc_wire_set_state(w, s[0], &s[1]);
+}
+
+static int
+ctl_mode_fn(struct lc_wire *w, void *arg)
+{
+	struct lc_wire_switch *was = arg;
+
+	return lc_wire_set_mode(w, (enum lc_wire_mode)was->old_mode, was);
+}
+
+static int
+ctl_counters_fn(struct lc_wire *w, void *arg)
+{
+	return lc_wire_assign_counters(w, arg);
+}
+
+static int
+ctl_flow_counters_fn(struct lc_wire *w, void *arg)
+{
+	return lc_wire_flow_counters(w, arg);
+}
+
+/* User id comes to life with rate and burst both ways, and owns flow's client IP. */
+static void
+add_user_ip(struct rig *r, uint32_t id, uint64_t rate, uint32_t burst, uint32_t flow)
+{
+	struct lc_wire_assignment e[2] = {
+		{ .op = LC_WIRE_USER_ADD, .user = id,
+		  .limits = { .rate = { rate, rate }, .burst = { burst, burst } } },
+		{ .op = LC_WIRE_ASSIGN_IP, .user = id },
+	};
+	struct ctl_batch b = { .list = e, .n = 2 };
+
+	client_addr(flow, e[1].addr);
+	assert_int_equal(ctl_run(r->w, ctl_assign_fn, &b), 0);
+	assert_int_equal(e[0].err, 0);
+	assert_int_equal(e[1].err, 0);
+	assert_int_equal(e[1].result, LC_ASSIGN_BOUND);
+	assert_true(r->users[id].live);
+}
+
+static enum lc_state
+set_state(struct rig *r, enum lc_state state)
+{
+	enum lc_state s[2] = { state, (enum lc_state)99 };
+
+	assert_int_equal(ctl_run(r->w, ctl_state_fn, s), 0);
+	assert_int_equal(lc_wire_state(r->w), state);
+	return s[1];
+}
+
+/*
+ * TAP mode with users and shapers: the meters tell what inline shaping
+ * would drop, counted on the user, and nothing is transmitted or queued.
+ * Switched to inline, the same user's frames are queued and paced out.
+ */
+static void
+test_full_tap_counts_inline_shapes(void **state)
+{
+	struct rig_opts o = { .mode = LC_WIRE_TAP, .engine = LC_SHAPER_SCHED };
+	struct lc_wire_switch was = { .old_mode = LC_WIRE_INLINE };
+	struct lc_wire_port_stats cs;
+	struct lc_shaper_stats st;
+	struct fr tap[20], in[20];
+	struct rig *r;
+	uint32_t got;
+
+	(void)state;
+	r = rig_up(&o);
+	add_user_ip(r, 1, USER_RATE, USER_BURST, 1);
+	/* One burst, so one meter time: the bucket holds four of the twenty. */
+	fr_series(tap, 20, FR_UDP, false, 1, 0, FRAME_LEN);
+	fr_inject(tap, 20);
+	assert_int_equal(lc_wire_poll(r->w), 20);
+	while (lc_wire_poll(r->w) > 0)
+		;
+	lc_wire_get_port_stats(r->w, LC_SIDE_CLIENT, &cs);
+	assert_int_equal(cs.tap_packets, 20);
+	assert_int_equal(cs.drops[LC_DROP_POLICE] + cs.drops[LC_DROP_SHAPER], 0);
+	assert_int_equal(r->users[1].packets[LC_FLOW_DIR_UP], 20);
+	assert_int_equal(r->users[1].bytes[LC_FLOW_DIR_UP], 20 * FRAME_LEN);
+	assert_int_equal(r->users[1].drops[LC_FLOW_DIR_UP], 16);
+	assert_int_equal(r->users[0].drops[LC_FLOW_DIR_UP], 0);
+	lc_shaper_stats_get(r->sh[LC_FLOW_DIR_UP], &st);
+	assert_int_equal(st.enqueued, 0);
+	assert_int_equal(st.meter_red, 16);
+	assert_int_equal(rte_ring_count(sides[LC_SIDE_SERVER].tx), 0);
+	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
+
+	assert_int_equal(ctl_run(r->w, ctl_mode_fn, &was), 0);
+	assert_int_equal(was.old_mode, LC_WIRE_TAP);
+	assert_int_equal(was.rx_packets[LC_SIDE_CLIENT], 20);
+	fr_series(in, 20, FR_UDP, false, 1, 100, FRAME_LEN);
+	fr_inject(in, 20);
+	lc_wire_poll(r->w);
+	/* Queued, not all out at once; then all of it, in order, unchanged. */
+	got = fr_take(LC_SIDE_SERVER, in, 20);
+	assert_true(got < 20);
+	assert_true(lc_shaper_queued(r->sh[LC_FLOW_DIR_UP]) > 0);
+	assert_int_equal(poll_take(r, LC_SIDE_SERVER, in, got, 20), 20);
+	lc_shaper_stats_get(r->sh[LC_FLOW_DIR_UP], &st);
+	assert_int_equal(st.enqueued, 20);
+	assert_int_equal(st.dequeued, 20);
+	lc_wire_get_port_stats(r->w, LC_SIDE_CLIENT, &cs);
+	assert_int_equal(cs.tap_packets, 20);
+	assert_int_equal(r->users[1].packets[LC_FLOW_DIR_UP], 40);
+	/* Inline queues what TAP would have dropped: no new drop. */
+	assert_int_equal(r->users[1].drops[LC_FLOW_DIR_UP], 16);
+	rig_down(r);
+}
+
+/*
+ * The shaping states: present queues a limited user's frames; disabled
+ * forwards everything in the poll that received it, still counting it for
+ * the user; absent removes the users and their assignments, so that the
+ * flow's frames count as nobody's and pass unshaped, also once shaping is
+ * present again.
+ */
+static void
+test_full_states(void **state)
+{
+	struct rig_opts o = { .mode = LC_WIRE_INLINE, .engine = LC_SHAPER_SCHED };
+	struct lc_assign_counters ac;
+	struct lc_shaper_stats st;
+	struct fr f[80];
+	struct rig *r;
+	uint32_t got;
+
+	(void)state;
+	r = rig_up(&o);
+	add_user_ip(r, 1, USER_RATE, USER_BURST, 1);
+
+	fr_series(f, 20, FR_UDP, false, 1, 0, FRAME_LEN);
+	fr_inject(f, 20);
+	lc_wire_poll(r->w);
+	got = fr_take(LC_SIDE_SERVER, f, 20);
+	assert_true(got < 20);
+	assert_int_equal(poll_take(r, LC_SIDE_SERVER, f, got, 20), 20);
+
+	assert_int_equal(set_state(r, LC_STATE_DISABLED), LC_STATE_PRESENT);
+	fr_series(f + 20, 20, FR_UDP, false, 1, 20, FRAME_LEN);
+	fr_inject(f + 20, 20);
+	assert_int_equal(lc_wire_poll(r->w), 20);
+	assert_int_equal(fr_take(LC_SIDE_SERVER, f + 20, 20), 20);
+	lc_shaper_stats_get(r->sh[LC_FLOW_DIR_UP], &st);
+	assert_int_equal(st.enqueued, 20);
+	assert_int_equal(r->users[1].packets[LC_FLOW_DIR_UP], 40);
+
+	assert_int_equal(set_state(r, LC_STATE_ABSENT), LC_STATE_DISABLED);
+	assert_false(r->users[1].live);
+	assert_int_equal(ctl_run(r->w, ctl_counters_fn, &ac), 0);
+	assert_int_equal(ac.ip_rules, 0);
+	fr_series(f + 40, 20, FR_UDP, false, 1, 40, FRAME_LEN);
+	fr_inject(f + 40, 20);
+	assert_int_equal(lc_wire_poll(r->w), 20);
+	assert_int_equal(fr_take(LC_SIDE_SERVER, f + 40, 20), 20);
+	assert_int_equal(r->users[1].packets[LC_FLOW_DIR_UP], 40);
+	assert_int_equal(r->users[0].packets[LC_FLOW_DIR_UP], 20);
+	assert_int_equal(r->users[1].flows, 0);
+
+	/* Present again: nothing assigned is left, so nothing is shaped. */
+	assert_int_equal(set_state(r, LC_STATE_PRESENT), LC_STATE_ABSENT);
+	fr_series(f + 60, 20, FR_UDP, false, 1, 60, FRAME_LEN);
+	fr_inject(f + 60, 20);
+	assert_int_equal(lc_wire_poll(r->w), 20);
+	assert_int_equal(fr_take(LC_SIDE_SERVER, f + 60, 20), 20);
+	assert_int_equal(r->users[0].packets[LC_FLOW_DIR_UP], 40);
+	lc_shaper_stats_get(r->sh[LC_FLOW_DIR_UP], &st);
+	assert_int_equal(st.enqueued, 20);
+	rig_down(r);
+}
+
+/*
+ * The sched engine queues a limited user's frames both ways and paces them
+ * out in order: never all in the poll that received them, all of them
+ * eventually, none dropped.
+ */
+static void
+test_full_sched_paces_user(void **state)
+{
+	struct rig_opts o = { .mode = LC_WIRE_INLINE, .engine = LC_SHAPER_SCHED };
+	struct lc_wire_port_stats cs, ss;
+	struct fr up[30], down[30];
+	struct rig *r;
+	uint32_t got_up, got_down;
+
+	(void)state;
+	r = rig_up(&o);
+	add_user_ip(r, 1, USER_RATE, USER_BURST, 1);
+	fr_series(up, 30, FR_UDP, false, 1, 0, FRAME_LEN);
+	fr_series(down, 30, FR_UDP, true, 1, 1000, FRAME_LEN);
+	fr_inject(up, 30);
+	fr_inject(down, 30);
+	lc_wire_poll(r->w);
+	got_up = fr_take(LC_SIDE_SERVER, up, 30);
+	got_down = fr_take(LC_SIDE_CLIENT, down, 30);
+	assert_true(got_up < 30 && got_down < 30);
+	assert_true(lc_shaper_queued(r->sh[LC_FLOW_DIR_UP]) > 0);
+	assert_true(lc_shaper_queued(r->sh[LC_FLOW_DIR_DOWN]) > 0);
+
+	uint64_t end = deadline_s(DRAIN_LIMIT_S);
+	while ((got_up < 30 || got_down < 30) && before(end)) {
+		lc_wire_poll(r->w);
+		got_up += fr_take(LC_SIDE_SERVER, up + got_up, 30 - got_up);
+		got_down += fr_take(LC_SIDE_CLIENT, down + got_down, 30 - got_down);
+	}
+	assert_int_equal(got_up, 30);
+	assert_int_equal(got_down, 30);
+	lc_wire_get_port_stats(r->w, LC_SIDE_CLIENT, &cs);
+	lc_wire_get_port_stats(r->w, LC_SIDE_SERVER, &ss);
+	assert_int_equal(ss.tx_packets, 30);
+	assert_int_equal(cs.tx_packets, 30);
+	assert_int_equal(cs.drops[LC_DROP_SHAPER] + ss.drops[LC_DROP_SHAPER], 0);
+	assert_int_equal(r->users[1].packets[LC_FLOW_DIR_UP], 30);
+	assert_int_equal(r->users[1].packets[LC_FLOW_DIR_DOWN], 30);
+	assert_int_equal(r->users[1].drops[LC_FLOW_DIR_UP] +
+			 r->users[1].drops[LC_FLOW_DIR_DOWN], 0);
+	assert_int_equal(lc_shaper_queued(r->sh[LC_FLOW_DIR_UP]), 0);
+	rig_down(r);
+}
+
+/*
+ * The police engine queues nothing: within one burst (one meter time) the
+ * user's bucket passes four frames at once and the rest are dropped and
+ * counted; after a pause the refilled bucket passes frames again. With
+ * unassigned traffic unlimited, it is not metered, even though pipe 0 has a
+ * rate it exceeds.
+ */
+static void
+test_full_police_drops_above_rate(void **state)
+{
+	struct rig_opts o = { .mode = LC_WIRE_INLINE, .engine = LC_SHAPER_POLICE,
+			      .unassigned_rate = 64000 };
+	struct lc_wire_port_stats cs;
+	struct lc_shaper_stats st;
+	struct fr f[30], other[20];
+	struct rig *r;
+	uint32_t got;
+
+	(void)state;
+	r = rig_up(&o);
+	add_user_ip(r, 1, USER_RATE, USER_BURST, 1);
+	fr_series(f, 10, FR_UDP, false, 1, 0, FRAME_LEN);
+	/* 30000 bytes: more than pipe 0's burst (18432) if it were metered. */
+	fr_series(other, 20, FR_UDP, false, 2, 500, 1500);
+	fr_inject(f, 5);
+	fr_inject(other, 20);
+	fr_inject(f + 5, 5);
+	assert_int_equal(lc_wire_poll(r->w), 30);
+	assert_int_equal(fr_take(LC_SIDE_SERVER, f, 4), 4);
+	assert_int_equal(fr_take(LC_SIDE_SERVER, other, 20), 20);
+	assert_int_equal(rte_ring_count(sides[LC_SIDE_SERVER].tx), 0);
+	lc_wire_get_port_stats(r->w, LC_SIDE_CLIENT, &cs);
+	assert_int_equal(cs.drops[LC_DROP_POLICE], 6);
+	assert_int_equal(r->users[1].drops[LC_FLOW_DIR_UP], 6);
+	assert_int_equal(r->users[1].packets[LC_FLOW_DIR_UP], 10);
+	assert_int_equal(r->users[0].packets[LC_FLOW_DIR_UP], 20);
+	assert_int_equal(r->users[0].drops[LC_FLOW_DIR_UP], 0);
+	lc_shaper_stats_get(r->sh[LC_FLOW_DIR_UP], &st);
+	assert_int_equal(st.meter_red, 6);
+	assert_int_equal(st.enqueued, 0);
+	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
+
+	/* 5 ms at 8 Mbit/s refills at least one frame, the burst at most four. */
+	rte_delay_us_sleep(5000);
+	fr_series(f + 10, 20, FR_UDP, false, 1, 10, FRAME_LEN);
+	fr_inject(f + 10, 20);
+	assert_int_equal(lc_wire_poll(r->w), 20);
+	got = fr_take(LC_SIDE_SERVER, f + 10, 20);
+	assert_true(got >= 1 && got <= 4);
+	lc_wire_get_port_stats(r->w, LC_SIDE_CLIENT, &cs);
+	assert_int_equal(cs.drops[LC_DROP_POLICE], 6 + 20 - got);
+	assert_int_equal(r->users[1].drops[LC_FLOW_DIR_UP], 6 + 20 - got);
+	rig_down(r);
+}
+
+/*
+ * Frames that are not IP (ARP, LLDP) and unassigned traffic, with
+ * unassigned traffic unlimited, go straight out in the poll that received
+ * them, in order, even while a user's queue is full and dropping; none of
+ * them touches the shaper. The user's queue drops reach its counter.
+ */
+static void
+test_full_bypass_while_queue_full(void **state)
+{
+	struct rig_opts o = { .mode = LC_WIRE_INLINE, .engine = LC_SHAPER_SCHED,
+			      .queue_size = 16 };
+	struct lc_wire_port_stats cs, ss;
+	struct lc_shaper_stats st;
+	struct fr user[42], pass[5], arp_down;
+	struct rig *r;
+	uint32_t user_out, first_out, drops;
+
+	(void)state;
+	r = rig_up(&o);
+	/* 64 kbit/s, a burst of two frames: the queue stays full. */
+	add_user_ip(r, 1, 64000, 2 * FRAME_LEN, 1);
+	fr_series(user, 42, FR_UDP, false, 1, 0, FRAME_LEN);
+	fr_inject(user, 32);
+	lc_wire_poll(r->w);
+	lc_wire_get_port_stats(r->w, LC_SIDE_CLIENT, &cs);
+	assert_int_equal(cs.rx_packets, 32);
+	assert_int_equal(cs.drops[LC_DROP_SHAPER], 32 - 16);
+	user_out = fr_take(LC_SIDE_SERVER, user, 16);
+	assert_true(user_out <= 2);
+	first_out = user_out;
+	assert_true(lc_shaper_queued(r->sh[LC_FLOW_DIR_UP]) >= 14);
+
+	pass[0] = (struct fr){ .kind = FR_ARP, .flow = 1, .seq = 900, .len = 60 };
+	pass[1] = (struct fr){ .kind = FR_UDP, .flow = 2, .seq = 901, .len = 300 };
+	pass[2] = (struct fr){ .kind = FR_LLDP, .flow = 1, .seq = 902, .len = 80 };
+	pass[3] = (struct fr){ .kind = FR_UDP, .flow = 2, .seq = 903, .len = 1500 };
+	pass[4] = (struct fr){ .kind = FR_UDP, .flow = 3, .seq = 904, .len = 64 };
+	arp_down = (struct fr){ .kind = FR_ARP, .down = true, .flow = 1, .seq = 905,
+				.len = 60 };
+	fr_inject(user + 32, 6);
+	fr_inject(pass, 3);
+	fr_inject(user + 38, 4);
+	fr_inject(pass + 3, 2);
+	fr_inject(&arp_down, 1);
+	lc_wire_poll(r->w);
+	assert_int_equal(rte_ring_count(sides[LC_SIDE_CLIENT].rx) +
+			 rte_ring_count(sides[LC_SIDE_SERVER].rx), 0);
+	/* They leave first, before what the shaper lets out in that poll. */
+	assert_int_equal(fr_take(LC_SIDE_SERVER, pass, 5), 5);
+	assert_int_equal(fr_take(LC_SIDE_CLIENT, &arp_down, 1), 1);
+	user_out += fr_take(LC_SIDE_SERVER, user + user_out, 16 - user_out);
+	assert_int_equal(rte_ring_count(sides[LC_SIDE_SERVER].tx), 0);
+	assert_true(user_out <= 4);
+
+	lc_wire_get_port_stats(r->w, LC_SIDE_CLIENT, &cs);
+	lc_wire_get_port_stats(r->w, LC_SIDE_SERVER, &ss);
+	/* The queue had room for what the first poll let out, no more. */
+	drops = (uint32_t)cs.drops[LC_DROP_SHAPER];
+	assert_int_equal(drops, 16 + 10 - first_out);
+	lc_shaper_stats_get(r->sh[LC_FLOW_DIR_UP], &st);
+	/* Every user frame was queued or dropped; nothing else came near. */
+	assert_int_equal(st.enqueued + drops, 42);
+	assert_int_equal(st.dropped_tail, drops);
+	lc_shaper_stats_get(r->sh[LC_FLOW_DIR_DOWN], &st);
+	assert_int_equal(st.enqueued + st.dropped_tail, 0);
+	assert_int_equal(ss.parse[LC_PARSE_NON_IP], 1);
+	assert_int_equal(cs.parse[LC_PARSE_NON_IP], 2);
+	assert_int_equal(r->users[0].packets[LC_FLOW_DIR_UP], 3);
+	assert_int_equal(r->users[1].packets[LC_FLOW_DIR_UP], 42);
+
+	/* Within UPKEEP_EVERY (8) iterations the drops reach the user. */
+	for (int i = 0; i < 8; i++)
+		lc_wire_poll(r->w);
+	assert_int_equal(r->users[1].drops[LC_FLOW_DIR_UP], drops);
+	user_out += fr_take(LC_SIDE_SERVER, user + user_out, 16 - user_out);
+	rig_down(r);
+}
+
+/*
+ * With unassigned traffic limited, it goes through the shaper's pipe 0:
+ * queued and paced at the unassigned rate, while non-IP frames still pass
+ * at once.
+ */
+static void
+test_full_shape_unassigned_pipe0(void **state)
+{
+	struct rig_opts o = { .mode = LC_WIRE_INLINE, .engine = LC_SHAPER_SCHED,
+			      .shape_unassigned = true,
+			      .unassigned_rate = USER_RATE };
+	struct lc_wire_port_stats ss;
+	struct lc_shaper_stats st;
+	struct fr f[40], arp;
+	struct rig *r;
+	uint32_t got;
+
+	(void)state;
+	r = rig_up(&o);
+	/* The default burst of 8 Mbit/s holds 18 frames: 40 cannot leave at once. */
+	fr_series(f, 40, FR_UDP, false, 2, 0, FRAME_LEN);
+	arp = (struct fr){ .kind = FR_ARP, .flow = 2, .seq = 77, .len = 60 };
+	fr_inject(f, 20);
+	fr_inject(&arp, 1);
+	fr_inject(f + 20, 11);
+	lc_wire_poll(r->w);
+	assert_int_equal(fr_take(LC_SIDE_SERVER, &arp, 1), 1);
+	fr_inject(f + 31, 9);
+	got = fr_take(LC_SIDE_SERVER, f, 40);
+	assert_true(got < 31);
+	assert_int_equal(poll_take(r, LC_SIDE_SERVER, f, got, 40), 40);
+	lc_shaper_stats_get(r->sh[LC_FLOW_DIR_UP], &st);
+	assert_int_equal(st.enqueued, 40);
+	assert_int_equal(st.dequeued, 40);
+	assert_int_equal(r->users[0].packets[LC_FLOW_DIR_UP], 40);
+	lc_wire_get_port_stats(r->w, LC_SIDE_SERVER, &ss);
+	assert_int_equal(ss.tx_packets, 41);
+	rig_down(r);
+}
+
+/*
+ * Frames the shaper lets out into a TX ring that stays full are dropped,
+ * counted on the port that received them, and freed.
+ */
+static void
+test_full_tx_full_after_shaper(void **state)
+{
+	struct rig_opts o = { .mode = LC_WIRE_INLINE, .engine = LC_SHAPER_SCHED };
+	struct lc_wire_port_stats cs, ss;
+	struct fr fill[63], f[10];
+	struct rig *r;
+
+	(void)state;
+	r = rig_up(&o);
+	add_user_ip(r, 1, USER_RATE, USER_BURST, 1);
+	/* Unassigned frames fill the server's TX ring (63) without the shaper. */
+	fr_series(fill, 63, FR_UDP, false, 2, 0, 200);
+	fr_inject(fill, 63);
+	while (lc_wire_poll(r->w) > 0)
+		;
+	assert_int_equal(rte_ring_count(sides[LC_SIDE_SERVER].tx), 63);
+
+	fr_series(f, 10, FR_UDP, false, 1, 100, FRAME_LEN);
+	fr_inject(f, 10);
+	lc_wire_poll(r->w);
+	uint64_t end = deadline_s(DRAIN_LIMIT_S);
+	while (lc_shaper_queued(r->sh[LC_FLOW_DIR_UP]) > 0 && before(end))
+		lc_wire_poll(r->w);
+	assert_int_equal(lc_shaper_queued(r->sh[LC_FLOW_DIR_UP]), 0);
+	lc_wire_get_port_stats(r->w, LC_SIDE_CLIENT, &cs);
+	lc_wire_get_port_stats(r->w, LC_SIDE_SERVER, &ss);
+	assert_int_equal(cs.drops[LC_DROP_TX_FULL], 10);
+	assert_int_equal(cs.drops[LC_DROP_SHAPER], 0);
+	assert_int_equal(ss.tx_packets, 63);
+	assert_int_equal(r->users[1].packets[LC_FLOW_DIR_UP], 10);
+	/* The ring holds what filled it, unchanged; the ten are back in the pool. */
+	assert_int_equal(fr_take(LC_SIDE_SERVER, fill, 63), 63);
+	rig_down(r);
+}
+
+/*
+ * permit_invalid_flow = no: TCP that opens no session (mid-stream, either
+ * way) is dropped and counted, and counts for no user; a SYN opens the
+ * flow, which is bound to its user, and the rest of it passes.
+ */
+static void
+test_full_invalid_flow_dropped(void **state)
+{
+	struct rig_opts o = { .mode = LC_WIRE_INLINE, .engine = LC_SHAPER_SCHED };
+	struct lc_wire_port_stats cs, ss;
+	struct lc_flow_counters fc;
+	struct fr bad[4], good[2];
+	struct rig *r;
+
+	(void)state;
+	r = rig_up(&o);
+	add_user_ip(r, 1, USER_RATE, USER_BURST, 1);
+	fr_series(bad, 3, FR_TCP_ACK, false, 1, 0, 400);
+	bad[3] = (struct fr){ .kind = FR_TCP_ACK, .down = true, .flow = 2, .seq = 3,
+			      .len = 400 };
+	fr_inject(bad, 4);
+	assert_int_equal(lc_wire_poll(r->w), 4);
+	lc_wire_get_port_stats(r->w, LC_SIDE_CLIENT, &cs);
+	lc_wire_get_port_stats(r->w, LC_SIDE_SERVER, &ss);
+	assert_int_equal(cs.drops[LC_DROP_INVALID_FLOW], 3);
+	assert_int_equal(ss.drops[LC_DROP_INVALID_FLOW], 1);
+	assert_int_equal(cs.tx_packets + ss.tx_packets, 0);
+	assert_int_equal(r->users[1].packets[LC_FLOW_DIR_UP], 0);
+	assert_int_equal(r->users[0].packets[LC_FLOW_DIR_DOWN], 0);
+	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
+
+	good[0] = (struct fr){ .kind = FR_TCP_SYN, .flow = 1, .seq = 10, .len = 80 };
+	good[1] = (struct fr){ .kind = FR_TCP_ACK, .flow = 1, .seq = 11, .len = 400 };
+	fr_inject(good, 2);
+	assert_int_equal(poll_take(r, LC_SIDE_SERVER, good, 0, 2), 2);
+	assert_int_equal(r->users[1].packets[LC_FLOW_DIR_UP], 2);
+	assert_int_equal(r->users[1].flows, 1);
+	assert_int_equal(ctl_run(r->w, ctl_flow_counters_fn, &fc), 0);
+	assert_int_equal(fc.invalid_flow, 4);
+	assert_int_equal(fc.created, 1);
+	assert_int_equal(fc.created_midstream, 0);
+	lc_wire_get_port_stats(r->w, LC_SIDE_CLIENT, &cs);
+	assert_int_equal(cs.drops[LC_DROP_INVALID_FLOW], 3);
+	rig_down(r);
+}
+
+/* Wait (DRAIN_LIMIT_S at most) until the worker's counter reaches want. */
+static bool
+wait_count(const uint64_t *c, uint64_t want)
+{
+	uint64_t end = deadline_s(DRAIN_LIMIT_S);
+
+	while (__atomic_load_n(c, __ATOMIC_RELAXED) < want && before(end))
+		rte_delay_us_sleep(100);
+	return __atomic_load_n(c, __ATOMIC_RELAXED) == want;
+}
+
+/* Wait until the port has transmitted n frames, then take them, any order. */
+static void
+take_all(int side, const struct fr *d, uint32_t n, bool *seen)
+{
+	uint64_t end = deadline_s(DRAIN_LIMIT_S);
+	uint32_t got = 0;
+
+	while (got < n && before(end))
+		got += fr_take_any(side, d, n, seen);
+	assert_int_equal(got, n);
+}
+
+/* The flows the worker lists, walked one per call to the end. */
+static uint32_t
+list_flows(struct lc_wire *w, struct lc_wire_flow_info *out, uint32_t max)
+{
+	uint32_t cursor = LC_FLOW_CURSOR_START, n = 0, calls = 0;
+	uint64_t now = 0;
+
+	while (cursor != LC_FLOW_CURSOR_END) {
+		int k = lc_wire_flows(w, &cursor, out + n, RTE_MIN(1u, max - n), &now);
+
+		assert_true(k == 0 || k == 1);
+		assert_true(now != 0);
+		n += (uint32_t)k;
+		assert_true(++calls < 100);
+	}
+	return n;
+}
+
+static const struct lc_wire_flow_info *
+find_flow(const struct lc_wire_flow_info *l, uint32_t n, uint32_t flow)
+{
+	uint8_t addr[16];
+
+	client_addr(flow, addr);
+	for (uint32_t i = 0; i < n; i++)
+		if (memcmp(l[i].key.client, addr, 16) == 0 &&
+		    l[i].key.client_port == client_port(flow))
+			return &l[i];
+	return NULL;
+}
+
+/*
+ * Users and assignments through the typed calls, with the worker running:
+ * a user comes to life once, with limits the shapers can take or not at
+ * all; an endpoint assigned before its flow binds the flow on its first
+ * frame, an IP-wide one every flow of the address, an endpoint assigned
+ * later the flow that exists; the users' counters count their flows' frames
+ * both ways; the flow list walks to its end; a retired id is gone only
+ * once no flow holds it, and may then be given out again.
+ */
+static void
+test_full_users_and_assignments(void **state)
+{
+	struct rig_opts o = { .mode = LC_WIRE_INLINE, .engine = LC_SHAPER_SCHED,
+			      .max_profiles = 3 };
+	const struct lc_wire_limits l8 = { .rate = { USER_RATE, USER_RATE } };
+	const struct lc_wire_limits l16 = { .rate = { 2 * USER_RATE, 2 * USER_RATE } };
+	const struct lc_wire_limits l8_16 = { .rate = { USER_RATE, 2 * USER_RATE } };
+	unsigned int lcore = rte_get_next_lcore(-1, 1, 0);
+	struct lc_wire_flow_info list[8];
+	const struct lc_wire_flow_info *fi;
+	struct lc_assign_counters ac;
+	struct lc_shaper_stats sst[LC_FLOW_DIRS];
+	struct lc_wire_assignment e[2];
+	struct fr up[16], down[3], more[2];
+	bool seen_up[16] = { false }, seen_down[3] = { false };
+	bool seen_more[2] = { false }, gone[2];
+	const uint32_t retired[2] = { 1, 5 };
+	struct rig *r;
+	uint32_t n;
+
+	(void)state;
+	r = rig_up(&o);
+	assert_true(lcore < RTE_MAX_LCORE);
+	assert_int_equal(rte_eal_remote_launch(lc_wire_worker_main, r->w, lcore), 0);
+	rig_launched = true;
+
+	/* Profiles: the port rate, 8 and 16 Mbit/s; the table is then full. */
+	assert_int_equal(lc_wire_user_add(r->w, 1, &l8), 0);
+	assert_int_equal(lc_wire_user_add(r->w, 1, &l8), -EEXIST);
+	assert_int_equal(lc_wire_user_add(r->w, 2, &l16), 0);
+	assert_int_equal(lc_wire_user_add(r->w, 3, &l8_16), 0);
+	assert_int_equal(lc_wire_shaper_stats(r->w, sst), 0);
+	assert_int_equal(sst[LC_FLOW_DIR_UP].profiles_used, 3);
+	/* 24 Mbit/s up needs a fourth profile: neither direction is set. */
+	memset(e, 0, sizeof(e));
+	e[0] = (struct lc_wire_assignment){ .op = LC_WIRE_USER_ADD, .user = 4,
+		.limits = { .rate = { 3 * USER_RATE, USER_RATE } } };
+	e[1] = (struct lc_wire_assignment){ .op = LC_WIRE_ASSIGN_IP, .user = 4 };
+	client_addr(4, e[1].addr);
+	assert_int_equal(lc_wire_assign(r->w, e, 2), 0);
+	assert_int_equal(e[0].err, -ENOSPC);
+	assert_int_equal(e[1].err, -EINVAL);
+	assert_false(__atomic_load_n(&r->users[4].live, __ATOMIC_ACQUIRE));
+	assert_int_equal(lc_wire_shaper_stats(r->w, sst), 0);
+	assert_int_equal(sst[LC_FLOW_DIR_UP].profiles_used, 3);
+	assert_int_equal(sst[LC_FLOW_DIR_DOWN].profiles_used, 3);
+
+	/* Flow 1's endpoint before it exists; flow 2's address IP-wide. */
+	memset(e, 0, sizeof(e));
+	e[0] = (struct lc_wire_assignment){ .op = LC_WIRE_ASSIGN_ENDPOINT, .user = 1,
+					    .port = client_port(1) };
+	client_addr(1, e[0].addr);
+	e[1] = (struct lc_wire_assignment){ .op = LC_WIRE_ASSIGN_IP, .user = 2 };
+	client_addr(2, e[1].addr);
+	assert_int_equal(lc_wire_assign(r->w, e, 2), 0);
+	assert_int_equal(e[0].err, 0);
+	assert_int_equal(e[0].result, LC_ASSIGN_PENDING);
+	assert_int_equal(e[1].err, 0);
+	assert_int_equal(e[1].result, LC_ASSIGN_BOUND);
+
+	fr_series(up, 5, FR_UDP, false, 1, 0, 700);
+	fr_series(up + 5, 4, FR_UDP, false, 2, 5, 900);
+	fr_series(up + 9, 2, FR_UDP, false, 3, 9, 300);
+	fr_series(down, 3, FR_UDP, true, 1, 20, 1200);
+	fr_inject(up, 11);
+	fr_inject(down, 3);
+	take_all(LC_SIDE_SERVER, up, 11, seen_up);
+	take_all(LC_SIDE_CLIENT, down, 3, seen_down);
+	assert_true(wait_count(&r->users[1].packets[LC_FLOW_DIR_UP], 5));
+	assert_true(wait_count(&r->users[1].packets[LC_FLOW_DIR_DOWN], 3));
+	assert_true(wait_count(&r->users[1].bytes[LC_FLOW_DIR_DOWN], 3 * 1200));
+	assert_true(wait_count(&r->users[2].packets[LC_FLOW_DIR_UP], 4));
+	assert_true(wait_count(&r->users[2].bytes[LC_FLOW_DIR_UP], 4 * 900));
+	assert_true(wait_count(&r->users[0].packets[LC_FLOW_DIR_UP], 2));
+
+	/* Flow 3 exists: its endpoint is bound now, and its frames count for 3. */
+	memset(e, 0, sizeof(e));
+	e[0] = (struct lc_wire_assignment){ .op = LC_WIRE_ASSIGN_ENDPOINT, .user = 3,
+					    .port = client_port(3) };
+	client_addr(3, e[0].addr);
+	assert_int_equal(lc_wire_assign(r->w, e, 1), 0);
+	assert_int_equal(e[0].err, 0);
+	assert_int_equal(e[0].result, LC_ASSIGN_BOUND);
+	fr_series(more, 2, FR_UDP, false, 3, 30, 300);
+	fr_inject(more, 2);
+	take_all(LC_SIDE_SERVER, more, 2, seen_more);
+	assert_true(wait_count(&r->users[3].packets[LC_FLOW_DIR_UP], 2));
+	assert_int_equal(__atomic_load_n(&r->users[0].packets[LC_FLOW_DIR_UP],
+					 __ATOMIC_RELAXED), 2);
+
+	assert_int_equal(lc_wire_assign_counters(r->w, &ac), 0);
+	assert_int_equal(ac.bound_on_create, 1);
+	assert_int_equal(ac.bound_by_ip, 1);
+	assert_int_equal(ac.ip_rules, 1);
+
+	n = list_flows(r->w, list, RTE_DIM(list));
+	assert_int_equal(n, 3);
+	fi = find_flow(list, n, 1);
+	assert_non_null(fi);
+	assert_int_equal(fi->flow.user_id, 1);
+	assert_int_equal(fi->key.l4_proto, 17);
+	assert_int_equal(fi->key.server_port, 443);
+	assert_int_equal(fi->flow.packets[LC_FLOW_DIR_UP], 5);
+	assert_int_equal(fi->flow.packets[LC_FLOW_DIR_DOWN], 3);
+	assert_int_equal(fi->flow.bytes[LC_FLOW_DIR_DOWN], 3 * 1200);
+	fi = find_flow(list, n, 2);
+	assert_non_null(fi);
+	assert_int_equal(fi->flow.user_id, 2);
+	assert_int_equal(fi->flow.packets[LC_FLOW_DIR_UP], 4);
+	fi = find_flow(list, n, 3);
+	assert_non_null(fi);
+	assert_int_equal(fi->flow.user_id, 3);
+	assert_int_equal(fi->flow.packets[LC_FLOW_DIR_UP], 4);
+
+	/*
+	 * Retire 1 (live, holding flow 1) and 5 (never given out): the call
+	 * deletes 1, whose flow still holds it at that moment; 5 is gone.
+	 */
+	assert_int_equal(lc_wire_users_gone(r->w, retired, 2, gone), 0);
+	assert_false(gone[0]);
+	assert_true(gone[1]);
+	assert_false(__atomic_load_n(&r->users[1].live, __ATOMIC_ACQUIRE));
+	/* The sweep unbinds the flow; then the id is gone and may come back. */
+	uint64_t end = deadline_s(DRAIN_LIMIT_S);
+	do {
+		assert_int_equal(lc_wire_users_gone(r->w, retired, 1, gone), 0);
+	} while (!gone[0] && before(end));
+	assert_true(gone[0]);
+	assert_int_equal(__atomic_load_n(&r->users[1].flows, __ATOMIC_RELAXED), 0);
+	n = list_flows(r->w, list, RTE_DIM(list));
+	assert_int_equal(n, 3);
+	fi = find_flow(list, n, 1);
+	assert_non_null(fi);
+	assert_int_equal(fi->flow.user_id, 0);
+	assert_int_equal(find_flow(list, n, 2)->flow.user_id, 2);
+	assert_int_equal(lc_wire_user_add(r->w, 1, &l8), 0);
+	assert_int_equal(__atomic_load_n(&r->users[1].packets[LC_FLOW_DIR_UP],
+					 __ATOMIC_RELAXED), 0);
+
+	lc_wire_stop(r->w);
+	assert_int_equal(rte_eal_wait_lcore(lcore), 0);
+	rig_launched = false;
+	for (uint32_t i = 0; i < 11; i++)
+		assert_true(seen_up[i]);
+	rig_down(r);
+}
+
+/*
+ * A worker that stops lets what its users' queues still hold leave at once,
+ * unshaped and in order, before the ports close: nothing is left queued.
+ */
+static void
+test_full_stop_flushes_queues(void **state)
+{
+	struct rig_opts o = { .mode = LC_WIRE_INLINE, .engine = LC_SHAPER_SCHED };
+	unsigned int lcore = rte_get_next_lcore(-1, 1, 0);
+	struct lc_wire_assignment e[2] = {
+		{ .op = LC_WIRE_USER_ADD, .user = 1,
+		  .limits = { .rate = { 64000, 64000 },
+			      .burst = { 2 * FRAME_LEN, 2 * FRAME_LEN } } },
+		{ .op = LC_WIRE_ASSIGN_IP, .user = 1 },
+	};
+	struct lc_wire_port_stats ss;
+	struct fr f[20];
+	struct rig *r;
+
+	(void)state;
+	r = rig_up(&o);
+	assert_true(lcore < RTE_MAX_LCORE);
+	assert_int_equal(rte_eal_remote_launch(lc_wire_worker_main, r->w, lcore), 0);
+	rig_launched = true;
+	client_addr(1, e[1].addr);
+	assert_int_equal(lc_wire_assign(r->w, e, 2), 0);
+	assert_int_equal(e[0].err, 0);
+	assert_int_equal(e[1].err, 0);
+	/* 64 kbit/s: 20 frames would take two and a half seconds. */
+	fr_series(f, 20, FR_UDP, false, 1, 0, FRAME_LEN);
+	fr_inject(f, 20);
+	assert_true(wait_count(&r->users[1].packets[LC_FLOW_DIR_UP], 20));
+	lc_wire_stop(r->w);
+	assert_int_equal(rte_eal_wait_lcore(lcore), 0);
+	rig_launched = false;
+	assert_int_equal(lc_shaper_queued(r->sh[LC_FLOW_DIR_UP]), 0);
+	assert_int_equal(fr_take(LC_SIDE_SERVER, f, 20), 20);
+	lc_wire_get_port_stats(r->w, LC_SIDE_SERVER, &ss);
+	assert_int_equal(ss.tx_packets, 20);
+	rig_down(r);
+}
+
+/* The tests of a full wire clean up after themselves even when they fail. */
+#define full_test(t) cmocka_unit_test_teardown(t, rig_cleanup)
+
 int
 main(void)
 {
@@ -466,6 +1611,16 @@ main(void)
 		cmocka_unit_test(test_oversize_dropped),
 		cmocka_unit_test(test_chained_frames_parsed),
 		cmocka_unit_test(test_create_rejects_bad_params),
+		full_test(test_full_tap_counts_inline_shapes),
+		full_test(test_full_states),
+		full_test(test_full_sched_paces_user),
+		full_test(test_full_police_drops_above_rate),
+		full_test(test_full_bypass_while_queue_full),
+		full_test(test_full_shape_unassigned_pipe0),
+		full_test(test_full_tx_full_after_shaper),
+		full_test(test_full_invalid_flow_dropped),
+		full_test(test_full_users_and_assignments),
+		full_test(test_full_stop_flushes_queues),
 	};
 
 	return cmocka_run_group_tests_name("wire", tests, setup, teardown);
