@@ -105,7 +105,7 @@ struct lc_wire_params {
 	struct lc_flow_table *flows;
 	/* Users and assignments, owned by the worker too; NULL: none. */
 	struct lc_assign *assign;
-	/* false: the worker starts without receiving, until LC_WIRE_OP_RX. */
+	/* false: the worker starts without receiving, until lc_wire_set_rx(). */
 	bool rx_enabled;
 	/*
 	 * The shapers by direction: [LC_FLOW_DIR_UP] on the egress of the
