@@ -223,6 +223,9 @@ buf_append(struct buf *b, const char *s, size_t n)
 static void
 buf_consume(struct buf *b, size_t n)
 {
+	/* An empty buffer may have no memory yet: memmove(NULL, ...) is undefined. */
+	if (n == 0)
+		return;
 	memmove(b->data, b->data + n, b->len - n);
 	b->len -= n;
 }
