@@ -10,6 +10,8 @@
  * - the top view's model (top_view.c): samples of `stats` and `user list`,
  *   the rates between two samples, the order of the rows and the text of
  *   the screen. It does no I/O, so the unit tests drive it with JSON.
+ * - the top session (top.c): the loop that samples, the keys and the
+ *   terminal.
  */
 #ifndef LINECAPCTL_H
 #define LINECAPCTL_H
@@ -174,5 +176,10 @@ size_t top_view_rows_for(size_t lines, bool help);
 
 /* A number with an SI prefix in at most 5 characters: 812k, 9.8M, 1.25G. */
 char *top_si(double v, char *buf, size_t size);
+
+/* ---- top.c ---- */
+
+/* `linecapctl [-s SOCKET] top ...`: argv[0] is "top". Returns the exit status. */
+int ctl_top(const char *target, int argc, char **argv);
 
 #endif

@@ -4,6 +4,7 @@
  *
  *   linecapctl [-s SOCKET] [--json] COMMAND...   one command, one reply
  *   linecapctl [-s SOCKET] [--json] -            every line of stdin, pipelined
+ *   linecapctl [-s SOCKET] top [OPTION...]        a live per-user view (top.c)
  *
  * Replies are printed as readable text on a terminal and as JSON lines with
  * --json or when stdout is not a terminal. Exit status: 0 when every reply is
@@ -34,6 +35,8 @@ usage(FILE *f)
 	fprintf(f,
 		"usage: linecapctl [-s SOCKET] [--json] COMMAND [ARG...]\n"
 		"       linecapctl [-s SOCKET] [--json] -     (commands from stdin)\n"
+		"       linecapctl [-s SOCKET] top [--interval SECONDS] [--sort KEY]\n"
+		"                  [-n COUNT] [--once]      (a live per-user view)\n"
 		"\n"
 		"  -s, --socket PATH  management socket (default %s,\n"
 		"                     or $LINECAP_SOCKET)\n"
@@ -348,6 +351,8 @@ main(int argc, char **argv)
 	}
 	if (path == NULL || path[0] == '\0')
 		path = LC_MGMT_SOCKET_DEFAULT;
+	if (strcmp(argv[optind], "top") == 0)
+		return ctl_top(path, argc - optind, argv + optind);
 	if (!isatty(STDOUT_FILENO))
 		json_out = true;
 
