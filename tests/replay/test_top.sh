@@ -29,10 +29,13 @@
 TMUX_SOCK=$WORK/tmux.sock
 S=top
 
+# The tmux server, then lib.sh's cleanup with the test's status in $?
+# (without set -e, which would end the trap at that `exit` of a failure).
 top_cleanup() {
     local rc=$?
+    set +e
     if command -v tmux > /dev/null; then
-        tmux -S "$TMUX_SOCK" kill-server 2> /dev/null || true
+        tmux -S "$TMUX_SOCK" kill-server 2> /dev/null
     fi
     (exit "$rc")
     lc_cleanup
