@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what linecap needs to build, test and run its demos, from Debian's
 # packages (the network-namespace lab needs iproute2, ethtool, iperf3 and
-# ping; the demo's plot, gnuplot). Does nothing when everything is already
-# there.
+# ping; the demo's plot, gnuplot; `linecapctl top`, ncurses, and its test,
+# tmux). Does nothing when everything is already there.
 set -euo pipefail
 
 pkgs=(
@@ -12,6 +12,7 @@ pkgs=(
     clang libclang-rt-14-dev
     jq python3
     iproute2 ethtool iperf3 iputils-ping gnuplot-nox
+    libncurses-dev tmux
 )
 
 missing=()

@@ -4,6 +4,7 @@
  *
  *   linecapctl [-s SOCKET] [--json] COMMAND...   one command, one reply
  *   linecapctl [-s SOCKET] [--json] -            every line of stdin, pipelined
+ *   linecapctl [-s SOCKET] top [OPTION...]        a live per-user view (top.c)
  *
  * Replies are printed as readable text on a terminal and as JSON lines with
  * --json or when stdout is not a terminal. Exit status: 0 when every reply is
@@ -16,16 +17,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "lc_mgmt.h"
+#include "linecapctl.h"
 
-#define EXIT_ERROR_REPLY 1
-#define EXIT_UNREACHABLE 2
+#define EXIT_ERROR_REPLY CTL_EXIT_ERROR_REPLY
+#define EXIT_UNREACHABLE CTL_EXIT_UNREACHABLE
 
 static bool json_out;
 
@@ -35,33 +35,13 @@ usage(FILE *f)
 	fprintf(f,
 		"usage: linecapctl [-s SOCKET] [--json] COMMAND [ARG...]\n"
 		"       linecapctl [-s SOCKET] [--json] -     (commands from stdin)\n"
+		"       linecapctl [-s SOCKET] top [--interval SECONDS] [--sort KEY]\n"
+		"                  [-n COUNT] [--once]      (a live per-user view)\n"
 		"\n"
 		"  -s, --socket PATH  management socket (default %s,\n"
 		"                     or $LINECAP_SOCKET)\n"
 		"  -j, --json         print replies as JSON lines\n"
 		"Try 'linecapctl help' for the commands.\n", LC_MGMT_SOCKET_DEFAULT);
-}
-
-static int
-connect_socket(const char *path)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(addr.sun_path)) {
-		fprintf(stderr, "linecapctl: socket path too long: %s\n", path);
-		return -1;
-	}
-	memcpy(addr.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
-		fprintf(stderr, "linecapctl: cannot reach linecapd at %s: %s\n", path,
-			strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 static void
@@ -223,6 +203,9 @@ buf_append(struct buf *b, const char *s, size_t n)
 static void
 buf_consume(struct buf *b, size_t n)
 {
+	/* An empty buffer may have no memory yet: memmove(NULL, ...) is undefined. */
+	if (n == 0)
+		return;
 	memmove(b->data, b->data + n, b->len - n);
 	b->len -= n;
 }
@@ -233,7 +216,7 @@ buf_consume(struct buf *b, size_t n)
  * never deadlocks against linecapd's own output buffer.
  */
 static int
-converse(int fd, struct buf *out, int in_fd)
+converse(struct ctl_channel *ch, struct buf *out, int in_fd)
 {
 	struct buf in = { 0 }, rx = { 0 };
 	size_t outstanding = 0;
@@ -268,7 +251,7 @@ converse(int fd, struct buf *out, int in_fd)
 			break;
 
 		struct pollfd pfd[2] = {
-			{ .fd = fd, .events = POLLIN | (out->len ? POLLOUT : 0) },
+			{ .fd = ctl_channel_fd(ch), .events = POLLIN | (out->len ? POLLOUT : 0) },
 			{ .fd = in_eof ? -1 : in_fd, .events = POLLIN },
 		};
 		if (poll(pfd, 2, -1) < 0) {
@@ -278,7 +261,7 @@ converse(int fd, struct buf *out, int in_fd)
 			break;
 		}
 		if (pfd[0].revents & POLLOUT) {
-			ssize_t n = send(fd, out->data, out->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+			ssize_t n = ctl_channel_send(ch, out->data, out->len);
 			if (n < 0 && errno != EAGAIN && errno != EINTR) {
 				fprintf(stderr, "linecapctl: send: %s\n", strerror(errno));
 				status = EXIT_UNREACHABLE;
@@ -289,10 +272,10 @@ converse(int fd, struct buf *out, int in_fd)
 		}
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			char tmp[65536];
-			ssize_t n = recv(fd, tmp, sizeof(tmp), 0);
+			ssize_t n = ctl_channel_recv(ch, tmp, sizeof(tmp));
 
 			if (n <= 0) {
-				if (n < 0 && errno == EINTR)
+				if (n < 0 && (errno == EINTR || errno == EAGAIN))
 					continue;
 				fprintf(stderr, "linecapctl: linecapd closed the connection "
 					"with %zu replies outstanding\n", outstanding);
@@ -340,8 +323,10 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = getenv("LINECAP_SOCKET");
+	struct ctl_channel *ch;
 	struct buf out = { 0 };
-	int c, fd, status;
+	char err[256];
+	int c, status;
 
 	/* "+": stop at the first command word, whose arguments may start with '-'. */
 	while ((c = getopt_long(argc, argv, "+s:jh", opts, NULL)) != -1) {
@@ -366,6 +351,8 @@ main(int argc, char **argv)
 	}
 	if (path == NULL || path[0] == '\0')
 		path = LC_MGMT_SOCKET_DEFAULT;
+	if (strcmp(argv[optind], "top") == 0)
+		return ctl_top(path, argc - optind, argv + optind);
 	if (!isatty(STDOUT_FILENO))
 		json_out = true;
 
@@ -381,13 +368,14 @@ main(int argc, char **argv)
 		}
 	}
 
-	fd = connect_socket(path);
-	if (fd < 0) {
+	ch = ctl_channel_open(path, err, sizeof(err));
+	if (ch == NULL) {
+		fprintf(stderr, "linecapctl: %s\n", err);
 		free(out.data);
 		return EXIT_UNREACHABLE;
 	}
-	status = converse(fd, &out, batch ? STDIN_FILENO : -1);
-	close(fd);
+	status = converse(ch, &out, batch ? STDIN_FILENO : -1);
+	ctl_channel_close(ch);
 	free(out.data);
 	return status;
 }
