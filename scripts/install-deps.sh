@@ -2,7 +2,9 @@
 # Installs what linecap needs to build, test and run its demos, from Debian's
 # packages (the network-namespace lab needs iproute2, ethtool, iperf3 and
 # ping; the demo's plot, gnuplot; `linecapctl top`, ncurses, and its test,
-# tmux). Does nothing when everything is already there.
+# tmux; the Debian package, debhelper, lintian and fakeroot; the unit files'
+# check, systemd's systemd-analyze). Does nothing when everything is already
+# there.
 set -euo pipefail
 
 pkgs=(
@@ -11,6 +13,7 @@ pkgs=(
     libpcap-dev libcmocka-dev libjansson-dev
     clang libclang-rt-14-dev
     jq python3
+    debhelper dpkg-dev fakeroot lintian libmicrohttpd-dev systemd
     iproute2 ethtool iperf3 iputils-ping gnuplot-nox
     libncurses-dev tmux
 )

@@ -601,6 +601,7 @@ control_up(struct daemon *d)
 	struct lc_mgmt_params mp = {
 		.path = d->conf.mgmt.socket,
 		.mode = d->conf.mgmt.socket_mode,
+		.group = d->conf.mgmt.socket_group,
 		.max_clients = d->conf.mgmt.max_clients,
 		.idle_timeout_ms = d->conf.mgmt.idle_timeout == 0 ? UINT32_MAX :
 				   d->conf.mgmt.idle_timeout * 1000,

@@ -128,6 +128,7 @@ static const struct key_def key_defs[] = {
 
 	S(mgmt, socket, LC_MGMT_SOCKET_DEFAULT),
 	O(mgmt, socket_mode, 0777, 0660),
+	S(mgmt, socket_group, ""),    /* empty: the daemon's own group */
 	U(mgmt, max_clients, 1, 4096, 64),
 	U(mgmt, idle_timeout, 0, 86400, 300),
 };
@@ -187,6 +188,22 @@ warnf(lc_conf_warn_fn warn, void *arg, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	warn(arg, msg);
+}
+
+/*
+ * Sections of the file that another program reads: linecap-setup prepares
+ * the host (hugepages, NIC drivers) from [host] before linecapd starts.
+ * linecapd skips them, without a warning and without looking at their keys.
+ */
+static const char *const other_sections[] = { "host" };
+
+static bool
+other_section(const char *section)
+{
+	for (size_t i = 0; i < sizeof(other_sections) / sizeof(other_sections[0]); i++)
+		if (strcmp(other_sections[i], section) == 0)
+			return true;
+	return false;
 }
 
 static const struct key_def *
@@ -262,7 +279,8 @@ apply_key(struct lc_conf *conf, const struct key_def *k, const char *v,
 			snprintf(why, whylen, "longer than %zu bytes", k->size - 1);
 			return -EINVAL;
 		}
-		if (v[0] == '\0') {
+		/* A key whose default is empty may be set back to it. */
+		if (v[0] == '\0' && k->dflt_str[0] != '\0') {
 			snprintf(why, whylen, "must not be empty");
 			return -EINVAL;
 		}
@@ -406,6 +424,8 @@ lc_conf_load(const char *path, struct lc_conf *out, lc_conf_warn_fn warn,
 		n = rte_cfgfile_section_entries_by_index(cfg, s, section, entries, n);
 
 		bool known;
+		if (other_section(section))
+			continue;
 		find_key(section, "", &known);
 		if (!known) {
 			warnf(warn, warn_arg, "%s: [%s]: unknown section, ignored",

@@ -6,7 +6,9 @@
  * read the INI file given with --config (rte_cfgfile). Every key has a default
  * (lc_conf_defaults(), from the one table of keys in conf.c), a bad value is
  * an error that names the section, the key and the value, and an unknown
- * section or key is a warning. A key whose values are an enum of a block
+ * section or key is a warning. The [host] section is linecap-setup's (the
+ * host's hugepages and NIC drivers, set up before linecapd starts): linecapd
+ * skips it. A key whose values are an enum of a block
  * (the wire's mode, the parser's vlan_mode, the shaper's engine and aqm) is
  * stored as that enum, by the names the block gives its values. The keys and
  * their meaning are documented in config/linecap.conf and docs/OPERATIONS.md.
@@ -26,6 +28,7 @@
 
 #define LC_CONF_PATH_MAX 256
 #define LC_CONF_EAL_MAX 2048
+#define LC_CONF_NAME_MAX 64
 
 struct lc_conf_eal {
 	char args[LC_CONF_EAL_MAX]; /* EAL arguments, space separated */
@@ -78,6 +81,7 @@ struct lc_conf_users {
 struct lc_conf_mgmt {
 	char socket[LC_CONF_PATH_MAX];
 	uint32_t socket_mode;
+	char socket_group[LC_CONF_NAME_MAX]; /* "": the daemon's own group */
 	uint32_t max_clients;
 	uint32_t idle_timeout;   /* seconds; 0: never */
 };

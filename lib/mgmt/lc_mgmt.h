@@ -163,6 +163,13 @@ struct lc_mgmt_params {
 	 */
 	const char *path;
 	uint32_t mode;           /* permission bits of the socket */
+	/*
+	 * Optional: the group the socket is given once made, by name; NULL or
+	 * "": the process's own group. A group that does not exist, or that
+	 * the process may not give files to, fails lc_mgmt_create() (ENOENT,
+	 * EPERM) before the path is touched, or with the socket removed.
+	 */
+	const char *group;
 	uint32_t max_clients;
 	size_t max_output;       /* bytes queued to one client before it is cut off */
 	/*

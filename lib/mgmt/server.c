@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -192,6 +193,22 @@ claim_path(const char *path, const struct sockaddr_un *addr, char *why,
 	return -err;
 }
 
+/* The id of a group, by name: 0, -ENOENT for no such group, or -errno. */
+static int
+group_id(const char *name, gid_t *gid)
+{
+	struct group grp, *found = NULL;
+	char buf[4096];
+	int rc = getgrnam_r(name, &grp, buf, sizeof(buf), &found);
+
+	if (rc != 0)
+		return -rc;
+	if (found == NULL)
+		return -ENOENT;
+	*gid = found->gr_gid;
+	return 0;
+}
+
 struct lc_mgmt *
 lc_mgmt_create(const struct lc_mgmt_params *p)
 {
@@ -212,6 +229,22 @@ lc_mgmt_create(const struct lc_mgmt_params *p)
 		    p->path, sizeof(addr.sun_path) - 1);
 		errno = ENAMETOOLONG;
 		return NULL;
+	}
+	gid_t gid = (gid_t)-1;
+	if (p->group != NULL && p->group[0] != '\0') {
+		err = group_id(p->group, &gid);
+		if (err != 0) {
+			if (err == -ENOENT)
+				say(p->error, p->error_size, "no group named '%s' for "
+				    "the socket: create it (addgroup --system %s), or "
+				    "set another [mgmt] socket_group", p->group,
+				    p->group);
+			else
+				say(p->error, p->error_size, "cannot look up group "
+				    "'%s': %s", p->group, strerror(-err));
+			errno = -err;
+			return NULL;
+		}
 	}
 	m = calloc(1, sizeof(*m));
 	if (m == NULL)
@@ -256,6 +289,16 @@ lc_mgmt_create(const struct lc_mgmt_params *p)
 		err = errno;
 		say(p->error, p->error_size, "cannot bind %s: %s", m->path,
 		    strerror(err));
+		errno = err;
+		goto fail;
+	}
+	/* The group first: a chown by a non-root owner may clear mode bits. */
+	if (gid != (gid_t)-1 && lchown(m->path, (uid_t)-1, gid) != 0) {
+		err = errno;
+		say(p->error, p->error_size, "cannot give %s to group '%s': %s "
+		    "(linecapd must run as root, or as a member of that group)",
+		    m->path, p->group, strerror(err));
+		unlink(m->path);
 		errno = err;
 		goto fail;
 	}

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Replay tests of linecapd under conditions an appliance meets: a worker that
 # stops answering for seconds, frames longer than the MTU, and the shipped
-# configuration started as it is.
-#   test_robust.sh worker-stop | oversize | shipped-config
+# configuration started as it is, the socket's group.
+#   test_robust.sh worker-stop | oversize | fair-clients | idle-clients |
+#                  shipped-config | socket-group
 . "$(dirname "$0")/lib.sh"
 
 case_name=${1:?case}
@@ -234,6 +235,34 @@ shipped-config)
     expect_eq "$(jf "$s" .ports.server.tx_packets)" 44 "frames forwarded"
     lc_stop
     rm -rf /var/run/dpdk/linecap
+    ;;
+socket-group)
+    # [mgmt] socket_group gives the socket to that group, with socket_mode;
+    # a group that does not exist stops the start with a sentence naming it.
+    if [ "$(id -u)" -ne 0 ] || ! command -v groupadd > /dev/null; then
+        echo "SKIP: robust-socket-group needs root and groupadd"
+        exit 77
+    fi
+    group=lc-test-$$
+    groupadd "$group"
+    trap 'groupdel "$group" 2> /dev/null || true; lc_cleanup' EXIT INT TERM
+    "$LC_PCAPGEN" mixed "$WORK/c.pcap" "$WORK/s.pcap" > /dev/null
+    write_conf "$WORK/lc.conf" inline "$WORK/c.pcap" "$WORK/s.pcap" \
+        "[mgmt]" "socket_group = $group" "socket_mode = 0660"
+    lc_start "$WORK/lc.conf"
+    expect_eq "$(stat -c %G "$LC_SOCK")" "$group" "group of the socket"
+    expect_eq "$(stat -c %a "$LC_SOCK")" 660 "mode of the socket"
+    lc_stop
+
+    write_conf "$WORK/lc.conf" inline "$WORK/c.pcap" "$WORK/s.pcap" \
+        "[mgmt]" "socket_group = lc-no-such-group"
+    rc=0
+    "$LINECAPD" --config "$WORK/lc.conf" > "$LC_LOG" 2>&1 || rc=$?
+    expect_eq "$rc" 1 "exit status with an unknown socket_group"
+    grep "no group named 'lc-no-such-group'" "$LC_LOG" ||
+        fail "the error does not name the group"
+    [ ! -e "$LC_SOCK" ] || fail "a socket was left at $LC_SOCK"
+    groupdel "$group"
     ;;
 *)
     fail "unknown case $case_name"

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <grp.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -692,6 +693,72 @@ test_server_socket_path(void **state)
 	lc_mgmt_table_free(t);
 }
 
+/*
+ * The socket is given the group named in the params: the process's own by
+ * default, another one (as root, any group) when named. A group that does
+ * not exist fails with ENOENT and a sentence naming it, and leaves nothing
+ * at the path.
+ */
+static void
+test_server_socket_group(void **state)
+{
+	char path[108], why[256], name[64];
+	struct lc_mgmt_table *t = make_table();
+	struct lc_mgmt_params p = { .path = path, .mode = 0660, .max_clients = 1,
+				    .table = t, .error = why, .error_size = sizeof(why) };
+	struct stat st;
+	struct group *g;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/lc-test-mgmt-group.%d.sock", getpid());
+	unlink(path);
+
+	/* No group named: the process's own. */
+	struct lc_mgmt *m = lc_mgmt_create(&p);
+	assert_non_null(m);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_gid, getegid());
+	assert_int_equal(st.st_mode & 0777, 0660);
+	lc_mgmt_free(m);
+
+	/* The process's own group, by name. */
+	g = getgrgid(getegid());
+	assert_non_null(g);
+	snprintf(name, sizeof(name), "%s", g->gr_name);
+	p.group = name;
+	m = lc_mgmt_create(&p);
+	assert_non_null(m);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_gid, getegid());
+	lc_mgmt_free(m);
+
+	/* As root, any other group. */
+	if (geteuid() == 0) {
+		setgrent();
+		while ((g = getgrent()) != NULL && g->gr_gid == getegid())
+			;
+		assert_non_null(g);
+		snprintf(name, sizeof(name), "%s", g->gr_name);
+		gid_t other = g->gr_gid;
+		endgrent();
+		m = lc_mgmt_create(&p);
+		assert_non_null(m);
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_gid, other);
+		assert_int_equal(st.st_mode & 0777, 0660);
+		lc_mgmt_free(m);
+	}
+
+	/* No such group: refused before the path is touched. */
+	p.group = "lc-no-such-group-here";
+	errno = 0;
+	assert_null(lc_mgmt_create(&p));
+	assert_int_equal(errno, ENOENT);
+	assert_non_null(strstr(why, "no group named 'lc-no-such-group-here'"));
+	assert_int_equal(access(path, F_OK), -1);
+	lc_mgmt_table_free(t);
+}
+
 /* Read from fd until it has `lines` reply lines; the text, or NULL on EOF. */
 static char *
 read_lines(int fd, int lines, size_t *total)
@@ -1104,6 +1171,7 @@ main(void)
 		cmocka_unit_test(test_server_clients),
 		cmocka_unit_test(test_server_socket_file),
 		cmocka_unit_test(test_server_socket_path),
+		cmocka_unit_test(test_server_socket_group),
 		cmocka_unit_test(test_server_long_replies),
 		cmocka_unit_test(test_server_half_close),
 		cmocka_unit_test(test_server_idle),
