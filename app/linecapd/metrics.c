@@ -86,6 +86,10 @@ struct scrape {
 	bool family_written;   /* the HELP and TYPE lines of this part */
 	bool failed;           /* a step could not write its text */
 	uint32_t cursor;       /* lc_user_next()'s, within the part */
+	uint64_t steps;        /* the control thread's: steps so far */
+	uint64_t busy_tsc;     /* their cycles, all */
+	uint64_t head_tsc;     /* the first step's: with the worker's calls */
+	uint64_t step_max_tsc; /* the longest of the others */
 	size_t sent;           /* bytes of the chunk given to MHD */
 	struct metrics_text text;
 	char buf[CHUNK_BYTES];
@@ -108,6 +112,12 @@ static struct {
 	uint64_t start_tsc;    /* the worker's accounting starts about here */
 	uint64_t log_next;     /* monotonic s of the next MHD line logged */
 	uint64_t log_skipped;
+	/* The control thread's: what the last whole scrape cost it. */
+	uint64_t scrapes_done;
+	uint64_t last_steps;
+	uint64_t last_busy_tsc;
+	uint64_t last_head_tsc;
+	uint64_t last_step_max_tsc;
 } m = { .pipe = { -1, -1 } };
 
 /* Constant replies: MHD sends them from static memory. */
@@ -422,6 +432,28 @@ write_head(struct daemon *d, struct metrics_text *t)
 		write_assignments(t, &ac);
 	answered = answered && rc != -ETIMEDOUT;
 	write_users(d, t);
+
+	double hz = (double)rte_get_tsc_hz();
+
+	single(t, "linecap_scrapes_total", "counter",
+	       "Scrapes of /metrics the control thread wrote to the end.", m.scrapes_done);
+	single(t, "linecap_scrape_steps", "gauge",
+	       "Steps of the control thread the last whole scrape took.", m.last_steps);
+	family(t, "linecap_scrape_control_seconds", "gauge",
+	       "Time of the control thread the last whole scrape took, all steps.");
+	metrics_text_double(t, "linecap_scrape_control_seconds", NULL, 0,
+			    (double)m.last_busy_tsc / hz);
+	family(t, "linecap_scrape_step_max_seconds", "gauge",
+	       "The longest step of the control thread in the last whole scrape, "
+	       "how long the management socket waited for it at most: the first "
+	       "(step=\"head\": the global families, with the worker's three "
+	       "calls) and the longest of the others (step=\"users\").");
+	metrics_text_double(t, "linecap_scrape_step_max_seconds",
+			    &(struct metrics_label){ "step", "head" }, 1,
+			    (double)m.last_head_tsc / hz);
+	metrics_text_double(t, "linecap_scrape_step_max_seconds",
+			    &(struct metrics_label){ "step", "users" }, 1,
+			    (double)m.last_step_max_tsc / hz);
 	single(t, "linecap_scrape_worker_answered", "gauge",
 	       "1 if the worker answered this scrape's calls; 0: the flow, shaper "
 	       "and assignment families are left out.", answered);
@@ -530,10 +562,26 @@ serve_steps(void *arg)
 			free(s);
 			continue;
 		}
-		if (__atomic_load_n(&m.stopping, __ATOMIC_RELAXED))
+		if (__atomic_load_n(&m.stopping, __ATOMIC_RELAXED)) {
 			s->failed = true;
-		else
+		} else {
+			uint64_t t0 = rte_rdtsc();
+
 			scrape_step(m.d, s);
+			t0 = rte_rdtsc() - t0;
+			if (s->steps++ == 0)
+				s->head_tsc = t0;
+			else
+				s->step_max_tsc = RTE_MAX(s->step_max_tsc, t0);
+			s->busy_tsc += t0;
+			if (s->part == PART_END && !s->failed) {
+				m.scrapes_done++;
+				m.last_steps = s->steps;
+				m.last_busy_tsc = s->busy_tsc;
+				m.last_head_tsc = s->head_tsc;
+				m.last_step_max_tsc = s->step_max_tsc;
+			}
+		}
 		lc_call_done(&s->call);
 	}
 }
