@@ -732,21 +732,23 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	size_t n;
 
 	(void)cls;
-	if (now < m.log_next) {
-		m.log_skipped++;
+	/* MHD logs on the control thread at start and stop, on its own between. */
+	if (now < __atomic_load_n(&m.log_next, __ATOMIC_RELAXED)) {
+		__atomic_fetch_add(&m.log_skipped, 1, __ATOMIC_RELAXED);
 		return;
 	}
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	n = strlen(msg);
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
 		msg[--n] = '\0';
-	if (m.log_skipped > 0)
+	uint64_t skipped = __atomic_exchange_n(&m.log_skipped, 0, __ATOMIC_RELAXED);
+
+	if (skipped > 0)
 		lc_log("warning", "metrics: %s (and %" PRIu64 " more messages in the last "
-		       "%d s)", msg, m.log_skipped, LOG_EVERY_S);
+		       "%d s)", msg, skipped, LOG_EVERY_S);
 	else
 		lc_log("warning", "metrics: %s", msg);
-	m.log_skipped = 0;
-	m.log_next = now + LOG_EVERY_S;
+	__atomic_store_n(&m.log_next, now + LOG_EVERY_S, __ATOMIC_RELAXED);
 }
 
 int
