@@ -8,7 +8,7 @@
 # every address with its default config. The tests run their own
 # Prometheus as a child on 127.0.0.1, so the service is never started: it
 # is installed with a policy-rc.d that refuses every start, and left
-# disabled.
+# disabled (systemd unit and SysV script).
 set -euo pipefail
 
 pkgs=(
@@ -63,4 +63,6 @@ for p in "${missing[@]}"; do
         $SUDO env DPKG_MAINTSCRIPT_PACKAGE=prometheus \
             deb-systemd-helper disable prometheus.service || true
     fi
+    # The package's SysV script too, for a system booted without systemd.
+    $SUDO update-rc.d prometheus disable > /dev/null 2>&1 || true
 done
