@@ -28,11 +28,15 @@ ODD='o"hara\x@example.com'
 ODD_LABEL='o\"hara\\x@example.com'
 PROM_PID=
 
+# Prometheus, then lib.sh's cleanup with the test's status. set +e first:
+# under set -e, the (exit $rc) that hands the status on would end the trap
+# before linecapd is killed.
 metrics_cleanup() {
     local rc=$?
+    set +e
     if [ -n "$PROM_PID" ]; then
-        kill "$PROM_PID" 2> /dev/null || true
-        wait "$PROM_PID" 2> /dev/null || true
+        kill "$PROM_PID" 2> /dev/null
+        wait "$PROM_PID" 2> /dev/null
     fi
     (exit $rc)
     lc_cleanup
