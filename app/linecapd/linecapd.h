@@ -76,4 +76,11 @@ int worker_error(json_t *reply, const char *what, int rc);
 /* DPDK telemetry endpoints /linecap/... (telemetry.c). */
 int telemetry_up(struct daemon *d);
 
+/*
+ * Prometheus metrics on [metrics] listen (metrics.c): nothing when it is
+ * empty. metrics_down() stops serving; it may be called more than once.
+ */
+int metrics_up(struct daemon *d);
+void metrics_down(void);
+
 #endif /* LINECAPD_H */

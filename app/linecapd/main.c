@@ -620,7 +620,8 @@ control_up(struct daemon *d)
 	rc = telemetry_up(d);
 	if (rc != 0)
 		lc_log("warning", "telemetry endpoints not registered: %s", strerror(-rc));
-	return 0;
+	/* Metrics were asked for: without them linecapd does not start. */
+	return metrics_up(d);
 }
 
 int
@@ -708,6 +709,7 @@ main(int argc, char **argv)
 		}
 		users_upkeep(&d);
 	}
+	metrics_down();
 	lc_log("info", "%s: stopping", stop_signal ? strsignal(stop_signal) : "error");
 
 	lc_wire_stop(d.wire);
@@ -716,6 +718,7 @@ main(int argc, char **argv)
 	users_stop(&d);
 	status = rc == 0 ? 0 : 1;
 out:
+	metrics_down();
 	lc_mgmt_free(d.mgmt);
 	lc_mgmt_table_free(d.table);
 	ports_down(&d);

@@ -11,6 +11,9 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <rte_cfgfile.h>
 
 #include "lc_conf.h"
@@ -26,6 +29,7 @@ enum key_type {
 	KEY_ENUM,
 	KEY_OCTAL,
 	KEY_ARGS, /* may repeat; values are joined with a space */
+	KEY_LISTEN, /* ADDR:PORT, or empty: off */
 };
 
 /* The name of an enum's value, NULL past the last: the block's own. */
@@ -86,6 +90,8 @@ aqm_name(uint32_t v)
 	{ #sec, #key, KEY_ENUM, F(sec, key), Z(sec, key), 0, 0, fn, def, NULL }
 #define S(sec, key, def) \
 	{ #sec, #key, KEY_STR, F(sec, key), Z(sec, key), 0, 0, NULL, 0, def }
+#define L(sec, key, def) \
+	{ #sec, #key, KEY_LISTEN, F(sec, key), Z(sec, key), 0, 0, NULL, 0, def }
 
 static const struct key_def key_defs[] = {
 	{ "eal", "args", KEY_ARGS, F(eal, args), LC_CONF_EAL_MAX, 0, 0, NULL, 0, NULL },
@@ -131,6 +137,8 @@ static const struct key_def key_defs[] = {
 	S(mgmt, socket_group, ""),    /* empty: the daemon's own group */
 	U(mgmt, max_clients, 1, 4096, 64),
 	U(mgmt, idle_timeout, 0, 86400, 300),
+
+	L(metrics, listen, ""),
 };
 
 #undef F
@@ -141,6 +149,7 @@ static const struct key_def key_defs[] = {
 #undef R
 #undef E
 #undef S
+#undef L
 
 /*
  * Store a checked value into its field, by the field's size. Every key's
@@ -169,7 +178,7 @@ lc_conf_defaults(struct lc_conf *conf)
 		const struct key_def *k = &key_defs[i];
 		char *dst = (char *)conf + k->offset;
 
-		if (k->type == KEY_STR)
+		if (k->type == KEY_STR || k->type == KEY_LISTEN)
 			snprintf(dst, k->size, "%s", k->dflt_str);
 		else if (k->type != KEY_ARGS)
 			store_uint(dst, k->size, k->dflt);
@@ -286,6 +295,16 @@ apply_key(struct lc_conf *conf, const struct key_def *k, const char *v,
 		}
 		memcpy(dst, v, strlen(v) + 1);
 		return 0;
+	case KEY_LISTEN:
+		if (strlen(v) >= k->size || (v[0] != '\0' &&
+		    lc_conf_parse_listen(v, NULL, NULL) != 0)) {
+			snprintf(why, whylen, "expected ADDR:PORT, such as 127.0.0.1:9469 "
+				 "or [::1]:9469 (an IP address, not a name, and a port "
+				 "from 1 to 65535), or nothing for off");
+			return -EINVAL;
+		}
+		memcpy(dst, v, strlen(v) + 1);
+		return 0;
 	case KEY_ARGS: {
 		char *s = dst;
 		size_t cur = strlen(s), add = strlen(v);
@@ -349,7 +368,7 @@ apply_key(struct lc_conf *conf, const struct key_def *k, const char *v,
 static const char *const kind_names[] = {
 	[KEY_STR] = "string", [KEY_UINT] = "integer", [KEY_BOOL] = "bool",
 	[KEY_RATE] = "rate", [KEY_ENUM] = "enum", [KEY_OCTAL] = "octal",
-	[KEY_ARGS] = "args",
+	[KEY_ARGS] = "args", [KEY_LISTEN] = "listen",
 };
 
 int
@@ -470,6 +489,61 @@ lc_conf_load(const char *path, struct lc_conf *out, lc_conf_warn_fn warn,
 	if (rc == 0)
 		*out = conf;
 	return rc;
+}
+
+int
+lc_conf_parse_listen(const char *text, struct sockaddr_storage *addr,
+		     socklen_t *addr_len)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	struct sockaddr_storage ss;
+	bool bracketed = text[0] == '[';
+	const char *colon;
+	uint64_t port;
+	size_t n;
+
+	memset(&ss, 0, sizeof(ss));
+	if (bracketed) {
+		const char *end = strchr(text, ']');
+
+		if (end == NULL || end[1] != ':')
+			return -EINVAL;
+		n = (size_t)(end - text - 1);
+		colon = end + 1;
+		text++;
+	} else {
+		colon = strrchr(text, ':');
+		if (colon == NULL)
+			return -EINVAL;
+		n = (size_t)(colon - text);
+	}
+	if (n == 0 || n >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, text, n);
+	host[n] = '\0';
+	if (lc_num_parse_base(colon + 1, 10, 1, 65535, &port) != 0)
+		return -EINVAL;
+
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len;
+
+	if (!bracketed && inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t)port);
+		len = sizeof(*in4);
+	} else if (bracketed && inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		len = sizeof(*in6);
+	} else {
+		return -EINVAL;
+	}
+	if (addr != NULL)
+		*addr = ss;
+	if (addr_len != NULL)
+		*addr_len = len;
+	return 0;
 }
 
 int

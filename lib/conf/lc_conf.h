@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 /* The enums of the blocks that own them, stored as they are. */
 #include "lc_mgmt.h"
@@ -86,6 +87,12 @@ struct lc_conf_mgmt {
 	uint32_t idle_timeout;   /* seconds; 0: never */
 };
 
+/* Prometheus metrics over HTTP (linecapd's metrics.c). */
+#define LC_CONF_LISTEN_MAX 64
+struct lc_conf_metrics {
+	char listen[LC_CONF_LISTEN_MAX]; /* "ADDR:PORT"; empty: off */
+};
+
 struct lc_conf {
 	struct lc_conf_eal eal;
 	struct lc_conf_wire wire;
@@ -93,6 +100,7 @@ struct lc_conf {
 	struct lc_conf_shaper shaper;
 	struct lc_conf_users users;
 	struct lc_conf_mgmt mgmt;
+	struct lc_conf_metrics metrics;
 };
 
 /* Called once for each warning (an unknown section or key). */
@@ -114,9 +122,9 @@ int lc_conf_load(const char *path, struct lc_conf *conf, lc_conf_warn_fn warn,
 
 /*
  * A key of the file, for tests and tools: section, name, kind ("integer",
- * "octal", "rate", "bool", "enum", "string", "args"), where its value goes
- * in struct lc_conf (offset and size in bytes) and, for integers, octals
- * and rates, the range [min, max] it accepts.
+ * "octal", "rate", "bool", "enum", "string", "args", "listen"), where its
+ * value goes in struct lc_conf (offset and size in bytes) and, for
+ * integers, octals and rates, the range [min, max] it accepts.
  */
 struct lc_conf_key {
 	const char *section;
@@ -130,6 +138,15 @@ struct lc_conf_key {
 /* The i-th key, from 0. Returns 0, or -ENOENT past the last. */
 int lc_conf_key(unsigned int i, struct lc_conf_key *key);
 
+
+/*
+ * Parse an address to listen on as [metrics] listen writes it:
+ * "IPV4:PORT" or "[IPV6]:PORT", an address and not a name, the port from 1
+ * to 65535. Returns 0 or -EINVAL; *addr and *addr_len (each if not NULL)
+ * are written only on success.
+ */
+int lc_conf_parse_listen(const char *text, struct sockaddr_storage *addr,
+			 socklen_t *addr_len);
 
 /* Parse a wire mode as the file writes it ("inline", "tap"): 0 or -EINVAL. */
 int lc_conf_parse_mode(const char *text, enum lc_wire_mode *mode);

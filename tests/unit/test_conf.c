@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -78,6 +80,7 @@ test_defaults(void **state)
 	assert_string_equal(c.mgmt.socket, "/run/linecap/linecap.sock");
 	assert_int_equal(c.mgmt.socket_mode, 0660);
 	assert_string_equal(c.mgmt.socket_group, "");
+	assert_string_equal(c.metrics.listen, "");
 }
 
 static void
@@ -111,7 +114,9 @@ test_full_file(void **state)
 		"[mgmt]\n"
 		"socket = /tmp/x.sock\n"
 		"socket_mode = 0600\n"
-		"socket_group = linecap\n";
+		"socket_group = linecap\n"
+		"[metrics]\n"
+		"listen = 127.0.0.1:9469\n";
 
 	(void)state;
 	assert_int_equal(load_text(text, &c, &w, err, sizeof(err)), 0);
@@ -135,6 +140,7 @@ test_full_file(void **state)
 	assert_string_equal(c.mgmt.socket, "/tmp/x.sock");
 	assert_int_equal(c.mgmt.socket_mode, 0600);
 	assert_string_equal(c.mgmt.socket_group, "linecap");
+	assert_string_equal(c.metrics.listen, "127.0.0.1:9469");
 }
 
 /*
@@ -230,6 +236,11 @@ test_bad_values(void **state)
 		{ "[shaper]\naqm = codel\n", "[shaper] aqm = 'codel': expected none, pie or red" },
 		{ "[mgmt]\nsocket_mode = 0999\n", "[mgmt] socket_mode = '0999'" },
 		{ "[mgmt]\nsocket =\n", "[mgmt] socket = ''" },
+		{ "[metrics]\nlisten = localhost:9469\n",
+		  "[metrics] listen = 'localhost:9469': expected ADDR:PORT" },
+		{ "[metrics]\nlisten = 127.0.0.1\n", "[metrics] listen = '127.0.0.1'" },
+		{ "[metrics]\nlisten = 127.0.0.1:0\n", "[metrics] listen = '127.0.0.1:0'" },
+		{ "[metrics]\nlisten = ::1:9469\n", "[metrics] listen = '::1:9469'" },
 	};
 
 	(void)state;
@@ -456,6 +467,46 @@ test_not_regular(void **state)
 	rmdir(dir);
 }
 
+/* [metrics] listen: an address and a port, IPv6 in brackets, or off. */
+static void
+test_listen(void **state)
+{
+	static const char *const good[] = {
+		"127.0.0.1:9469", "0.0.0.0:1", "[::1]:65535", "[::]:9469",
+		"[2001:db8::1]:80",
+	};
+	static const char *const bad[] = {
+		"127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1",
+		"127.0.0.1:80x", ":80", "[::1]80", "[::1]", "::1:80", "[127.0.0.1]:80",
+		"[::1:80", "localhost:80", "1.2.3:80", " 127.0.0.1:80",
+	};
+	struct sockaddr_storage ss;
+	socklen_t len = 0;
+	struct lc_conf c;
+	struct warnings w = { 0 };
+	char err[512] = "";
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (lc_conf_parse_listen(good[i], &ss, &len) != 0)
+			fail_msg("'%s' refused", good[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (lc_conf_parse_listen(bad[i], &ss, &len) == 0)
+			fail_msg("'%s' accepted", bad[i]);
+
+	assert_int_equal(lc_conf_parse_listen("127.0.0.1:9469", &ss, &len), 0);
+	assert_int_equal(ss.ss_family, AF_INET);
+	assert_int_equal(len, sizeof(struct sockaddr_in));
+	assert_int_equal(ntohs(((struct sockaddr_in *)&ss)->sin_port), 9469);
+	assert_int_equal(lc_conf_parse_listen("[::1]:80", &ss, &len), 0);
+	assert_int_equal(ss.ss_family, AF_INET6);
+	assert_int_equal(len, sizeof(struct sockaddr_in6));
+
+	/* Empty is off, as if the key were not there. */
+	assert_int_equal(load_text("[metrics]\nlisten =\n", &c, &w, err, sizeof(err)), 0);
+	assert_string_equal(c.metrics.listen, "");
+}
+
 static void
 test_split_args(void **state)
 {
@@ -489,6 +540,7 @@ main(void)
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_bad_file),
 		cmocka_unit_test(test_split_args),
+		cmocka_unit_test(test_listen),
 		cmocka_unit_test(test_numeric_keys),
 		cmocka_unit_test(test_not_regular),
 	};
