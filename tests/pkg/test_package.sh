@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The Debian package, built by scripts/package.sh from this tree (lintian
-# errors fail it), or taken from LC_DEB: extracted into a fresh root, its
-# files, conffiles, maintainer scripts and units are checked, and the
-# installed linecapd, with the installed config (only its socket, users file
-# and EAL options moved for the test), forwards a pcap replay once
-# 'linecapctl start' opens the wire, as linecapd.service does.
+# errors fail it), or taken from LC_DEB: installed with dpkg --root into a
+# fresh root, its files, conffiles, maintainer scripts and units are
+# checked; the installed linecapd, with the installed config (only its
+# socket, users file and EAL options moved for the test), forwards a pcap
+# replay once 'linecapctl start' opens the wire, as linecapd.service does;
+# and the installed programs shape real TCP in the namespace lab.
 # Needs: LC_SOURCE, LC_PCAPGEN, LC_PCAPCMP; root for the replay.
 . "$(dirname "$0")/lib.sh"
 : "${LC_SOURCE:?}" "${LC_PCAPGEN:?}" "${LC_PCAPCMP:?}"
@@ -27,9 +28,30 @@ expect_name="linecap_${version}_amd64.deb"
 [ "$(basename "$LC_DEB")" = "$expect_name" ] || fail "package named $(basename "$LC_DEB"), not $expect_name"
 [ "$(dpkg-deb -f "$LC_DEB" Version)" = "$version" ] || fail "package version differs from meson.build's"
 
+# Installed with dpkg into a fresh root: an empty dpkg database and group
+# file, the maintainer scripts run outside it with DPKG_ROOT set
+# (--force-script-chrootless), the Depends (DPDK, jansson, ...) taken as the
+# host has them. Nothing of it touches the host's own files.
 root=$PKG_WORK/root
-dpkg-deb -x "$LC_DEB" "$root"
-dpkg-deb -e "$LC_DEB" "$root/DEBIAN"
+mkdir -p "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates" "$root/etc"
+: > "$root/var/lib/dpkg/status"
+printf 'root:x:0:\n' > "$root/etc/group"
+printf 'root:*::\n' > "$root/etc/gshadow"
+host_group=$(getent group linecap || true)
+dpkg --root="$root" --force-depends --force-script-chrootless --log=/dev/null \
+    -i "$LC_DEB" > "$PKG_WORK/dpkg.out" 2>&1 || {
+    cat "$PKG_WORK/dpkg.out" >&2
+    fail "dpkg --root -i failed"
+}
+[ "$(dpkg-query --root="$root" -W -f='${Status}' linecap)" = "install ok installed" ] ||
+    fail "dpkg does not see linecap installed in the fresh root"
+grep -q '^linecap:x:[0-9]*:' "$root/etc/group" || fail "postinst made no group linecap in the root"
+[ "$(getent group linecap || true)" = "$host_group" ] || fail "the install changed the host's groups"
+mkdir -p "$root/DEBIAN"
+for f in postinst postrm conffiles; do
+    cp "$root/var/lib/dpkg/info/linecap.$f" "$root/DEBIAN/$f"
+done
+echo "ok: dpkg --root installed it into a fresh root; postinst made the group linecap there"
 
 # Files where they belong.
 for f in usr/sbin/linecapd usr/sbin/linecap-setup usr/bin/linecapctl usr/bin/linecap-xray; do
@@ -138,4 +160,17 @@ expect_eq "$(lc_stat .ports.server.tx_packets)" 44 "frames forwarded by the inst
 lc_stop
 "$LC_PCAPCMP" "$WORK/c.pcap" "$WORK/server-out.pcap" || fail "frames changed on the way"
 echo "ok: the installed linecapd, on the installed config, forwarded the replay byte for byte once started"
+
+# The installed programs in the network-namespace lab: real TCP shaped per
+# user (the e2e accuracy test, run with them in place of the build's).
+rc=0
+LINECAPD=$root/usr/sbin/linecapd LINECAPCTL=$root/usr/bin/linecapctl \
+LINECAP_XRAY=$root/usr/bin/linecap-xray LAB_SH=$LC_SOURCE/scripts/lab.sh \
+    bash "$LC_SOURCE/tests/e2e/test_accuracy.sh" > "$PKG_WORK/lab.out" 2>&1 || rc=$?
+sed 's/^/  | /' "$PKG_WORK/lab.out" | tail -n 12
+case $rc in
+0) echo "ok: the installed linecapd, linecapctl and linecap-xray shape real TCP in the lab" ;;
+77) echo "SKIP (lab part): $(grep -m1 SKIP "$PKG_WORK/lab.out")" ;;
+*) fail "the installed programs failed the lab's accuracy test (status $rc)" ;;
+esac
 echo "PASS: pkg-package"
