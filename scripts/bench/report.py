@@ -193,6 +193,19 @@ def table(r, dat):
                 if c:
                     p(f"  {'':6s} user counters: up {c['up']['packets']} frames, {c['up']['drops']} dropped; "
                       f"down {c['down']['packets']} frames, {c['down']['drops']} dropped")
+    met = r.get("metrics")
+    if met:
+        c = met["control"]
+        p()
+        p(f"Prometheus scrape of /metrics at {met['users']:,} users (no traffic)")
+        p(f"  page {met['bytes'] / 1e6:.1f} MB, {met['series']:,} series, scrape {met['seconds']:.2f} s (median of 5)")
+        p(f"  control thread: {c['steps']} steps, {c['seconds'] * 1e3:.0f} ms in all, "
+          f"first step {c['head_step_seconds'] * 1e3:.2f} ms, longest other {c['step_max_seconds'] * 1e3:.2f} ms")
+        for k, name in (("no_scrape", "no scrape"), ("one_scrape", "one scrape after another"),
+                        ("four_scrapes", "4 scrapes at once")):
+            v = met["ping"].get(k)
+            if v:
+                p(f"  management ping, {name:26s} p50 {v['p50_ms']:7.3f} ms   p99 {v['p99_ms']:7.3f} ms   max {v['max_ms']:7.2f} ms")
     if r.get("errors"):
         p()
         p("Errors during the run: " + " | ".join(r["errors"]))
