@@ -37,7 +37,7 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 
-#include "lc_call.h"
+#include "door.h"
 #include "linecapd.h"
 #include "metrics_text.h"
 
@@ -106,7 +106,7 @@ struct scrape_conn {
 static struct {
 	struct daemon *d;
 	struct MHD_Daemon *httpd;
-	int pipe[2];
+	struct door door;      /* to the control thread */
 	uint32_t scrapes;      /* in progress, HTTP thread and control */
 	bool stopping;
 	uint64_t start_tsc;    /* the worker's accounting starts about here */
@@ -118,7 +118,7 @@ static struct {
 	uint64_t last_busy_tsc;
 	uint64_t last_head_tsc;
 	uint64_t last_step_max_tsc;
-} m = { .pipe = { -1, -1 } };
+} m = { .door = { .pipe = { -1, -1 } } };
 
 /* Constant replies: MHD sends them from static memory. */
 static const char text_not_found[] = "not found: linecapd serves /metrics\n";
@@ -546,44 +546,41 @@ scrape_step(struct daemon *d, struct scrape *s)
 		s->failed = true;
 }
 
-/* On the control thread, from lc_mgmt_poll(): the steps asked for. */
+/* On the control thread, from lc_mgmt_poll(): a step asked for. */
 static void
-serve_steps(void *arg)
+run_step(struct lc_call *call, void *arg)
 {
-	struct scrape *steps[16];
-	ssize_t n = read(m.pipe[0], steps, sizeof(steps));
+	struct scrape *s = container_of(call, struct scrape, call);
 
 	(void)arg;
-	for (ssize_t i = 0; i < n / (ssize_t)sizeof(steps[0]); i++) {
-		struct scrape *s = steps[i];
+	if (__atomic_load_n(&m.stopping, __ATOMIC_RELAXED)) {
+		s->failed = true;
+	} else {
+		uint64_t t0 = rte_rdtsc();
 
-		/* Its HTTP side gave up: the scrape is ours to free. */
-		if (!lc_call_take(&s->call)) {
-			free(s);
-			continue;
+		scrape_step(m.d, s);
+		t0 = rte_rdtsc() - t0;
+		if (s->steps++ == 0)
+			s->head_tsc = t0;
+		else
+			s->step_max_tsc = RTE_MAX(s->step_max_tsc, t0);
+		s->busy_tsc += t0;
+		if (s->part == PART_END && !s->failed) {
+			m.scrapes_done++;
+			m.last_steps = s->steps;
+			m.last_busy_tsc = s->busy_tsc;
+			m.last_head_tsc = s->head_tsc;
+			m.last_step_max_tsc = s->step_max_tsc;
 		}
-		if (__atomic_load_n(&m.stopping, __ATOMIC_RELAXED)) {
-			s->failed = true;
-		} else {
-			uint64_t t0 = rte_rdtsc();
-
-			scrape_step(m.d, s);
-			t0 = rte_rdtsc() - t0;
-			if (s->steps++ == 0)
-				s->head_tsc = t0;
-			else
-				s->step_max_tsc = RTE_MAX(s->step_max_tsc, t0);
-			s->busy_tsc += t0;
-			if (s->part == PART_END && !s->failed) {
-				m.scrapes_done++;
-				m.last_steps = s->steps;
-				m.last_busy_tsc = s->busy_tsc;
-				m.last_head_tsc = s->head_tsc;
-				m.last_step_max_tsc = s->step_max_tsc;
-			}
-		}
-		lc_call_done(&s->call);
 	}
+}
+
+/* On the control thread: a scrape whose HTTP side gave up. */
+static void
+drop_step(struct lc_call *call, void *arg)
+{
+	(void)arg;
+	free(container_of(call, struct scrape, call));
 }
 
 /* ---- The HTTP side, on MHD's thread ---- */
@@ -601,16 +598,16 @@ ask_step(struct scrape_conn *c)
 		s->failed = true;
 		return 0;
 	}
-	lc_call_init(&s->call);
-	if (write(m.pipe[1], &s, sizeof(s)) != (ssize_t)sizeof(s)) {
+	switch (door_call(&m.door, &s->call, WAIT_MS)) {
+	case 0:
+		return 0;
+	case -EIO:
 		s->failed = true;
 		return 0;
-	}
-	if (lc_call_wait(&s->call, WAIT_MS, 0) != 0) {
+	default:
 		c->s = NULL;
 		return -ETIMEDOUT;
 	}
-	return 0;
 }
 
 static ssize_t
@@ -765,11 +762,9 @@ metrics_up(struct daemon *d)
 		return -EINVAL; /* lc_conf_load() checked it */
 	m.d = d;
 	m.start_tsc = rte_get_tsc_cycles();
-	if (pipe2(m.pipe, O_CLOEXEC | O_NONBLOCK) != 0)
-		return -errno;
-	/* The writer blocks: a step is never lost to a full pipe. */
-	fcntl(m.pipe[1], F_SETFL, 0);
-	rc = lc_mgmt_watch_fd(d->mgmt, m.pipe[0], serve_steps, NULL);
+	m.door.run = run_step;
+	m.door.drop = drop_step;
+	rc = door_open(&m.door, d->mgmt);
 	if (rc != 0)
 		return rc;
 	if (addr.ss_family == AF_INET6)
@@ -793,9 +788,6 @@ metrics_up(struct daemon *d)
 void
 metrics_down(void)
 {
-	struct scrape *steps[16];
-	ssize_t n;
-
 	if (m.httpd == NULL)
 		return;
 	/*
@@ -803,15 +795,9 @@ metrics_down(void)
 	 * a step asked already is answered as failed, so MHD can stop.
 	 */
 	__atomic_store_n(&m.stopping, true, __ATOMIC_RELAXED);
-	serve_steps(NULL);
+	door_serve(&m.door);
 	MHD_stop_daemon(m.httpd);
 	m.httpd = NULL;
 	/* Steps whose HTTP side gave up while MHD stopped. */
-	fcntl(m.pipe[0], F_SETFL, O_NONBLOCK);
-	while ((n = read(m.pipe[0], steps, sizeof(steps))) > 0)
-		for (ssize_t i = 0; i < n / (ssize_t)sizeof(steps[0]); i++)
-			free(steps[i]); /* cancelled: MHD's thread has ended */
-	close(m.pipe[0]);
-	close(m.pipe[1]);
-	m.pipe[0] = m.pipe[1] = -1;
+	door_close(&m.door);
 }

@@ -14,15 +14,13 @@
  * telemetry data. Every endpoint is read-only.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <rte_telemetry.h>
 
-#include "lc_call.h"
+#include "door.h"
 #include "linecapd.h"
 
 #define WAIT_MS 2000
@@ -34,11 +32,6 @@ struct tel_req {
 	json_t *reply;
 };
 
-static struct {
-	struct daemon *d;
-	int pipe[2];
-} tel = { .pipe = { -1, -1 } };
-
 static void
 req_free(struct tel_req *r)
 {
@@ -46,26 +39,26 @@ req_free(struct tel_req *r)
 	free(r);
 }
 
-/* On the control thread, from lc_mgmt_poll(). */
+/* On the control thread: the command, as the socket would run it. */
 static void
-serve_requests(void *arg)
+run_request(struct lc_call *call, void *arg)
 {
-	struct tel_req *reqs[16];
-	ssize_t n = read(tel.pipe[0], reqs, sizeof(reqs));
+	struct daemon *d = arg;
+	struct tel_req *r = container_of(call, struct tel_req, call);
 
-	(void)arg;
-	for (ssize_t i = 0; i < n / (ssize_t)sizeof(reqs[0]); i++) {
-		struct tel_req *r = reqs[i];
-
-		/* Its caller gave up: the request is ours to free, unanswered. */
-		if (!lc_call_take(&r->call)) {
-			req_free(r);
-			continue;
-		}
-		r->reply = lc_mgmt_exec(tel.d->table, r->line, strlen(r->line));
-		lc_call_done(&r->call);
-	}
+	r->reply = lc_mgmt_exec(d->table, r->line, strlen(r->line));
 }
+
+static void
+drop_request(struct lc_call *call, void *arg)
+{
+	(void)arg;
+	req_free(container_of(call, struct tel_req, call));
+}
+
+static struct door door = {
+	.pipe = { -1, -1 }, .run = run_request, .drop = drop_request,
+};
 
 /* Run a management command on the control thread; NULL if it did not answer. */
 static json_t *
@@ -73,17 +66,16 @@ run_on_control(const char *fmt, const char *arg)
 {
 	struct tel_req *r = calloc(1, sizeof(*r));
 	json_t *reply;
+	int rc;
 
 	if (r == NULL)
 		return NULL;
 	snprintf(r->line, sizeof(r->line), fmt, arg);
-	lc_call_init(&r->call);
-	if (write(tel.pipe[1], &r, sizeof(r)) != (ssize_t)sizeof(r)) {
+	rc = door_call(&door, &r->call, WAIT_MS);
+	if (rc == -EIO)
 		free(r);
-		return NULL;
-	}
 	/* Timed out: the control thread frees the request when it gets to it. */
-	if (lc_call_wait(&r->call, WAIT_MS, 0) != 0)
+	if (rc != 0)
 		return NULL;
 	reply = json_incref(r->reply);
 	req_free(r);
@@ -200,12 +192,8 @@ telemetry_up(struct daemon *d)
 {
 	int rc;
 
-	tel.d = d;
-	if (pipe2(tel.pipe, O_CLOEXEC | O_NONBLOCK) != 0)
-		return -errno;
-	/* The writer blocks: a request is never lost to a full pipe. */
-	fcntl(tel.pipe[1], F_SETFL, 0);
-	rc = lc_mgmt_watch_fd(d->mgmt, tel.pipe[0], serve_requests, NULL);
+	door.arg = d;
+	rc = door_open(&door, d->mgmt);
 	if (rc == 0)
 		rc = rte_telemetry_register_cmd("/linecap/stats", tel_stats,
 			"linecap counters: ports, worker, flows, users. No parameters");
