@@ -118,3 +118,33 @@ ctl_channel_recv(struct ctl_channel *ch, void *data, size_t len)
 {
 	return ch->recv(ch, data, len);
 }
+
+int
+ctl_buf_append(struct ctl_buf *b, const void *data, size_t n)
+{
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 65536;
+		char *d;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		d = realloc(b->data, cap);
+		if (d == NULL)
+			return -ENOMEM;
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, data, n);
+	b->len += n;
+	return 0;
+}
+
+void
+ctl_buf_consume(struct ctl_buf *b, size_t n)
+{
+	/* An empty buffer may have no memory yet: memmove(NULL, ...) is undefined. */
+	if (n == 0)
+		return;
+	memmove(b->data, b->data + n, b->len - n);
+	b->len -= n;
+}

@@ -48,6 +48,17 @@ int ctl_channel_fd(const struct ctl_channel *ch);
 ssize_t ctl_channel_send(struct ctl_channel *ch, const void *data, size_t len);
 ssize_t ctl_channel_recv(struct ctl_channel *ch, void *data, size_t len);
 
+/* Bytes on their way in or out of a channel: appended, then consumed. */
+struct ctl_buf {
+	char *data;
+	size_t len, cap;
+};
+
+/* Append n bytes, growing the buffer. 0, or -ENOMEM. */
+int ctl_buf_append(struct ctl_buf *b, const void *data, size_t n);
+/* Drop the first n bytes. */
+void ctl_buf_consume(struct ctl_buf *b, size_t n);
+
 /* ---- top_view.c: what `linecapctl top` shows ---- */
 
 enum top_dir { TOP_UP, TOP_DOWN, TOP_DIRS };

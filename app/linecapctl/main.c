@@ -176,49 +176,15 @@ print_reply(const char *line, size_t len)
 	return ok;
 }
 
-struct buf {
-	char *data;
-	size_t len, cap;
-};
-
-static int
-buf_append(struct buf *b, const char *s, size_t n)
-{
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 65536;
-
-		while (cap < b->len + n)
-			cap *= 2;
-		char *d = realloc(b->data, cap);
-		if (d == NULL)
-			return -1;
-		b->data = d;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
-	return 0;
-}
-
-static void
-buf_consume(struct buf *b, size_t n)
-{
-	/* An empty buffer may have no memory yet: memmove(NULL, ...) is undefined. */
-	if (n == 0)
-		return;
-	memmove(b->data, b->data + n, b->len - n);
-	b->len -= n;
-}
-
 /*
  * Send the lines of `in` (a fixed command, or stdin when in_fd >= 0) and
  * print the replies, keeping both directions moving so that a long batch
  * never deadlocks against linecapd's own output buffer.
  */
 static int
-converse(struct ctl_channel *ch, struct buf *out, int in_fd)
+converse(struct ctl_channel *ch, struct ctl_buf *out, int in_fd)
 {
-	struct buf in = { 0 }, rx = { 0 };
+	struct ctl_buf in = { 0 }, rx = { 0 };
 	size_t outstanding = 0;
 	bool in_eof = in_fd < 0, any_error = false;
 	int status = 0;
@@ -237,14 +203,14 @@ converse(struct ctl_channel *ch, struct buf *out, int in_fd)
 			size_t skip = strspn(line, " \t\r");
 
 			if (line[skip] != '\n' && line[skip] != '#') {
-				buf_append(out, line, n);
+				ctl_buf_append(out, line, n);
 				outstanding++;
 			}
 			off += n;
 		}
-		buf_consume(&in, off);
+		ctl_buf_consume(&in, off);
 		if (in_eof && in.len > 0) {
-			buf_append(&in, "\n", 1);
+			ctl_buf_append(&in, "\n", 1);
 			continue;
 		}
 		if (in_eof && out->len == 0 && outstanding == 0)
@@ -268,7 +234,7 @@ converse(struct ctl_channel *ch, struct buf *out, int in_fd)
 				break;
 			}
 			if (n > 0)
-				buf_consume(out, (size_t)n);
+				ctl_buf_consume(out, (size_t)n);
 		}
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			char tmp[65536];
@@ -282,7 +248,7 @@ converse(struct ctl_channel *ch, struct buf *out, int in_fd)
 				status = EXIT_UNREACHABLE;
 				break;
 			}
-			buf_append(&rx, tmp, (size_t)n);
+			ctl_buf_append(&rx, tmp, (size_t)n);
 			size_t done = 0;
 			while ((nl = memchr(rx.data + done, '\n', rx.len - done)) != NULL) {
 				size_t len = (size_t)(nl - (rx.data + done));
@@ -293,14 +259,14 @@ converse(struct ctl_channel *ch, struct buf *out, int in_fd)
 				if (outstanding > 0)
 					outstanding--;
 			}
-			buf_consume(&rx, done);
+			ctl_buf_consume(&rx, done);
 		}
 		if (pfd[1].fd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
 			char tmp[65536];
 			ssize_t n = read(in_fd, tmp, sizeof(tmp));
 
 			if (n > 0)
-				buf_append(&in, tmp, (size_t)n);
+				ctl_buf_append(&in, tmp, (size_t)n);
 			else if (n == 0 || errno != EINTR)
 				in_eof = true;
 		}
@@ -324,7 +290,7 @@ main(int argc, char **argv)
 	};
 	const char *path = getenv("LINECAP_SOCKET");
 	struct ctl_channel *ch;
-	struct buf out = { 0 };
+	struct ctl_buf out = { 0 };
 	char err[256];
 	int c, status;
 
@@ -363,8 +329,8 @@ main(int argc, char **argv)
 				fprintf(stderr, "linecapctl: an argument holds a newline\n");
 				return EXIT_UNREACHABLE;
 			}
-			buf_append(&out, argv[i], strlen(argv[i]));
-			buf_append(&out, i + 1 < argc ? " " : "\n", 1);
+			ctl_buf_append(&out, argv[i], strlen(argv[i]));
+			ctl_buf_append(&out, i + 1 < argc ? " " : "\n", 1);
 		}
 	}
 

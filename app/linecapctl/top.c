@@ -53,11 +53,6 @@
 /* The steps of '+' and '-'. */
 static const double interval_steps[] = { 0.5, 1, 2, 3, 5, 10, 15, 30, 60 };
 
-struct bytes {
-	char *data;
-	size_t len, cap;
-};
-
 struct top {
 	/* What the command line asked for. */
 	const char *target;
@@ -71,7 +66,7 @@ struct top {
 	/* The connection and the request in flight. */
 	struct ctl_channel *ch;
 	unsigned int conn;  /* counts connections: samples rate only within one */
-	struct bytes out, in;
+	struct ctl_buf out, in;
 	bool in_flight;
 	double sent_at, next_at;
 	json_t *reply[REPLIES];
@@ -97,35 +92,6 @@ now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int
-bytes_add(struct bytes *b, const void *data, size_t n)
-{
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 65536;
-		char *d;
-
-		while (cap < b->len + n)
-			cap *= 2;
-		d = realloc(b->data, cap);
-		if (d == NULL)
-			return -ENOMEM;
-		b->data = d;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, data, n);
-	b->len += n;
-	return 0;
-}
-
-static void
-bytes_drop(struct bytes *b, size_t n)
-{
-	if (n == 0)
-		return;
-	memmove(b->data, b->data + n, b->len - n);
-	b->len -= n;
 }
 
 static void
@@ -269,7 +235,7 @@ try_connect(struct top *t, double now)
 static void
 send_request(struct top *t, double now)
 {
-	if (bytes_add(&t->out, REQUEST, strlen(REQUEST)) != 0) {
+	if (ctl_buf_append(&t->out, REQUEST, strlen(REQUEST)) != 0) {
 		disconnect(t, "out of memory");
 		return;
 	}
@@ -331,7 +297,7 @@ read_replies(struct top *t)
 			return;
 		}
 		if (t->in.len + (size_t)n > REPLY_MAX_BYTES ||
-		    bytes_add(&t->in, buf, (size_t)n) != 0) {
+		    ctl_buf_append(&t->in, buf, (size_t)n) != 0) {
 			disconnect(t, "a reply of linecapd is too long to hold");
 			return;
 		}
@@ -351,7 +317,7 @@ read_replies(struct top *t)
 			}
 			t->reply[t->n_reply++] = reply;
 		}
-		bytes_drop(&t->in, done);
+		ctl_buf_consume(&t->in, done);
 		if (t->n_reply == REPLIES) {
 			take_sample(t, now_s());
 			if (t->screen != NULL || t->quit)
@@ -366,7 +332,7 @@ write_request(struct top *t)
 	ssize_t n = ctl_channel_send(t->ch, t->out.data, t->out.len);
 
 	if (n > 0)
-		bytes_drop(&t->out, (size_t)n);
+		ctl_buf_consume(&t->out, (size_t)n);
 	else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 		disconnect(t, "linecapd at %s: %s", t->target, strerror(errno));
 }
