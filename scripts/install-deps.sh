@@ -23,6 +23,7 @@ pkgs=(
     debhelper dpkg-dev fakeroot lintian libmicrohttpd-dev systemd
     iproute2 ethtool iperf3 iputils-ping gnuplot-nox
     libncurses-dev tmux
+    libssl-dev openssl
 )
 
 missing=()

@@ -176,7 +176,8 @@ static const struct lc_mgmt_cmd debug_cmds[] = {
 static const struct lc_mgmt_cmd daemon_cmds[] = {
 	{ "start", "", "start receiving frames (see [wire] autostart)", 0, 0, cmd_start },
 	{ "stop", "", "stop receiving frames; they wait in the ports' queues", 0, 0, cmd_stop },
-	{ "ping", "", "check that linecapd answers; replies with its version", 0, 0, cmd_ping },
+	{ "ping", "", "check that linecapd answers; replies with its version", 0, 0, cmd_ping,
+	  .follower_ok = true },
 	{ "stats", "", "counters of the ports, the worker and the socket", 0, 0, cmd_stats },
 };
 

@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/socket.h>
+
 #include <jansson.h>
 
 /* linecapd's socket by default; linecapctl and linecap-xray look there too. */
@@ -99,6 +101,24 @@ struct lc_mgmt_cmd {
 	lc_mgmt_handler_fn handler; /* NULL only for a streaming command */
 	lc_mgmt_batch_fn batch; /* optional */
 	lc_mgmt_stream_fn stream; /* optional; used instead of handler */
+	/*
+	 * A follower (a linecap-xray of another node, over TLS) may run it:
+	 * only what a follower needs (ping, assign, unassign). Everything else
+	 * is for operators.
+	 */
+	bool follower_ok;
+};
+
+/*
+ * Who a client is. A client of the Unix socket is an operator (the socket's
+ * file mode says who may connect). A client over TLS is what the subject
+ * CN of its certificate is listed as in [mgmt] operators or followers.
+ * The dispatcher checks the role of every line, in a batch or a stream
+ * too, before the command's handler sees it.
+ */
+enum lc_mgmt_role {
+	LC_MGMT_OPERATOR,
+	LC_MGMT_FOLLOWER,
 };
 
 /* Lines a batch holds at most. */
@@ -126,6 +146,10 @@ int lc_mgmt_register(struct lc_mgmt_table *table, const struct lc_mgmt_cmd *cmds
  */
 json_t *lc_mgmt_exec(struct lc_mgmt_table *table, const char *line, size_t len);
 
+/* Like lc_mgmt_exec(), for a client of the given role. */
+json_t *lc_mgmt_exec_as(struct lc_mgmt_table *table, enum lc_mgmt_role role,
+			const char *line, size_t len);
+
 /*
  * Execute n request lines, in order, and store their replies in replies[]
  * (each released by the caller). Consecutive lines of a command with a batch
@@ -133,6 +157,9 @@ json_t *lc_mgmt_exec(struct lc_mgmt_table *table, const char *line, size_t len);
  */
 void lc_mgmt_exec_lines(struct lc_mgmt_table *table, const char *const lines[],
 			const size_t lens[], unsigned int n, json_t *replies[]);
+void lc_mgmt_exec_lines_as(struct lc_mgmt_table *table, enum lc_mgmt_role role,
+			   const char *const lines[], const size_t lens[],
+			   unsigned int n, json_t *replies[]);
 
 /* Set "error" in a reply. Returns -EINVAL for use as a handler's return. */
 int lc_mgmt_error(json_t *reply, const char *fmt, ...)
@@ -187,6 +214,22 @@ struct lc_mgmt_params {
 	void (*log)(void *arg, const char *level, const char *msg);
 	void *log_arg;
 	/*
+	 * Optional: also serve clients over TCP at this address, with TLS
+	 * (tcp_addr_len 0: not). Certificates on both sides: ours (tls_cert,
+	 * tls_key), and a client's signed by tls_ca, else its handshake fails.
+	 * A client's role is the subject CN of its certificate, as listed in
+	 * operators or followers (CNs separated by spaces); a CN in neither is
+	 * told so and closed. TCP clients count in max_clients with the
+	 * others, and get the same limits and turns.
+	 */
+	const struct sockaddr *tcp_addr;
+	socklen_t tcp_addr_len;
+	const char *tls_cert;
+	const char *tls_key;
+	const char *tls_ca;
+	const char *operators;
+	const char *followers;
+	/*
 	 * Optional: on failure of lc_mgmt_create(), a sentence that says what
 	 * is at the path and what to do, written here.
 	 */
@@ -205,6 +248,8 @@ struct lc_mgmt_stats {
 	uint64_t too_long;       /* lines over LC_MGMT_LINE_MAX */
 	uint64_t cut_off;        /* clients that did not read their replies */
 	uint64_t streamed;       /* replies written a piece at a time */
+	uint64_t tls_failed;     /* TCP clients whose TLS handshake failed */
+	uint64_t tls_unknown;    /* TLS clients whose CN has no role */
 	uint32_t clients;        /* connected now */
 };
 

@@ -19,8 +19,12 @@
  * holds the members known at once; its "ok" is not final. The caller runs
  * the stream, calls mgmt_reply_finish() on the tail, and calls
  * stream->free. Otherwise stream->next is NULL.
+ *
+ * A line whose command the role may not run is answered with an error
+ * and not run.
  */
-unsigned int mgmt_table_run(struct lc_mgmt_table *table, const char *const lines[],
+unsigned int mgmt_table_run(struct lc_mgmt_table *table, enum lc_mgmt_role role,
+			    const char *const lines[],
 			    const size_t lens[], unsigned int n, json_t *replies[],
 			    struct lc_mgmt_stream *stream);
 

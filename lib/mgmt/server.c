@@ -13,8 +13,14 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
 
 #include "lc_mgmt.h"
+#include "lc_mgmt_tls.h"
 #include "mgmt_priv.h"
 
 /* Lines one client runs in a turn at most. */
@@ -34,6 +40,10 @@
 /* One log line per kind of event per this long, at most. */
 #define LOG_INTERVAL_NS (10ULL * 1000000000ULL)
 #define DEFAULT_MAX_OUTPUT (16u * 1024 * 1024)
+/* A TLS client that has not finished its handshake this long is closed. */
+#define HANDSHAKE_TIMEOUT_NS (10ULL * 1000000000ULL)
+/* Room for "[v6 address]:port" */
+#define PEER_MAX (INET6_ADDRSTRLEN + 8)
 
 enum writer_phase {
 	W_IDLE,                 /* no reply being written */
@@ -66,6 +76,13 @@ struct writer {
 
 struct client {
 	int fd;                 /* -1: free slot */
+	SSL *ssl;               /* a TCP client's TLS; NULL on the Unix socket */
+	bool handshaking;       /* TLS: no line is read before it is done */
+	bool tls_want_write;    /* TLS: the last operation waits for room */
+	uint32_t hs_events;     /* TLS: what the handshake waits for */
+	enum lc_mgmt_role role;
+	uint64_t accepted_at;   /* ns */
+	char peer[PEER_MAX];    /* a TCP client's address, for the log */
 	bool discarding;        /* dropping the rest of an over-long line */
 	bool eof;               /* the peer will send nothing more */
 	bool more;              /* its turn ended with work left: it goes again */
@@ -97,6 +114,11 @@ struct log_limit {
 
 struct lc_mgmt {
 	int listen_fd;
+	int tcp_fd;             /* -1: no TCP listener */
+	SSL_CTX *tls;
+	char *operators;        /* " CN1 CN2 ": CNs between spaces */
+	char *followers;
+	struct log_limit log_tls, log_role;
 	struct watch watches[LC_MGMT_WATCH_MAX];
 	unsigned int n_watches;
 	int epoll_fd;
@@ -209,6 +231,99 @@ group_id(const char *name, gid_t *gid)
 	return 0;
 }
 
+/* " CN1 CN2 ": the names between single spaces, for a search of " CN ". */
+static char *
+name_list(const char *text)
+{
+	size_t len = text != NULL ? strlen(text) : 0;
+	char *list = malloc(len + 3), *o = list;
+
+	if (list == NULL)
+		return NULL;
+	*o++ = ' ';
+	for (size_t i = 0; i < len; i++) {
+		bool space = text[i] == ' ' || text[i] == '\t' || text[i] == ',';
+
+		if (!space)
+			*o++ = text[i];
+		else if (o[-1] != ' ')
+			*o++ = ' ';
+	}
+	if (o[-1] != ' ')
+		*o++ = ' ';
+	*o = '\0';
+	return list;
+}
+
+static bool
+name_listed(const char *list, const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0)
+		return false;
+	for (const char *at = strstr(list, name); at != NULL; at = strstr(at + 1, name))
+		if (at[-1] == ' ' && at[len] == ' ')
+			return true;
+	return false;
+}
+
+/* The TLS listener of params->tcp_addr. Returns 0 or -errno, with why said. */
+static int
+tcp_listen(struct lc_mgmt *m, const struct lc_mgmt_params *p)
+{
+	struct lc_mgmt_tls_files files = { p->tls_cert, p->tls_key, p->tls_ca };
+	char why[256];
+	int one = 1, err;
+
+	if (p->tls_cert == NULL || p->tls_cert[0] == '\0' || p->tls_key == NULL ||
+	    p->tls_key[0] == '\0' || p->tls_ca == NULL || p->tls_ca[0] == '\0') {
+		say(p->error, p->error_size, "[mgmt] listen needs tls_cert, tls_key "
+		    "and tls_ca: management over TCP is TLS with certificates on "
+		    "both sides");
+		return -EINVAL;
+	}
+	m->tls = lc_mgmt_tls_server_ctx(&files, why, sizeof(why));
+	if (m->tls == NULL) {
+		say(p->error, p->error_size, "[mgmt] TLS: %s", why);
+		return -EINVAL;
+	}
+	m->operators = name_list(p->operators);
+	m->followers = name_list(p->followers);
+	if (m->operators == NULL || m->followers == NULL)
+		return -ENOMEM;
+	for (char *at = m->operators + 1; *at != '\0';) {
+		char *end = strchr(at, ' ');
+
+		*end = '\0';
+		bool both = name_listed(m->followers, at);
+		*end = ' ';
+		if (both) {
+			say(p->error, p->error_size, "[mgmt] CN '%.*s' is in both "
+			    "operators and followers: give it one role",
+			    (int)(end - at), at);
+			return -EINVAL;
+		}
+		at = end + 1;
+	}
+
+	m->tcp_fd = socket(p->tcp_addr->sa_family,
+			   SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (m->tcp_fd < 0 ||
+	    setsockopt(m->tcp_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(m->tcp_fd, p->tcp_addr, p->tcp_addr_len) != 0 ||
+	    listen(m->tcp_fd, 64) != 0) {
+		err = errno;
+		say(p->error, p->error_size, "[mgmt] listen: cannot listen there: %s",
+		    strerror(err));
+		return -err;
+	}
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &m->tcp_fd };
+	if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, m->tcp_fd, &ev) != 0)
+		return -errno;
+	return 0;
+}
+
 struct lc_mgmt *
 lc_mgmt_create(const struct lc_mgmt_params *p)
 {
@@ -249,7 +364,7 @@ lc_mgmt_create(const struct lc_mgmt_params *p)
 	m = calloc(1, sizeof(*m));
 	if (m == NULL)
 		return NULL;
-	m->listen_fd = m->epoll_fd = -1;
+	m->listen_fd = m->epoll_fd = m->tcp_fd = -1;
 	m->table = p->table;
 	m->max_clients = p->max_clients;
 	m->max_output = p->max_output ? p->max_output : DEFAULT_MAX_OUTPUT;
@@ -314,6 +429,14 @@ lc_mgmt_create(const struct lc_mgmt_params *p)
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 	if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, m->listen_fd, &ev) != 0)
 		goto fail_unlink;
+	if (p->tcp_addr_len > 0) {
+		err = tcp_listen(m, p);
+		if (err != 0) {
+			unlink(m->path);
+			errno = -err;
+			goto fail;
+		}
+	}
 	return m;
 
 fail_unlink:
@@ -329,6 +452,11 @@ fail:
 		close(m->listen_fd);
 	if (m->epoll_fd >= 0)
 		close(m->epoll_fd);
+	if (m->tcp_fd >= 0)
+		close(m->tcp_fd);
+	SSL_CTX_free(m->tls);
+	free(m->operators);
+	free(m->followers);
 	free(m->clients);
 	free(m);
 	errno = err;
@@ -377,6 +505,13 @@ client_close(struct lc_mgmt *m, struct client *c)
 	if (c->fd < 0)
 		return;
 	epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
+	if (c->ssl != NULL) {
+		/* Best effort: a close_notify if the socket takes it now. */
+		if (!c->handshaking)
+			SSL_shutdown(c->ssl);
+		ERR_clear_error();
+		SSL_free(c->ssl);
+	}
 	close(c->fd);
 	writer_end(c);
 	for (unsigned int i = 0; i < c->q_len; i++)
@@ -399,6 +534,11 @@ lc_mgmt_free(struct lc_mgmt *m)
 		client_close(m, &m->clients[i]);
 	close(m->listen_fd);
 	close(m->epoll_fd);
+	if (m->tcp_fd >= 0)
+		close(m->tcp_fd);
+	SSL_CTX_free(m->tls);
+	free(m->operators);
+	free(m->followers);
 	/* Only our own socket: another daemon may have replaced it since. */
 	if (lstat(m->path, &st) == 0 && st.st_dev == m->sock_dev &&
 	    st.st_ino == m->sock_ino)
@@ -433,11 +573,66 @@ client_watch(struct lc_mgmt *m, struct client *c)
 	bool blocked = c->eof || c->w.phase != W_IDLE || c->q_len > 0 ||
 		       queued(c) > m->high_water;
 
-	ev.events = (queued(c) > 0 ? EPOLLOUT : 0) | (blocked ? 0 : EPOLLIN);
+	ev.events = (queued(c) > 0 || c->tls_want_write ? EPOLLOUT : 0) |
+		    (blocked ? 0 : EPOLLIN);
+	if (c->handshaking)
+		ev.events = c->hs_events;
 	if (ev.events == c->events)
 		return;
 	c->events = ev.events;
 	epoll_ctl(m->epoll_fd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+/*
+ * The client's bytes in and out, like send(2) and recv(2) without waiting:
+ * through TLS for a TCP client. OpenSSL may want the other direction (a
+ * TLS 1.3 key update to answer): then room to send is watched as well.
+ */
+static ssize_t
+client_send(struct client *c, const void *data, size_t len)
+{
+	if (c->ssl == NULL)
+		return send(c->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	ERR_clear_error();
+	int rc = SSL_write(c->ssl, data, (int)(len > INT32_MAX ? INT32_MAX : len));
+	int e = rc > 0 ? SSL_ERROR_NONE : SSL_get_error(c->ssl, rc);
+
+	c->tls_want_write = e == SSL_ERROR_WANT_WRITE;
+	if (rc > 0)
+		return rc;
+	ERR_clear_error();
+	errno = e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? EAGAIN : EPIPE;
+	return -1;
+}
+
+static ssize_t
+client_recv(struct client *c, void *data, size_t len)
+{
+	if (c->ssl == NULL)
+		return recv(c->fd, data, len, MSG_DONTWAIT);
+	ERR_clear_error();
+	int rc = SSL_read(c->ssl, data, (int)(len > INT32_MAX ? INT32_MAX : len));
+	int e = rc > 0 ? SSL_ERROR_NONE : SSL_get_error(c->ssl, rc);
+
+	c->tls_want_write = e == SSL_ERROR_WANT_WRITE;
+	if (rc > 0)
+		return rc;
+	ERR_clear_error();
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if (e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SYSCALL)
+		return 0; /* the end, with or without close_notify */
+	errno = EPROTO;
+	return -1;
+}
+
+/* True when OpenSSL holds decrypted bytes that epoll cannot see. */
+static bool
+client_pending(const struct client *c)
+{
+	return c->ssl != NULL && !c->handshaking && SSL_pending(c->ssl) > 0;
 }
 
 /* Send what is queued. Returns -1 if the client had to be closed. */
@@ -445,8 +640,7 @@ static int
 client_flush(struct lc_mgmt *m, struct client *c)
 {
 	while (c->out_off < c->out_len) {
-		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = client_send(c, c->out + c->out_off, c->out_len - c->out_off);
 		if (n > 0) {
 			c->out_off += (size_t)n;
 			c->stalled_since = 0;
@@ -745,7 +939,8 @@ client_run(struct lc_mgmt *m, struct client *c, const char *const lines[],
 {
 	json_t *replies[LC_MGMT_BATCH_MAX];
 	struct lc_mgmt_stream stream;
-	unsigned int k = mgmt_table_run(m->table, lines, lens, n, replies, &stream);
+	unsigned int k = mgmt_table_run(m->table, c->role, lines, lens, n, replies,
+					&stream);
 
 	m->stats.requests += k;
 	/* Lines run only when nothing was left to write: the queue is empty. */
@@ -758,6 +953,80 @@ client_run(struct lc_mgmt *m, struct client *c, const char *const lines[],
 			c->eof = true; /* cannot even start: close once flushed */
 	}
 	return k;
+}
+
+/* The subject CN of the client's certificate into cn; false if none. */
+static bool
+peer_cn(struct client *c, char *cn, size_t size)
+{
+	X509 *cert = SSL_get1_peer_certificate(c->ssl);
+	int len = -1;
+
+	if (cert != NULL)
+		len = X509_NAME_get_text_by_NID(X509_get_subject_name(cert),
+						NID_commonName, cn, (int)size);
+	X509_free(cert);
+	/* A CN with a NUL inside is nobody's. */
+	return len > 0 && (size_t)len == strlen(cn);
+}
+
+/*
+ * Advance a TLS client's handshake. Once done, its certificate's CN gives
+ * its role; a CN with none is answered with why and closed once that is
+ * sent. Returns 1 when the client may go on, 0 while the handshake waits
+ * for the socket, -1 if the client was closed.
+ */
+static int
+client_handshake(struct lc_mgmt *m, struct client *c)
+{
+	char msg[400], cn[256];
+	uint64_t now = now_ns();
+
+	ERR_clear_error();
+	int rc = SSL_accept(c->ssl);
+	if (rc != 1) {
+		int e = SSL_get_error(c->ssl, rc);
+
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+			c->hs_events = e == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT;
+			client_watch(m, c);
+			return 0;
+		}
+		long v = SSL_get_verify_result(c->ssl);
+		snprintf(msg, sizeof(msg), "management over TLS: refused %s: %s",
+			 c->peer, v != X509_V_OK ? X509_verify_cert_error_string(v) :
+			 e == SSL_ERROR_SYSCALL ? "it closed the connection during "
+			 "the handshake" : lc_mgmt_tls_error("TLS handshake failed"));
+		ERR_clear_error();
+		m->stats.tls_failed++;
+		log_limited(m, &m->log_tls, now, "warning", msg);
+		client_close(m, c);
+		return -1;
+	}
+	c->handshaking = false;
+	c->last_active = now;
+	bool named = peer_cn(c, cn, sizeof(cn));
+	if (named && name_listed(m->operators, cn)) {
+		c->role = LC_MGMT_OPERATOR;
+	} else if (named && name_listed(m->followers, cn)) {
+		c->role = LC_MGMT_FOLLOWER;
+	} else {
+		json_t *reply = json_object();
+
+		snprintf(msg, sizeof(msg), "management over TLS: refused %s: its "
+			 "certificate's CN '%s' is in neither [mgmt] operators nor "
+			 "followers", c->peer, named ? cn : "(none)");
+		m->stats.tls_unknown++;
+		log_limited(m, &m->log_role, now, "warning", msg);
+		json_object_set_new(reply, "ok", json_false());
+		lc_mgmt_error(reply, "certificate CN '%s' has no role here: it is in "
+			      "neither [mgmt] operators nor followers",
+			      named ? cn : "(none)");
+		c->queue[(c->q_head + c->q_len++) % LC_MGMT_BATCH_MAX] = reply;
+		c->eof = true;
+	}
+	client_watch(m, c);
+	return 1;
 }
 
 /*
@@ -773,6 +1042,12 @@ client_turn(struct lc_mgmt *m, struct client *c)
 
 	c->more = false;
 	c->ready = false;
+	if (c->handshaking) {
+		int rc = client_handshake(m, c);
+
+		if (rc <= 0)
+			return rc;
+	}
 	for (;;) {
 		int rc = client_write(m, c, deadline);
 		if (rc < 0)
@@ -848,8 +1123,8 @@ client_turn(struct lc_mgmt *m, struct client *c)
 			break;
 		}
 
-		ssize_t got = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len,
-				   MSG_DONTWAIT);
+		ssize_t got = client_recv(c, c->in + c->in_len,
+					  sizeof(c->in) - c->in_len);
 		if (got > 0) {
 			c->in_len += (size_t)got;
 			c->last_active = now_ns();
@@ -895,10 +1170,34 @@ evictable(struct lc_mgmt *m, uint64_t now)
 }
 
 static void
-accept_clients(struct lc_mgmt *m)
+peer_text(const struct sockaddr_storage *ss, char *buf, size_t size)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+		snprintf(buf, size, "%s:%u", ip, ntohs(a->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+
+		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+		snprintf(buf, size, "[%s]:%u", ip, ntohs(a->sin6_port));
+	} else {
+		snprintf(buf, size, "a client");
+	}
+}
+
+/* Accept from the Unix socket, or (tcp) from the TLS listener. */
+static void
+accept_clients(struct lc_mgmt *m, bool tcp)
 {
 	for (;;) {
-		int fd = accept4(m->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage ss;
+		socklen_t ss_len = sizeof(ss);
+		int fd = accept4(tcp ? m->tcp_fd : m->listen_fd, (struct sockaddr *)&ss,
+				 &ss_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct client *c = NULL;
 		uint64_t now = now_ns();
 		char msg[200];
@@ -926,8 +1225,14 @@ accept_clients(struct lc_mgmt *m)
 		if (c == NULL) {
 			static const char busy[] =
 				"{\"ok\":false,\"error\":\"too many clients\"}\n";
-			/* Best effort: a client that is already gone needs no reason. */
-			(void)send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+			/*
+			 * Best effort: a client that is already gone needs no
+			 * reason. A TCP client would read it only through TLS,
+			 * which is more than a refusal is worth: it is closed.
+			 */
+			if (!tcp)
+				(void)send(fd, busy, sizeof(busy) - 1,
+					   MSG_NOSIGNAL | MSG_DONTWAIT);
 			close(fd);
 			m->stats.rejected++;
 			snprintf(msg, sizeof(msg), "management socket full (%u clients, "
@@ -936,15 +1241,34 @@ accept_clients(struct lc_mgmt *m)
 			continue;
 		}
 		memset(c, 0, offsetof(struct client, in));
-		c->fd = fd;
+		c->fd = -1;
 		c->events = EPOLLIN;
-		c->last_active = now;
+		c->last_active = c->accepted_at = now;
+		c->role = LC_MGMT_OPERATOR; /* the Unix socket's mode says who */
+		if (tcp) {
+			peer_text(&ss, c->peer, sizeof(c->peer));
+			c->ssl = SSL_new(m->tls);
+			if (c->ssl == NULL || SSL_set_fd(c->ssl, fd) != 1) {
+				SSL_free(c->ssl);
+				c->ssl = NULL;
+				ERR_clear_error();
+				close(fd);
+				continue;
+			}
+			SSL_set_accept_state(c->ssl);
+			c->handshaking = true;
+			c->hs_events = EPOLLIN;
+			/* No role before the certificate says which. */
+			c->role = LC_MGMT_FOLLOWER;
+		}
 		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
 		if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+			SSL_free(c->ssl);
+			c->ssl = NULL;
 			close(fd);
-			c->fd = -1;
 			continue;
 		}
+		c->fd = fd;
 		m->stats.accepted++;
 		m->stats.clients++;
 	}
@@ -958,9 +1282,21 @@ lc_mgmt_poll(struct lc_mgmt *m, int timeout_ms)
 	int n;
 
 	/* Clients with work left from their last turn: nobody waits in epoll. */
-	for (uint32_t i = 0; i < m->max_clients; i++)
-		if (m->clients[i].fd >= 0 && m->clients[i].more)
+	for (uint32_t i = 0; i < m->max_clients; i++) {
+		struct client *c = &m->clients[i];
+
+		if (c->fd < 0)
+			continue;
+		/*
+		 * Lines that OpenSSL decrypted and holds are not on the
+		 * socket: epoll would not wake for them. A client that would
+		 * read now (it watches EPOLLIN) has them read in a turn.
+		 */
+		if (client_pending(c) && (c->events & EPOLLIN))
+			c->ready = true;
+		if (c->more || c->ready)
 			backlog = true;
+	}
 
 	n = epoll_wait(m->epoll_fd, events, 32, backlog ? 0 : timeout_ms);
 	if (n < 0) {
@@ -971,8 +1307,8 @@ lc_mgmt_poll(struct lc_mgmt *m, int timeout_ms)
 	for (int i = 0; i < n; i++) {
 		struct client *c = events[i].data.ptr;
 
-		if (c == NULL) {
-			accept_clients(m);
+		if (c == NULL || (void *)c == (void *)&m->tcp_fd) {
+			accept_clients(m, c != NULL);
 			continue;
 		}
 		if ((void *)c >= (void *)m->watches &&
@@ -1008,6 +1344,15 @@ lc_mgmt_poll(struct lc_mgmt *m, int timeout_ms)
 			continue;
 		if (c->stalled_since != 0 && now - c->stalled_since > STALL_TIMEOUT_NS) {
 			m->stats.cut_off++;
+			client_close(m, c);
+		} else if (c->handshaking && now - c->accepted_at > HANDSHAKE_TIMEOUT_NS) {
+			char msg[200];
+
+			snprintf(msg, sizeof(msg), "management over TLS: refused %s: no "
+				 "TLS handshake within %llu s", c->peer,
+				 HANDSHAKE_TIMEOUT_NS / 1000000000ULL);
+			m->stats.tls_failed++;
+			log_limited(m, &m->log_tls, now, "warning", msg);
 			client_close(m, c);
 		} else if (m->idle_ns != 0 && !client_busy(c) &&
 			   now - c->last_active > m->idle_ns) {

@@ -37,7 +37,7 @@ struct lc_mgmt_table {
 static int help_handler(void *ctx, int argc, char **argv, json_t *reply);
 
 static const struct lc_mgmt_cmd builtin_cmds[] = {
-	{ "help", "", "list the commands", 0, 0, help_handler },
+	{ "help", "", "list the commands", 0, 0, help_handler, .follower_ok = true },
 };
 
 struct lc_mgmt_table *
@@ -342,7 +342,8 @@ mgmt_reply_finish(json_t *reply, int rc)
 }
 
 unsigned int
-mgmt_table_run(struct lc_mgmt_table *table, const char *const lines[],
+mgmt_table_run(struct lc_mgmt_table *table, enum lc_mgmt_role role,
+	       const char *const lines[],
 	       const size_t lens[], unsigned int n, json_t *replies[],
 	       struct lc_mgmt_stream *stream)
 {
@@ -363,6 +364,13 @@ mgmt_table_run(struct lc_mgmt_table *table, const char *const lines[],
 	}
 	const struct table_row *row = p[0].row;
 
+	if (role == LC_MGMT_FOLLOWER && !row->cmd->follower_ok) {
+		rc = lc_mgmt_error(replies[0], "'%s' is not allowed for a follower "
+				   "(its certificate's CN is in [mgmt] followers; "
+				   "only an operator may run it)", row->cmd->keyword);
+		mgmt_reply_finish(replies[0], rc);
+		return 1;
+	}
 	if (row->cmd->stream != NULL) {
 		rc = row->cmd->stream(row->ctx, p[0].argc, p[0].argv, replies[0],
 				      stream);
@@ -426,14 +434,15 @@ drain_stream(json_t *reply, struct lc_mgmt_stream *stream)
 }
 
 void
-lc_mgmt_exec_lines(struct lc_mgmt_table *table, const char *const lines[],
-		   const size_t lens[], unsigned int n, json_t *replies[])
+lc_mgmt_exec_lines_as(struct lc_mgmt_table *table, enum lc_mgmt_role role,
+		      const char *const lines[], const size_t lens[],
+		      unsigned int n, json_t *replies[])
 {
 	struct lc_mgmt_stream stream;
 
 	for (unsigned int i = 0; i < n;) {
-		unsigned int k = mgmt_table_run(table, lines + i, lens + i, n - i,
-						replies + i, &stream);
+		unsigned int k = mgmt_table_run(table, role, lines + i, lens + i,
+						n - i, replies + i, &stream);
 
 		if (stream.next != NULL)
 			drain_stream(replies[i], &stream);
@@ -441,11 +450,25 @@ lc_mgmt_exec_lines(struct lc_mgmt_table *table, const char *const lines[],
 	}
 }
 
+void
+lc_mgmt_exec_lines(struct lc_mgmt_table *table, const char *const lines[],
+		   const size_t lens[], unsigned int n, json_t *replies[])
+{
+	lc_mgmt_exec_lines_as(table, LC_MGMT_OPERATOR, lines, lens, n, replies);
+}
+
 json_t *
-lc_mgmt_exec(struct lc_mgmt_table *table, const char *line, size_t len)
+lc_mgmt_exec_as(struct lc_mgmt_table *table, enum lc_mgmt_role role,
+		const char *line, size_t len)
 {
 	json_t *reply;
 
-	lc_mgmt_exec_lines(table, &line, &len, 1, &reply);
+	lc_mgmt_exec_lines_as(table, role, &line, &len, 1, &reply);
 	return reply;
+}
+
+json_t *
+lc_mgmt_exec(struct lc_mgmt_table *table, const char *line, size_t len)
+{
+	return lc_mgmt_exec_as(table, LC_MGMT_OPERATOR, line, len);
 }

@@ -124,6 +124,86 @@ test_dispatch(void **state)
 	lc_mgmt_table_free(t);
 }
 
+/* A batch command and a streaming one, to check the role of every line. */
+static int batch_lines;
+
+static void
+batch_count(void *ctx, struct lc_mgmt_req *reqs, unsigned int n)
+{
+	(void)ctx;
+	for (unsigned int i = 0; i < n; i++)
+		reqs[i].rc = 0;
+	batch_lines += (int)n;
+}
+
+static int
+stream_none(void *ctx, int argc, char **argv, json_t *reply,
+	    struct lc_mgmt_stream *stream)
+{
+	(void)ctx;
+	(void)argc;
+	(void)argv;
+	(void)stream;
+	json_object_set_new(reply, "streamed", json_true());
+	return 0;
+}
+
+static const struct lc_mgmt_cmd role_cmds[] = {
+	{ "ping", "", "for everyone", 0, 0, cmd_echo, .follower_ok = true },
+	{ "assign", "A", "for followers too", 1, 1, cmd_echo, batch_count,
+	  .follower_ok = true },
+	{ "user set", "A", "operators only", 1, 1, cmd_echo, batch_count },
+	{ "flows", "", "operators only, streamed", 0, 0, NULL, .stream = stream_none },
+};
+
+static void
+test_roles(void **state)
+{
+	struct lc_mgmt_table *t = lc_mgmt_table_create();
+	const char *lines[] = { "assign a", "assign b", "user set x", "user set y",
+				"flows", "ping" };
+	size_t lens[6];
+	json_t *r[6];
+
+	(void)state;
+	assert_int_equal(lc_mgmt_register(t, role_cmds, 4, &calls), 0);
+	for (int i = 0; i < 6; i++)
+		lens[i] = strlen(lines[i]);
+
+	/* A follower: its commands run, an operator's are refused, unrun. */
+	batch_lines = 0;
+	lc_mgmt_exec_lines_as(t, LC_MGMT_FOLLOWER, lines, lens, 6, r);
+	assert_int_equal(batch_lines, 2);
+	for (int i = 0; i < 6; i++) {
+		bool allowed = i < 2 || i == 5;
+		char *text = json_dumps(r[i], JSON_COMPACT);
+
+		assert_int_equal(json_is_true(json_object_get(r[i], "ok")), allowed);
+		if (!allowed && strstr(text, "not allowed for a follower") == NULL)
+			fail_msg("'%s' -> %s", lines[i], text);
+		assert_null(json_object_get(r[i], "streamed"));
+		free(text);
+		json_decref(r[i]);
+	}
+	json_t *one = lc_mgmt_exec_as(t, LC_MGMT_FOLLOWER, "user set z", 10);
+	assert_true(json_is_false(json_object_get(one, "ok")));
+	json_decref(one);
+	/* help stays open to both. */
+	one = lc_mgmt_exec_as(t, LC_MGMT_FOLLOWER, "help", 4);
+	assert_true(json_is_true(json_object_get(one, "ok")));
+	json_decref(one);
+
+	/* An operator runs everything. */
+	batch_lines = 0;
+	lc_mgmt_exec_lines_as(t, LC_MGMT_OPERATOR, lines, lens, 6, r);
+	assert_int_equal(batch_lines, 4);
+	for (int i = 0; i < 6; i++) {
+		assert_true(json_is_true(json_object_get(r[i], "ok")));
+		json_decref(r[i]);
+	}
+	lc_mgmt_table_free(t);
+}
+
 static void
 test_bad_text(void **state)
 {
@@ -1164,6 +1244,7 @@ main(void)
 		cmocka_unit_test(test_dispatch),
 		cmocka_unit_test(test_error_cut_utf8),
 		cmocka_unit_test(test_bad_text),
+		cmocka_unit_test(test_roles),
 		cmocka_unit_test(test_register_rules),
 		cmocka_unit_test(test_parse_endpoint),
 		cmocka_unit_test(test_server_pipeline),
