@@ -109,7 +109,7 @@ cmd_stats(void *ctx, int argc, char **argv, json_t *reply)
 	wire_stats_json(d, reply);
 	users_stats_json(d, reply);
 	lc_mgmt_get_stats(d->mgmt, &ms);
-	json_object_set_new(reply, "mgmt", json_pack("{s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	json_object_set_new(reply, "mgmt", json_pack("{s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 		"clients", (int)ms.clients,
 		"accepted", (json_int_t)ms.accepted,
 		"rejected", (json_int_t)ms.rejected,
@@ -118,7 +118,9 @@ cmd_stats(void *ctx, int argc, char **argv, json_t *reply)
 		"streamed", (json_int_t)ms.streamed,
 		"requests", (json_int_t)ms.requests,
 		"errors", (json_int_t)ms.errors,
-		"cut_off", (json_int_t)ms.cut_off));
+		"cut_off", (json_int_t)ms.cut_off,
+		"tls_failed", (json_int_t)ms.tls_failed,
+		"tls_unknown", (json_int_t)ms.tls_unknown));
 	return 0;
 }
 
@@ -599,6 +601,14 @@ control_up(struct daemon *d)
 
 	make_socket_dir(d->conf.mgmt.socket);
 	char why[512] = "";
+	struct sockaddr_storage tcp_addr;
+	socklen_t tcp_len = 0;
+	if (d->conf.mgmt.listen[0] != '\0' &&
+	    lc_conf_parse_listen(d->conf.mgmt.listen, &tcp_addr, &tcp_len) != 0) {
+		lc_log("error", "[mgmt] listen = '%s': not ADDR:PORT",
+		       d->conf.mgmt.listen);
+		return -EINVAL;
+	}
 	struct lc_mgmt_params mp = {
 		.path = d->conf.mgmt.socket,
 		.mode = d->conf.mgmt.socket_mode,
@@ -608,16 +618,31 @@ control_up(struct daemon *d)
 				   d->conf.mgmt.idle_timeout * 1000,
 		.table = d->table,
 		.log = mgmt_log,
+		.tcp_addr = tcp_len > 0 ? (const struct sockaddr *)&tcp_addr : NULL,
+		.tcp_addr_len = tcp_len,
+		.tls_cert = d->conf.mgmt.tls_cert,
+		.tls_key = d->conf.mgmt.tls_key,
+		.tls_ca = d->conf.mgmt.tls_ca,
+		.operators = d->conf.mgmt.operators,
+		.followers = d->conf.mgmt.followers,
 		.error = why,
 		.error_size = sizeof(why),
 	};
 	d->mgmt = lc_mgmt_create(&mp);
 	if (d->mgmt == NULL) {
 		rc = -errno;
-		lc_log("error", "[mgmt] socket = '%s': %s", d->conf.mgmt.socket,
-		       why[0] != '\0' ? why : strerror(errno));
+		if (strncmp(why, "[mgmt] ", 7) == 0)
+			lc_log("error", "%s", why); /* about the TLS listener */
+		else
+			lc_log("error", "[mgmt] socket = '%s': %s", d->conf.mgmt.socket,
+			       why[0] != '\0' ? why : strerror(errno));
 		return rc;
 	}
+	if (tcp_len > 0)
+		lc_log("info", "management over TLS on %s (operators: %s; "
+		       "followers: %s)", d->conf.mgmt.listen,
+		       d->conf.mgmt.operators[0] ? d->conf.mgmt.operators : "none",
+		       d->conf.mgmt.followers[0] ? d->conf.mgmt.followers : "none");
 	rc = telemetry_up(d);
 	if (rc != 0)
 		lc_log("warning", "telemetry endpoints not registered: %s", strerror(-rc));

@@ -137,6 +137,12 @@ static const struct key_def key_defs[] = {
 	S(mgmt, socket_group, ""),    /* empty: the daemon's own group */
 	U(mgmt, max_clients, 1, 4096, 64),
 	U(mgmt, idle_timeout, 0, 86400, 300),
+	L(mgmt, listen, ""),
+	S(mgmt, tls_cert, ""),
+	S(mgmt, tls_key, ""),
+	S(mgmt, tls_ca, ""),
+	S(mgmt, operators, ""),
+	S(mgmt, followers, ""),
 
 	L(metrics, listen, ""),
 };

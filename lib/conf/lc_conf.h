@@ -79,16 +79,24 @@ struct lc_conf_users {
 	uint32_t gc_min_age;
 };
 
+#define LC_CONF_NAMES_MAX 1024
+#define LC_CONF_LISTEN_MAX 64
 struct lc_conf_mgmt {
 	char socket[LC_CONF_PATH_MAX];
 	uint32_t socket_mode;
 	char socket_group[LC_CONF_NAME_MAX]; /* "": the daemon's own group */
 	uint32_t max_clients;
 	uint32_t idle_timeout;   /* seconds; 0: never */
+	/* Management over TCP with TLS; listen empty: off. */
+	char listen[LC_CONF_LISTEN_MAX]; /* "ADDR:PORT" */
+	char tls_cert[LC_CONF_PATH_MAX];
+	char tls_key[LC_CONF_PATH_MAX];
+	char tls_ca[LC_CONF_PATH_MAX];
+	char operators[LC_CONF_NAMES_MAX]; /* certificate CNs, space separated */
+	char followers[LC_CONF_NAMES_MAX];
 };
 
 /* Prometheus metrics over HTTP (linecapd's metrics.c). */
-#define LC_CONF_LISTEN_MAX 64
 struct lc_conf_metrics {
 	char listen[LC_CONF_LISTEN_MAX]; /* "ADDR:PORT"; empty: off */
 };
