@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The channel to linecapd. Today it is the Unix stream socket of [mgmt]
- * socket; the transport lives only in ctl_channel_open(), which picks the
- * send, recv and close of the channel. A TCP or TLS channel is another open
- * function (chosen, say, by a target of the form tls://HOST:PORT) with its
- * own three operations; the commands, the batch mode and `top` stay as
- * they are.
+ * The channel to linecapd: the Unix stream socket of [mgmt] socket, or
+ * (linecapctl --connect) TLS over TCP to [mgmt] listen. The transport lives
+ * only in ctl_channel_open(), which picks the send, recv and close of the
+ * channel; the commands, the batch mode and `top` stay as they are.
+ *
+ * TLS: the handshake blocks (at most DIAL_TIMEOUT_MS), then the socket is
+ * non-blocking like the Unix one. OpenSSL may hold decrypted bytes that
+ * poll(2) cannot see: tls_recv() reads until the socket has nothing more
+ * or the caller's buffer is full, and ctl_channel_pending() says when
+ * bytes are still held, so that the caller reads again before it polls.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +21,18 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "lc_mgmt_tls.h"
 #include "linecapctl.h"
+
+#define DIAL_TIMEOUT_MS 10000
+
+/* Set by ctl_channel_use_tls(): the target is then HOST:PORT. */
+static struct lc_mgmt_tls_files tls_files;
+static bool use_tls;
 
 struct ctl_channel {
 	int fd;
+	SSL *ssl;
 	ssize_t (*send)(struct ctl_channel *ch, const void *data, size_t len);
 	ssize_t (*recv)(struct ctl_channel *ch, void *data, size_t len);
 	void (*close)(struct ctl_channel *ch);
@@ -41,6 +54,51 @@ static void
 stream_close(struct ctl_channel *ch)
 {
 	close(ch->fd);
+}
+
+static ssize_t
+tls_send(struct ctl_channel *ch, const void *data, size_t len)
+{
+	return lc_mgmt_tls_send(ch->ssl, data, len);
+}
+
+static ssize_t
+tls_recv(struct ctl_channel *ch, void *data, size_t len)
+{
+	size_t got = 0;
+
+	/* A TLS record is at most 16 KiB: take as many as are there. */
+	while (got < len) {
+		ssize_t n = lc_mgmt_tls_recv(ch->ssl, (char *)data + got, len - got);
+
+		if (n > 0) {
+			got += (size_t)n;
+			continue;
+		}
+		if (got > 0 && (n == 0 || errno == EAGAIN))
+			break; /* the end, if it is one, is seen next time */
+		return n;
+	}
+	return (ssize_t)got;
+}
+
+static void
+tls_close(struct ctl_channel *ch)
+{
+	lc_mgmt_tls_close(ch->ssl);
+}
+
+void
+ctl_channel_use_tls(const struct lc_mgmt_tls_files *files)
+{
+	tls_files = *files;
+	use_tls = true;
+}
+
+bool
+ctl_channel_pending(const struct ctl_channel *ch)
+{
+	return ch->ssl != NULL && SSL_pending(ch->ssl) > 0;
 }
 
 static int
@@ -80,6 +138,21 @@ ctl_channel_open(const char *target, char *err, size_t err_size)
 	if (ch == NULL) {
 		snprintf(err, err_size, "%s", strerror(ENOMEM));
 		return NULL;
+	}
+	if (use_tls) {
+		/* A peer that left makes a write fail, not kill us. */
+		signal(SIGPIPE, SIG_IGN);
+		ch->ssl = lc_mgmt_tls_dial(target, &tls_files, DIAL_TIMEOUT_MS, err,
+					   err_size);
+		if (ch->ssl == NULL) {
+			free(ch);
+			return NULL;
+		}
+		ch->fd = SSL_get_fd(ch->ssl);
+		ch->send = tls_send;
+		ch->recv = tls_recv;
+		ch->close = tls_close;
+		return ch;
 	}
 	ch->fd = unix_connect(target, err, err_size);
 	if (ch->fd < 0) {

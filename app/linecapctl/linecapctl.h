@@ -29,6 +29,14 @@
 /* ---- channel.c: the connection to linecapd ---- */
 
 struct ctl_channel;
+struct lc_mgmt_tls_files;
+
+/*
+ * From now on, open channels with TLS over TCP: the target of
+ * ctl_channel_open() is then HOST:PORT, and files are our certificate, its
+ * key and the CA that signed linecapd's (the strings must outlive use).
+ */
+void ctl_channel_use_tls(const struct lc_mgmt_tls_files *files);
 
 /*
  * Connect to linecapd at `target` (today the path of its Unix socket).
@@ -47,6 +55,12 @@ int ctl_channel_fd(const struct ctl_channel *ch);
  */
 ssize_t ctl_channel_send(struct ctl_channel *ch, const void *data, size_t len);
 ssize_t ctl_channel_recv(struct ctl_channel *ch, void *data, size_t len);
+
+/*
+ * True when received bytes wait inside the channel (TLS), where poll(2)
+ * does not see them: receive before polling again.
+ */
+bool ctl_channel_pending(const struct ctl_channel *ch);
 
 /* Bytes on their way in or out of a channel: appended, then consumed. */
 struct ctl_buf {

@@ -6,6 +6,9 @@
  *   linecapctl [-s SOCKET] [--json] -            every line of stdin, pipelined
  *   linecapctl [-s SOCKET] top [OPTION...]        a live per-user view (top.c)
  *
+ * Instead of -s SOCKET, --connect HOST:PORT --cert F --key F --ca F reaches
+ * linecapd's [mgmt] listen over TLS (channel.c).
+ *
  * Replies are printed as readable text on a terminal and as JSON lines with
  * --json or when stdout is not a terminal. Exit status: 0 when every reply is
  * ok, 1 when one is an error, 2 when linecapd cannot be reached.
@@ -22,6 +25,7 @@
 #include <jansson.h>
 
 #include "lc_mgmt.h"
+#include "lc_mgmt_tls.h"
 #include "linecapctl.h"
 
 #define EXIT_ERROR_REPLY CTL_EXIT_ERROR_REPLY
@@ -41,6 +45,10 @@ usage(FILE *f)
 		"  -s, --socket PATH  management socket (default %s,\n"
 		"                     or $LINECAP_SOCKET)\n"
 		"  -j, --json         print replies as JSON lines\n"
+		"  --connect HOST:PORT  reach linecapd's [mgmt] listen over TLS instead,\n"
+		"                     with --cert FILE --key FILE (our certificate and\n"
+		"                     key, PEM) and --ca FILE (the CA that signed\n"
+		"                     linecapd's certificate; it must name HOST)\n"
 		"Try 'linecapctl help' for the commands.\n", LC_MGMT_SOCKET_DEFAULT);
 }
 
@@ -220,12 +228,15 @@ converse(struct ctl_channel *ch, struct ctl_buf *out, int in_fd)
 			{ .fd = ctl_channel_fd(ch), .events = POLLIN | (out->len ? POLLOUT : 0) },
 			{ .fd = in_eof ? -1 : in_fd, .events = POLLIN },
 		};
-		if (poll(pfd, 2, -1) < 0) {
+		bool pending = ctl_channel_pending(ch);
+		if (poll(pfd, 2, pending ? 0 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			status = EXIT_UNREACHABLE;
 			break;
 		}
+		if (pending)
+			pfd[0].revents |= POLLIN;
 		if (pfd[0].revents & POLLOUT) {
 			ssize_t n = ctl_channel_send(ch, out->data, out->len);
 			if (n < 0 && errno != EAGAIN && errno != EINTR) {
@@ -286,8 +297,14 @@ main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "connect", required_argument, NULL, 'C' },
+		{ "cert", required_argument, NULL, 'c' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "ca", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct lc_mgmt_tls_files tls = { NULL, NULL, NULL };
+	const char *connect_to = NULL;
 	const char *path = getenv("LINECAP_SOCKET");
 	struct ctl_channel *ch;
 	struct ctl_buf out = { 0 };
@@ -303,6 +320,18 @@ main(int argc, char **argv)
 		case 'j':
 			json_out = true;
 			break;
+		case 'C':
+			connect_to = optarg;
+			break;
+		case 'c':
+			tls.cert = optarg;
+			break;
+		case 'k':
+			tls.key = optarg;
+			break;
+		case 'a':
+			tls.ca = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -317,6 +346,18 @@ main(int argc, char **argv)
 	}
 	if (path == NULL || path[0] == '\0')
 		path = LC_MGMT_SOCKET_DEFAULT;
+	if (connect_to != NULL) {
+		if (tls.cert == NULL || tls.key == NULL || tls.ca == NULL) {
+			fprintf(stderr, "linecapctl: --connect needs --cert, --key and "
+				"--ca\n");
+			return EXIT_UNREACHABLE;
+		}
+		ctl_channel_use_tls(&tls);
+		path = connect_to;
+	} else if (tls.cert != NULL || tls.key != NULL || tls.ca != NULL) {
+		fprintf(stderr, "linecapctl: --cert, --key and --ca go with --connect\n");
+		return EXIT_UNREACHABLE;
+	}
 	if (strcmp(argv[optind], "top") == 0)
 		return ctl_top(path, argc - optind, argv + optind);
 	if (!isatty(STDOUT_FILENO))
