@@ -34,6 +34,14 @@
  * table, newest per client endpoint, so a restarted linecapd re-learns who
  * is who; reconnection backs off exponentially from BACKOFF_MIN_US to
  * BACKOFF_MAX_US.
+ *
+ * The link is the Unix socket, or (--connect) TLS over TCP to linecapd's
+ * [mgmt] listen, for a follower on another node. A TLS connection is made
+ * and its handshake done at once, waiting DIAL_TIMEOUT_MS at most (the log
+ * waits meanwhile, on disk); then the socket is non-blocking and
+ * everything above holds as it is: OpenSSL's "wants to read/write" is
+ * EAGAIN, and replies are read until EAGAIN, so no decrypted byte is left
+ * inside OpenSSL unseen by poll(2).
  */
 #include <errno.h>
 #include <poll.h>
@@ -46,6 +54,7 @@
 
 #include <jansson.h>
 
+#include "lc_mgmt_tls.h"
 #include "xray.h"
 
 #define OUT_CAP (1u << 20)          /* bytes of queued commands */
@@ -60,10 +69,14 @@
 #define ERROR_LOG_WINDOW_US 10000000
 #define ERROR_LOG_PER_WINDOW 5
 #define DOWN_LOG_EVERY_US 60000000
+#define DIAL_TIMEOUT_MS 3000
 
 struct xr_link {
-	char *path;
+	char *path;              /* the socket, or HOST:PORT with TLS */
 	int fd;                  /* -1 while down */
+	bool use_tls;
+	struct lc_mgmt_tls_files tls;
+	SSL *ssl;                /* with TLS, while up */
 	struct xr_replay *replay;
 	uint64_t replay_us;
 	struct xr_counters *c;
@@ -99,15 +112,43 @@ struct xr_link {
 	uint64_t err_suppressed;
 };
 
+/* The connection's bytes: through TLS, or the Unix socket's. */
+static ssize_t
+link_send(struct xr_link *l, const void *data, size_t len)
+{
+	if (l->ssl != NULL)
+		return lc_mgmt_tls_send(l->ssl, data, len);
+	return send(l->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static ssize_t
+link_recv(struct xr_link *l, void *data, size_t len)
+{
+	if (l->ssl != NULL)
+		return lc_mgmt_tls_recv(l->ssl, data, len);
+	return recv(l->fd, data, len, MSG_DONTWAIT);
+}
+
+static void
+link_close(struct xr_link *l)
+{
+	if (l->ssl != NULL)
+		lc_mgmt_tls_close(l->ssl); /* and its socket */
+	else if (l->fd >= 0)
+		close(l->fd);
+	l->ssl = NULL;
+	l->fd = -1;
+}
+
 struct xr_link *
-xr_link_create(const char *socket_path, struct xr_replay *replay,
-	       uint64_t replay_us, uint64_t stall_us, uint64_t keepalive_us,
-	       struct xr_counters *counters)
+xr_link_create(const char *socket_path, const struct lc_mgmt_tls_files *tls,
+	       struct xr_replay *replay, uint64_t replay_us, uint64_t stall_us,
+	       uint64_t keepalive_us, struct xr_counters *counters)
 {
 	struct sockaddr_un sun;
 	struct xr_link *l;
 
-	if (strlen(socket_path) >= sizeof(sun.sun_path)) {
+	if (tls == NULL && strlen(socket_path) >= sizeof(sun.sun_path)) {
 		errno = ENAMETOOLONG;
 		return NULL;
 	}
@@ -115,6 +156,10 @@ xr_link_create(const char *socket_path, struct xr_replay *replay,
 	if (l == NULL)
 		return NULL;
 	l->fd = -1;
+	if (tls != NULL) {
+		l->use_tls = true;
+		l->tls = *tls;
+	}
 	l->replay = replay;
 	l->replay_us = replay_us;
 	l->stall_us = stall_us;
@@ -135,8 +180,7 @@ xr_link_free(struct xr_link *l)
 {
 	if (l == NULL)
 		return;
-	if (l->fd >= 0)
-		close(l->fd);
+	link_close(l);
 	free(l->path);
 	free(l->out);
 	free(l);
@@ -164,8 +208,7 @@ disconnect(struct xr_link *l, uint64_t now, const char *why)
 	       "unsent; reconnecting in %llu ms", l->path, why,
 	       (unsigned long long)l->inflight, l->out_len - l->out_off,
 	       (unsigned long long)(l->backoff / 1000));
-	close(l->fd);
-	l->fd = -1;
+	link_close(l);
 	l->c->disconnects++;
 	/* What was queued is in the replay table and goes again later. */
 	l->out_off = l->out_len = 0;
@@ -182,28 +225,47 @@ disconnect(struct xr_link *l, uint64_t now, const char *why)
 	l->attempts = 0;
 }
 
-static void
-connect_now(struct xr_link *l, uint64_t now)
+/* A connected socket, non-blocking, or -1 with why. */
+static int
+dial(struct xr_link *l, char *why, size_t why_size)
 {
+	if (l->use_tls) {
+		l->ssl = lc_mgmt_tls_dial(l->path, &l->tls, DIAL_TIMEOUT_MS, why,
+					  why_size);
+		return l->ssl != NULL ? SSL_get_fd(l->ssl) : -1;
+	}
+
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
-	l->attempts++;
 	strcpy(sun.sun_path, l->path);
 	/* A Unix socket connects at once or not at all (EAGAIN: backlog). */
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		const int err = errno;
-
+		snprintf(why, why_size, "%s", strerror(errno));
 		if (fd >= 0)
 			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+connect_now(struct xr_link *l, uint64_t now)
+{
+	char err[320];
+	int fd;
+
+	l->attempts++;
+	fd = dial(l, err, sizeof(err));
+	if (fd < 0) {
 		if (l->attempts == 1 && l->down_since == 0)
 			xr_log("cannot reach linecapd at %s: %s; assignments "
 			       "are remembered and retried with backoff",
-			       l->path, strerror(err));
+			       l->path, err);
 		else if (now - l->down_logged_at >= DOWN_LOG_EVERY_US) {
 			xr_log("linecapd at %s still unreachable after %llu "
 			       "attempts: %s", l->path,
-			       (unsigned long long)l->attempts, strerror(err));
+			       (unsigned long long)l->attempts, err);
 			l->down_logged_at = now;
 		}
 		if (l->down_since == 0) {
@@ -244,9 +306,8 @@ send_queued(struct xr_link *l, uint64_t now)
 
 	l->batch = 0;
 	while (l->out_off < l->out_len) {
-		const ssize_t n = send(l->fd, l->out + l->out_off,
-				       l->out_len - l->out_off,
-				       MSG_NOSIGNAL | MSG_DONTWAIT);
+		const ssize_t n = link_send(l, l->out + l->out_off,
+					    l->out_len - l->out_off);
 
 		if (n > 0) {
 			l->out_off += (size_t)n;
@@ -537,8 +598,8 @@ static void
 read_replies(struct xr_link *l, uint64_t now)
 {
 	for (;;) {
-		const ssize_t n = recv(l->fd, l->in + l->in_len,
-				       IN_CAP - l->in_len, MSG_DONTWAIT);
+		const ssize_t n = link_recv(l, l->in + l->in_len,
+					    IN_CAP - l->in_len);
 
 		if (n == 0) {
 			disconnect(l, now, "it closed the connection");

@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "lc_mgmt.h"
+#include "lc_mgmt_tls.h"
 #include "xray.h"
 
 #define FOLLOW_TIMER_US 250000
@@ -287,6 +288,14 @@ usage(FILE *out)
 		"\n"
 		"  -s, --socket SOCKET   linecapd management socket (default "
 		LC_MGMT_SOCKET_DEFAULT ")\n"
+		"      --connect HOST:PORT  reach linecapd's [mgmt] listen over "
+		"TLS instead,\n"
+		"                        with --cert FILE --key FILE (our "
+		"certificate, its\n"
+		"                        CN one of linecapd's [mgmt] followers) "
+		"and --ca FILE\n"
+		"                        (the CA of linecapd's certificate, "
+		"which must name HOST)\n"
 		"      --from-start      read the log from its start, not its "
 		"end\n"
 		"      --vpn-port N      port of the Xray inbound; accepted for "
@@ -440,6 +449,10 @@ main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
+		{ "connect", required_argument, NULL, 'C' },
+		{ "cert", required_argument, NULL, 'c' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "ca", required_argument, NULL, 'a' },
 		{ "from-start", no_argument, NULL, 'f' },
 		{ "vpn-port", required_argument, NULL, 'p' },
 		{ "replay", required_argument, NULL, 'r' },
@@ -457,12 +470,26 @@ main(int argc, char **argv)
 	unsigned long long vpn_port = 0, passes = 5, stall_s = 10;
 	unsigned long long keepalive_s = 60;
 	bool from_start = false;
+	struct lc_mgmt_tls_files tls = { NULL, NULL, NULL };
+	const char *connect_to = NULL;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			socket_path = optarg;
+			break;
+		case 'C':
+			connect_to = optarg;
+			break;
+		case 'c':
+			tls.cert = optarg;
+			break;
+		case 'k':
+			tls.key = optarg;
+			break;
+		case 'a':
+			tls.ca = optarg;
 			break;
 		case 'f':
 			from_start = true;
@@ -538,6 +565,11 @@ main(int argc, char **argv)
 		return 2;
 	}
 
+	if (connect_to != NULL &&
+	    (tls.cert == NULL || tls.key == NULL || tls.ca == NULL)) {
+		xr_log("--connect needs --cert, --key and --ca");
+		return 2;
+	}
 	const char *log_path = argv[optind];
 	struct follower fw = { 0 };
 	struct xr_follow *follow;
@@ -559,7 +591,9 @@ main(int argc, char **argv)
 
 	fw.replay = xr_replay_create((uint32_t)replay_max);
 	fw.link = fw.replay == NULL ? NULL :
-		xr_link_create(socket_path, fw.replay, replay_s * 1000000,
+		xr_link_create(connect_to != NULL ? connect_to : socket_path,
+			       connect_to != NULL ? &tls : NULL,
+			       fw.replay, replay_s * 1000000,
 			       stall_s * 1000000, keepalive_s * 1000000,
 			       &fw.counters);
 	follow = xr_follow_create(log_path, from_start, &fw.counters);
@@ -567,8 +601,9 @@ main(int argc, char **argv)
 		xr_log("cannot start: %s", strerror(errno));
 		return 1;
 	}
-	xr_log("started: log %s, socket %s, replay %llu s (up to %u "
-	       "assignments)%s", log_path, socket_path, replay_s,
+	xr_log("started: log %s, %s %s, replay %llu s (up to %u "
+	       "assignments)%s", log_path, connect_to != NULL ? "TLS to" : "socket",
+	       connect_to != NULL ? connect_to : socket_path, replay_s,
 	       xr_replay_capacity(fw.replay),
 	       from_start ? ", from the start of the log" : "");
 	if (vpn_port != 0)

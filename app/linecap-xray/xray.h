@@ -124,7 +124,15 @@ struct xr_link;
  * keepalive_us: a link with nothing sent or answered this long sends a
  * `ping`, so that linecapd does not close it as idle (0: never).
  */
+struct lc_mgmt_tls_files;
+
+/*
+ * socket_path: linecapd's Unix socket; or, with tls not NULL, HOST:PORT of
+ * its [mgmt] listen, reached with TLS and these files (which must outlive
+ * the link).
+ */
 struct xr_link *xr_link_create(const char *socket_path,
+			       const struct lc_mgmt_tls_files *tls,
 			       struct xr_replay *replay, uint64_t replay_us,
 			       uint64_t stall_us, uint64_t keepalive_us,
 			       struct xr_counters *counters);
