@@ -5,8 +5,9 @@
 # neither list, and one of another CA). Checks:
 #   - the operator (linecapctl --connect) runs `user set` and `stats`, by IP
 #     and by name (localhost, the server's DNS SAN);
-#   - the follower runs `ping` and `assign`; its `user set` is refused and
-#     changes nothing, alone and inside a pipelined batch;
+#   - the follower runs `ping`, `assign` and `unassign`; its `user set` and
+#     `flows` are refused, and `user set` changes nothing, alone and inside
+#     a pipelined batch; the operator's `top --once` works over TLS;
 #   - another CA's certificate, no certificate (openssl s_client without
 #     -cert), and a certificate whose CN has no role are refused, and
 #     linecapd logs it and counts it;
@@ -92,6 +93,13 @@ expect_eq "$(jq -r .ok <<<"$r" | paste -sd' ')" "true false false true" \
     "follower: a batch runs only its commands"
 expect_eq "$(lc_ctl user get alice@t | jq -c ".user | del(.age)")" "$before" \
     "follower: alice@t unchanged"
+expect_eq "$(as follower -- unassign 10.9.0.1:1234 | jq -r .ok)" true "follower: unassign"
+r=$(as follower -- flows || true)
+expect_eq "$(jq -r .ok <<<"$r")" false "follower: a streamed listing refused"
+top=$("$LINECAPCTL" --connect "$ADDR" --cert "$C/operator.pem" --key "$C/operator.key" \
+      --ca "$C/ca.pem" top --once) || fail "top --once over TLS: $top"
+grep -q "alice@t" <<<"$top" || fail "top --once over TLS does not list alice@t: $top"
+echo "ok: operator: top --once over TLS"
 
 # ---- refused clients ----
 log_has() { grep -qF -- "$1" "$LC_LOG"; }
@@ -129,6 +137,15 @@ if [ -s "$WORK/assign.who" ]; then
         fail "pipelined: replies out of order"
     echo "ok: pipelined: replies in order"
 fi
+
+# Long replies over TLS: a listing of 1,000+ users, and 1,000 pipelined
+# `user get` whose replies outgrow the server's output buffer.
+expect_eq "$(as operator -- user list | jq '.count >= 1000')" true "operator: long user list"
+seq 0 999 | sed 's/.*/user get p&@t/' | as operator -- - > "$WORK/get.out" ||
+    fail "pipelined user get failed"
+jq -r .user.email "$WORK/get.out" | diff -q <(seq 0 999 | sed 's/.*/p&@t/') - > /dev/null ||
+    fail "pipelined user get: not 1,000 replies in order"
+echo "ok: pipelined user get: 1,000 replies in order"
 
 # ---- linecap-xray over TLS ----
 LOG=$WORK/access.log
