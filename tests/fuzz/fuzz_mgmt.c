@@ -133,8 +133,8 @@ cmd_gc(void *ctx, int argc, char **argv, json_t *reply)
 static const struct lc_mgmt_cmd cmds[] = {
 	{ "user set", "EMAIL [up=RATE] [down=RATE] [burst=SIZE]", "", 1, 6, cmd_user_set, NULL },
 	{ "user del", "EMAIL", "", 1, 1, cmd_user_del, NULL },
-	{ "assign", "EMAIL IP[:PORT]", "", 2, 2, cmd_assign, NULL },
-	{ "unassign", "IP[:PORT]", "", 1, 1, cmd_unassign, NULL },
+	{ "assign", "EMAIL IP[:PORT]", "", 2, 2, cmd_assign, NULL, .follower_ok = true },
+	{ "unassign", "IP[:PORT]", "", 1, 1, cmd_unassign, NULL, .follower_ok = true },
 	{ "mode", "[inline|tap]", "", 0, 1, cmd_mode, NULL },
 	{ "gc", "", "", 0, 0, cmd_gc, NULL },
 };
@@ -168,18 +168,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		lens[n++] = i - start;
 		start = i + 1;
 	}
-	lc_mgmt_exec_lines(table, lines, lens, n, replies);
-	for (unsigned int i = 0; i < n; i++) {
-		json_t *ok = json_object_get(replies[i], "ok");
+	/* Each input runs as an operator, then again as a follower (TLS). */
+	for (int role = 0; role < 2; role++) {
+		lc_mgmt_exec_lines_as(table, role ? LC_MGMT_FOLLOWER : LC_MGMT_OPERATOR,
+				      lines, lens, n, replies);
+		for (unsigned int i = 0; i < n; i++) {
+			json_t *ok = json_object_get(replies[i], "ok");
 
-		if (!json_is_boolean(ok))
-			abort();
-		if (json_is_false(ok) &&
-		    !json_is_string(json_object_get(replies[i], "error")))
-			abort();
-		if (json_dumpb(replies[i], NULL, 0, JSON_COMPACT) == 0)
-			abort();
-		json_decref(replies[i]);
+			if (!json_is_boolean(ok))
+				abort();
+			if (json_is_false(ok) &&
+			    !json_is_string(json_object_get(replies[i], "error")))
+				abort();
+			if (json_dumpb(replies[i], NULL, 0, JSON_COMPACT) == 0)
+				abort();
+			json_decref(replies[i]);
+		}
 	}
 	return 0;
 }
