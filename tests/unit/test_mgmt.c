@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <netinet/in.h>
 
 #include <cmocka.h>
 
@@ -685,6 +686,41 @@ rss_kib(void)
 	return resident * (size_t)(sysconf(_SC_PAGESIZE) / 1024);
 }
 
+/*
+ * The TLS listener's start errors: no certificates, or one that cannot be
+ * read, fail lc_mgmt_create() with a sentence, and leave no socket behind.
+ * (The TLS path itself is tested against linecapd in tests/replay.)
+ */
+static void
+test_server_tls_config(void **state)
+{
+	char path[108], why[256];
+	struct lc_mgmt_table *t = make_table();
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct lc_mgmt_params p = { .path = path, .mode = 0600, .max_clients = 2,
+				    .table = t, .error = why, .error_size = sizeof(why),
+				    .tcp_addr = (struct sockaddr *)&sin,
+				    .tcp_addr_len = sizeof(sin) };
+
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/lc-test-mgmt-tls.%d.sock", getpid());
+	unlink(path);
+	errno = 0;
+	assert_null(lc_mgmt_create(&p));
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(strstr(why, "[mgmt] listen needs tls_cert, tls_key and tls_ca"));
+	assert_int_equal(access(path, F_OK), -1);
+
+	p.tls_cert = "/nonexistent/cert.pem";
+	p.tls_key = "/nonexistent/key.pem";
+	p.tls_ca = "/nonexistent/ca.pem";
+	assert_null(lc_mgmt_create(&p));
+	assert_non_null(strstr(why, "/nonexistent/cert.pem"));
+	assert_int_equal(access(path, F_OK), -1);
+	lc_mgmt_table_free(t);
+}
+
 static void
 test_server_socket_path(void **state)
 {
@@ -1252,6 +1288,7 @@ main(void)
 		cmocka_unit_test(test_server_clients),
 		cmocka_unit_test(test_server_socket_file),
 		cmocka_unit_test(test_server_socket_path),
+		cmocka_unit_test(test_server_tls_config),
 		cmocka_unit_test(test_server_socket_group),
 		cmocka_unit_test(test_server_long_replies),
 		cmocka_unit_test(test_server_half_close),
