@@ -2,8 +2,9 @@
 # Installs what linecap needs to build, test and run its demos, from Debian's
 # packages (the network-namespace lab needs iproute2, ethtool, iperf3 and
 # ping; the demo's plot, gnuplot; `linecapctl top`, ncurses, and its test,
-# tmux; the Debian package, debhelper, lintian and fakeroot; the unit files'
-# check, systemd's systemd-analyze; the metrics test, curl and the
+# tmux; management over TLS, OpenSSL (and openssl(1) for its test's
+# certificates); the Debian package, debhelper, lintian and fakeroot; the
+# unit files' check, systemd's systemd-analyze; the metrics test, curl and the
 # Prometheus server with promtool). Does nothing when everything is already
 # there.
 #
