@@ -220,7 +220,9 @@ struct lc_mgmt_params {
 	 * A client's role is the subject CN of its certificate, as listed in
 	 * operators or followers (CNs separated by spaces); a CN in neither is
 	 * told so and closed. TCP clients count in max_clients with the
-	 * others, and get the same limits and turns.
+	 * others, and get the same limits and turns. CNs with a space, a tab
+	 * or a comma in them are never listed. OpenSSL writes with write(2):
+	 * the process must ignore SIGPIPE.
 	 */
 	const struct sockaddr *tcp_addr;
 	socklen_t tcp_addr_len;

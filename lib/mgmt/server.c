@@ -260,10 +260,11 @@ name_listed(const char *list, const char *name)
 {
 	size_t len = strlen(name);
 
-	if (len == 0)
+	/* A CN with a separator in it could match two listed names: none. */
+	if (len == 0 || strpbrk(name, " \t,") != NULL)
 		return false;
 	for (const char *at = strstr(list, name); at != NULL; at = strstr(at + 1, name))
-		if (at[-1] == ' ' && at[len] == ' ')
+		if (at > list && at[-1] == ' ' && at[len] == ' ')
 			return true;
 	return false;
 }
