@@ -13,7 +13,8 @@
 #     linecapd logs it and counts it;
 #   - 1,000 pipelined assign lines over TLS get 1,000 replies, in order;
 #   - linecap-xray --connect with the follower's certificate follows an
-#     access log and its assignments land;
+#     access log and its assignments land; after a restart of linecapd it
+#     reconnects over TLS and replays them;
 #   - max_clients counts Unix and TLS clients together.
 # Needs LINECAP_XRAY besides what lib.sh needs, and openssl(1) and python3.
 . "$(dirname "$0")/lib.sh"
@@ -165,6 +166,23 @@ xray_landed() {
 for _ in $(seq 100); do xray_landed && break; sleep 0.1; done
 xray_landed || fail "linecap-xray's assignments did not land: $(lc_ctl user list | jq -c '[.users[].email]')"
 echo "ok: linecap-xray over TLS: assignments landed"
+
+# linecapd restarts: the follower reconnects over TLS and replays.
+lc_stop
+lc_start "$WORK/lc.conf"
+connected_twice() { [ "$(grep -c "connected to linecapd" "$WORK/xray.err")" -ge 2 ]; }
+for _ in $(seq 150); do connected_twice && break; sleep 0.1; done
+connected_twice || fail "linecap-xray did not reconnect over TLS"
+replayed() {
+    kill -USR1 "$X_PID"
+    sleep 0.2
+    grep 'counters (SIGUSR1)' "$WORK/xray.err" | tail -n 1 | grep -q ' replayed=3 '
+}
+for _ in $(seq 25); do replayed && break; done
+replayed || fail "linecap-xray did not replay over TLS: $(tail -n 3 "$WORK/xray.err")"
+for _ in $(seq 100); do xray_landed && break; sleep 0.1; done
+xray_landed || fail "the replayed assignments did not land"
+echo "ok: linecap-xray over TLS: reconnected after a restart and replayed"
 kill -TERM "$X_PID"
 wait "$X_PID" 2>/dev/null || true
 X_PID=
