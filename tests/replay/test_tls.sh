@@ -8,6 +8,7 @@
 #   - the follower runs `ping`, `assign` and `unassign`; its `user set` and
 #     `flows` are refused, and `user set` changes nothing, alone and inside
 #     a pipelined batch; the operator's `top --once` works over TLS;
+#   - linecapctl refuses a server certificate that --ca did not sign;
 #   - another CA's certificate, no certificate (openssl s_client without
 #     -cert), and a certificate whose CN has no role are refused, and
 #     linecapd logs it and counts it;
@@ -103,6 +104,11 @@ grep -q "alice@t" <<<"$top" || fail "top --once over TLS does not list alice@t: 
 echo "ok: operator: top --once over TLS"
 
 # ---- refused clients ----
+# A client that does not trust linecapd's certificate does not talk to it.
+r=$("$LINECAPCTL" --connect "$ADDR" --cert "$C/operator.pem" --key "$C/operator.key" \
+    --ca "$C/other-ca.pem" --json ping 2>&1) && fail "a server of another CA was trusted: $r"
+grep -q "certificate is not accepted" <<<"$r" || fail "distrust not explained: $r"
+echo "ok: linecapctl refuses a linecapd whose certificate --ca did not sign"
 log_has() { grep -qF -- "$1" "$LC_LOG"; }
 r=$("$LINECAPCTL" --connect "$ADDR" --cert "$C/stranger.pem" --key "$C/stranger.key" \
     --ca "$C/ca.pem" --json ping 2>&1) && fail "another CA's certificate was served: $r"
