@@ -63,6 +63,11 @@ struct lc_assign {
 	struct pending *pending;
 	uint32_t pend_slots;
 	uint32_t pend_next;         /* next slot the expiry scan looks at */
+	/*
+	 * Pending entries that name a server, and that do not: a new flow
+	 * looks up only the kinds there are, so one kind costs one lookup.
+	 */
+	uint32_t pend_named, pend_any;
 	uint32_t ip_slots;
 	uint32_t ip_next;           /* next slot the stale-rule scan looks at */
 	uint64_t ttl;
@@ -74,6 +79,15 @@ struct lc_assign {
 	uint32_t sweep_cursor;
 	struct lc_assign_counters ctr;
 };
+
+/* One more (+1) or one fewer (-1) pending entry of k's kind. */
+static inline void
+pend_counted(struct lc_assign *a, const struct pend_key *k, int delta)
+{
+	uint32_t *n = k->server.port != 0 ? &a->pend_named : &a->pend_any;
+
+	*n = (uint32_t)((int64_t)*n + delta);
+}
 
 static struct rte_hash *
 make_hash(const char *name, const char *what, uint32_t entries,
@@ -236,10 +250,15 @@ pending_of_flow(const struct lc_assign *a, const struct lc_flow_key *key,
 	const struct pending *p;
 	struct pend_key k;
 
-	pend_key(key->client, key->client_port, key->server, key->server_port, &k);
-	p = pending_find(a, &k, now);
-	if (p != NULL)
-		return p;
+	if (a->pend_named != 0) {
+		pend_key(key->client, key->client_port, key->server,
+			 key->server_port, &k);
+		p = pending_find(a, &k, now);
+		if (p != NULL)
+			return p;
+	}
+	if (a->pend_any == 0)
+		return NULL;
 	pend_key(key->client, key->client_port, NULL, 0, &k);
 	return pending_find(a, &k, now);
 }
@@ -438,6 +457,8 @@ lc_assign_endpoint_to(struct lc_assign *a, struct lc_flow_table *flows,
 		*err = -ENOSPC;
 		return LC_ASSIGN_UNCHANGED;
 	}
+	if (a->pending[pos].user == 0)
+		pend_counted(a, &k, +1); /* a new entry, not one renewed */
 	a->pending[pos].user = user;
 	a->pending[pos].gen = a->users[user].gen;
 	a->pending[pos].node = t->node;
@@ -501,6 +522,7 @@ lc_unassign_endpoint_to(struct lc_assign *a, struct lc_flow_table *flows,
 	pend_key(t->client, t->client_port, t->server, t->server_port, &k);
 	pos = rte_hash_del_key(a->pend, &k);
 	if (pos >= 0) {
+		pend_counted(a, &k, -1);
 		a->pending[pos].user = 0;
 		a->ctr.pending = (uint64_t)rte_hash_count(a->pend);
 		removed = true;
@@ -545,6 +567,7 @@ lc_assign_clear(struct lc_assign *a)
 {
 	rte_hash_reset(a->ip);
 	rte_hash_reset(a->pend);
+	a->pend_named = a->pend_any = 0;
 	memset(a->pending, 0, sizeof(*a->pending) * a->pend_slots);
 	a->ctr.ip_rules = a->ctr.pending = 0;
 	for (uint32_t id = 1; id <= a->users_n; id++)
@@ -608,7 +631,8 @@ lc_assign_upkeep(struct lc_assign *a, struct lc_flow_table *flows, uint64_t now,
 			struct pend_key k;
 
 			memcpy(&k, key, sizeof(k));
-			rte_hash_del_key(a->pend, &k);
+			if (rte_hash_del_key(a->pend, &k) >= 0)
+				pend_counted(a, &k, -1);
 		}
 		p->user = 0;
 		a->ctr.pending_expired++;

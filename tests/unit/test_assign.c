@@ -1570,6 +1570,37 @@ ip_rule_node(void **state)
 	check_flow_counts(x);
 }
 
+
+/* Named and any-server entries expire alike; what is left still binds. */
+static void
+named_pending_expires(void **state)
+{
+	struct fx *x = *state;
+
+	add_user(x, 1);
+	add_user(x, 2);
+	assert_int_equal(assign_to(x, 1, "100.64.0.5", 40000, "192.0.2.10", 443,
+				   1, SEC(1)), LC_ASSIGN_PENDING);
+	assert_int_equal(assign_to(x, 2, "100.64.0.5", 40000, NULL, 0, 2,
+				   SEC(20)), LC_ASSIGN_PENDING);
+	/* The named one runs out first: the flow to its server is now bob's. */
+	upkeep_settle(x, SEC(40));
+	assert_int_equal(ctr(x).pending, 1);
+	assert_int_equal(ctr(x).pending_expired, 1);
+	assert_int_equal(tcp_to(x, "100.64.0.5", 40000, "192.0.2.10", 443, UP,
+				SEC(41), NULL), 2);
+	upkeep_settle(x, SEC(60));
+	assert_int_equal(ctr(x).pending, 0);
+	/* Named again, after the other kind is gone. */
+	assert_int_equal(assign_to(x, 1, "100.64.0.5", 40001, "192.0.2.10", 443,
+				   1, SEC(61)), LC_ASSIGN_PENDING);
+	assert_int_equal(tcp_to(x, "100.64.0.5", 40001, "192.0.2.20", 443, UP,
+				SEC(62), NULL), 0);
+	assert_int_equal(tcp_to(x, "100.64.0.5", 40001, "192.0.2.10", 443, DOWN,
+				SEC(62), NULL), 1);
+	check_flow_counts(x);
+}
+
 /* ---- main ----------------------------------------------------------------- */
 
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
@@ -1605,6 +1636,7 @@ main(void)
 		T(cgnat_two_nodes_existing),
 		T(client_only_binds_any_server),
 		T(ip_rule_node),
+		T(named_pending_expires),
 	};
 
 	return cmocka_run_group_tests_name("assign", tests, lc_test_eal_setup,
