@@ -80,6 +80,18 @@ void node_assigned(struct daemon *d, uint8_t node, uint32_t user);
 void node_user_gone(struct daemon *d, uint32_t user);
 /* The names of the nodes a user's assignments came through (a JSON array). */
 json_t *node_user_json(const struct daemon *d, uint32_t user);
+/* What stats and metrics show of a node. */
+struct node_view {
+	const char *name;
+	uint64_t assigns;
+	uint64_t hellos;
+	uint32_t followers;     /* connected now */
+	uint64_t last_seen;     /* monotonic s; 0 never */
+};
+/* Node ids in use are 1..nodes_count(). */
+unsigned int nodes_count(const struct daemon *d);
+void node_view(const struct daemon *d, uint8_t id, struct node_view *v);
+
 /* For lc_mgmt_params.closed: a connection ended. */
 void node_client_closed(void *arg, uint64_t client);
 

@@ -219,6 +219,24 @@ cmd_hello(void *ctx, int argc, char **argv, json_t *reply)
 	return 0;
 }
 
+unsigned int
+nodes_count(const struct daemon *d)
+{
+	return d->nodes != NULL ? d->nodes->n : 0;
+}
+
+void
+node_view(const struct daemon *d, uint8_t id, struct node_view *v)
+{
+	const struct node *n = &d->nodes->node[id];
+
+	v->name = n->name;
+	v->assigns = n->assigns;
+	v->hellos = n->hellos;
+	v->followers = n->followers;
+	v->last_seen = n->last_seen;
+}
+
 void
 nodes_stats_json(struct daemon *d, json_t *reply)
 {
