@@ -4,7 +4,8 @@
  * (the `email:` of an accepted line) owns which client endpoint, with
  * `assign EMAIL IP:PORT` on its management socket. See docs/XRAY.md.
  *
- *   linecap-xray [-s SOCKET] [--from-start] [--vpn-port N]
+ *   linecap-xray [-s SOCKET] [--from-start] [--vpn-port N] [--node NAME]
+ *                [--node-addr [TAG=]IP:PORT]...
  *                [--replay SECONDS] [--replay-max N] [--stats SECONDS]
  *                [--stall-timeout SECONDS] [--keepalive SECONDS]
  *                ACCESS_LOG

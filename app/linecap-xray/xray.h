@@ -6,7 +6,8 @@
  * by name the way `tail -F` does and hands every complete line back. main.c
  * parses it (lib/xraylog) and turns an assignment into a record of the replay
  * table (replay.c) and an `assign` command for the link to linecapd
- * (link.c), which batches, pipelines, reads replies and reconnects. Nothing
+ * (link.c), which batches, pipelines, reads replies and reconnects. node.c
+ * adds the node's words (--node, --node-addr) to each command. Nothing
  * here ever blocks on linecapd: a slow or absent daemon costs memory that is
  * bounded, never the reading of the log.
  */

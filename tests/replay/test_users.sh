@@ -764,6 +764,14 @@ print(s.makefile().readline(), flush=True)
 time.sleep(60)
 ' "$LC_SOCK" > "$WORK/follower.out" 2>&1 &
     follower=$!
+    # On failure too, the follower goes with linecapd.
+    nodes_cleanup() {
+        local rc=$?
+        kill "$follower" 2>/dev/null || true
+        (exit $rc)
+        lc_cleanup
+    }
+    trap nodes_cleanup EXIT INT TERM
     for i in $(seq 1 100); do
         [ -s "$WORK/follower.out" ] && break
         sleep 0.05
