@@ -124,7 +124,7 @@ node_assigned(struct daemon *d, uint8_t node, uint32_t user)
 {
 	struct nodes *ns = d->nodes;
 
-	if (node == 0 || node > ns->n)
+	if (ns == NULL || node == 0 || node > ns->n)
 		return;
 	ns->node[node].assigns++;
 	ns->node[node].last_seen = lc_monotonic_sec();
@@ -244,6 +244,10 @@ nodes_stats_json(struct daemon *d, json_t *reply)
 	json_t *all = json_object();
 	uint64_t now = lc_monotonic_sec();
 
+	if (ns == NULL) {
+		json_object_set_new(reply, "nodes", all);
+		return;
+	}
 	for (unsigned int id = 1; id <= ns->n; id++) {
 		const struct node *n = &ns->node[id];
 
