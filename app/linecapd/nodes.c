@@ -250,12 +250,23 @@ nodes_stats_json(struct daemon *d, json_t *reply)
 	}
 	for (unsigned int id = 1; id <= ns->n; id++) {
 		const struct node *n = &ns->node[id];
+		json_t *conns = json_array();
 
-		json_object_set_new(all, n->name, json_pack("{s:i,s:I,s:I,s:i,s:b,s:o}",
+		/* Each connection that said hello with it: its number and age. */
+		for (unsigned int i = 0; i < FOLLOWERS_MAX && n->followers > 0; i++) {
+			const struct follower *f = &ns->followers[i];
+
+			if (f->client != 0 && f->node == id)
+				json_array_append_new(conns, json_pack("{s:I,s:I}",
+					"id", (json_int_t)f->client,
+					"age", (json_int_t)(now - f->since)));
+		}
+		json_object_set_new(all, n->name, json_pack("{s:i,s:I,s:I,s:i,s:o,s:b,s:o}",
 			"id", (int)id,
 			"assigns", (json_int_t)n->assigns,
 			"hellos", (json_int_t)n->hellos,
 			"followers", (int)n->followers,
+			"connections", conns,
 			"connected", n->followers > 0,
 			"last_seen", n->last_seen != 0 ?
 				json_integer((json_int_t)(now - n->last_seen)) : json_null()));

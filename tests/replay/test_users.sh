@@ -820,6 +820,8 @@ time.sleep(60)
         "stats nodes: assigns"
     expect_eq "$(jq -c '[.nodes["node-a"].connected, .nodes["node-b"].connected, .nodes["node-b"].followers]' <<<"$s")" \
         "[false,true,1]" "stats nodes: connected followers"
+    expect_eq "$(jq -c '[(.nodes["node-a"].connections | length), (.nodes["node-b"].connections | length)]' <<<"$s")" \
+        "[0,1]" "stats nodes: connections"
     [ "$(jq '.nodes["node-b"].last_seen' <<<"$s")" -ge 0 ] || fail "node-b: no last_seen"
 
     # The follower goes away: its node is no longer connected, and bob
