@@ -764,10 +764,12 @@ print(s.makefile().readline(), flush=True)
 time.sleep(60)
 ' "$LC_SOCK" > "$WORK/follower.out" 2>&1 &
     follower=$!
-    # On failure too, the follower goes with linecapd.
+    # On failure too, the follower goes with linecapd. set +e first: under
+    # set -e, (exit $rc) would end the trap before linecapd is killed.
     nodes_cleanup() {
         local rc=$?
-        kill "$follower" 2>/dev/null || true
+        set +e
+        kill "$follower" 2>/dev/null
         (exit $rc)
         lc_cleanup
     }
