@@ -64,8 +64,7 @@
 #define BACKOFF_MIN_US 100000
 #define BACKOFF_MAX_US 5000000
 #define REPLAY_PER_SERVICE 4096     /* replay commands per loop turn */
-#define CMD_MAX (sizeof("assign  []:65535\n") + LC_XRAYLOG_EMAIL_MAX + \
-		 LC_XRAYLOG_IP_TEXT_MAX)
+#define CMD_MAX XR_CMD_MAX
 #define ERROR_LOG_WINDOW_US 10000000
 #define ERROR_LOG_PER_WINDOW 5
 #define DOWN_LOG_EVERY_US 60000000
@@ -225,6 +224,8 @@ disconnect(struct xr_link *l, uint64_t now, const char *why)
 	l->attempts = 0;
 }
 
+static bool queue(struct xr_link *l, const char *cmd, size_t len, uint64_t now);
+
 /* A connected socket, non-blocking, or -1 with why. */
 static int
 dial(struct xr_link *l, char *why, size_t why_size)
@@ -295,6 +296,9 @@ connect_now(struct xr_link *l, uint64_t now)
 			&l->replay_end);
 	l->replaying = l->replay_cursor < l->replay_end;
 	l->replay_sent = 0;
+	/* A follower of a node says so first (linecapd: stats nodes). */
+	if (xr_node_hello() != NULL)
+		(void)queue(l, xr_node_hello(), strlen(xr_node_hello()), now);
 	xr_log("connected to linecapd at %s%s", l->path,
 	       l->replaying ? "; replaying recent assignments" : "");
 }
@@ -375,6 +379,10 @@ xr_link_assign(struct xr_link *l, const struct lc_xraylog_entry *e,
 	*q++ = ' ';
 	n = lc_xraylog_format_endpoint(e, q, sizeof(cmd) - (size_t)(q - cmd) -
 						     1);
+	if (n < 0)
+		return;
+	q += n;
+	n = xr_node_words(xr_node_server_of(e), q, sizeof(cmd) - (size_t)(q - cmd) - 1);
 	if (n < 0)
 		return;
 	q += n;

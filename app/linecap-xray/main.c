@@ -4,7 +4,8 @@
  * (the `email:` of an accepted line) owns which client endpoint, with
  * `assign EMAIL IP:PORT` on its management socket. See docs/XRAY.md.
  *
- *   linecap-xray [-s SOCKET] [--from-start] [--vpn-port N]
+ *   linecap-xray [-s SOCKET] [--from-start] [--vpn-port N] [--node NAME]
+ *                [--node-addr [TAG=]IP:PORT]...
  *                [--replay SECONDS] [--replay-max N] [--stats SECONDS]
  *                [--stall-timeout SECONDS] [--keepalive SECONDS]
  *                ACCESS_LOG
@@ -276,6 +277,7 @@ usage(FILE *out)
 {
 	fprintf(out,
 		"usage: linecap-xray [-s SOCKET] [--from-start] [--vpn-port N]\n"
+		"                    [--node NAME] [--node-addr [TAG=]IP:PORT]...\n"
 		"                    [--replay SECONDS] [--replay-max N] "
 		"[--stats SECONDS]\n"
 		"                    [--stall-timeout SECONDS] [--keepalive "
@@ -317,6 +319,19 @@ usage(FILE *out)
 		"so that it\n"
 		"                        does not close the link as idle "
 		"(default 60; 0: no)\n"
+		"      --node NAME       the VPN node this Xray runs on: every "
+		"assignment\n"
+		"                        carries node=NAME, and each connection "
+		"starts\n"
+		"                        with `hello node=NAME`\n"
+		"      --node-addr [TAG=]IP:PORT  an inbound of the node (up to "
+		"16): each\n"
+		"                        assignment names the one its client "
+		"connected to\n"
+		"                        (the inbound TAG of the line, else the "
+		"first\n"
+		"                        without a tag, of the client's IP "
+		"version)\n"
 		"      --bench FILE      parse FILE --passes times (default 5), "
 		"print lines/s\n"
 		"  -h, --help            this text\n"
@@ -462,6 +477,8 @@ main(int argc, char **argv)
 		{ "keepalive", required_argument, NULL, 'K' },
 		{ "bench", required_argument, NULL, 'b' },
 		{ "passes", required_argument, NULL, 'n' },
+		{ "node", required_argument, NULL, 'N' },
+		{ "node-addr", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -539,6 +556,25 @@ main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'N':
+			if (xr_node_set_name(optarg) != 0) {
+				xr_log("--node: not a node name (1 to %d letters, "
+				       "digits, '.', '-' or '_'): %s",
+				       XR_NODE_NAME_MAX, optarg);
+				return 2;
+			}
+			break;
+		case 'A': {
+			int rc = xr_node_add_addr(optarg);
+
+			if (rc != 0) {
+				xr_log("--node-addr: %s: %s", optarg, rc == -ENOSPC ?
+				       "more than 16 inbounds" :
+				       "not [TAG=]IP:PORT or [TAG=][IPv6]:PORT");
+				return 2;
+			}
+			break;
+		}
 		case 'b':
 			bench = optarg;
 			break;
@@ -608,8 +644,23 @@ main(int argc, char **argv)
 	       from_start ? ", from the start of the log" : "");
 	if (vpn_port != 0)
 		xr_log("--vpn-port %llu noted and not used: linecapd binds a "
-		       "flow by its client endpoint, whatever the server port",
-		       vpn_port);
+		       "flow by its client endpoint, and by the server endpoint "
+		       "that --node-addr names", vpn_port);
+	if (xr_node_get()->name[0] != '\0' || xr_node_get()->n_addrs > 0) {
+		char addrs[XR_NODE_ADDRS_MAX * 80] = "";
+		size_t off = 0;
+
+		for (unsigned int i = 0; i < xr_node_get()->n_addrs; i++) {
+			const struct xr_node_addr *a = &xr_node_get()->addrs[i];
+			int k = snprintf(addrs + off, sizeof(addrs) - off, " %s%s%s",
+					 a->tag, a->tag[0] != '\0' ? "=" : "", a->text);
+
+			if (k > 0 && (size_t)k < sizeof(addrs) - off)
+				off += (size_t)k;
+		}
+		xr_log("node %s, inbounds:%s", xr_node_get()->name[0] != '\0' ?
+		       xr_node_get()->name : "(no --node)", off > 0 ? addrs : " none");
+	}
 
 	uint64_t now = xr_now_us();
 	uint64_t next_follow = 0, next_stats = now + stats_s * 1000000;

@@ -147,6 +147,7 @@ xr_replay_put(struct xr_replay *r, const struct lc_xraylog_entry *e,
 	memcpy(a->addr, e->client_addr, 16);
 	a->port = e->client_port;
 	a->family = e->family;
+	a->server = (int8_t)xr_node_server_of(e);
 	a->email_len = (uint8_t)e->email_len;
 	memcpy(a->email, e->email, e->email_len);
 	a->email[e->email_len] = '\0';
@@ -200,7 +201,7 @@ int
 xr_assignment_command(const struct xr_assignment *a, char *buf, size_t len)
 {
 	struct lc_xraylog_entry e;
-	char ep[80];
+	char ep[80], words[XR_CMD_MAX];
 	int n;
 
 	/* Reuse the parser's endpoint writer: one format, one place. */
@@ -214,8 +215,9 @@ xr_assignment_command(const struct xr_assignment *a, char *buf, size_t len)
 	else if (inet_ntop(AF_INET6, a->addr, e.client_ip,
 			   sizeof(e.client_ip)) == NULL)
 		return -1;
-	if (lc_xraylog_format_endpoint(&e, ep, sizeof(ep)) < 0)
+	if (lc_xraylog_format_endpoint(&e, ep, sizeof(ep)) < 0 ||
+	    xr_node_words(a->server, words, sizeof(words)) < 0)
 		return -1;
-	n = snprintf(buf, len, "assign %s %s\n", a->email, ep);
+	n = snprintf(buf, len, "assign %s %s%s\n", a->email, ep, words);
 	return n > 0 && (size_t)n < len ? n : -1;
 }

@@ -6,7 +6,8 @@
  * by name the way `tail -F` does and hands every complete line back. main.c
  * parses it (lib/xraylog) and turns an assignment into a record of the replay
  * table (replay.c) and an `assign` command for the link to linecapd
- * (link.c), which batches, pipelines, reads replies and reconnects. Nothing
+ * (link.c), which batches, pipelines, reads replies and reconnects. node.c
+ * adds the node's words (--node, --node-addr) to each command. Nothing
  * here ever blocks on linecapd: a slow or absent daemon costs memory that is
  * bounded, never the reading of the log.
  */
@@ -46,6 +47,53 @@ uint64_t xr_now_us(void);
  */
 void xr_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* ---- node.c: the VPN node this follower speaks for ---- */
+
+#define XR_NODE_NAME_MAX 63   /* linecapd's limit too */
+#define XR_NODE_TAG_MAX 63
+#define XR_NODE_ADDRS_MAX 16
+
+/* One inbound of the node (--node-addr [TAG=]IP:PORT). */
+struct xr_node_addr {
+	char tag[XR_NODE_TAG_MAX + 1];  /* "": none */
+	uint8_t family;                 /* 4 or 6 */
+	char text[LC_XRAYLOG_IP_TEXT_MAX + 8]; /* "IP:PORT" or "[IPv6]:PORT" */
+};
+
+struct xr_node {
+	char name[XR_NODE_NAME_MAX + 1];  /* "": no --node */
+	char hello[XR_NODE_NAME_MAX + sizeof("hello node=\n")];
+	unsigned int n_addrs;
+	struct xr_node_addr addrs[XR_NODE_ADDRS_MAX];
+};
+
+/* --node NAME: 0, or -EINVAL for a name linecapd would refuse. */
+int xr_node_set_name(const char *name);
+/* --node-addr [TAG=]IP:PORT: 0, -EINVAL, or -ENOSPC past XR_NODE_ADDRS_MAX. */
+int xr_node_add_addr(const char *arg);
+const struct xr_node *xr_node_get(void);
+
+/*
+ * The inbound (index into addrs) an access line's client connected to, by
+ * the rule in node.c and docs/XRAY.md; -1: none.
+ */
+int xr_node_server_of(const struct lc_xraylog_entry *e);
+
+/*
+ * Write what an assign command carries after the client endpoint: " SERVER"
+ * for server >= 0, and " node=NAME" with --node. Returns the length, or -1
+ * when it does not fit.
+ */
+int xr_node_words(int server, char *buf, size_t len);
+
+/* "hello node=NAME\n", which a connection starts with; NULL without --node. */
+const char *xr_node_hello(void);
+
+/* Longest assign command, with its newline. */
+#define XR_CMD_MAX (sizeof("assign   []:65535 []:65535 node=\n") + \
+		    LC_XRAYLOG_EMAIL_MAX + 2 * LC_XRAYLOG_IP_TEXT_MAX + \
+		    XR_NODE_NAME_MAX)
+
 /* ---- replay.c: recent assignments, newest per client endpoint ---- */
 
 struct xr_assignment {
@@ -53,6 +101,7 @@ struct xr_assignment {
 	uint8_t addr[16];    /* IPv4-mapped for IPv4, as lc_xraylog gives it */
 	uint16_t port;
 	uint8_t family;      /* 4 or 6 */
+	int8_t server;       /* the node's inbound it came through; -1: none */
 	uint8_t email_len;
 	char email[LC_XRAYLOG_EMAIL_MAX + 1];
 };
@@ -80,7 +129,10 @@ void xr_replay_begin(const struct xr_replay *r, uint64_t now_us,
 const struct xr_assignment *xr_replay_next(const struct xr_replay *r,
 					   uint64_t *cursor, uint64_t end);
 
-/* Write "assign EMAIL IP:PORT\n" for a record; returns its length. */
+/*
+ * Write "assign EMAIL IP:PORT[ SERVER][ node=NAME]\n" for a record; returns
+ * its length.
+ */
 int xr_assignment_command(const struct xr_assignment *a, char *buf,
 			  size_t len);
 

@@ -14,6 +14,57 @@
 #include "linecapd.h"
 #include "users_priv.h"
 
+static bool
+is_v4_mapped(const uint8_t a[16])
+{
+	static const uint8_t prefix[12] = { [10] = 0xff, [11] = 0xff };
+
+	return memcmp(a, prefix, sizeof(prefix)) == 0;
+}
+
+/*
+ * The words after the client endpoint of assign and unassign: SERVER
+ * (IP:PORT, the one server endpoint meant) and, if node_ok, node=NAME, in
+ * either order. Fills e->server, e->server_port and e->node. The client
+ * endpoint (has_port: it has a port) is already in e. Returns 0 or an
+ * error set in reply.
+ */
+static int
+parse_target(struct daemon *d, struct lc_wire_assignment *e, bool has_port,
+	     int argc, char **argv, bool node_ok, json_t *reply)
+{
+	for (int i = 0; i < argc; i++) {
+		bool server_has_port;
+		int rc;
+
+		if (node_ok && strncmp(argv[i], "node=", 5) == 0) {
+			if (e->node != 0)
+				return lc_mgmt_error(reply, "node= given twice");
+			rc = node_id(d, argv[i] + 5, reply);
+			if (rc < 0)
+				return rc;
+			e->node = (uint8_t)rc;
+			continue;
+		}
+		if (e->server_port != 0)
+			return lc_mgmt_error(reply, "unexpected '%.*s%s' after the "
+					     "server endpoint", QUOTE(argv[i]));
+		rc = lc_mgmt_parse_endpoint(argv[i], e->server, &e->server_port,
+					    &server_has_port);
+		if (rc != 0 || !server_has_port)
+			return lc_mgmt_error(reply, "bad server endpoint '%.*s%s' "
+					     "(IP:PORT or [IPv6]:PORT%s)", QUOTE(argv[i]),
+					     node_ok ? ", or node=NAME" : "");
+		if (!has_port)
+			return lc_mgmt_error(reply, "a server endpoint needs a client "
+					     "IP:PORT, not a whole client IP");
+		if (is_v4_mapped(e->server) != is_v4_mapped(e->addr))
+			return lc_mgmt_error(reply, "the client and the server endpoint "
+					     "are of different IP versions");
+	}
+	return 0;
+}
+
 /*
  * assign, for a batch of pipelined lines: each line is checked on its own,
  * then every new user and every assignment of the batch goes to the worker
@@ -49,6 +100,11 @@ batch_assign(void *ctx, struct lc_mgmt_req *reqs, unsigned int n)
 					      QUOTE(argv[1])) :
 				lc_mgmt_error(reply, "bad address '%.*s%s' (IP, IP:PORT or "
 					      "[IPv6]:PORT)", QUOTE(argv[1]));
+			continue;
+		}
+		if (parse_target(d, e, has_port, reqs[i].argc - 2, argv + 2, true,
+				 reply) != 0) {
+			reqs[i].rc = -EINVAL;
 			continue;
 		}
 		rc = lc_user_ensure_dynamic(d->users, argv[0], d->conf.shaper.default_up,
@@ -105,6 +161,11 @@ batch_assign(void *ctx, struct lc_mgmt_req *reqs, unsigned int n)
 			json_object_set_new(reply, "result",
 					    json_string(lc_assign_result_name(e->result)));
 			json_object_set_new(reply, "user", json_string(user[i]->email));
+			if (e->node != 0) {
+				node_assigned(d, e->node, e->user);
+				json_object_set_new(reply, "node",
+						    json_string(node_name(d, e->node)));
+			}
 		}
 	}
 	/* A user the worker refused is forgotten again: nothing half-applied. */
@@ -134,7 +195,6 @@ cmd_unassign(void *ctx, int argc, char **argv, json_t *reply)
 	bool has_port;
 	int rc;
 
-	(void)argc;
 	rc = lc_mgmt_parse_endpoint(argv[0], e.addr, &e.port, &has_port);
 	if (rc == -ERANGE)
 		return lc_mgmt_error(reply, "bad port in '%.*s%s' (1 to 65535)",
@@ -142,6 +202,9 @@ cmd_unassign(void *ctx, int argc, char **argv, json_t *reply)
 	if (rc != 0)
 		return lc_mgmt_error(reply, "bad address '%.*s%s' (IP, IP:PORT or "
 				     "[IPv6]:PORT)", QUOTE(argv[0]));
+	rc = parse_target(d, &e, has_port, argc - 1, argv + 1, false, reply);
+	if (rc != 0)
+		return rc;
 	e.op = has_port ? LC_WIRE_UNASSIGN_ENDPOINT : LC_WIRE_UNASSIGN_IP;
 	rc = lc_wire_assign(d->wire, &e, 1);
 	if (rc != 0)

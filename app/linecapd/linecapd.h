@@ -32,6 +32,7 @@ struct daemon {
 	struct lc_shaper *shaper[LC_FLOW_DIRS]; /* by direction */
 	uint64_t min_rate[LC_FLOW_DIRS];        /* bit/s a shaper takes at least */
 	struct lc_user_registry *users;
+	struct nodes *nodes;          /* the VPN nodes (nodes.c) */
 	uint32_t *retired;            /* deleted ids waiting for the worker */
 	uint32_t n_retired;
 	bool *retired_gone;           /* the worker's answers about them */
@@ -58,6 +59,41 @@ void users_upkeep(struct daemon *d); /* from the control loop, often */
 void users_stop(struct daemon *d);   /* saves the state file */
 void users_free(struct daemon *d);
 void users_stats_json(struct daemon *d, json_t *reply);
+
+/*
+ * Nodes (nodes.c): the VPN servers assignments come through, by name on
+ * the control thread and by a small id (1..LC_ASSIGN_NODES_MAX) on the
+ * worker, and the followers connected for each.
+ */
+#define NODE_NAME_MAX 63
+int nodes_create(struct daemon *d);
+void nodes_free(struct daemon *d);
+int nodes_register_cmds(struct daemon *d);
+void nodes_stats_json(struct daemon *d, json_t *reply);
+/* The id of a node by name, made on first use; or an error set in reply. */
+int node_id(struct daemon *d, const char *name, json_t *reply);
+/* The name of a node id; NULL for 0 or an unknown id. */
+const char *node_name(const struct daemon *d, uint8_t id);
+/* An assignment of user came through node (0: none): counted. */
+void node_assigned(struct daemon *d, uint8_t node, uint32_t user);
+/* A user's id was retired: it came through no node any more. */
+void node_user_gone(struct daemon *d, uint32_t user);
+/* The names of the nodes a user's assignments came through (a JSON array). */
+json_t *node_user_json(const struct daemon *d, uint32_t user);
+/* What stats and metrics show of a node. */
+struct node_view {
+	const char *name;
+	uint64_t assigns;
+	uint64_t hellos;
+	uint32_t followers;     /* connected now */
+	uint64_t last_seen;     /* monotonic s; 0 never */
+};
+/* Node ids in use are 1..nodes_count(). */
+unsigned int nodes_count(const struct daemon *d);
+void node_view(const struct daemon *d, uint8_t id, struct node_view *v);
+
+/* For lc_mgmt_params.closed: a connection ended. */
+void node_client_closed(void *arg, uint64_t client);
 
 /*
  * The wire as the operator sees it (wire_cmds.c): the "mode" and "flows"

@@ -108,6 +108,7 @@ cmd_stats(void *ctx, int argc, char **argv, json_t *reply)
 			    json_integer((json_int_t)(time(NULL) - d->started)));
 	wire_stats_json(d, reply);
 	users_stats_json(d, reply);
+	nodes_stats_json(d, reply);
 	lc_mgmt_get_stats(d->mgmt, &ms);
 	json_object_set_new(reply, "mgmt", json_pack("{s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 		"clients", (int)ms.clients,
@@ -594,6 +595,10 @@ control_up(struct daemon *d)
 		rc = wire_register_cmds(d);
 	if (rc == 0)
 		rc = users_register_cmds(d);
+	if (rc == 0)
+		rc = nodes_create(d);
+	if (rc == 0)
+		rc = nodes_register_cmds(d);
 	if (rc == 0 && d->test_hooks)
 		rc = lc_mgmt_register(d->table, debug_cmds, RTE_DIM(debug_cmds), d);
 	if (rc != 0)
@@ -625,6 +630,8 @@ control_up(struct daemon *d)
 		.tls_ca = d->conf.mgmt.tls_ca,
 		.operators = d->conf.mgmt.operators,
 		.followers = d->conf.mgmt.followers,
+		.closed = node_client_closed,
+		.closed_arg = d,
 		.error = why,
 		.error_size = sizeof(why),
 	};
@@ -753,6 +760,7 @@ out:
 	lc_shaper_free(d.shaper[0]);
 	lc_shaper_free(d.shaper[1]);
 	users_free(&d);
+	nodes_free(&d);
 	rte_mempool_free(d.pool);
 	rte_eal_cleanup();
 	return status;

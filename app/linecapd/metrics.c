@@ -399,6 +399,31 @@ write_users(struct daemon *d, struct metrics_text *t)
  * out the others are not asked (as stats does), the scrape says so in
  * linecap_scrape_worker_answered, and their families are left out.
  */
+/* The VPN nodes: a few dozen at most, so in the first step. */
+static void
+write_nodes(struct daemon *d, struct metrics_text *t)
+{
+	unsigned int n = nodes_count(d);
+	struct node_view v;
+
+	if (n == 0)
+		return;
+	family(t, "linecap_node_assigns_total", "counter",
+	       "Assignments that came through the node (assign ... node=NAME).");
+	for (unsigned int id = 1; id <= n; id++) {
+		node_view(d, (uint8_t)id, &v);
+		metrics_text_u64(t, "linecap_node_assigns_total",
+				 &(struct metrics_label){ "node", v.name }, 1, v.assigns);
+	}
+	family(t, "linecap_node_followers", "gauge",
+	       "Followers of the node connected now (hello node=NAME).");
+	for (unsigned int id = 1; id <= n; id++) {
+		node_view(d, (uint8_t)id, &v);
+		metrics_text_u64(t, "linecap_node_followers",
+				 &(struct metrics_label){ "node", v.name }, 1, v.followers);
+	}
+}
+
 static void
 write_head(struct daemon *d, struct metrics_text *t)
 {
@@ -432,6 +457,7 @@ write_head(struct daemon *d, struct metrics_text *t)
 		write_assignments(t, &ac);
 	answered = answered && rc != -ETIMEDOUT;
 	write_users(d, t);
+	write_nodes(d, t);
 
 	double hz = (double)rte_get_tsc_hz();
 

@@ -94,7 +94,7 @@ user_json(struct daemon *d, const struct lc_user *u)
 	const struct lc_worker_user *us = &lc_assign_users(d->assign)[u->id];
 	bool tap = lc_wire_mode(d->wire) == LC_WIRE_TAP;
 
-	return json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:b,s:I,s:I,s:{s:o,s:o}}",
+	return json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:b,s:I,s:I,s:o,s:{s:o,s:o}}",
 		"email", u->email,
 		"id", (json_int_t)u->id,
 		"up", (json_int_t)u->up,
@@ -104,6 +104,7 @@ user_json(struct daemon *d, const struct lc_user *u)
 		"static", u->is_static,
 		"flows", (json_int_t)__atomic_load_n(&us->flows, __ATOMIC_RELAXED),
 		"age", (json_int_t)(lc_monotonic_sec() - u->created),
+		"nodes", node_user_json(d, u->id),
 		"counters",
 		"up", direction_json(us, LC_FLOW_DIR_UP, tap),
 		"down", direction_json(us, LC_FLOW_DIR_DOWN, tap));
@@ -119,6 +120,7 @@ retire(struct daemon *d, uint32_t id)
 	if (lc_user_del(d->users, id) == 0 &&
 	    d->n_retired < d->conf.users.capacity)
 		d->retired[d->n_retired++] = id;
+	node_user_gone(d, id);
 }
 
 /*

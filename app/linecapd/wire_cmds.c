@@ -203,12 +203,15 @@ flow_json(struct daemon *d, const struct lc_wire_flow_info *f, uint64_t now,
 
 		user = u != NULL ? json_string(u->email) : json_integer(f->flow.user_id);
 	}
-	return json_pack("{s:s,s:s,s:s,s:o,s:o,s:s,s:I,s:I,s:{s:I,s:I},s:{s:I,s:I}}",
+	const char *node = node_name(d, f->flow.node);
+
+	return json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:s,s:I,s:I,s:{s:I,s:I},s:{s:I,s:I}}",
 		"proto", proto_name(k->l4_proto),
 		"client", client,
 		"server", server,
 		"vlan", vlan,
 		"user", user,
+		"node", node != NULL ? json_string(node) : json_null(),
 		"state", lc_flow_state_name(f->flow.state),
 		"age", (json_int_t)((now - f->flow.created) / hz),
 		"idle", (json_int_t)((now - f->flow.last_seen) / hz),

@@ -20,13 +20,38 @@
 struct pending {
 	uint32_t user;       /* 0: free slot */
 	uint16_t gen;
+	uint8_t node;        /* the node it came through; 0: none */
 	uint64_t expires;
 };
 
-static inline void *
-rule_data(uint32_t user, uint16_t gen)
+/*
+ * The key of a pending assignment: the client endpoint and the server
+ * endpoint, all zero for "any server". Every byte is written, as it is
+ * hashed raw.
+ */
+struct pend_key {
+	struct lc_flow_endpoint client;
+	struct lc_flow_endpoint server;
+};
+
+static void
+pend_key(const uint8_t client[16], uint16_t client_port, const uint8_t *server,
+	 uint16_t server_port, struct pend_key *k)
 {
-	return (void *)(uintptr_t)(((uint64_t)gen << 32) | user);
+	static const uint8_t any[16];
+
+	lc_flow_endpoint_key(client, client_port, &k->client);
+	if (server_port == 0)
+		server = any;
+	lc_flow_endpoint_key(server, server_port, &k->server);
+}
+
+/* An IP-wide rule's data: user, its generation and the node, in one word. */
+static inline void *
+rule_data(uint32_t user, uint16_t gen, uint8_t node)
+{
+	return (void *)(uintptr_t)(((uint64_t)node << 48) | ((uint64_t)gen << 32) |
+				   user);
 }
 
 #define SWEEP_IDLE 0
@@ -38,6 +63,11 @@ struct lc_assign {
 	struct pending *pending;
 	uint32_t pend_slots;
 	uint32_t pend_next;         /* next slot the expiry scan looks at */
+	/*
+	 * Pending entries that name a server, and that do not: a new flow
+	 * looks up only the kinds there are, so one kind costs one lookup.
+	 */
+	uint32_t pend_named, pend_any;
 	uint32_t ip_slots;
 	uint32_t ip_next;           /* next slot the stale-rule scan looks at */
 	uint64_t ttl;
@@ -49,6 +79,15 @@ struct lc_assign {
 	uint32_t sweep_cursor;
 	struct lc_assign_counters ctr;
 };
+
+/* One more (+1) or one fewer (-1) pending entry of k's kind. */
+static inline void
+pend_counted(struct lc_assign *a, const struct pend_key *k, int delta)
+{
+	uint32_t *n = k->server.port != 0 ? &a->pend_named : &a->pend_any;
+
+	*n = (uint32_t)((int64_t)*n + delta);
+}
 
 static struct rte_hash *
 make_hash(const char *name, const char *what, uint32_t entries,
@@ -91,7 +130,7 @@ lc_assign_create(const struct lc_assign_params *p)
 	if (a->ip != NULL)
 		a->ip_slots = rte_hash_max_key_id(a->ip) + 1;
 	a->pend = make_hash(p->name, "pend", p->pending_capacity,
-			    sizeof(struct lc_flow_endpoint), p->socket_id);
+			    sizeof(struct pend_key), p->socket_id);
 	if (a->pend != NULL) {
 		a->pend_slots = rte_hash_max_key_id(a->pend) + 1;
 		a->pending = rte_zmalloc_socket("lc_pending",
@@ -137,7 +176,8 @@ set_u32(uint32_t *p, uint32_t v)
 
 /* Move a flow to user (0: none), keeping every user's flow count right. */
 static void
-bind_flow(struct lc_assign *a, struct lc_flow *f, uint32_t user, uint8_t origin)
+bind_flow(struct lc_assign *a, struct lc_flow *f, uint32_t user, uint8_t origin,
+	  uint8_t node)
 {
 	if (f->user_id != 0)
 		set_u32(&a->users[f->user_id].flows, a->users[f->user_id].flows - 1);
@@ -145,6 +185,7 @@ bind_flow(struct lc_assign *a, struct lc_flow *f, uint32_t user, uint8_t origin)
 		set_u32(&a->users[user].flows, a->users[user].flows + 1);
 	lc_flow_set_user(f, user);
 	f->origin = user != 0 ? origin : LC_ORIGIN_NONE;
+	f->node = user != 0 ? node : 0;
 }
 
 static bool
@@ -161,74 +202,117 @@ rule_live(const struct lc_assign *a, uint32_t user, uint16_t gen)
 	       a->users[user].gen == gen;
 }
 
-uint32_t
-lc_assign_ip_user(const struct lc_assign *a, const uint8_t addr[16])
+/* The user of the IP-wide rule of a client address (0: none), and its node. */
+static uint32_t
+ip_rule(const struct lc_assign *a, const uint8_t addr[16], uint8_t *node)
 {
 	void *data;
 
+	*node = 0;
 	if (rte_hash_lookup_data(a->ip, addr, &data) < 0)
 		return 0;
 	uint64_t v = (uint64_t)(uintptr_t)data;
 	uint32_t user = (uint32_t)v;
-	return rule_live(a, user, (uint16_t)(v >> 32)) ? user : 0;
+	if (!rule_live(a, user, (uint16_t)(v >> 32)))
+		return 0;
+	*node = (uint8_t)(v >> 48);
+	return user;
 }
 
-/* The user of a live pending assignment of an endpoint, or 0. */
-static uint32_t
-pending_user(const struct lc_assign *a, const uint8_t addr[16], uint16_t port,
-	     uint64_t now)
+uint32_t
+lc_assign_ip_user(const struct lc_assign *a, const uint8_t addr[16])
 {
-	struct lc_flow_endpoint k;
-	int32_t pos;
+	uint8_t node;
 
-	lc_flow_endpoint_key(addr, port, &k);
-	pos = rte_hash_lookup(a->pend, &k);
+	return ip_rule(a, addr, &node);
+}
+
+/* The live pending entry of a key, or NULL. */
+static const struct pending *
+pending_find(const struct lc_assign *a, const struct pend_key *k, uint64_t now)
+{
+	int32_t pos = rte_hash_lookup(a->pend, k);
+
 	if (pos < 0 || now > a->pending[pos].expires ||
 	    !rule_live(a, a->pending[pos].user, a->pending[pos].gen))
-		return 0;
-	return a->pending[pos].user;
+		return NULL;
+	return &a->pending[pos];
 }
 
-/* Point an endpoint's existing pending entry, if any, at user, afresh. */
-static void
-pending_renew(struct lc_assign *a, const uint8_t addr[16], uint16_t port,
-	      uint32_t user, uint64_t now)
+/*
+ * The live pending assignment of a new flow's endpoints: the one of this
+ * client and this server wins over the one of this client to any server.
+ */
+static const struct pending *
+pending_of_flow(const struct lc_assign *a, const struct lc_flow_key *key,
+		uint64_t now)
 {
-	struct lc_flow_endpoint k;
-	int32_t pos;
+	const struct pending *p;
+	struct pend_key k;
 
-	lc_flow_endpoint_key(addr, port, &k);
-	pos = rte_hash_lookup(a->pend, &k);
+	if (a->pend_named != 0) {
+		pend_key(key->client, key->client_port, key->server,
+			 key->server_port, &k);
+		p = pending_find(a, &k, now);
+		if (p != NULL)
+			return p;
+	}
+	if (a->pend_any == 0)
+		return NULL;
+	pend_key(key->client, key->client_port, NULL, 0, &k);
+	return pending_find(a, &k, now);
+}
+
+/* Point a target's existing pending entry, if any, at user, afresh. */
+static void
+pending_renew(struct lc_assign *a, const struct pend_key *k, uint32_t user,
+	      uint8_t node, uint64_t now)
+{
+	int32_t pos = rte_hash_lookup(a->pend, k);
+
 	if (pos < 0)
 		return;
 	a->pending[pos].user = user;
 	a->pending[pos].gen = a->users[user].gen;
+	a->pending[pos].node = node;
 	a->pending[pos].expires = now + a->ttl;
+}
+
+/* Whether a flow goes to the server a target names (any, if none). */
+static bool
+target_server_is(const struct lc_assign_target *t, const struct lc_flow_key *key)
+{
+	return t->server_port == 0 ||
+	       (key != NULL && key->server_port == t->server_port &&
+		memcmp(key->server, t->server, sizeof(key->server)) == 0);
 }
 
 uint32_t
 lc_assign_new_flow(struct lc_assign *a, struct lc_flow *flow,
 		   const struct lc_flow_key *key, uint64_t now)
 {
+	const struct pending *p;
 	uint32_t user = 0;
+	uint8_t node;
 
 	/* A flow reopened by a new SYN keeps the user it had. */
 	if (flow->user_id != 0)
 		return lc_assign_flow_user(a->users, flow);
 	if (tracks_endpoint(key->l4_proto) &&
-	    (user = pending_user(a, key->client, key->client_port, now)) != 0) {
+	    (p = pending_of_flow(a, key, now)) != NULL) {
 		/*
 		 * The entry stays until pending_ttl runs out, so that every flow
-		 * the endpoint opens meanwhile (to another server, in another
-		 * VLAN) goes to the same user.
+		 * the endpoint opens meanwhile (to another server, unless it names
+		 * one, in another VLAN) goes to the same user.
 		 */
-		bind_flow(a, flow, user, LC_ORIGIN_ENDPOINT);
+		user = p->user;
+		bind_flow(a, flow, user, LC_ORIGIN_ENDPOINT, p->node);
 		a->ctr.bound_on_create++;
 		return user;
 	}
-	user = lc_assign_ip_user(a, key->client);
+	user = ip_rule(a, key->client, &node);
 	if (user != 0) {
-		bind_flow(a, flow, user, LC_ORIGIN_IP);
+		bind_flow(a, flow, user, LC_ORIGIN_IP, node);
 		a->ctr.bound_by_ip++;
 		return user;
 	}
@@ -304,32 +388,49 @@ lc_assign_user_gone(const struct lc_assign *a, uint32_t id)
 	       a->users[id].flows == 0;
 }
 
+/* The flows of a target's client endpoint that go to its server, in found[]. */
+static int
+target_flows(struct lc_flow_table *flows, const struct lc_assign_target *t,
+	     struct lc_flow *found[], unsigned int max)
+{
+	int n = lc_flow_find_client(flows, t->client, t->client_port, found, max);
+	int k = 0;
+
+	for (int i = 0; i < n; i++)
+		if (target_server_is(t, lc_flow_key(flows, found[i])))
+			found[k++] = found[i];
+	return n < 0 ? n : k;
+}
+
 enum lc_assign_result
-lc_assign_endpoint(struct lc_assign *a, struct lc_flow_table *flows,
-		   uint32_t user, const uint8_t addr[16], uint16_t port,
-		   uint64_t now, int *err)
+lc_assign_endpoint_to(struct lc_assign *a, struct lc_flow_table *flows,
+		      uint32_t user, const struct lc_assign_target *t,
+		      uint64_t now, int *err)
 {
 	struct lc_flow *found[64];
+	struct pend_key k;
 	int n;
 
 	*err = 0;
-	if (user == 0 || user > a->users_n || !a->users[user].live) {
+	if (user == 0 || user > a->users_n || !a->users[user].live ||
+	    t->node > LC_ASSIGN_NODES_MAX) {
 		*err = -EINVAL;
 		return LC_ASSIGN_UNCHANGED;
 	}
-	n = lc_flow_find_client(flows, addr, port, found, RTE_DIM(found));
+	n = target_flows(flows, t, found, RTE_DIM(found));
 	if (n < 0) {
 		*err = n;
 		return LC_ASSIGN_UNCHANGED;
 	}
+	pend_key(t->client, t->client_port, t->server, t->server_port, &k);
 	if (n > 0) {
 		bool changed = false;
 
 		/*
-		 * An entry left by an earlier assignment of the endpoint must not
+		 * An entry left by an earlier assignment of the target must not
 		 * bind its next flows to that earlier user: it now names this one.
 		 */
-		pending_renew(a, addr, port, user, now);
+		pending_renew(a, &k, user, t->node, now);
 		for (int i = 0; i < n; i++) {
 			uint32_t cur = lc_assign_flow_user(a->users, found[i]);
 
@@ -339,42 +440,66 @@ lc_assign_endpoint(struct lc_assign *a, struct lc_flow_table *flows,
 			 * The same user by an IP-wide rule becomes the same user
 			 * by this endpoint: nothing a packet would notice.
 			 */
-			if (cur != user || found[i]->origin != LC_ORIGIN_ENDPOINT)
-				bind_flow(a, found[i], user, LC_ORIGIN_ENDPOINT);
+			if (cur != user || found[i]->origin != LC_ORIGIN_ENDPOINT ||
+			    found[i]->node != t->node)
+				bind_flow(a, found[i], user, LC_ORIGIN_ENDPOINT,
+					  t->node);
 		}
 		return changed ? LC_ASSIGN_BOUND : LC_ASSIGN_UNCHANGED;
 	}
 
 	/* No such flow yet: it will be bound on its first packet. */
-	struct lc_flow_endpoint k;
 	int32_t pos;
 
-	lc_flow_endpoint_key(addr, port, &k);
 	pos = rte_hash_add_key(a->pend, &k);
 	if (pos < 0) {
 		a->ctr.pending_full++;
 		*err = -ENOSPC;
 		return LC_ASSIGN_UNCHANGED;
 	}
+	if (a->pending[pos].user == 0)
+		pend_counted(a, &k, +1); /* a new entry, not one renewed */
 	a->pending[pos].user = user;
 	a->pending[pos].gen = a->users[user].gen;
+	a->pending[pos].node = t->node;
 	a->pending[pos].expires = now + a->ttl;
 	a->ctr.pending = (uint64_t)rte_hash_count(a->pend);
 	return LC_ASSIGN_PENDING;
 }
 
 enum lc_assign_result
+lc_assign_endpoint(struct lc_assign *a, struct lc_flow_table *flows,
+		   uint32_t user, const uint8_t addr[16], uint16_t port,
+		   uint64_t now, int *err)
+{
+	struct lc_assign_target t = { .client_port = port };
+
+	memcpy(t.client, addr, sizeof(t.client));
+	return lc_assign_endpoint_to(a, flows, user, &t, now, err);
+}
+
+enum lc_assign_result
 lc_assign_ip(struct lc_assign *a, uint32_t user, const uint8_t addr[16], int *err)
 {
+	return lc_assign_ip_node(a, user, addr, 0, err);
+}
+
+enum lc_assign_result
+lc_assign_ip_node(struct lc_assign *a, uint32_t user, const uint8_t addr[16],
+		  uint8_t node, int *err)
+{
+	uint8_t cur_node;
+
 	*err = 0;
-	if (user == 0 || user > a->users_n || !a->users[user].live) {
+	if (user == 0 || user > a->users_n || !a->users[user].live ||
+	    node > LC_ASSIGN_NODES_MAX) {
 		*err = -EINVAL;
 		return LC_ASSIGN_UNCHANGED;
 	}
-	if (lc_assign_ip_user(a, addr) == user)
+	if (ip_rule(a, addr, &cur_node) == user && cur_node == node)
 		return LC_ASSIGN_UNCHANGED;
 	int rc = rte_hash_add_key_data(a->ip, addr,
-				       rule_data(user, a->users[user].gen));
+				       rule_data(user, a->users[user].gen, node));
 	if (rc < 0) {
 		*err = rc;
 		return LC_ASSIGN_UNCHANGED;
@@ -385,31 +510,46 @@ lc_assign_ip(struct lc_assign *a, uint32_t user, const uint8_t addr[16], int *er
 }
 
 enum lc_assign_result
-lc_unassign_endpoint(struct lc_assign *a, struct lc_flow_table *flows,
-		     const uint8_t addr[16], uint16_t port)
+lc_unassign_endpoint_to(struct lc_assign *a, struct lc_flow_table *flows,
+			const struct lc_assign_target *t)
 {
 	struct lc_flow *found[64];
-	struct lc_flow_endpoint k;
+	struct pend_key k;
 	bool removed = false;
 	int32_t pos;
 	int n;
 
-	lc_flow_endpoint_key(addr, port, &k);
+	pend_key(t->client, t->client_port, t->server, t->server_port, &k);
 	pos = rte_hash_del_key(a->pend, &k);
 	if (pos >= 0) {
+		pend_counted(a, &k, -1);
 		a->pending[pos].user = 0;
 		a->ctr.pending = (uint64_t)rte_hash_count(a->pend);
 		removed = true;
 	}
-	n = lc_flow_find_client(flows, addr, port, found, RTE_DIM(found));
+	n = target_flows(flows, t, found, RTE_DIM(found));
 	for (int i = 0; i < n; i++) {
+		uint8_t node;
+		uint32_t user;
+
 		if (found[i]->origin != LC_ORIGIN_ENDPOINT)
 			continue;
 		/* Back to what the IP-wide assignment of the client says. */
-		bind_flow(a, found[i], lc_assign_ip_user(a, addr), LC_ORIGIN_IP);
+		user = ip_rule(a, t->client, &node);
+		bind_flow(a, found[i], user, LC_ORIGIN_IP, node);
 		removed = true;
 	}
 	return removed ? LC_ASSIGN_REMOVED : LC_ASSIGN_NOT_FOUND;
+}
+
+enum lc_assign_result
+lc_unassign_endpoint(struct lc_assign *a, struct lc_flow_table *flows,
+		     const uint8_t addr[16], uint16_t port)
+{
+	struct lc_assign_target t = { .client_port = port };
+
+	memcpy(t.client, addr, sizeof(t.client));
+	return lc_unassign_endpoint_to(a, flows, &t);
 }
 
 enum lc_assign_result
@@ -427,6 +567,7 @@ lc_assign_clear(struct lc_assign *a)
 {
 	rte_hash_reset(a->ip);
 	rte_hash_reset(a->pend);
+	a->pend_named = a->pend_any = 0;
 	memset(a->pending, 0, sizeof(*a->pending) * a->pend_slots);
 	a->ctr.ip_rules = a->ctr.pending = 0;
 	for (uint32_t id = 1; id <= a->users_n; id++)
@@ -447,9 +588,10 @@ sweep_flow(struct lc_assign *a, struct lc_flow_table *flows, struct lc_flow *f)
 	key = lc_flow_key(flows, f);
 	if (key == NULL)
 		return;
-	uint32_t want = lc_assign_ip_user(a, key->client);
-	if (want != cur)
-		bind_flow(a, f, want, LC_ORIGIN_IP);
+	uint8_t node;
+	uint32_t want = ip_rule(a, key->client, &node);
+	if (want != cur || (want != 0 && f->node != node))
+		bind_flow(a, f, want, LC_ORIGIN_IP, node);
 }
 
 void
@@ -486,10 +628,11 @@ lc_assign_upkeep(struct lc_assign *a, struct lc_flow_table *flows, uint64_t now,
 
 		if (rte_hash_get_key_with_position(a->pend, (int32_t)pos,
 						   (void **)&key) == 0) {
-			struct lc_flow_endpoint k;
+			struct pend_key k;
 
 			memcpy(&k, key, sizeof(k));
-			rte_hash_del_key(a->pend, &k);
+			if (rte_hash_del_key(a->pend, &k) >= 0)
+				pend_counted(a, &k, -1);
 		}
 		p->user = 0;
 		a->ctr.pending_expired++;

@@ -11,8 +11,19 @@
  *   and how many flows it holds. Only the worker writes it; the control
  *   thread reads the counters with relaxed atomic loads.
  *
- * A new flow is bound on its first packet: a pending endpoint assignment
- * wins, then an IP-wide one. An IP-wide change or a removed user is applied
+ * An endpoint assignment may also name the server endpoint (`assign EMAIL
+ * CLIENT SERVER`): then only the flow between exactly those two endpoints
+ * is the user's. Behind a carrier-grade NAT one public IP:port can hold
+ * connections to two VPN nodes at once, each of another user, so a pending
+ * entry is keyed by the pair, with an all-zero server for "any server".
+ *
+ * Every assignment may carry a node id (1..LC_ASSIGN_NODES_MAX, 0: none),
+ * the VPN node it came through, which the flows it binds keep in
+ * lc_flow.node. Names of nodes are the control thread's business.
+ *
+ * A new flow is bound on its first packet: a pending assignment of its
+ * client and server endpoints wins, then one of its client endpoint to any
+ * server, then an IP-wide one. An IP-wide change or a removed user is applied
  * to the flows already in the table by an incremental sweep, a bounded
  * number of slots per loop iteration, so no command ever stalls the loop.
  */
@@ -31,6 +42,22 @@ enum lc_assign_origin {
 	LC_ORIGIN_NONE = 0,
 	LC_ORIGIN_IP = 1,       /* an IP-wide assignment */
 	LC_ORIGIN_ENDPOINT = 2, /* an endpoint assignment: wins over IP-wide */
+};
+
+/* Node ids fit lc_flow.node: 1..LC_ASSIGN_NODES_MAX, 0 for none. */
+#define LC_ASSIGN_NODES_MAX 63
+
+/*
+ * What an endpoint assignment names: a client endpoint and, when
+ * server_port is not 0, the one server endpoint its flow goes to.
+ * Addresses are 16 bytes, IPv4 stored IPv4-mapped, as in the flow key.
+ */
+struct lc_assign_target {
+	uint8_t client[16];
+	uint8_t server[16];   /* ignored when server_port is 0 */
+	uint16_t client_port;
+	uint16_t server_port; /* 0: any server */
+	uint8_t node;         /* the node the assignment came through; 0: none */
 };
 
 /* What an assignment did. */
@@ -111,6 +138,7 @@ lc_assign_flow_user(struct lc_worker_user *users, struct lc_flow *flow)
 	__atomic_store_n(&users[u].flows, users[u].flows - 1, __ATOMIC_RELAXED);
 	lc_flow_set_user(flow, 0);
 	flow->origin = LC_ORIGIN_NONE;
+	flow->node = 0;
 	return 0;
 }
 
@@ -185,7 +213,28 @@ int lc_assign_user_del(struct lc_assign *a, uint32_t id);
  */
 bool lc_assign_user_gone(const struct lc_assign *a, uint32_t id);
 
-/* `assign EMAIL IP:PORT` */
+/*
+ * `assign EMAIL CLIENT [SERVER]`: binds the flows of the client endpoint
+ * (to that server only, when the target names one) that exist, or else
+ * waits pending_ttl for them. Two targets of one client endpoint with
+ * different servers are two assignments, which may name two users.
+ */
+enum lc_assign_result lc_assign_endpoint_to(struct lc_assign *a,
+					    struct lc_flow_table *flows,
+					    uint32_t user,
+					    const struct lc_assign_target *t,
+					    uint64_t now, int *err);
+
+/*
+ * `unassign CLIENT [SERVER]`: removes the pending assignment of exactly
+ * that target and unbinds the flows bound by endpoint (to that server only,
+ * when it names one), which go back to what an IP-wide assignment says.
+ */
+enum lc_assign_result lc_unassign_endpoint_to(struct lc_assign *a,
+					      struct lc_flow_table *flows,
+					      const struct lc_assign_target *t);
+
+/* `assign EMAIL IP:PORT`: lc_assign_endpoint_to(), any server, no node. */
 enum lc_assign_result lc_assign_endpoint(struct lc_assign *a,
 					 struct lc_flow_table *flows,
 					 uint32_t user, const uint8_t addr[16],
@@ -195,7 +244,12 @@ enum lc_assign_result lc_assign_endpoint(struct lc_assign *a,
 enum lc_assign_result lc_assign_ip(struct lc_assign *a, uint32_t user,
 				   const uint8_t addr[16], int *err);
 
-/* `unassign IP:PORT` */
+/* The same, through a node (0: none), which the flows it binds keep. */
+enum lc_assign_result lc_assign_ip_node(struct lc_assign *a, uint32_t user,
+					const uint8_t addr[16], uint8_t node,
+					int *err);
+
+/* `unassign IP:PORT`: lc_unassign_endpoint_to(), any server. */
 enum lc_assign_result lc_unassign_endpoint(struct lc_assign *a,
 					   struct lc_flow_table *flows,
 					   const uint8_t addr[16], uint16_t port);

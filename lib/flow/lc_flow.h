@@ -113,7 +113,12 @@ struct lc_flow {
 	uint8_t state;      /* enum lc_flow_state */
 	uint8_t l4_proto;   /* copy of the key's, to age without reading the key */
 	uint8_t flags;      /* LC_FLOW_F_* */
-	uint8_t origin;     /* how user_id was set: lib/assign owns it */
+	/*
+	 * lib/assign owns these two: how user_id was set, and the node (VPN
+	 * server) whose assignment set it, 0 for none.
+	 */
+	uint8_t origin : 2;
+	uint8_t node : 6;
 	uint32_t hash_sig;  /* rte_hash signature, so that delete need not rehash */
 	uint32_t client_next; /* next flow of the same client endpoint, id + 1 */
 	uint64_t created;   /* `now` of the first packet */

@@ -161,6 +161,15 @@ void lc_mgmt_exec_lines_as(struct lc_mgmt_table *table, enum lc_mgmt_role role,
 			   const char *const lines[], const size_t lens[],
 			   unsigned int n, json_t *replies[]);
 
+/*
+ * The connection whose request runs now, for a handler that keeps
+ * something per connection (linecapd's `hello`): a number the server gives
+ * each connection and never reuses while it runs; 0 when no connection's
+ * request runs (lc_mgmt_exec(), unit tests). params.closed tells when a
+ * connection ends.
+ */
+uint64_t lc_mgmt_table_client(const struct lc_mgmt_table *table);
+
 /* Set "error" in a reply. Returns -EINVAL for use as a handler's return. */
 int lc_mgmt_error(json_t *reply, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -231,6 +240,12 @@ struct lc_mgmt_params {
 	const char *tls_ca;
 	const char *operators;
 	const char *followers;
+	/*
+	 * Optional: called when a connection ends, with the number
+	 * lc_mgmt_table_client() gave its requests.
+	 */
+	void (*closed)(void *arg, uint64_t client);
+	void *closed_arg;
 	/*
 	 * Optional: on failure of lc_mgmt_create(), a sentence that says what
 	 * is at the path and what to do, written here.

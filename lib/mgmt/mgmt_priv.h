@@ -28,6 +28,9 @@ unsigned int mgmt_table_run(struct lc_mgmt_table *table, enum lc_mgmt_role role,
 			    const size_t lens[], unsigned int n, json_t *replies[],
 			    struct lc_mgmt_stream *stream);
 
+/* The connection whose requests run from now on (0: none). */
+void mgmt_table_set_client(struct lc_mgmt_table *table, uint64_t client);
+
 /* Set "ok" from rc, and an "error" from rc if a failed reply has none. */
 void mgmt_reply_finish(json_t *reply, int rc);
 

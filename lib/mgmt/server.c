@@ -93,6 +93,7 @@ struct client {
 	size_t out_len, out_off, out_cap;
 	uint64_t stalled_since; /* ns; 0 when output is flowing */
 	uint64_t last_active;   /* ns; when it last sent or read anything */
+	uint64_t serial;        /* lc_mgmt_table_client() of its requests */
 	struct writer w;
 	/* Replies of a batch waiting behind the one being written. */
 	json_t *queue[LC_MGMT_BATCH_MAX];
@@ -134,6 +135,9 @@ struct lc_mgmt {
 	uint64_t idle_ns;       /* 0: never */
 	void (*log)(void *arg, const char *level, const char *msg);
 	void *log_arg;
+	void (*closed)(void *arg, uint64_t client);
+	void *closed_arg;
+	uint64_t next_serial;
 	struct log_limit log_full, log_evict;
 	struct client *clients;
 	struct lc_mgmt_stats stats;
@@ -378,6 +382,8 @@ lc_mgmt_create(const struct lc_mgmt_params *p)
 			   LC_MGMT_IDLE_TIMEOUT_DEFAULT_MS) * 1000000ULL;
 	m->log = p->log;
 	m->log_arg = p->log_arg;
+	m->closed = p->closed;
+	m->closed_arg = p->closed_arg;
 	m->clients = calloc(p->max_clients, sizeof(*m->clients));
 	if (m->clients == NULL)
 		goto fail;
@@ -518,6 +524,8 @@ client_close(struct lc_mgmt *m, struct client *c)
 	for (unsigned int i = 0; i < c->q_len; i++)
 		json_decref(c->queue[(c->q_head + i) % LC_MGMT_BATCH_MAX]);
 	free(c->out);
+	if (m->closed != NULL)
+		m->closed(m->closed_arg, c->serial);
 	memset(c, 0, offsetof(struct client, in));
 	c->fd = -1;
 	m->stats.closed++;
@@ -940,8 +948,11 @@ client_run(struct lc_mgmt *m, struct client *c, const char *const lines[],
 {
 	json_t *replies[LC_MGMT_BATCH_MAX];
 	struct lc_mgmt_stream stream;
-	unsigned int k = mgmt_table_run(m->table, c->role, lines, lens, n, replies,
-					&stream);
+	unsigned int k;
+
+	mgmt_table_set_client(m->table, c->serial);
+	k = mgmt_table_run(m->table, c->role, lines, lens, n, replies, &stream);
+	mgmt_table_set_client(m->table, 0);
 
 	m->stats.requests += k;
 	/* Lines run only when nothing was left to write: the queue is empty. */
@@ -1243,6 +1254,7 @@ accept_clients(struct lc_mgmt *m, bool tcp)
 		}
 		memset(c, 0, offsetof(struct client, in));
 		c->fd = -1;
+		c->serial = ++m->next_serial;
 		c->events = EPOLLIN;
 		c->last_active = c->accepted_at = now;
 		c->role = LC_MGMT_OPERATOR; /* the Unix socket's mode says who */

@@ -32,6 +32,7 @@ struct lc_mgmt_table {
 	unsigned int nrows;
 	unsigned int cap;
 	struct parsed *scratch;      /* LC_MGMT_BATCH_MAX lines */
+	uint64_t client;             /* whose requests run: 0 none */
 };
 
 static int help_handler(void *ctx, int argc, char **argv, json_t *reply);
@@ -455,6 +456,18 @@ lc_mgmt_exec_lines(struct lc_mgmt_table *table, const char *const lines[],
 		   const size_t lens[], unsigned int n, json_t *replies[])
 {
 	lc_mgmt_exec_lines_as(table, LC_MGMT_OPERATOR, lines, lens, n, replies);
+}
+
+uint64_t
+lc_mgmt_table_client(const struct lc_mgmt_table *table)
+{
+	return table->client;
+}
+
+void
+mgmt_table_set_client(struct lc_mgmt_table *table, uint64_t client)
+{
+	table->client = client;
 }
 
 json_t *

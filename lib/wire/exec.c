@@ -117,18 +117,26 @@ assign_batch(struct lc_wire *w, struct lc_wire_assignment *list, uint32_t n)
 
 	for (uint32_t i = 0; i < n; i++) {
 		struct lc_wire_assignment *e = &list[i];
+		struct lc_assign_target t = {
+			.client_port = e->port,
+			.server_port = e->server_port,
+			.node = e->node,
+		};
 		int err = 0;
 
+		memcpy(t.client, e->addr, sizeof(t.client));
+		memcpy(t.server, e->server, sizeof(t.server));
 		switch (e->op) {
 		case LC_WIRE_ASSIGN_ENDPOINT:
-			e->result = lc_assign_endpoint(a, w->p.flows, e->user, e->addr,
-						       e->port, now, &err);
+			e->result = lc_assign_endpoint_to(a, w->p.flows, e->user, &t,
+							  now, &err);
 			break;
 		case LC_WIRE_ASSIGN_IP:
-			e->result = lc_assign_ip(a, e->user, e->addr, &err);
+			e->result = lc_assign_ip_node(a, e->user, e->addr, e->node,
+						      &err);
 			break;
 		case LC_WIRE_UNASSIGN_ENDPOINT:
-			e->result = lc_unassign_endpoint(a, w->p.flows, e->addr, e->port);
+			e->result = lc_unassign_endpoint_to(a, w->p.flows, &t);
 			break;
 		case LC_WIRE_UNASSIGN_IP:
 			e->result = lc_unassign_ip(a, e->addr);

@@ -153,6 +153,13 @@ struct lc_wire_assignment {
 	int32_t err;       /* 0 or -errno, set by the worker */
 	uint32_t user;
 	uint8_t addr[16];
+	/*
+	 * The server endpoint of an endpoint (un)assignment, when server_port
+	 * is not 0: only the flow between the two endpoints is meant.
+	 */
+	uint8_t server[16];
+	uint16_t server_port;
+	uint8_t node;      /* the node an assignment came through; 0: none */
 	struct lc_wire_limits limits; /* LC_WIRE_USER_ADD */
 };
 

@@ -113,6 +113,10 @@ usage(FILE *out)
 		"         one (TCP 44000), 2001:db8:c:3::5 one (UDP 44001);\n"
 		"         mid-stream TCP, data both ways, no FIN: all stay\n"
 		"         established (or active)\n"
+		"  nodes  one client endpoint (100.64.0.1:40000) with a TCP\n"
+		"         connection to each of two servers (192.0.2.10:443,\n"
+		"         192.0.2.20:443), and 100.64.0.1:40001 with one to each\n"
+		"         too; mid-stream, as users\n"
 		"  seeds  one raw frame per file, every case of mixed and encap\n"
 		"  load   the shaping tests' offered load: 11 client addresses\n"
 		"         (10.1.0.1-8, 2001:db8:1::9, ::a, 10.9.0.1), 4 UDP flows\n"
@@ -124,7 +128,7 @@ usage(FILE *out)
 		"options:\n"
 		"  --expect FILE.json   per-port counts of each parse reason\n"
 		"                       (vlan_mode qinq)\n"
-		"  --expect-flows FILE.json   (midstream, vlans, users) the flows the\n"
+		"  --expect-flows FILE.json   (midstream, vlans, users, nodes) the flows the\n"
 		"         captures hold, as built:\n"
 		"         {\"tcp_packets\": {\"client\": N, \"server\": N},\n"
 		"          \"flows\": [{\"proto\": \"tcp\", \"client\": \"10.1.0.1:40000\",\n"
@@ -682,16 +686,22 @@ build_vlans(unsigned int *n_out)
  * to. TCP is captured mid-stream and never closed, so every flow stays in
  * the table for tcp_timeout (udp_timeout for UDP) after the replay.
  */
+/* One connection of the users and nodes profiles. */
+struct flow_spec {
+	uint8_t l4, ip, n_vlans;
+	uint16_t vlan[2];
+	const char *client, *server;
+	uint16_t cport, sport;
+	uint8_t rounds, down_first;
+};
+
+static struct conn *build_spec(const struct flow_spec *spec, unsigned int n,
+			       unsigned int *n_out);
+
 static struct conn *
 build_users(unsigned int *n_out)
 {
-	static const struct {
-		uint8_t l4, ip, n_vlans;
-		uint16_t vlan[2];
-		const char *client, *server;
-		uint16_t cport, sport;
-		uint8_t rounds, down_first;
-	} spec[] = {
+	static const struct flow_spec spec[] = {
 		{ 6, 4, 0, { 0, 0 }, "10.3.0.1", "192.0.2.1", 41001, 443, 1, 0 },
 		{ 6, 4, 0, { 0, 0 }, "10.3.0.1", "192.0.2.2", 41002, 443, 3, 1 },
 		{ 6, 4, 1, { 100, 0 }, "10.3.0.1", "192.0.2.3", 41003, 8443, 2, 0 },
@@ -705,7 +715,34 @@ build_users(unsigned int *n_out)
 		{ 17, 6, 1, { 102, 0 }, "2001:db8:c:3::5", "2001:db8:5::2", 44001,
 		  443, 2, 1 },
 	};
-	unsigned int n = sizeof(spec) / sizeof(spec[0]), i, r;
+
+	return build_spec(spec, sizeof(spec) / sizeof(spec[0]), n_out);
+}
+
+/*
+ * nodes: one client endpoint behind a carrier-grade NAT, 100.64.0.1:40000,
+ * with a connection to each of two VPN nodes (192.0.2.10:443 and
+ * 192.0.2.20:443), each another user's; and 100.64.0.1:40001 with a
+ * connection to each node, both of one user. Mid-stream TCP, as in users.
+ */
+static struct conn *
+build_nodes(unsigned int *n_out)
+{
+	static const struct flow_spec spec[] = {
+		{ 6, 4, 0, { 0, 0 }, "100.64.0.1", "192.0.2.10", 40000, 443, 2, 0 },
+		{ 6, 4, 0, { 0, 0 }, "100.64.0.1", "192.0.2.20", 40000, 443, 3, 1 },
+		{ 6, 4, 0, { 0, 0 }, "100.64.0.1", "192.0.2.10", 40001, 443, 1, 0 },
+		{ 6, 4, 0, { 0, 0 }, "100.64.0.1", "192.0.2.20", 40001, 443, 2, 0 },
+	};
+
+	return build_spec(spec, sizeof(spec) / sizeof(spec[0]), n_out);
+}
+
+/* The connections of a table of flow_spec. */
+static struct conn *
+build_spec(const struct flow_spec *spec, unsigned int n, unsigned int *n_out)
+{
+	unsigned int i, r;
 	struct conn *conns = calloc(n, sizeof(*conns));
 
 	if (conns == NULL)
@@ -967,6 +1004,7 @@ main(int argc, char **argv)
 	if (strcmp(pos[0], "mixed") != 0 && strcmp(pos[0], "encap") != 0 &&
 	    strcmp(pos[0], "seq") != 0 && strcmp(pos[0], "midstream") != 0 &&
 	    strcmp(pos[0], "vlans") != 0 && strcmp(pos[0], "users") != 0 &&
+	    strcmp(pos[0], "nodes") != 0 &&
 	    strcmp(pos[0], "load") != 0 && strcmp(pos[0], "bench64") != 0 &&
 	    strcmp(pos[0], "benchimix") != 0) {
 		fprintf(stderr, "lc-pcapgen: unknown profile '%s'\n", pos[0]);
@@ -975,11 +1013,12 @@ main(int argc, char **argv)
 	}
 	bool sessions = strcmp(pos[0], "midstream") == 0 ||
 			strcmp(pos[0], "vlans") == 0 ||
-			strcmp(pos[0], "users") == 0;
+			strcmp(pos[0], "users") == 0 ||
+			strcmp(pos[0], "nodes") == 0;
 	if (!sessions && (expect_flows != NULL || pcap_prefix != NULL)) {
 		fprintf(stderr, "lc-pcapgen: --expect-flows and "
-			"--expect-pcap-prefix need the midstream, vlans or "
-			"users profile\n");
+			"--expect-pcap-prefix need the midstream, vlans, "
+			"users or nodes profile\n");
 		return 2;
 	}
 	if (strcmp(pos[0], "midstream") == 0 && have_count &&
@@ -1031,6 +1070,7 @@ main(int argc, char **argv)
 		sg.conns = strcmp(pos[0], "vlans") == 0 ?
 			build_vlans(&sg.n) :
 			strcmp(pos[0], "users") == 0 ? build_users(&sg.n) :
+			strcmp(pos[0], "nodes") == 0 ? build_nodes(&sg.n) :
 			build_midstream(have_count ? (unsigned int)count : 50,
 					&sg.n);
 		rc = sg.conns != NULL ? gen_sessions(&g, &sg) : -1;

@@ -67,7 +67,7 @@ lc_start "$WORK/lc.conf"
 grep -q "metrics: serving $URL" "$LC_LOG" || fail "no 'metrics: serving' line in the log"
 
 printf '%s\n' "user set $ALICE up=5mbit down=8mbit" "assign $ALICE 10.1.0.1" \
-    "user set $ODD up=1mbit down=2mbit" "assign $ODD 10.1.0.2" |
+    "user set $ODD up=1mbit down=2mbit" "assign $ODD 10.1.0.2 node=node-x" |
     lc_ctl - | jq -se 'all(.ok)' > /dev/null || fail "users not set"
 [ "$(lc_ctl start | jq -r .receiving)" = true ] || fail "start"
 
@@ -126,6 +126,10 @@ scrape)
     expect_eq "$(value "$WORK/m2.txt" 'linecap_scrape_worker_answered')" 1 "the worker answered"
     expect_eq "$(value "$WORK/m2.txt" 'linecap_flows_active')" 44 "active flows"
     expect_eq "$(value "$WORK/m2.txt" 'linecap_assignments_ip_wide')" 2 "IP-wide assignments"
+    expect_eq "$(value "$WORK/m2.txt" 'linecap_node_assigns_total{node="node-x"}')" 1 \
+        "assignments through node-x"
+    expect_eq "$(value "$WORK/m2.txt" 'linecap_node_followers{node="node-x"}')" 0 \
+        "followers of node-x"
     grep -q '^linecap_info{version=".*",mode="inline",state="present"} 1$' "$WORK/m2.txt" ||
         fail "linecap_info: $(grep '^linecap_info' "$WORK/m2.txt")"
     echo "ok: linecap_info"

@@ -6,10 +6,10 @@
 # --expect-flows), which writes them from the connections it built.
 # Cases fulldisk, badfile and limits check what `ok` means for the users
 # file, files that are not files, and numbers and emails that do not fit.
-#   test_users.sh assign|protocol|persist|gc|fulldisk|badfile|limits
+#   test_users.sh assign|nodes|protocol|persist|gc|fulldisk|badfile|limits
 . "$(dirname "$0")/lib.sh"
 
-case_name=${1:?usage: test_users.sh assign|protocol|persist|gc|fulldisk|badfile|limits}
+case_name=${1:?usage: test_users.sh assign|nodes|protocol|persist|gc|fulldisk|badfile|limits}
 
 FLOWS_JSON=$WORK/flows.json
 
@@ -272,8 +272,14 @@ protocol)
     expect_error "missing argument; usage: assign" "assign alone" assign
     expect_error "missing argument; usage: unassign" "unassign alone" unassign
     expect_error "too many arguments; usage: user get" "user get, two emails" user get a@x b@x
-    expect_error "too many arguments; usage: assign" "assign, three arguments" assign a@x 10.0.0.1 80
-    expect_error "too many arguments; usage: unassign" "unassign, two arguments" unassign 10.0.0.1 10.0.0.2
+    expect_error "too many arguments; usage: assign" "assign, five arguments" \
+        assign a@x 10.0.0.1:1 10.0.0.2:2 node=n x
+    expect_error "bad server endpoint" "assign, a port as the third argument" assign a@x 10.0.0.1 80
+    expect_error "too many arguments; usage: unassign" "unassign, three arguments" \
+        unassign 10.0.0.1:1 10.0.0.2:2 x
+    expect_error "bad server endpoint" "unassign, a server without a port" unassign 10.0.0.1:1 10.0.0.2
+    expect_error "server endpoint needs a client IP:PORT" "unassign IP SERVER" \
+        unassign 10.0.0.1 10.0.0.2:2
     expect_error "too many arguments; usage: user list" "user list x" user list x
     expect_error "too many arguments; usage: ping" "ping x" ping x
     expect_error "too many arguments; usage: gc" "gc x" gc x
@@ -734,6 +740,109 @@ limits)
         done
     done
     echo "ok: long multibyte arguments keep their error messages"
+    lc_stop
+    ;;
+nodes)
+    # Several VPN nodes behind one appliance, and a client endpoint behind
+    # a carrier-grade NAT that holds a connection to each of two nodes, of
+    # two users: `assign EMAIL CLIENT SERVER node=NAME` binds exactly the
+    # flow between the two endpoints. carol's endpoint, assigned with the
+    # two-argument form, is hers to whichever server.
+    "$LC_PCAPGEN" nodes "$WORK/client.pcap" "$WORK/server.pcap" \
+        --expect-flows "$FLOWS_JSON" > /dev/null
+    write_conf "$WORK/lc.conf" inline "$WORK/client.pcap" "$WORK/server.pcap" \
+        "[wire]" "autostart = no"
+    lc_start "$WORK/lc.conf"
+
+    # A follower stays connected after its hello; `stats` shows it.
+    python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"hello node=node-b\n")
+print(s.makefile().readline(), flush=True)
+time.sleep(60)
+' "$LC_SOCK" > "$WORK/follower.out" 2>&1 &
+    follower=$!
+    # On failure too, the follower goes with linecapd. set +e first: under
+    # set -e, (exit $rc) would end the trap before linecapd is killed.
+    nodes_cleanup() {
+        local rc=$?
+        set +e
+        kill "$follower" 2>/dev/null
+        (exit $rc)
+        lc_cleanup
+    }
+    trap nodes_cleanup EXIT INT TERM
+    for i in $(seq 1 100); do
+        [ -s "$WORK/follower.out" ] && break
+        sleep 0.05
+    done
+    expect_eq "$(jq -c '[.ok, .node]' "$WORK/follower.out")" '[true,"node-b"]' "hello node=node-b"
+
+    r=$(ok_reply "assign alice" assign alice@example.com 100.64.0.1:40000 192.0.2.10:443 node=node-a)
+    expect_eq "$(jq -c '[.result, .node]' <<<"$r")" '["pending","node-a"]' "assign alice CLIENT SERVER node=node-a"
+    r=$(ok_reply "assign bob" assign bob@example.com 100.64.0.1:40000 node=node-b 192.0.2.20:443)
+    expect_eq "$(jq -r .result <<<"$r")" pending "assign bob, the same client endpoint to another server"
+    r=$(ok_reply "assign carol" assign carol@example.com 100.64.0.1:40001 node=node-a)
+    expect_eq "$(jq -r .result <<<"$r")" pending "assign carol CLIENT (any server)"
+    expect_eq "$(lc_ctl stats | jq .assignments.pending)" 3 "pending assignments"
+    expect_error "server endpoint" "a server without a port" \
+        assign dave@example.com 100.64.0.1:40002 192.0.2.10
+    expect_error "client IP:PORT" "a server endpoint with a whole client IP" \
+        assign dave@example.com 100.64.0.1 192.0.2.10:443
+    expect_error "IP versions" "a client and a server of two IP versions" \
+        assign dave@example.com 100.64.0.1:40002 '[2001:db8::1]:443'
+    expect_error "bad node name" "a node name with a space's worth of junk" \
+        assign dave@example.com 100.64.0.1:40002 'node=a/b'
+    expect_error "expected node=NAME" "hello without node=" hello node-a
+
+    r=$(ok_reply start start)
+    wait_rx "$(frames "$WORK/client.pcap")" "$(frames "$WORK/server.pcap")"
+
+    F_ALICE='.client == "100.64.0.1:40000" and .server == "192.0.2.10:443"'
+    F_BOB='.client == "100.64.0.1:40000" and .server == "192.0.2.20:443"'
+    F_CAROL='.client == "100.64.0.1:40001"'
+    for u in "alice|$F_ALICE|1|node-a" "bob|$F_BOB|1|node-b" "carol|$F_CAROL|2|node-a"; do
+        IFS='|' read -r name filter n node <<<"$u"
+        r=$(ok_reply "user get $name" user get "$name@example.com")
+        check_counters "$name" "$(jq .user.counters <<<"$r")" "$filter"
+        expect_eq "$(jq .user.flows <<<"$r")" "$n" "$name flows"
+        expect_eq "$(jq -c .user.nodes <<<"$r")" "[\"$node\"]" "$name nodes"
+    done
+    got=$(lc_ctl flows | jq -S -c '[.flows[] | [.client, .server, .user, .node]] | sort')
+    want='[["100.64.0.1:40000","192.0.2.10:443","alice@example.com","node-a"],'
+    want+='["100.64.0.1:40000","192.0.2.20:443","bob@example.com","node-b"],'
+    want+='["100.64.0.1:40001","192.0.2.10:443","carol@example.com","node-a"],'
+    want+='["100.64.0.1:40001","192.0.2.20:443","carol@example.com","node-a"]]'
+    expect_eq "$got" "$want" "flows: [client, server, user, node]"
+
+    s=$(lc_ctl stats)
+    expect_eq "$(jq -c '[.nodes["node-a"].assigns, .nodes["node-b"].assigns]' <<<"$s")" "[2,1]" \
+        "stats nodes: assigns"
+    expect_eq "$(jq -c '[.nodes["node-a"].connected, .nodes["node-b"].connected, .nodes["node-b"].followers]' <<<"$s")" \
+        "[false,true,1]" "stats nodes: connected followers"
+    expect_eq "$(jq -c '[(.nodes["node-a"].connections | length), (.nodes["node-b"].connections | length)]' <<<"$s")" \
+        "[0,1]" "stats nodes: connections"
+    [ "$(jq '.nodes["node-b"].last_seen' <<<"$s")" -ge 0 ] || fail "node-b: no last_seen"
+
+    # The follower goes away: its node is no longer connected, and bob
+    # keeps the flow assigned through it.
+    kill "$follower"
+    wait "$follower" 2> /dev/null || true
+    for i in $(seq 1 100); do
+        [ "$(lc_ctl stats | jq '.nodes["node-b"].connected')" = false ] && break
+        sleep 0.05
+    done
+    expect_eq "$(lc_ctl stats | jq -c '.nodes["node-b"] | [.connected, .followers]')" "[false,0]" \
+        "node-b after its follower left"
+    expect_eq "$(user_field bob@example.com .user.flows)" 1 "bob's flow stays"
+
+    # unassign CLIENT SERVER takes back exactly that flow.
+    r=$(ok_reply "unassign bob's" unassign 100.64.0.1:40000 192.0.2.20:443)
+    expect_eq "$(jq -r .result <<<"$r")" removed "unassign CLIENT SERVER"
+    expect_eq "$(user_field bob@example.com .user.flows)" 0 "bob's flows after unassign"
+    expect_eq "$(user_field alice@example.com .user.flows)" 1 "alice's flows after bob's unassign"
     lc_stop
     ;;
 *)

@@ -1374,6 +1374,233 @@ counters(void **state)
 	assert_int_equal(x->us[0].packets[UP], 0);
 }
 
+
+/* A TCP packet between client:cport and server:sport, either way. */
+static uint32_t
+tcp_to(struct fx *x, const char *client, uint16_t cport, const char *server,
+       uint16_t sport, enum lc_flow_dir dir, uint64_t now, struct lc_flow **out)
+{
+	struct lc_parse_result pr = dir == UP ?
+		pkt(client, cport, server, sport, IPPROTO_TCP, ACK) :
+		pkt(server, sport, client, cport, IPPROTO_TCP, ACK);
+
+	return feed(x, &pr, dir, 100, now, out, NULL);
+}
+
+static struct lc_assign_target
+target(const char *client, uint16_t cport, const char *server, uint16_t sport,
+       uint8_t node)
+{
+	struct lc_assign_target t;
+
+	memset(&t, 0, sizeof(t));
+	addr16(client, t.client);
+	t.client_port = cport;
+	if (server != NULL) {
+		addr16(server, t.server);
+		t.server_port = sport;
+	}
+	t.node = node;
+	return t;
+}
+
+static enum lc_assign_result
+assign_to(struct fx *x, uint32_t user, const char *client, uint16_t cport,
+	  const char *server, uint16_t sport, uint8_t node, uint64_t now)
+{
+	struct lc_assign_target t = target(client, cport, server, sport, node);
+	int err = 12345;
+	enum lc_assign_result r;
+
+	r = lc_assign_endpoint_to(x->a, x->flows, user, &t, now, &err);
+	assert_int_equal(err, 0);
+	return r;
+}
+
+/* ---- several VPN nodes: client and server endpoints ---------------- */
+
+/*
+ * Behind a carrier-grade NAT one public IP:port holds connections to two
+ * nodes, of two users: each assignment names its server, and each flow
+ * goes to its own user, whichever way its first packet went.
+ */
+static void
+cgnat_two_nodes_pending(void **state)
+{
+	struct fx *x = *state;
+	struct lc_flow *f, *g;
+
+	add_user(x, 1);
+	add_user(x, 2);
+	assert_int_equal(assign_to(x, 1, "100.64.0.1", 40000, "192.0.2.10", 443,
+				   3, SEC(1)), LC_ASSIGN_PENDING);
+	assert_int_equal(assign_to(x, 2, "100.64.0.1", 40000, "192.0.2.20", 8443,
+				   4, SEC(1)), LC_ASSIGN_PENDING);
+	assert_int_equal(ctr(x).pending, 2);
+
+	assert_int_equal(tcp_to(x, "100.64.0.1", 40000, "192.0.2.10", 443, UP,
+				SEC(2), &f), 1);
+	assert_int_equal(f->origin, LC_ORIGIN_ENDPOINT);
+	assert_int_equal(f->node, 3);
+	/* The second flow opens from the server side: the same key. */
+	assert_int_equal(tcp_to(x, "100.64.0.1", 40000, "192.0.2.20", 8443, DOWN,
+				SEC(2), &g), 2);
+	assert_int_equal(g->node, 4);
+	assert_int_equal(tcp_to(x, "100.64.0.1", 40000, "192.0.2.20", 8443, UP,
+				SEC(3), NULL), 2);
+	assert_int_equal(tcp_to(x, "100.64.0.1", 40000, "192.0.2.10", 443, DOWN,
+				SEC(3), NULL), 1);
+	/* A third server was named by neither. */
+	assert_int_equal(tcp_to(x, "100.64.0.1", 40000, "192.0.2.30", 443, UP,
+				SEC(3), NULL), 0);
+	assert_int_equal(x->us[1].flows, 1);
+	assert_int_equal(x->us[2].flows, 1);
+	assert_int_equal(x->us[1].packets[UP], 1);
+	assert_int_equal(x->us[1].packets[DOWN], 1);
+	assert_int_equal(x->us[2].packets[UP], 1);
+	assert_int_equal(x->us[2].packets[DOWN], 1);
+	check_flow_counts(x);
+}
+
+/* The flows exist first: each assignment binds only the flow to its server. */
+static void
+cgnat_two_nodes_existing(void **state)
+{
+	struct fx *x = *state;
+	struct lc_flow *f, *g;
+
+	add_user(x, 1);
+	add_user(x, 2);
+	assert_int_equal(tcp_to(x, "100.64.0.1", 40000, "192.0.2.10", 443, UP,
+				SEC(1), &f), 0);
+	assert_int_equal(tcp_to(x, "100.64.0.1", 40000, "192.0.2.20", 443, UP,
+				SEC(1), &g), 0);
+	assert_int_equal(assign_to(x, 1, "100.64.0.1", 40000, "192.0.2.10", 443,
+				   1, SEC(2)), LC_ASSIGN_BOUND);
+	assert_int_equal(f->user_id, 1);
+	assert_int_equal(g->user_id, 0);
+	assert_int_equal(assign_to(x, 2, "100.64.0.1", 40000, "192.0.2.20", 443,
+				   2, SEC(2)), LC_ASSIGN_BOUND);
+	assert_int_equal(f->user_id, 1);
+	assert_int_equal(f->node, 1);
+	assert_int_equal(g->user_id, 2);
+	assert_int_equal(g->node, 2);
+	/* Again the same: nothing changes. */
+	assert_int_equal(assign_to(x, 2, "100.64.0.1", 40000, "192.0.2.20", 443,
+				   2, SEC(3)), LC_ASSIGN_UNCHANGED);
+	/* A server port that differs is another server. */
+	assert_int_equal(assign_to(x, 2, "100.64.0.1", 40000, "192.0.2.10", 444,
+				   2, SEC(3)), LC_ASSIGN_PENDING);
+	assert_int_equal(f->user_id, 1);
+
+	/* unassign CLIENT SERVER removes only that one. */
+	struct lc_assign_target t = target("100.64.0.1", 40000, "192.0.2.20", 443, 0);
+	assert_int_equal(lc_unassign_endpoint_to(x->a, x->flows, &t),
+			 LC_ASSIGN_REMOVED);
+	assert_int_equal(g->user_id, 0);
+	assert_int_equal(g->node, 0);
+	assert_int_equal(f->user_id, 1);
+	assert_int_equal(lc_unassign_endpoint_to(x->a, x->flows, &t),
+			 LC_ASSIGN_NOT_FOUND);
+	check_flow_counts(x);
+}
+
+/* The two-argument form still binds the client endpoint to any server. */
+static void
+client_only_binds_any_server(void **state)
+{
+	struct fx *x = *state;
+	struct lc_flow *f, *g;
+
+	add_user(x, 1);
+	add_user(x, 2);
+	assert_int_equal(assign_to(x, 1, "100.64.0.2", 40000, NULL, 0, 5, SEC(1)),
+			 LC_ASSIGN_PENDING);
+	assert_int_equal(tcp_to(x, "100.64.0.2", 40000, "192.0.2.10", 443, UP,
+				SEC(2), &f), 1);
+	assert_int_equal(tcp_to(x, "100.64.0.2", 40000, "192.0.2.20", 443, DOWN,
+				SEC(2), &g), 1);
+	assert_int_equal(f->node, 5);
+	assert_int_equal(g->node, 5);
+
+	/* A named server wins over "any server" for a new flow. */
+	assert_int_equal(assign_to(x, 2, "100.64.0.2", 40000, "192.0.2.30", 443,
+				   6, SEC(3)), LC_ASSIGN_PENDING);
+	assert_int_equal(tcp_to(x, "100.64.0.2", 40000, "192.0.2.30", 443, UP,
+				SEC(4), &g), 2);
+	assert_int_equal(g->node, 6);
+	assert_int_equal(tcp_to(x, "100.64.0.2", 40000, "192.0.2.40", 443, UP,
+				SEC(4), NULL), 1);
+	/* The old calls are the two-argument form, with no node. */
+	assert_int_equal(assign_ep(x, 2, "100.64.0.3", 40000, SEC(4), 0),
+			 LC_ASSIGN_PENDING);
+	assert_int_equal(tcp_to(x, "100.64.0.3", 40000, "192.0.2.40", 443, UP,
+				SEC(5), &f), 2);
+	assert_int_equal(f->node, 0);
+	check_flow_counts(x);
+}
+
+/* An IP-wide assignment carries its node to the flows it binds. */
+static void
+ip_rule_node(void **state)
+{
+	struct fx *x = *state;
+	struct lc_flow *f;
+	uint8_t a[16];
+	int err;
+
+	add_user(x, 1);
+	addr16("100.64.0.9", a);
+	assert_int_equal(lc_assign_ip_node(x->a, 1, a, 7, &err), LC_ASSIGN_BOUND);
+	assert_int_equal(err, 0);
+	assert_int_equal(lc_assign_ip_node(x->a, 1, a, 7, &err),
+			 LC_ASSIGN_UNCHANGED);
+	assert_int_equal(lc_assign_ip_node(x->a, 1, a, LC_ASSIGN_NODES_MAX + 1, &err),
+			 LC_ASSIGN_UNCHANGED);
+	assert_int_equal(err, -EINVAL);
+	assert_int_equal(tcp_to(x, "100.64.0.9", 1000, "192.0.2.10", 443, UP,
+				SEC(1), &f), 1);
+	assert_int_equal(f->origin, LC_ORIGIN_IP);
+	assert_int_equal(f->node, 7);
+	/* The same user through another node: the sweep moves the flow's node. */
+	assert_int_equal(lc_assign_ip_node(x->a, 1, a, 8, &err), LC_ASSIGN_BOUND);
+	upkeep_settle(x, SEC(2));
+	assert_int_equal(f->user_id, 1);
+	assert_int_equal(f->node, 8);
+	check_flow_counts(x);
+}
+
+
+/* Named and any-server entries expire alike; what is left still binds. */
+static void
+named_pending_expires(void **state)
+{
+	struct fx *x = *state;
+
+	add_user(x, 1);
+	add_user(x, 2);
+	assert_int_equal(assign_to(x, 1, "100.64.0.5", 40000, "192.0.2.10", 443,
+				   1, SEC(1)), LC_ASSIGN_PENDING);
+	assert_int_equal(assign_to(x, 2, "100.64.0.5", 40000, NULL, 0, 2,
+				   SEC(20)), LC_ASSIGN_PENDING);
+	/* The named one runs out first: the flow to its server is now bob's. */
+	upkeep_settle(x, SEC(40));
+	assert_int_equal(ctr(x).pending, 1);
+	assert_int_equal(ctr(x).pending_expired, 1);
+	assert_int_equal(tcp_to(x, "100.64.0.5", 40000, "192.0.2.10", 443, UP,
+				SEC(41), NULL), 2);
+	upkeep_settle(x, SEC(60));
+	assert_int_equal(ctr(x).pending, 0);
+	/* Named again, after the other kind is gone. */
+	assert_int_equal(assign_to(x, 1, "100.64.0.5", 40001, "192.0.2.10", 443,
+				   1, SEC(61)), LC_ASSIGN_PENDING);
+	assert_int_equal(tcp_to(x, "100.64.0.5", 40001, "192.0.2.20", 443, UP,
+				SEC(62), NULL), 0);
+	assert_int_equal(tcp_to(x, "100.64.0.5", 40001, "192.0.2.10", 443, DOWN,
+				SEC(62), NULL), 1);
+	check_flow_counts(x);
+}
+
 /* ---- main ----------------------------------------------------------------- */
 
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
@@ -1405,6 +1632,11 @@ main(void)
 		T(clear_all),
 		cmocka_unit_test(pending_full),
 		T(counters),
+		T(cgnat_two_nodes_pending),
+		T(cgnat_two_nodes_existing),
+		T(client_only_binds_any_server),
+		T(ip_rule_node),
+		T(named_pending_expires),
 	};
 
 	return cmocka_run_group_tests_name("assign", tests, lc_test_eal_setup,

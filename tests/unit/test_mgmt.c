@@ -533,6 +533,91 @@ test_server_clients(void **state)
 	stop_server(&s);
 }
 
+/* What the `whoami` handler and the closed callback saw. */
+static struct lc_mgmt_table *whoami_table;
+static uint64_t closed_ids[8];
+static unsigned int n_closed;
+
+static int
+cmd_whoami(void *ctx, int argc, char **argv, json_t *reply)
+{
+	(void)ctx;
+	(void)argc;
+	(void)argv;
+	json_object_set_new(reply, "client",
+			    json_integer((json_int_t)lc_mgmt_table_client(whoami_table)));
+	return 0;
+}
+
+static void
+on_closed(void *arg, uint64_t client)
+{
+	(void)arg;
+	if (n_closed < 8)
+		closed_ids[n_closed++] = client;
+}
+
+static const struct lc_mgmt_cmd whoami_cmds[] = {
+	{ "whoami", "", "the connection's number", 0, 0, cmd_whoami },
+};
+
+/* Each connection has its own number, and its end is told with it. */
+static void
+test_server_client_ids(void **state)
+{
+	struct server s;
+	struct lc_mgmt_params p;
+	json_t *r;
+
+	(void)state;
+	snprintf(s.path, sizeof(s.path), "/tmp/lc-test-mgmt.%d.sock", getpid());
+	s.table = whoami_table = lc_mgmt_table_create();
+	assert_non_null(s.table);
+	assert_int_equal(lc_mgmt_register(s.table, whoami_cmds, 1, NULL), 0);
+	memset(&p, 0, sizeof(p));
+	p.path = s.path;
+	p.mode = 0600;
+	p.max_clients = 4;
+	p.max_output = 1 << 20;
+	p.table = s.table;
+	p.closed = on_closed;
+	s.mgmt = lc_mgmt_create(&p);
+	assert_non_null(s.mgmt);
+	n_closed = 0;
+
+	/* No connection: 0. */
+	r = lc_mgmt_exec(s.table, "whoami", 6);
+	assert_int_equal(json_integer_value(json_object_get(r, "client")), 0);
+	json_decref(r);
+
+	int a = dial(s.path), b = dial(s.path);
+	send_all(a, "whoami\nwhoami\n", 14);
+	char *ra = collect(s.mgmt, a, 2);
+	send_all(b, "whoami\n", 7);
+	char *rb = collect(s.mgmt, b, 1);
+	json_int_t ida, idb;
+	assert_int_equal(sscanf(ra, "{\"ok\":true,\"client\":%lld", &ida), 1);
+	assert_int_equal(sscanf(rb, "{\"ok\":true,\"client\":%lld", &idb), 1);
+	assert_true(ida > 0 && idb > 0 && ida != idb);
+	/* Both of a's lines ran as a's. */
+	char want[64];
+	snprintf(want, sizeof(want), "\"client\":%lld}\n{", (long long)ida);
+	assert_non_null(strstr(ra, want));
+	free(ra);
+	free(rb);
+
+	close(a);
+	for (int i = 0; i < 100 && n_closed == 0; i++)
+		assert_int_equal(lc_mgmt_poll(s.mgmt, 5), 0);
+	assert_int_equal(n_closed, 1);
+	assert_int_equal(closed_ids[0], (uint64_t)ida);
+	close(b);
+	stop_server(&s);
+	/* The server told the end of b when it closed it. */
+	assert_int_equal(n_closed, 2);
+	assert_int_equal(closed_ids[1], (uint64_t)idb);
+}
+
 static void
 test_server_socket_file(void **state)
 {
@@ -1286,6 +1371,7 @@ main(void)
 		cmocka_unit_test(test_server_pipeline),
 		cmocka_unit_test(test_server_long_line),
 		cmocka_unit_test(test_server_clients),
+		cmocka_unit_test(test_server_client_ids),
 		cmocka_unit_test(test_server_socket_file),
 		cmocka_unit_test(test_server_socket_path),
 		cmocka_unit_test(test_server_tls_config),
