@@ -265,7 +265,9 @@ proxy_up() {
     if [ ${#users[@]} -lt 1 ] || [ ${#users[@]} -gt ${#CLI4[@]} ]; then
         die "LAB_PROXY_USERS: 1 to ${#CLI4[@]} emails"
     fi
-    trap 'proxy_down > /dev/null 2>&1' ERR
+    # From here on, a failure (die, or an error under set -e) takes down
+    # whatever was started.
+    trap 'proxy_down > /dev/null 2>&1' EXIT
     mkdir -p "$PROXY_DIR"
     local n u id
     for n in $(seq 2 "$nodes"); do
@@ -332,7 +334,7 @@ proxy_up() {
         sleep 0.1
     done
     [ $ok = 1 ] || die "v2ray does not listen after 10 s: $(tail -n 3 "$PROXY_DIR"/*.out)"
-    trap - ERR
+    trap - EXIT
     echo "proxy of lab $ID up: $nodes node(s), ${#users[@]} user(s), logs in $PROXY_DIR"
     proxy_status
 }
