@@ -131,12 +131,13 @@ bound_check() {
 }
 
 # --- both users through node 1, download then upload -------------------------
-declare -A WIRE PAY
+declare -A WIRE PAY WAITED
 bad=0
 for dir in down up; do
     [ "$dir" = down ] && ns=$LAB_NS_CLI || ns=$LAB_NS_SRV
     opt=()
     [ "$dir" = down ] && opt=(-R)
+    w0=$(worker_wait)
     pflows "$dir-alice" "$ALICE" 1 "$SECS" "${opt[@]}"
     pflows "$dir-bob" "$BOB" 1 "$SECS" "${opt[@]}"
     # The wire in the steady part, from 1.5 s to 4 s: frames received on
@@ -147,6 +148,7 @@ for dir in down up; do
     sleep 0.5
     read -r t1 b1 p1 <<<"$(rx "$ns")"
     flows_wait "$dir-alice" "$dir-bob"
+    WAITED[$dir]=$(( $(worker_wait) - w0 ))
     WIRE[$dir]="$(awk -v t="$t1" -v u="$t0" 'BEGIN { print t - u }') $((b1 - b0)) $((p1 - p0))"
     PAY[$dir]=$(( $(goodput "$dir-alice") + $(goodput "$dir-bob") ))
     for email in "$ALICE" "$BOB"; do
@@ -159,6 +161,8 @@ for dir in down up; do
             "$verdict" "$email" "$dir" "$(mbit "$limit")" "$(mbit "$g")" "$r" "$drops"
     done
 done
+
+echo "linecapd's worker waited for its CPU: ${WAITED[down]} ms (downloads), ${WAITED[up]} ms (uploads)"
 
 # The overhead, in the steady part: the rate of frame bytes on the wire and
 # of the TCP payload in them (66 bytes of Ethernet, IPv4 and
@@ -189,5 +193,5 @@ printf '%s: %s down through both nodes: %s + %s mbit = %s x her limit\n' \
 n1=$(grep -c "email: $ALICE" "${LAB_PROXY_LOGS[1]}" || true)
 [ "$n1" -gt 0 ] || fail "node 2 logged no connection of $ALICE"
 
-[ $bad -eq 0 ] || fail "a goodput is outside 0.85..1.02 of its limit"
+[ $bad -eq 0 ] || fail "a goodput is outside 0.85..1.02 of its limit (a worker that waited for its CPU more than a few ms shapes below the limit, and v2ray and iperf3 share the other CPU: run the e2e suite on a machine of its own, or set LC_E2E_WORKER_CPU to a quiet CPU)"
 echo "proxy: ok"
