@@ -26,7 +26,8 @@
 #     counts), her goodput over both within 0.85..1.02;
 #   - the overhead of VMess: the TCP payload on the wire (frame bytes less
 #     66 bytes of Ethernet, IPv4 and TCP headers with timestamps per frame)
-#     against the bytes iperf3 received, reported per direction.
+#     against the bytes iperf3's receivers got (ss's bytes_received) in
+#     the same 2.5 s or so, reported per direction.
 # Skips (77) without v2ray, besides lib.sh's skips.
 . "$(dirname "$0")/lib.sh"
 
@@ -99,6 +100,21 @@ rx() {
         /sys/class/net/eth0/statistics/rx_packets | paste -sd ' ')"
 }
 
+# delivered DIR: the bytes iperf3's receivers have read so far on their
+# sockets of this phase (ss's bytes_received): the goodput as a counter.
+# Downloads: iperf3's clients in the client namespace, whose peers are the
+# dokodemo-door ports; uploads: iperf3's servers in the server namespace.
+delivered() {
+    local ns filter
+    if [ "$1" = down ]; then
+        ns=$LAB_NS_CLI filter='( dport >= :10100 and dport < :10300 )'
+    else
+        ns=$LAB_NS_SRV filter='( sport >= :5100 and sport < :5300 )'
+    fi
+    ip netns exec "$ns" ss -tinH state established "$filter" |
+        grep -o 'bytes_received:[0-9]*' | awk -F: '{ s += $2 } END { print s + 0 }'
+}
+
 # bound_check WHAT: a second after the access-log lines written since the
 # last check, every connection they name is in the flow table, bound to the
 # line's user, and no flow to port 443 is unassigned.
@@ -140,17 +156,19 @@ for dir in down up; do
     w0=$(worker_wait)
     pflows "$dir-alice" "$ALICE" 1 "$SECS" "${opt[@]}"
     pflows "$dir-bob" "$BOB" 1 "$SECS" "${opt[@]}"
-    # The wire in the steady part, from 1.5 s to 4 s: frames received on
-    # the receiving side (the data; the ACKs go the other way).
+    # The wire in the steady part, from 1.5 s to about 4 s: frames received
+    # on the receiving side (the data; the ACKs go the other way).
     sleep 1.5
     read -r t0 b0 p0 <<<"$(rx "$ns")"
+    g0=$(delivered "$dir")
     bound_check "$dir, mid-run"
-    sleep 0.5
+    sleep 1.2
     read -r t1 b1 p1 <<<"$(rx "$ns")"
+    g1=$(delivered "$dir")
     flows_wait "$dir-alice" "$dir-bob"
     WAITED[$dir]=$(( $(worker_wait) - w0 ))
     WIRE[$dir]="$(awk -v t="$t1" -v u="$t0" 'BEGIN { print t - u }') $((b1 - b0)) $((p1 - p0))"
-    PAY[$dir]=$(( $(goodput "$dir-alice") + $(goodput "$dir-bob") ))
+    PAY[$dir]=$((g1 - g0))
     for email in "$ALICE" "$BOB"; do
         [ "$dir" = down ] && limit=${DOWN[$email]} || limit=${UP[$email]}
         g=$(goodput "$dir-${email%@*}")
@@ -164,14 +182,16 @@ done
 
 echo "linecapd's worker waited for its CPU: ${WAITED[down]} ms (downloads), ${WAITED[up]} ms (uploads)"
 
-# The overhead, in the steady part: the rate of frame bytes on the wire and
-# of the TCP payload in them (66 bytes of Ethernet, IPv4 and
-# TCP-with-timestamps headers per frame) against the goodput both users'
-# iperf3 measured. iperf3's control connections add a few bytes.
+# The overhead, in the steady part: the frame bytes on the wire and the TCP
+# payload in them (66 bytes of Ethernet, IPv4 and TCP-with-timestamps
+# headers per frame) against the bytes both users' iperf3 receivers got in
+# the same 2.5 s or so. iperf3's control connections add a few bytes. A
+# worker or a v2ray kept off its CPU makes the figures bursty, and this one
+# less exact.
 for dir in down up; do
     read -r dt wb wp <<<"${WIRE[$dir]}"
     awk -v dt="$dt" -v b="$wb" -v p="$wp" -v g="${PAY[$dir]}" -v d="$dir" 'BEGIN {
-        w = b * 8 / dt; t = (b - 66 * p) * 8 / dt
+        w = b * 8 / dt; t = (b - 66 * p) * 8 / dt; g = g * 8 / dt
         printf "overhead %s: wire %.2f mbit/s in frames of %.0f bytes on average, TCP payload %.2f, goodput %.2f: wire/goodput %.3f, VMess (TCP payload/goodput) %.3f\n",
             d, w / 1e6, b / p, t / 1e6, g / 1e6, w / g, t / g }'
 done
