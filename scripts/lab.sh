@@ -22,7 +22,8 @@
 #       [wire] mode = tap
 #   scripts/lab.sh [-i ID] proxy up [NODES] | down | status
 #       a real proxy across the wire (v2ray, VMess over TCP): NODES (1 or 2,
-#       default 1) VPN nodes in the server namespace, node N on 10.99.0.N:443,
+#       default 1) VPN nodes in the server namespace, node N on 10.99.0.N:443
+#       and [fd00:99::N]:443,
 #       each a v2ray with a VMess inbound for every user (email and id), an
 #       access log of its own and a freedom outbound; in the client
 #       namespace a v2ray client with, per user and node, a dokodemo-door
@@ -34,8 +35,9 @@
 #       namespace through the node, as the user. Local port 10000+100*NODE+U,
 #       target port 5000+100*NODE+U, for the U-th user (from 1). Users:
 #       $LAB_PROXY_USERS (emails, blank-separated, at most 6; default
-#       alice@lab.example bob@lab.example carol@lab.example); every v2ray is
-#       pinned to CPU $LAB_PROXY_CPU when set. Configs, logs and PIDs are in
+#       alice@lab.example bob@lab.example carol@lab.example), those of
+#       $LAB_PROXY_V6 over IPv6 (client fd00:99::1U, node fd00:99::N); every
+#       v2ray is pinned to CPU $LAB_PROXY_CPU when set. Configs, logs and PIDs are in
 #       /run/linecap-lab-ID/proxy; 'down' of the lab takes the proxy down too.
 #
 # ID (default 0, or $LC_LAB) is 1-8 characters [a-z0-9]; every name the lab
@@ -87,6 +89,7 @@ rings_for "$MTU"
 # The proxy (v2ray): its folder, its nodes' addresses.
 PROXY_DIR=/run/linecap-lab-$ID/proxy
 NODE4=(10.99.0.1 10.99.0.2)
+NODE6=(fd00:99::1 fd00:99::2)
 
 die() { echo "lab: $*" >&2; exit 1; }
 need_root() { [ "$(id -u)" -eq 0 ] || die "must run as root"; }
@@ -248,7 +251,9 @@ proxy_start() {
 
 # proxy_listens NS ADDR PORT: something listens on ADDR:PORT (TCP) in NS.
 proxy_listens() {
-    ip netns exec "$1" ss -Hltn "src $2 and sport = :$3" | grep -q .
+    local a=$2
+    [[ $a == *:* ]] && a="[$a]"
+    ip netns exec "$1" ss -Hltn "src $a and sport = :$3" | grep -q .
 }
 
 proxy_up() {
@@ -272,15 +277,22 @@ proxy_up() {
     local n u id
     for n in $(seq 2 "$nodes"); do
         ip -n "$NS_SRV" addr add "${NODE4[n - 1]}/24" dev eth0
+        ip -n "$NS_SRV" addr add "${NODE6[n - 1]}/64" dev eth0 nodad
     done
+    local -A v6=()
+    for id in ${LAB_PROXY_V6:-}; do v6[$id]=1; done
     # One id per user, the same on every node, as a VPN service hands out.
     local -a ids=()
     for u in "${!users[@]}"; do
         id=$(python3 -c 'import uuid; print(uuid.uuid4())')
         ids+=("$id")
         for n in $(seq 1 "$nodes"); do
-            printf '%s %s %s %s %s %s %s\n' "${users[u]}" "$n" "${NODE4[n - 1]}" \
-                "${CLI4[u]}" $((10000 + 100 * n + u + 1)) $((5000 + 100 * n + u + 1)) "$id"
+            if [ -n "${v6[${users[u]}]:-}" ]; then
+                printf '%s %s %s %s' "${users[u]}" "$n" "${NODE6[n - 1]}" "${CLI6[u]}"
+            else
+                printf '%s %s %s %s' "${users[u]}" "$n" "${NODE4[n - 1]}" "${CLI4[u]}"
+            fi
+            printf ' %s %s %s\n' $((10000 + 100 * n + u + 1)) $((5000 + 100 * n + u + 1)) "$id"
         done
     done > "$PROXY_DIR/routes"
     # The nodes: VMess (AEAD, alterId 0) on NODE:443, one client per user
@@ -291,10 +303,12 @@ proxy_up() {
     done | jq -sc .)
     for n in $(seq 1 "$nodes"); do
         jq -n --arg dir "$PROXY_DIR" --arg n "$n" --arg ip "${NODE4[n - 1]}" \
-            --argjson clients "$clients" '{
+            --arg ip6 "${NODE6[n - 1]}" --argjson clients "$clients" '{
             log: {access: "\($dir)/node\($n)-access.log",
                   error: "\($dir)/node\($n)-error.log", loglevel: "warning"},
             inbounds: [{tag: "vmess-in", listen: $ip, port: 443, protocol: "vmess",
+                        settings: {clients: $clients}},
+                       {tag: "vmess-in6", listen: $ip6, port: 443, protocol: "vmess",
                         settings: {clients: $clients}}],
             outbounds: [{tag: "direct", protocol: "freedom", settings: {}}]
         }' > "$PROXY_DIR/node$n.json"
@@ -354,6 +368,7 @@ proxy_down() {
     done
     if exists_ns "$NS_SRV"; then
         ip -n "$NS_SRV" addr del "${NODE4[1]}/24" dev eth0 2>/dev/null || true
+        ip -n "$NS_SRV" addr del "${NODE6[1]}/64" dev eth0 2>/dev/null || true
     fi
     rm -rf "$PROXY_DIR"
     rmdir "${PROXY_DIR%/proxy}" 2>/dev/null || true
@@ -370,10 +385,11 @@ proxy_status() {
         printf '%-8s pid %s %s\n' "$(basename "$f" .pid)" "$(cat "$f")" \
             "$(kill -0 "$(cat "$f")" 2>/dev/null && echo running || echo GONE)"
     done
-    printf '%-20s %-5s %-10s %-11s %-10s %s\n' user node node_ip client_ip local_port target_port
+    printf '%-20s %-5s %-16s %-11s %-10s %s\n' user node node client_ip local_port target_port
     local email node ip cli port target id
     while read -r email node ip cli port target id; do
-        printf '%-20s %-5s %-10s %-11s %-10s %s\n' "$email" "$node" "$ip:443" "$cli" "$port" "$target"
+        [[ $ip == *:* ]] && ip="[$ip]"
+        printf '%-20s %-5s %-16s %-11s %-10s %s\n' "$email" "$node" "$ip:443" "$cli" "$port" "$target"
     done < "$PROXY_DIR/routes"
 }
 
