@@ -14,9 +14,10 @@
 #   user                 client        down    up
 #   alice@lab.example    10.99.0.11   10mbit  5mbit
 #   bob@lab.example      10.99.0.12   20mbit  5mbit
+#   carol@lab.example    fd00:99::13   5mbit  2mbit   (IPv6 to [fd00:99::N]:443)
 #
 # Checks:
-#   - each user's goodput per direction, through node 1, both users at
+#   - each user's goodput per direction, through node 1, all three at
 #     once (2 TCP flows each, the first second omitted), is within
 #     0.85..1.02 of the limit;
 #   - every connection a node logged is bound to its user a second after its
@@ -37,10 +38,12 @@ command -v v2ray > /dev/null ||
 SECS=${LC_E2E_SECS:-5}
 ALICE=alice@lab.example
 BOB=bob@lab.example
+CAROL=carol@lab.example
 
 lab_up
 # Every v2ray on the CPU of iperf3, away from linecapd's worker.
-LAB_PROXY_CPU=$APP_CPU LAB_PROXY_USERS="$ALICE $BOB" lab proxy up 2 > /dev/null
+LAB_PROXY_CPU=$APP_CPU LAB_PROXY_USERS="$ALICE $BOB $CAROL" LAB_PROXY_V6=$CAROL \
+    lab proxy up 2 > /dev/null
 eval "$(lab env)"
 [ ${#LAB_PROXY_LOGS[@]} -eq 2 ] || fail "expected 2 proxy nodes, lab env says ${#LAB_PROXY_LOGS[@]}"
 
@@ -48,8 +51,9 @@ lc_conf "$WORK/lc.conf" "$LAB_VDEVS"
 lc_start "$WORK/lc.conf"
 lc_ctl user set "$ALICE" down=10mbit up=5mbit > /dev/null
 lc_ctl user set "$BOB" down=20mbit up=5mbit > /dev/null
-declare -A DOWN=([$ALICE]=10000000 [$BOB]=20000000)
-declare -A UP=([$ALICE]=5000000 [$BOB]=5000000)
+lc_ctl user set "$CAROL" down=5mbit up=2mbit > /dev/null
+declare -A DOWN=([$ALICE]=10000000 [$BOB]=20000000 [$CAROL]=5000000)
+declare -A UP=([$ALICE]=5000000 [$BOB]=5000000 [$CAROL]=2000000)
 
 # linecap-xray for each node's access log, in the root namespace, talking to
 # linecapd's socket. The first is the one lib.sh watches ($X_PID).
@@ -146,7 +150,7 @@ bound_check() {
     echo "ok: $1: the $n connections the nodes logged are bound to their users; no unassigned flow to :443"
 }
 
-# --- both users through node 1, download then upload -------------------------
+# --- the three users through node 1, download then upload ---------------------
 declare -A WIRE PAY WAITED
 bad=0
 for dir in down up; do
@@ -156,6 +160,7 @@ for dir in down up; do
     w0=$(worker_wait)
     pflows "$dir-alice" "$ALICE" 1 "$SECS" "${opt[@]}"
     pflows "$dir-bob" "$BOB" 1 "$SECS" "${opt[@]}"
+    pflows "$dir-carol" "$CAROL" 1 "$SECS" "${opt[@]}"
     # The wire in the steady part, from 1.5 s to about 4 s: frames received
     # on the receiving side (the data; the ACKs go the other way).
     sleep 1.5
@@ -165,11 +170,11 @@ for dir in down up; do
     sleep 1.2
     read -r t1 b1 p1 <<<"$(rx "$ns")"
     g1=$(delivered "$dir")
-    flows_wait "$dir-alice" "$dir-bob"
+    flows_wait "$dir-alice" "$dir-bob" "$dir-carol"
     WAITED[$dir]=$(( $(worker_wait) - w0 ))
     WIRE[$dir]="$(awk -v t="$t1" -v u="$t0" 'BEGIN { print t - u }') $((b1 - b0)) $((p1 - p0))"
     PAY[$dir]=$((g1 - g0))
-    for email in "$ALICE" "$BOB"; do
+    for email in "$ALICE" "$BOB" "$CAROL"; do
         [ "$dir" = down ] && limit=${DOWN[$email]} || limit=${UP[$email]}
         g=$(goodput "$dir-${email%@*}")
         r=$(ratio "$g" "$limit")
@@ -184,7 +189,9 @@ echo "linecapd's worker waited for its CPU: ${WAITED[down]} ms (downloads), ${WA
 
 # The overhead, in the steady part: the frame bytes on the wire and the TCP
 # payload in them (66 bytes of Ethernet, IPv4 and TCP-with-timestamps
-# headers per frame) against the bytes both users' iperf3 receivers got in
+# headers per frame; carol's IPv6 headers are 20 bytes more, so her share
+# of the figure is a little high) against the bytes the users' iperf3
+# receivers got in
 # the same 2.5 s or so. iperf3's control connections add a few bytes. A
 # worker or a v2ray kept off its CPU makes the figures bursty, and this one
 # less exact.
