@@ -104,8 +104,8 @@ rx() {
         /sys/class/net/eth0/statistics/rx_packets | paste -sd ' ')"
 }
 
-# delivered DIR: the bytes iperf3's receivers have read so far on their
-# sockets of this phase (ss's bytes_received): the goodput as a counter.
+# delivered DIR: the bytes iperf3's receivers' sockets of this phase have
+# received so far (ss's bytes_received): the goodput as a counter.
 # Downloads: iperf3's clients in the client namespace, whose peers are the
 # dokodemo-door ports; uploads: iperf3's servers in the server namespace.
 delivered() {
@@ -126,6 +126,7 @@ declare -A CHECKED
 bound_check() {
     local log logged="" flows bad n
     for log in "${LAB_PROXY_LOGS[@]}"; do
+        [ -e "$log" ] || continue     # v2ray makes it at its first line
         n=$(wc -l < "$log")
         logged+=$(tail -n +$((${CHECKED[$log]:-0} + 1)) "$log" | head -n $((n - ${CHECKED[$log]:-0})) |
             awk '$4 == "accepted" {
