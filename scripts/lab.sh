@@ -22,23 +22,24 @@
 #       [wire] mode = tap
 #   scripts/lab.sh [-i ID] proxy up [NODES] | down | status
 #       a real proxy across the wire (v2ray, VMess over TCP): NODES (1 or 2,
-#       default 1) VPN nodes in the server namespace, node N on 10.99.0.N:443
-#       and [fd00:99::N]:443,
-#       each a v2ray with a VMess inbound for every user (email and id), an
-#       access log of its own and a freedom outbound; in the client
-#       namespace a v2ray client with, per user and node, a dokodemo-door
-#       inbound on 127.0.0.1 that goes through that node as that user, from
-#       the user's own client address. 'env' lists the routes:
+#       default 1) VPN nodes in the server namespace, node N listening on
+#       10.99.0.N:443 and [fd00:99::N]:443, each a v2ray with a VMess
+#       inbound for every user (email and id), an access log of its own and
+#       a freedom outbound; in the client namespace a v2ray client with, per
+#       user and node, a dokodemo-door inbound on 127.0.0.1 that goes
+#       through that node as that user, from the user's own client address.
+#       'env' lists the routes:
 #         LAB_PROXY_ROUTES=("EMAIL NODE NODE_IP CLIENT_IP LOCAL_PORT TARGET_PORT" ...)
 #       so that 'ip netns exec $LAB_NS_CLI iperf3 -c 127.0.0.1 -p LOCAL_PORT'
 #       reaches an iperf3 server on 127.0.0.1:TARGET_PORT of the server
 #       namespace through the node, as the user. Local port 10000+100*NODE+U,
-#       target port 5000+100*NODE+U, for the U-th user (from 1). Users:
-#       $LAB_PROXY_USERS (emails, blank-separated, at most 6; default
-#       alice@lab.example bob@lab.example carol@lab.example), those of
-#       $LAB_PROXY_V6 over IPv6 (client fd00:99::1U, node fd00:99::N); every
-#       v2ray is pinned to CPU $LAB_PROXY_CPU when set. Configs, logs and PIDs are in
-#       /run/linecap-lab-ID/proxy; 'down' of the lab takes the proxy down too.
+#       target port 5000+100*NODE+U, for the U-th user (from 1).
+#       Users: $LAB_PROXY_USERS (emails, blank-separated, at most 6; default
+#       alice@lab.example bob@lab.example carol@lab.example); those also in
+#       $LAB_PROXY_V6 go over IPv6 (from fd00:99::1U to fd00:99::N). Every
+#       v2ray is pinned to CPU $LAB_PROXY_CPU when it is set. Configs, logs
+#       and PIDs are in /run/linecap-lab-ID/proxy; the lab's 'down' takes
+#       the proxy down too.
 #
 # ID (default 0, or $LC_LAB) is 1-8 characters [a-z0-9]; every name the lab
 # makes carries it, so several labs can run at once and 'down' removes only
