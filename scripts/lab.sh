@@ -20,6 +20,26 @@
 #       mirror both wire ends (tc mirred) to a second veth pair per side,
 #       lcIDtc1 (client side) and lcIDts1 (server side), for linecapd in
 #       [wire] mode = tap
+#   scripts/lab.sh [-i ID] proxy up [NODES] | down | status
+#       a real proxy across the wire (v2ray, VMess over TCP): NODES (1 or 2,
+#       default 1) VPN nodes in the server namespace, node N listening on
+#       10.99.0.N:443 and [fd00:99::N]:443, each a v2ray with a VMess
+#       inbound for every user (email and id), an access log of its own and
+#       a freedom outbound; in the client namespace a v2ray client with, per
+#       user and node, a dokodemo-door inbound on 127.0.0.1 that goes
+#       through that node as that user, from the user's own client address.
+#       'env' lists the routes:
+#         LAB_PROXY_ROUTES=("EMAIL NODE NODE_IP CLIENT_IP LOCAL_PORT TARGET_PORT" ...)
+#       so that 'ip netns exec $LAB_NS_CLI iperf3 -c 127.0.0.1 -p LOCAL_PORT'
+#       reaches an iperf3 server on 127.0.0.1:TARGET_PORT of the server
+#       namespace through the node, as the user. Local port 10000+100*NODE+U,
+#       target port 5000+100*NODE+U, for the U-th user (from 1).
+#       Users: $LAB_PROXY_USERS (emails, blank-separated, at most 6; default
+#       alice@lab.example bob@lab.example carol@lab.example); those also in
+#       $LAB_PROXY_V6 go over IPv6 (from fd00:99::1U to fd00:99::N). Every
+#       v2ray is pinned to CPU $LAB_PROXY_CPU when it is set. Configs, logs
+#       and PIDs are in /run/linecap-lab-ID/proxy; the lab's 'down' takes
+#       the proxy down too.
 #
 # ID (default 0, or $LC_LAB) is 1-8 characters [a-z0-9]; every name the lab
 # makes carries it, so several labs can run at once and 'down' removes only
@@ -66,6 +86,11 @@ rings_for() {  # MTU: sets WIRE_MTU and AFP
     fi
 }
 rings_for "$MTU"
+
+# The proxy (v2ray): its folder, its nodes' addresses.
+PROXY_DIR=/run/linecap-lab-$ID/proxy
+NODE4=(10.99.0.1 10.99.0.2)
+NODE6=(fd00:99::1 fd00:99::2)
 
 die() { echo "lab: $*" >&2; exit 1; }
 need_root() { [ "$(id -u)" -eq 0 ] || die "must run as root"; }
@@ -168,6 +193,7 @@ tap() {
 
 down() {
     need_root
+    proxy_down > /dev/null 2>&1 || true
     tap off 2>/dev/null || true
     if exists_if "$BR"; then ip link del "$BR"; fi
     # Processes left inside the lab's namespaces (iperf3, ping) go with them.
@@ -213,6 +239,170 @@ status() {
     [ $any -eq 1 ] || echo "lab $ID is down"
 }
 
+# --- the proxy ----------------------------------------------------------------
+
+# proxy_start NAME NS CONFIG: a v2ray in namespace NS, in the background, its
+# PID in $PROXY_DIR/NAME.pid and its output in $PROXY_DIR/NAME.out.
+proxy_start() {
+    local cpu=()
+    [ -n "${LAB_PROXY_CPU:-}" ] && cpu=(taskset -c "$LAB_PROXY_CPU")
+    ip netns exec "$2" "${cpu[@]}" v2ray -config "$3" > "$PROXY_DIR/$1.out" 2>&1 &
+    echo $! > "$PROXY_DIR/$1.pid"
+}
+
+# proxy_listens NS ADDR PORT: something listens on ADDR:PORT (TCP) in NS.
+proxy_listens() {
+    local a=$2
+    [[ $a == *:* ]] && a="[$a]"
+    ip netns exec "$1" ss -Hltn "src $a and sport = :$3" | grep -q .
+}
+
+proxy_up() {
+    need_root
+    local nodes=${1:-1}
+    [[ $nodes =~ ^[12]$ ]] || die "proxy up [NODES]: NODES is 1 or 2"
+    if ! exists_ns "$NS_CLI" || ! exists_ns "$NS_SRV"; then
+        die "lab $ID is not up (scripts/lab.sh -i $ID up first)"
+    fi
+    [ -e "$PROXY_DIR/routes" ] && die "the proxy of lab $ID is already up (proxy down first)"
+    command -v v2ray > /dev/null || die "v2ray is missing: run scripts/install-deps.sh"
+    local -a users
+    read -r -a users <<<"${LAB_PROXY_USERS:-alice@lab.example bob@lab.example carol@lab.example}"
+    if [ ${#users[@]} -lt 1 ] || [ ${#users[@]} -gt ${#CLI4[@]} ]; then
+        die "LAB_PROXY_USERS: 1 to ${#CLI4[@]} emails"
+    fi
+    # From here on, a failure (die, or an error under set -e) takes down
+    # whatever was started.
+    trap 'proxy_down > /dev/null 2>&1' EXIT
+    mkdir -p "$PROXY_DIR"
+    local n u id
+    for n in $(seq 2 "$nodes"); do
+        ip -n "$NS_SRV" addr add "${NODE4[n - 1]}/24" dev eth0
+        ip -n "$NS_SRV" addr add "${NODE6[n - 1]}/64" dev eth0 nodad
+    done
+    local -A v6=()
+    for id in ${LAB_PROXY_V6:-}; do v6[$id]=1; done
+    # One id per user, the same on every node, as a VPN service hands out.
+    local -a ids=()
+    for u in "${!users[@]}"; do
+        id=$(python3 -c 'import uuid; print(uuid.uuid4())')
+        ids+=("$id")
+        for n in $(seq 1 "$nodes"); do
+            if [ -n "${v6[${users[u]}]:-}" ]; then
+                printf '%s %s %s %s' "${users[u]}" "$n" "${NODE6[n - 1]}" "${CLI6[u]}"
+            else
+                printf '%s %s %s %s' "${users[u]}" "$n" "${NODE4[n - 1]}" "${CLI4[u]}"
+            fi
+            printf ' %s %s %s\n' $((10000 + 100 * n + u + 1)) $((5000 + 100 * n + u + 1)) "$id"
+        done
+    done > "$PROXY_DIR/routes"
+    # The nodes: VMess (AEAD, alterId 0) on NODE:443, one client per user
+    # with its email, an access log each, everything out through freedom.
+    local clients
+    clients=$(for u in "${!users[@]}"; do
+        jq -nc --arg id "${ids[u]}" --arg e "${users[u]}" '{id: $id, email: $e, alterId: 0, level: 0}'
+    done | jq -sc .)
+    for n in $(seq 1 "$nodes"); do
+        jq -n --arg dir "$PROXY_DIR" --arg n "$n" --arg ip "${NODE4[n - 1]}" \
+            --arg ip6 "${NODE6[n - 1]}" --argjson clients "$clients" '{
+            log: {access: "\($dir)/node\($n)-access.log",
+                  error: "\($dir)/node\($n)-error.log", loglevel: "warning"},
+            inbounds: [{tag: "vmess-in", listen: $ip, port: 443, protocol: "vmess",
+                        settings: {clients: $clients}},
+                       {tag: "vmess-in6", listen: $ip6, port: 443, protocol: "vmess",
+                        settings: {clients: $clients}}],
+            outbounds: [{tag: "direct", protocol: "freedom", settings: {}}]
+        }' > "$PROXY_DIR/node$n.json"
+        proxy_start "node$n" "$NS_SRV" "$PROXY_DIR/node$n.json"
+    done
+    # The client: per route a dokodemo-door on 127.0.0.1:LOCAL_PORT to
+    # 127.0.0.1:TARGET_PORT (seen from the node), sent by a VMess outbound
+    # of the user's id, from the user's client address, to the node.
+    jq -R -s --arg dir "$PROXY_DIR" '
+        [split("\n")[] | select(length > 0) | split(" ")
+         | {email: .[0], node: .[1], ip: .[2], cli: .[3],
+            port: (.[4] | tonumber), target: (.[5] | tonumber), id: .[6],
+            tag: "\(.[0] | split("@")[0])-node\(.[1])"}] as $r
+        | {log: {error: "\($dir)/client-error.log", loglevel: "warning"},
+           inbounds: [$r[] | {tag: "in-\(.tag)", listen: "127.0.0.1", port: .port,
+               protocol: "dokodemo-door",
+               settings: {address: "127.0.0.1", port: .target, network: "tcp"}}],
+           outbounds: [$r[] | {tag: "out-\(.tag)", protocol: "vmess", sendThrough: .cli,
+               settings: {vnext: [{address: .ip, port: 443,
+                   users: [{id: .id, alterId: 0, security: "aes-128-gcm"}]}]}}],
+           routing: {rules: [$r[] | {type: "field", inboundTag: ["in-\(.tag)"],
+               outboundTag: "out-\(.tag)"}]}}' "$PROXY_DIR/routes" > "$PROXY_DIR/client.json"
+    proxy_start client "$NS_CLI" "$PROXY_DIR/client.json"
+    # Up when every node and every local port listens.
+    local email node ip cli port target ok
+    for _ in $(seq 100); do
+        ok=1
+        while read -r email node ip cli port target id; do
+            proxy_listens "$NS_SRV" "$ip" 443 && proxy_listens "$NS_CLI" 127.0.0.1 "$port" || ok=0
+        done < "$PROXY_DIR/routes"
+        [ $ok = 1 ] && break
+        for n in $(seq 1 "$nodes") client; do
+            [ "$n" = client ] || n=node$n
+            kill -0 "$(cat "$PROXY_DIR/$n.pid")" 2>/dev/null ||
+                die "v2ray ($n) exited: $(tail -n 5 "$PROXY_DIR/$n.out")"
+        done
+        sleep 0.1
+    done
+    [ $ok = 1 ] || die "v2ray does not listen after 10 s: $(tail -n 3 "$PROXY_DIR"/*.out)"
+    trap - EXIT
+    echo "proxy of lab $ID up: $nodes node(s), ${#users[@]} user(s), logs in $PROXY_DIR"
+    proxy_status
+}
+
+proxy_down() {
+    need_root
+    [ -d "$PROXY_DIR" ] || return 0
+    local f pid
+    for f in "$PROXY_DIR"/*.pid; do
+        [ -e "$f" ] || continue
+        pid=$(cat "$f")
+        # Only a v2ray this lab started (a PID may have been reused).
+        [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = v2ray ] || continue
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    if exists_ns "$NS_SRV"; then
+        ip -n "$NS_SRV" addr del "${NODE4[1]}/24" dev eth0 2>/dev/null || true
+        ip -n "$NS_SRV" addr del "${NODE6[1]}/64" dev eth0 2>/dev/null || true
+    fi
+    rm -rf "$PROXY_DIR"
+    rmdir "${PROXY_DIR%/proxy}" 2>/dev/null || true
+    echo "proxy of lab $ID down"
+}
+
+proxy_status() {
+    if [ ! -e "$PROXY_DIR/routes" ]; then
+        echo "the proxy of lab $ID is down"
+        return 0
+    fi
+    local f
+    for f in "$PROXY_DIR"/*.pid; do
+        printf '%-8s pid %s %s\n' "$(basename "$f" .pid)" "$(cat "$f")" \
+            "$(kill -0 "$(cat "$f")" 2>/dev/null && echo running || echo GONE)"
+    done
+    printf '%-20s %-5s %-16s %-11s %-10s %s\n' user node node client_ip local_port target_port
+    local email node ip cli port target id
+    while read -r email node ip cli port target id; do
+        [[ $ip == *:* ]] && ip="[$ip]"
+        printf '%-20s %-5s %-16s %-11s %-10s %s\n' "$email" "$node" "$ip:443" "$cli" "$port" "$target"
+    done < "$PROXY_DIR/routes"
+}
+
+proxy() {
+    case "${1:-}" in
+    up) proxy_up "${2:-1}" ;;
+    down) proxy_down ;;
+    status) proxy_status ;;
+    *) die "proxy up [NODES] | down | status" ;;
+    esac
+}
+
 env_vars() {
     # A lab that is up keeps the MTU it was made with.
     if [ -r "/sys/class/net/$IF_CLI/mtu" ]; then
@@ -236,7 +426,21 @@ LAB_CLI6=(${CLI6[*]})
 LAB_AFP=$AFP
 LAB_VDEVS="--vdev=net_af_packet0,iface=$IF_CLI,$AFP --vdev=net_af_packet1,iface=$IF_SRV,$AFP"
 LAB_TAP_VDEVS="--vdev=net_af_packet0,iface=${TAP_CLI}1,$AFP --vdev=net_af_packet1,iface=${TAP_SRV}1,$AFP"
+LAB_PROXY_DIR=$PROXY_DIR
 ENV
+    # The proxy, when up: its routes and each node's access log.
+    if [ -e "$PROXY_DIR/routes" ]; then
+        local email node ip cli port target id n=0
+        printf 'LAB_PROXY_ROUTES=('
+        while read -r email node ip cli port target id; do
+            printf '"%s %s %s %s %s %s" ' "$email" "$node" "$ip" "$cli" "$port" "$target"
+            [ "$node" -gt "$n" ] && n=$node
+        done < "$PROXY_DIR/routes"
+        printf ')\nLAB_PROXY_NODES=(%s)\n' "${NODE4[*]:0:n}"
+        printf 'LAB_PROXY_LOGS=('
+        for node in $(seq 1 "$n"); do printf '%s ' "$PROXY_DIR/node$node-access.log"; done
+        printf ')\n'
+    fi
 }
 
 case "${1:-}" in
@@ -246,5 +450,6 @@ status) status ;;
 env) env_vars ;;
 bridge) bridge "${2:-}" ;;
 tap) tap "${2:-}" ;;
+proxy) proxy "${2:-}" "${3:-}" ;;
 *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
 esac
