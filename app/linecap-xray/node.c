@@ -19,29 +19,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lc_mgmt.h"
 #include "xray.h"
 
 static struct xr_node node;
 
-static bool
-word_ok(const char *s, size_t n, size_t max)
-{
-	if (n == 0 || n > max)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_'))
-			return false;
-	}
-	return true;
-}
-
 int
 xr_node_set_name(const char *name)
 {
-	if (!word_ok(name, strlen(name), XR_NODE_NAME_MAX))
+	if (!lc_mgmt_word_ok(name, strlen(name), XR_NODE_NAME_MAX))
 		return -EINVAL;
 	snprintf(node.name, sizeof(node.name), "%s", name);
 	snprintf(node.hello, sizeof(node.hello), "hello node=%s\n", name);
@@ -64,7 +50,7 @@ xr_node_add_addr(const char *arg)
 	a = &node.addrs[node.n_addrs];
 	memset(a, 0, sizeof(*a));
 	if (eq != NULL) {
-		if (!word_ok(arg, (size_t)(eq - arg), XR_NODE_TAG_MAX))
+		if (!lc_mgmt_word_ok(arg, (size_t)(eq - arg), XR_NODE_TAG_MAX))
 			return -EINVAL;
 		memcpy(a->tag, arg, (size_t)(eq - arg));
 		ep = eq + 1;

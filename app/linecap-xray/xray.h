@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "lc_mgmt.h"
 #include "lc_xraylog.h"
 
 /* What the follower counts; printed every 60 s and on SIGUSR1. */
@@ -49,7 +50,7 @@ void xr_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- node.c: the VPN node this follower speaks for ---- */
 
-#define XR_NODE_NAME_MAX 63   /* linecapd's limit too */
+#define XR_NODE_NAME_MAX LC_MGMT_NODE_NAME_MAX /* linecapd's limit */
 #define XR_NODE_TAG_MAX 63
 #define XR_NODE_ADDRS_MAX 16
 

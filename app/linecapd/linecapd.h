@@ -65,7 +65,7 @@ void users_stats_json(struct daemon *d, json_t *reply);
  * the control thread and by a small id (1..LC_ASSIGN_NODES_MAX) on the
  * worker, and the followers connected for each.
  */
-#define NODE_NAME_MAX 63
+#define NODE_NAME_MAX LC_MGMT_NODE_NAME_MAX
 int nodes_create(struct daemon *d);
 void nodes_free(struct daemon *d);
 int nodes_register_cmds(struct daemon *d);

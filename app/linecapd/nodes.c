@@ -73,30 +73,12 @@ nodes_free(struct daemon *d)
 	d->nodes = NULL;
 }
 
-/* Letters, digits, '.', '-' and '_': a name that needs no quoting anywhere. */
-static bool
-name_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > NODE_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_'))
-			return false;
-	}
-	return true;
-}
-
 int
 node_id(struct daemon *d, const char *name, json_t *reply)
 {
 	struct nodes *ns = d->nodes;
 
-	if (!name_ok(name))
+	if (!lc_mgmt_word_ok(name, strlen(name), NODE_NAME_MAX))
 		return lc_mgmt_error(reply, "bad node name '%.*s%s' (1 to %d letters, "
 				     "digits, '.', '-' or '_')", QUOTE(name),
 				     NODE_NAME_MAX);

@@ -71,3 +71,18 @@ lc_mgmt_parse_endpoint(const char *text, uint8_t addr[16], uint16_t *port,
 	}
 	return 0;
 }
+
+bool
+lc_mgmt_word_ok(const char *s, size_t n, size_t max)
+{
+	if (n == 0 || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}

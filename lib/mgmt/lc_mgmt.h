@@ -30,6 +30,15 @@
 /* linecapd's socket by default; linecapctl and linecap-xray look there too. */
 #define LC_MGMT_SOCKET_DEFAULT "/run/linecap/linecap.sock"
 
+/*
+ * A VPN node's name (assign node=NAME, hello node=NAME, linecap-xray's
+ * --node): 1 to LC_MGMT_NODE_NAME_MAX letters, digits, '.', '-' and '_', a
+ * name that needs no quoting anywhere.
+ */
+#define LC_MGMT_NODE_NAME_MAX 63
+/* Whether the n bytes at s are such a word of at most max bytes. */
+bool lc_mgmt_word_ok(const char *s, size_t n, size_t max);
+
 #define LC_MGMT_LINE_MAX 4096 /* bytes in a request line, without the newline */
 #define LC_MGMT_ARGS_MAX 32   /* words in a request line */
 
