@@ -29,12 +29,7 @@ trap cleanup EXIT INT TERM
 
 # No traffic: every assignment waits for its flow (pending), the worst case
 # for the worker, which inserts one pending entry per line.
-python3 - "$W" <<'PY'
-import struct, sys
-for name in ("client", "server"):
-    with open(f"{sys.argv[1]}/{name}.pcap", "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-PY
+lc_empty_pcap "$W/client.pcap" "$W/server.pcap"
 lc_write_conf "$W/lc.conf" \
     "[eal]" \
     "args = --no-huge -m 2048 --no-pci -l 0,1 --file-prefix=lc-bench-$$ --log-level=warning" \

@@ -30,7 +30,7 @@ control_section() {
     # user set: a static user is saved with every change, so a batch of new
     # static users costs more per line the more users exist.
     local n sets='{}' t1 empty=$W/empty.pcap
-    printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x01\x00\x00\x00' > "$empty"
+    lc_empty_pcap "$empty"
     for n in $([ "$QUICK" = 1 ] && echo 500 || echo 1000 4000); do
         say "[control] user set, $n new static users in one batch"
         bench_conf "$W/lc.conf" "--no-huge -m 1024 --vdev=net_pcap0,rx_pcap=$empty,tx_pcap=$W/o0.pcap

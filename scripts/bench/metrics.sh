@@ -39,12 +39,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-python3 - "$W" <<'PY'
-import struct, sys
-for name in ("client", "server"):
-    with open(f"{sys.argv[1]}/{name}.pcap", "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-PY
+lc_empty_pcap "$W/client.pcap" "$W/server.pcap"
 # The users file of the bench (scripts/bench/common.sh's users_file).
 awk -v n="$N" 'BEGIN {
     print "linecap-users 1"

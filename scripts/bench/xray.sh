@@ -135,9 +135,7 @@ fi
 log2=$work/access-40k.log
 gen_log "$log2" 40000
 assigns2=$("$xray" --bench "$log2" --passes 1 | awk '$1 == "assign" { print $2 }')
-# An empty capture: a pcap global header (LINKTYPE_ETHERNET) and no frame.
-printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x01\x00\x00\x00' \
-	>"$work/empty.pcap"
+lc_empty_pcap "$work/empty.pcap"
 LC_SOCK=$work/lc.sock
 LC_LOG=$work/linecapd.log
 LC_START_WAIT=10

@@ -63,6 +63,15 @@ lc_write_conf() {
 
 # lc_die MESSAGE: the failure when LC_FAIL is not set: MESSAGE and the end
 # of LC_LOG on stderr, and exit 1.
+# lc_empty_pcap FILE...: pcap files with a header and no frame (Ethernet,
+# snaplen 65535): ports that receive nothing.
+lc_empty_pcap() {
+    local f
+    for f in "$@"; do
+        printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x01\x00\x00\x00' > "$f"
+    done
+}
+
 lc_die() {
     echo "$*" >&2
     if [ "${LC_LOG_TAIL:-20}" -gt 0 ] && [ -f "${LC_LOG:-}" ]; then
