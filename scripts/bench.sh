@@ -10,11 +10,13 @@
 #                flows, short windows, fewer lines for the control plane;
 #                writes bench/results-quick.json, bench/table-quick.txt and
 #                bench/bench-mpps-quick.png (the full run's files stay)
-#   --only LIST  comma-separated sections: rate,accuracy,control,memory,latency,
-#                metrics (default: all)
+#   --only LIST  comma-separated sections: rate,peak,accuracy,control,memory,
+#                latency,metrics (default: all)
 #   --traffic T  packet rate of 64 or imix only (default: both; --quick: 64)
 #                A run with --only or --traffic writes bench/results-partial.json
 #                and bench/table-partial.txt, and draws no chart.
+#   --peak LIST  the numbers of limited users of the peak section, comma-
+#                separated (default 10,100,1000,10000; --quick: 10,100,1000)
 #   --no-wait    do not wait for a quiet machine (see below)
 #   --report     only print the table and draw the chart of bench/results.json
 #   --profile    also sample the worker thread with perf (cpu-clock) for 5 s
@@ -26,6 +28,10 @@
 #             users, a mix of encapsulations) through dpdk-testpmd io (the
 #             baseline, measured before and after linecapd) and through
 #             linecapd in six configurations; the worker's cycles per frame
+#   peak      the shaper at peak hour: the 64-byte traffic with S users in
+#             PEAK_S (10 to 10,000) limited to half of what they are offered,
+#             the others unlimited: Mpps against none limited, cycles per
+#             frame, the limited users' rate / limit, unlimited users' drops
 #   accuracy  achieved/limit of 1 mbit to 1 gbit users, sched and police
 #   control   scripts/bench/assign.sh and scripts/bench/xray.sh; `user set` batches
 #   memory    VmRSS/VmHWM and EAL heap of linecapd at 1M flows and 64k users,
@@ -56,10 +62,11 @@ B=${BUILD_DIR:-build-bench}
 QUICK=0
 WAIT=1
 PROFILE=0
-ONLY=rate,accuracy,control,memory,latency,metrics
+ONLY=rate,peak,accuracy,control,memory,latency,metrics
 REPORT_ONLY=0
 PARTIAL=0
 TRAFFIC_SEL=
+PEAK_SEL=
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) QUICK=1 ;;
@@ -67,6 +74,7 @@ while [ $# -gt 0 ]; do
     --profile) PROFILE=1 ;;
     --only) ONLY=$2; PARTIAL=1; shift ;;
     --traffic) TRAFFIC_SEL=$2; PARTIAL=1; shift ;;
+    --peak) PEAK_SEL=$2; PARTIAL=1; shift ;;
     --report) REPORT_ONLY=1 ;;
     -h|--help) sed -n '3,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
@@ -78,11 +86,14 @@ want() { [[ ",$ONLY," == *",$1,"* ]]; }
 if [ $QUICK = 1 ]; then
     FLOWS=20000 TRAFFIC=(64) WARM=1 WINDOW=1.5 NWIN=1 ACC_LOW=2 ACC_HIGH=1.5 LOAD_SECS=5
     ASSIGN_N=20000 XRAY_LINES=100000 LAT_PING=10 LAT_LOADS=(udp_up)
+    PEAK_S=(10 100 1000) PEAK_ACC_S=3
 else
     FLOWS=100000 TRAFFIC=(64 imix) WARM=2 WINDOW=3 NWIN=3 ACC_LOW=12 ACC_HIGH=6 LOAD_SECS=20
     ASSIGN_N=100000 XRAY_LINES=1000000 LAT_PING=40 LAT_LOADS=(tcp_up tcp_down udp_up)
+    PEAK_S=(10 100 1000 10000) PEAK_ACC_S=6
 fi
 [ -z "$TRAFFIC_SEL" ] || IFS=, read -r -a TRAFFIC <<<"$TRAFFIC_SEL"
+[ -z "$PEAK_SEL" ] || IFS=, read -r -a PEAK_S <<<"$PEAK_SEL"
 SUFFIX=
 [ $QUICK = 0 ] || SUFFIX=-quick
 [ $PARTIAL = 0 ] || SUFFIX=-partial
@@ -145,6 +156,8 @@ LC_FAIL=linecapd_failed
 . "$ROOT/scripts/bench/monitor.sh"
 # shellcheck source=SCRIPTDIR/bench/rate.sh
 . "$ROOT/scripts/bench/rate.sh"
+# shellcheck source=SCRIPTDIR/bench/peak.sh
+. "$ROOT/scripts/bench/peak.sh"
 # shellcheck source=SCRIPTDIR/bench/accuracy.sh
 . "$ROOT/scripts/bench/accuracy.sh"
 # shellcheck source=SCRIPTDIR/bench/control.sh
@@ -181,7 +194,7 @@ put .machine "$(jq -nc --arg cpu "$(lscpu | sed -n 's/^Model name: *//p')" \
     '{cpu: $cpu, cpus: $n, kernel: $k, dpdk: $dpdk, commit: $commit, date: $date, quick: ($quick == 1),
       notes: "no hugepages (--no-huge), net_pcap infinite_rx vdevs, shared vCPUs"}')"
 
-for s in rate accuracy control memory latency metrics; do
+for s in rate peak accuracy control memory latency metrics; do
     want $s || continue
     [ $WAIT = 0 ] || wait_quiet $s
     section_start $s

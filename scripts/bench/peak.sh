@@ -1,0 +1,110 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: MIT
+#
+# The peak section of scripts/bench.sh, sourced by it: the shaper at peak
+# hour. The 64-byte bench traffic (FLOWS flows of USERS users, every user
+# the same share of frames) goes through linecapd with every user assigned,
+# first with no user limited (the reference), then with S users limited for
+# S in PEAK_S, each to half of what it is offered in the reference run; the
+# other users stay unlimited. For each S: received Mpps and its ratio to
+# the reference, the worker's cycles per frame, the limited users' rate
+# against their limit (from `user list`), and the frames the unlimited
+# users lost.
+
+# peak_users FILE S RATE: a users file of every user of the traffic, the
+# first S at RATE both ways, the others without a limit.
+peak_users() {
+    awk -v n="$USERS" -v s="$2" -v rate="$3" -v burst="$LIMIT_BURST" 'BEGIN {
+        print "linecap-users 1"
+        for (u = 0; u < n; u++)
+            if (u < s)
+                printf "user %d u%d@bench.example up=%s down=%s burst_up=%s burst_down=%s\n",
+                    u + 1, u, rate, rate, burst, burst
+            else
+                printf "user %d u%d@bench.example up=0 down=0 burst_up=0 burst_down=0\n", u + 1, u
+        printf "end %d\n", n }' > "$1"
+}
+
+# peak_list FILE: `user list` into FILE as {t, users: {email: [up pkts, up
+# bytes, up drops, down pkts, down bytes, down drops]}}.
+peak_list() {
+    local t1 t2
+    t1=$(now)
+    lc_ctl user list > "$1.raw"
+    t2=$(now)
+    jq -c --arg t "$(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.6f", (a + b) / 2 }')" '{t: ($t | tonumber), users: (.users | map({key: .email,
+        value: [.counters.up.packets, .counters.up.bytes, .counters.up.drops,
+                .counters.down.packets, .counters.down.bytes, .counters.down.drops]}) | from_entries)}' \
+        "$1.raw" > "$1"
+    rm -f "$1.raw"
+}
+
+# peak_accuracy S RATE_BPS A B: the limited users' achieved rate / RATE
+# (each user's frames of one direction have one length, so the bytes sent
+# are (packets - drops) x bytes / packets), their spread, and the drops of
+# the unlimited users, between the lists in files A and B.
+peak_accuracy() {
+    jq -nc --argjson s "$1" --argjson rate "$2" --slurpfile a "$3" --slurpfile b "$4" '
+        $a[0] as $a | $b[0] as $b | ($b.t - $a.t) as $dt |
+        [$b.users | to_entries[] | .key as $e | .value as $v | ($a.users[$e] // [0,0,0,0,0,0]) as $w |
+         ($e | capture("^u(?<i>[0-9]+)@") .i | tonumber) as $i |
+         [0, 3] | map(. as $o | ($v[$o] - $w[$o]) as $p | ($v[$o + 2] - $w[$o + 2]) as $d |
+            {limited: ($i < $s), sent_bps: (if $p > 0 then ($p - $d) * (($v[$o + 1] - $w[$o + 1]) / $p) * 8 / $dt else 0 end),
+             offered_bps: (($v[$o + 1] - $w[$o + 1]) * 8 / $dt), drops: $d})[]] as $r |
+        ([$r[] | select(.limited) | .sent_bps / $rate]) as $acc |
+        {window_s: $dt,
+         accuracy: (if ($acc | length) > 0 then ($acc | add / length) else null end),
+         accuracy_min: ($acc | min), accuracy_max: ($acc | max),
+         offered_x: (if $s > 0 then ([$r[] | select(.limited) | .offered_bps] | add / length / $rate) else null end),
+         unlimited_drops: ([$r[] | select(.limited | not) | .drops] | add // 0),
+         limited_drops: ([$r[] | select(.limited) | .drops] | add // 0)}'
+}
+
+# peak_run NAME S RATE: one configuration, merged into .peak.runs.NAME.
+peak_run() {
+    local name=$1 s=$2 rate=$3 m acc
+    peak_users "$W/peak-users.conf" "$s" "$rate"
+    bench_start "$W/peak.conf" "$W/peak-users.conf"
+    users_lines assign | batch
+    lc_ctl start > /dev/null
+    m=$(measure)
+    perf_worker "peak-$name"
+    peak_list "$W/peak-a.json"
+    sleep "$PEAK_ACC_S"
+    peak_list "$W/peak-b.json"
+    acc=$(peak_accuracy "$s" "$(awk -v r="$rate" 'BEGIN { print r + 0 }')" "$W/peak-a.json" "$W/peak-b.json")
+    lc_stop
+    put ".peak.runs[\"$name\"]" "$(jq -nc --argjson m "$m" --argjson acc "$acc" \
+        --argjson s "$s" --arg rate "$rate" '$m + $acc + {s: $s, rate: $rate}')"
+}
+
+peak_section() {
+    local t=64 flows=$FLOWS mb mem ref rbps rate s TRAFFIC=(64)
+    gen_traffic
+    mb=$((2 * flows + 2 * (USERS + 1) * QSIZE + 65536))
+    mem=$(((mb * 4096 + 1024 * 1024 * 1024) / 1048576))
+    bench_conf "$W/peak.conf" "--no-huge -m $mem --vdev=net_pcap0,rx_pcap=$W/c-$t.pcap,infinite_rx=1
+               --vdev=net_pcap1,rx_pcap=$W/s-$t.pcap,infinite_rx=1" \
+        "[wire]" "mtu = 1518" "mbufs = $mb" "autostart = no" \
+        "[flows]" "capacity = 1048576" "[users]" "capacity = 32768" \
+        "state_file = $W/users.conf" "[shaper]" "port_rate = 10gbit" "queue_size = $QSIZE"
+    say "[peak] reference: $USERS users, none limited"
+    peak_run ref 0 0
+    ref=$(jq -c '.peak.runs.ref' "$RES")
+    # Half of what each user is offered per direction, in bit/s: the
+    # reference's received bytes are both directions of USERS users.
+    rbps=$(jq -r '.gbps * 1e9 / 2 / '"$USERS"' / 2 | floor' <<<"$ref")
+    [ "$rbps" -ge 8000 ] || rbps=8000
+    rate=${rbps}bit
+    put .peak.params "$(jq -nc --argjson u "$USERS" --argjson f "$flows" --arg r "$rate" \
+        --argjson q "$QSIZE" --argjson acc "$PEAK_ACC_S" \
+        '{users: $u, flows: $f, rate: $r, queue_size: $q, accuracy_window_s: $acc}')"
+    say "  $(jq .mpps <<<"$ref") Mpps; limited users get $rate each way"
+    for s in "${PEAK_S[@]}"; do
+        [ "$s" -le "$USERS" ] || continue
+        say "[peak] S = $s users limited to $rate"
+        peak_run "s$s" "$s" "$rate"
+        say "  $(jq -r --argjson r "$ref" '"\(.mpps) Mpps (\(.mpps / $r.mpps) x ref), \(.cycles_per_frame | floor) cycles/frame, accuracy \(.accuracy), unlimited drops \(.unlimited_drops)"' \
+            <<<"$(jq -c ".peak.runs.s$s" "$RES")")"
+    done
+}
