@@ -17,6 +17,10 @@
  * - LC_SHAPER_SCHED queues: one rte_sched port, one FIFO per pipe, drained
  *   at the pipe's rate, with optional AQM (PIE or RED) on each queue. The
  *   worker enqueues what it would transmit and transmits what it dequeues.
+ *   With aqm none or pie, a limited pipe's frames wait in linecap's pacer
+ *   until its token bucket lets them go, and only then enter rte_sched
+ *   (shaper.c): the cost per frame does not grow with the number of users
+ *   at their limits.
  * - LC_SHAPER_POLICE drops: an srTCM meter per pipe (rte_meter), no queue.
  *   The worker drops what lc_shaper_meter() colours red.
  * Both engines keep the meters, so that TAP mode can count what inline
@@ -89,6 +93,8 @@ struct lc_shaper_stats {
 	uint64_t dropped_tail;      /* refused by a full queue */
 	uint64_t dropped_aqm;       /* refused by PIE or RED */
 	uint64_t queued;            /* packets in the queues now */
+	uint64_t paced;             /* packets that waited in the pacer */
+	uint64_t pacer_queued;      /* packets in the pacer now (part of queued) */
 	uint64_t meter_red;         /* packets lc_shaper_meter() coloured red */
 	uint32_t profiles_used;
 	uint32_t profiles_max;
@@ -116,8 +122,12 @@ uint32_t lc_shaper_default_burst(uint64_t rate_bps);
  * Returns 0, -EINVAL (bad pipe, rate below LC_SHAPER_RATE_MIN, or a burst
  * smaller than one frame of mtu + frame_overhead), -ENOSPC (a new pair
  * and the table is full) or -EBUSY (after lc_shaper_flush()); on error
- * nothing changed. The rate is exact over each period of the profile
- * (lc_shaper_pipe_profile()); within one, bursts are bounded by the burst.
+ * nothing changed. With aqm none or pie the pacer's token bucket holds a
+ * limited pipe: over any time t it lets out at most burst + rate x t, and
+ * a saturated pipe gets exactly that (to 0.01 %). With red, rte_sched's
+ * limits hold it: the rate is exact over each period of the profile
+ * (lc_shaper_pipe_profile()), and bursts within one are bounded by the
+ * burst.
  */
 int lc_shaper_set_pipe(struct lc_shaper *sh, uint32_t pipe, uint64_t rate_bps,
 		       uint32_t burst_bytes);
@@ -156,9 +166,10 @@ uint32_t lc_shaper_enqueue(struct lc_shaper *sh, struct rte_mbuf **pkts,
 			   const uint32_t *pipes, uint32_t n, uint64_t now);
 
 /*
- * Sched engine: up to n packets whose time has come. It takes no `now`:
- * rte_sched reads the TSC itself, which is why the worker's clock
- * (params.hz) is the TSC. Two rules for the caller (docs/SHAPING.md):
+ * Sched engine: up to n packets whose time has come. `now` (params.hz
+ * units, as for lc_shaper_enqueue()) is the pacer's clock; rte_sched reads
+ * the TSC itself, which is why the worker's clock (params.hz) is the TSC.
+ * Two rules for the caller (docs/SHAPING.md):
  * - while anything is queued, call it at least every 2^24 TSC cycles
  *   (6.5 ms at 2.6 GHz): a longer gap loses rte_sched time for good and
  *   every pipe runs late by it;
@@ -167,7 +178,7 @@ uint32_t lc_shaper_enqueue(struct lc_shaper *sh, struct rte_mbuf **pkts,
  * An empty shaper returns 0 at once.
  */
 uint32_t lc_shaper_dequeue(struct lc_shaper *sh, struct rte_mbuf **pkts,
-			   uint32_t n);
+			   uint32_t n, uint64_t now);
 
 /*
  * Sched engine, for shutdown: up to n queued packets, whatever the rates.

@@ -19,6 +19,19 @@
  * exact count of each pipe's queue; rte_sched then never drops. With red,
  * rte_sched's own RED and tail drop decide, and the drops are read from
  * its queue counters.
+ *
+ * The pacer (aqm none or pie): a limited pipe's frames enter rte_sched
+ * only when the pipe's token bucket (its rate and burst, exact to 0.01 %)
+ * lets them leave now. Until then they wait in the pipe's FIFO here, and
+ * the pipe in a timer wheel at the time its bucket will hold the first
+ * frame. rte_sched's scheduler visits every pipe with frames queued in it
+ * on each dequeue that comes back short: a pipe parked there without
+ * credit costs a visit per call, so thousands of saturated users would
+ * make the cost per frame grow with their number (docs/SHAPING.md has
+ * the measurements). With the pacer, rte_sched holds only frames it can
+ * send, and the cost per frame does not depend on how many users wait.
+ * rte_sched still schedules the port and its subports; a paced pipe's own
+ * rte_sched limits sit a little above the pacer's, as a backstop.
  */
 #include <errno.h>
 #include <string.h>
@@ -28,6 +41,7 @@
 #include <rte_errno.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_meter.h>
 #include <rte_sched.h>
 
@@ -78,12 +92,48 @@
 
 #define PROFILE_NONE UINT32_MAX
 
+/*
+ * The pacer's timer wheel: PACE_SLOTS slots of about PACE_SLOT_NS each
+ * (a power of two of `now` units), 80 ms ahead at most; a pipe due later
+ * waits in the last slot and is looked at again then. A dequeue wakes at
+ * most PACE_BUDGET pipes, so that a crowd due at once never stalls the
+ * loop; the rest wake on the next call.
+ */
+#define PACE_SLOTS_LOG2 14
+#define PACE_SLOTS (1u << PACE_SLOTS_LOG2)
+#define PACE_SLOT_NS 5000u
+#define PACE_BUDGET 256u
+/* Released frames go to rte_sched this many at a time. */
+#define PACE_BATCH 64u
+/*
+ * A paced pipe's rte_sched limits: its rate plus 1/PACE_HEADROOM_DIV,
+ * plus 2^-PACE_ABS_LOG2 of the port rate (rte_sched approximates a pipe's
+ * share of the port to within 1e-7), plus twice its burst per period.
+ */
+#define PACE_HEADROOM_DIV 32u
+#define PACE_ABS_LOG2 22
+
+/* The mbuf field that links a pipe's frames in the pacer. */
+static const struct rte_mbuf_dynfield pace_link_desc = {
+	.name = "lc_shaper_pace_link",
+	.size = sizeof(struct rte_mbuf *),
+	.align = __alignof__(struct rte_mbuf *),
+};
+static int pace_link_off = -1;
+
+static inline struct rte_mbuf **
+pace_link(struct rte_mbuf *m)
+{
+	return RTE_MBUF_DYNFIELD(m, pace_link_off, struct rte_mbuf **);
+}
+
 /* One (rate, burst) pair, shared by every pipe that has it. */
 struct lc_shaper_profile {
 	uint64_t rate;                 /* bytes/s */
 	uint64_t burst;                /* bytes */
 	uint64_t period_ms;            /* tc_period */
 	uint32_t sched_id[2];          /* rte_sched profile id in each subport */
+	bool paced;                    /* below the port rate, and linecap drops */
 	struct rte_meter_srtcm_profile meter;
 };
 
@@ -105,10 +155,32 @@ struct lc_shaper_pipe {
 _Static_assert(sizeof(struct lc_shaper_pipe) == RTE_CACHE_LINE_SIZE,
 	       "a pipe's state is one cache line");
 
+/*
+ * A pipe in the pacer: its token bucket (bytes, refilled as rte_meter
+ * refills a meter, by the profile's meter numbers), its FIFO of frames
+ * waiting (linked through pace_link()), and its link in the wheel. A pipe
+ * with frames waiting is in exactly one slot of the wheel.
+ */
+struct lc_shaper_pace {
+	uint64_t tokens;
+	uint64_t time;                 /* of the latest refill, `now` units */
+	struct rte_mbuf *head;
+	struct rte_mbuf *tail;
+	uint32_t waiting;              /* frames in the FIFO */
+	uint32_t next;                 /* the next pipe in its slot, + 1; 0: none */
+} __rte_aligned(64);
+
 struct lc_shaper {
 	struct lc_shaper_meters meters; /* users + 1, both engines */
 	struct rte_sched_port *port;   /* NULL for the police engine */
 	struct lc_shaper_pipe *pipes;  /* users + 1; NULL for the police engine */
+	struct lc_shaper_pace *pace;   /* users + 1; NULL unless linecap drops */
+	uint32_t *wheel;               /* PACE_SLOTS heads: pipe + 1, 0: empty */
+	uint64_t wheel_slot;           /* the next slot to look at, absolute */
+	uint32_t slot_shift;           /* `now` >> slot_shift is a slot */
+	uint64_t pace_waiting;         /* frames in the pacer now */
+	uint64_t paced;                /* frames that waited in the pacer */
+	uint64_t sched_in;             /* frames given to rte_sched */
 	struct lc_shaper_profile *profiles;
 	uint32_t n_profiles;
 	uint32_t max_profiles;
@@ -195,12 +267,29 @@ static void
 sched_pipe_params(const struct lc_shaper *sh, const struct lc_shaper_profile *pr,
 		  struct rte_sched_pipe_params *pp)
 {
+	uint64_t tc_rate = pr->rate;
+
 	memset(pp, 0, sizeof(*pp));
 	pp->tb_rate = RTE_MIN(pr->rate + pr->rate / TB_HEADROOM_DIV + 1, sh->port_rate);
 	pp->tb_size = pr->burst;
+	if (pr->paced) {
+		/*
+		 * The pacer keeps the limit: rte_sched's must never be the
+		 * tighter one, or the pipe would sit in rte_sched without
+		 * credit. Its class may let out, per period, the rate over
+		 * the period plus a whole burst, and its bucket a burst more
+		 * than the pacer's, whatever rte_sched's rounding.
+		 */
+		tc_rate = pr->rate + pr->rate / PACE_HEADROOM_DIV +
+			  (sh->port_rate >> PACE_ABS_LOG2) + 1 +
+			  2 * pr->burst * 1000 / pr->period_ms;
+		tc_rate = RTE_MIN(tc_rate, sh->port_rate);
+		pp->tb_rate = tc_rate;
+		pp->tb_size = 2 * pr->burst;
+	}
 	/* A class has a rate if and only if it has a queue. */
-	pp->tc_rate[TC_SHAPED] = pr->rate;
-	pp->tc_rate[RTE_SCHED_TRAFFIC_CLASS_BE] = pr->rate;
+	pp->tc_rate[TC_SHAPED] = tc_rate;
+	pp->tc_rate[RTE_SCHED_TRAFFIC_CLASS_BE] = tc_rate;
 	pp->tc_period = pr->period_ms;
 	pp->tc_ov_weight = 1;
 	for (int i = 0; i < RTE_SCHED_BE_QUEUES_PER_PIPE; i++)
@@ -259,6 +348,7 @@ profile_add(struct lc_shaper *sh, uint64_t rate, uint64_t burst)
 	pr->burst = burst;
 	pr->period_ms = tc_period_ms(sh, rate, burst);
 	pr->sched_id[0] = pr->sched_id[1] = PROFILE_NONE;
+	pr->paced = sh->own_drops && sh->engine == LC_SHAPER_SCHED && rate < sh->port_rate;
 	meter_profile_init(&pr->meter, rate, burst, sh->hz);
 
 	/* The first profile is given to rte_sched at subport creation. */
@@ -351,8 +441,19 @@ pipe_apply(struct lc_shaper *sh, uint32_t pipe, uint32_t idx, bool fresh)
 			memset(&sh->pipes[pipe], 0, sizeof(sh->pipes[pipe]));
 			lc_pie_reset(&sh->pie, &sh->pipes[pipe].pie, 0);
 		}
-	} else if (m->state.tc > pr->meter.cbs) {
-		m->state.tc = pr->meter.cbs;
+		if (sh->pace != NULL) {
+			memset(&sh->pace[pipe], 0, sizeof(sh->pace[pipe]));
+			sh->pace[pipe].tokens = pr->meter.cbs;
+		}
+	} else {
+		if (m->state.tc > pr->meter.cbs)
+			m->state.tc = pr->meter.cbs;
+		/*
+		 * Frames already waiting keep their place in the wheel: they
+		 * are looked at again when it comes (80 ms ahead at most).
+		 */
+		if (sh->pace != NULL && sh->pace[pipe].tokens > pr->meter.cbs)
+			sh->pace[pipe].tokens = pr->meter.cbs;
 	}
 	m->state.te = 0;
 	m->profile = &pr->meter;
@@ -640,6 +741,28 @@ lc_shaper_create(const struct lc_shaper_params *p)
 		sh->pipes = rte_zmalloc_socket("lc_shaper_pipes",
 					       sizeof(*sh->pipes) * ((size_t)p->users + 1),
 					       RTE_CACHE_LINE_SIZE, socket);
+	if (p->engine == LC_SHAPER_SCHED && sh->own_drops) {
+		pace_link_off = rte_mbuf_dynfield_register(&pace_link_desc);
+		if (pace_link_off < 0) {
+			ret = -rte_errno;
+			goto fail;
+		}
+		sh->pace = rte_zmalloc_socket("lc_shaper_pace",
+					      sizeof(*sh->pace) * ((size_t)p->users + 1),
+					      RTE_CACHE_LINE_SIZE, socket);
+		sh->wheel = rte_zmalloc_socket("lc_shaper_wheel",
+					       sizeof(*sh->wheel) * PACE_SLOTS,
+					       RTE_CACHE_LINE_SIZE, socket);
+		if (sh->pace == NULL || sh->wheel == NULL) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+		/* Slots of about PACE_SLOT_NS: the largest power of two below. */
+		sh->slot_shift = rte_fls_u64(RTE_MAX(sh->hz / (1000000000 / PACE_SLOT_NS),
+						     (uint64_t)1)) - 1;
+		sh->memory += sizeof(*sh->pace) * ((size_t)p->users + 1) +
+			      sizeof(*sh->wheel) * PACE_SLOTS;
+	}
 	sh->profiles = rte_zmalloc_socket("lc_shaper_profiles",
 					  sizeof(*sh->profiles) * p->max_profiles,
 					  RTE_CACHE_LINE_SIZE, socket);
@@ -648,7 +771,7 @@ lc_shaper_create(const struct lc_shaper_params *p)
 		ret = -ENOMEM;
 		goto fail;
 	}
-	sh->memory = sizeof(*sh) + sizeof(*sh->meters.pipe) * ((size_t)p->users + 1) +
+	sh->memory += sizeof(*sh) + sizeof(*sh->meters.pipe) * ((size_t)p->users + 1) +
 		     sizeof(*sh->profiles) * p->max_profiles;
 	if (sh->pipes != NULL)
 		sh->memory += sizeof(*sh->pipes) * ((size_t)p->users + 1);
@@ -702,6 +825,8 @@ lc_shaper_free(struct lc_shaper *sh)
 		}
 	}
 	rte_sched_port_free(sh->port);
+	rte_free(sh->pace);
+	rte_free(sh->wheel);
 	rte_free(sh->pipes);
 	rte_free(sh->meters.pipe);
 	rte_free(sh->profiles);
@@ -737,6 +862,223 @@ pipe_pie_catch_up(struct lc_shaper *sh, uint32_t pipe, uint32_t now_us)
 	for (uint32_t i = 0; i < steps; i++)
 		lc_pie_update(&sh->pie, &p->pie, pipe_qdelay_us(sh, pipe));
 	p->pie.time_us = now_us;
+}
+
+/* ---- the pacer ------------------------------------------------------ */
+
+/* Add what a pipe's bucket earned since its latest refill, up to the burst. */
+static inline void
+pace_refill(struct lc_shaper_pace *pc, const struct rte_meter_srtcm_profile *mp,
+	    uint64_t now)
+{
+	uint64_t n;
+
+	if (now <= pc->time)
+		return;
+	n = (now - pc->time) / mp->cir_period;
+	pc->time += n * mp->cir_period;
+	if (n > mp->cbs / mp->cir_bytes_per_period)
+		pc->tokens = mp->cbs;
+	else
+		pc->tokens = RTE_MIN(pc->tokens + n * mp->cir_bytes_per_period, mp->cbs);
+}
+
+/*
+ * Take a frame's bytes from the bucket if it holds them. A frame larger
+ * than the burst (a burst can be set below the largest frame the wire
+ * lets in) takes a full bucket.
+ */
+static inline bool
+pace_take(struct lc_shaper_pace *pc, const struct rte_meter_srtcm_profile *mp,
+	  uint32_t cost)
+{
+	if (pc->tokens >= cost) {
+		pc->tokens -= cost;
+		return true;
+	}
+	if (pc->tokens == mp->cbs) {
+		pc->tokens = 0;
+		return true;
+	}
+	return false;
+}
+
+/* When the bucket will let a frame of `cost` bytes go. */
+static inline uint64_t
+pace_due(const struct lc_shaper_pace *pc, const struct rte_meter_srtcm_profile *mp,
+	 uint32_t cost)
+{
+	uint64_t want = RTE_MIN((uint64_t)cost, mp->cbs);
+	uint64_t periods;
+
+	if (pc->tokens >= want)
+		return pc->time;
+	periods = (want - pc->tokens + mp->cir_bytes_per_period - 1) /
+		  mp->cir_bytes_per_period;
+	return pc->time + periods * mp->cir_period;
+}
+
+/* Put a pipe with frames waiting into the slot of `due`. */
+static inline void
+pace_schedule(struct lc_shaper *sh, uint32_t pipe, uint64_t due)
+{
+	uint64_t slot = RTE_MAX(due >> sh->slot_shift, sh->wheel_slot);
+	uint32_t idx;
+
+	/* Further than the wheel reaches: its last slot, and a new look then. */
+	if (slot - sh->wheel_slot >= PACE_SLOTS)
+		slot = sh->wheel_slot + PACE_SLOTS - 1;
+	idx = (uint32_t)(slot & (PACE_SLOTS - 1));
+	sh->pace[pipe].next = sh->wheel[idx];
+	sh->wheel[idx] = pipe + 1;
+}
+
+/* The frame bytes that count against a pipe's rate. */
+static inline uint32_t
+pace_cost(const struct lc_shaper *sh, const struct rte_mbuf *m)
+{
+	return m->pkt_len + sh->frame_overhead;
+}
+
+static inline const struct rte_meter_srtcm_profile *
+pace_profile(const struct lc_shaper *sh, uint32_t pipe)
+{
+	return sh->meters.pipe[pipe].profile;
+}
+
+/* Append a frame to a pipe's FIFO; a pipe that had none enters the wheel. */
+static inline void
+pace_hold(struct lc_shaper *sh, uint32_t pipe, struct rte_mbuf *m, uint64_t now)
+{
+	struct lc_shaper_pace *pc = &sh->pace[pipe];
+
+	/* An empty wheel starts at now. */
+	if (sh->pace_waiting == 0)
+		sh->wheel_slot = now >> sh->slot_shift;
+	*pace_link(m) = NULL;
+	if (pc->waiting++ == 0) {
+		pc->head = m;
+		pace_schedule(sh, pipe, pace_due(pc, pace_profile(sh, pipe),
+						 pace_cost(sh, m)));
+	} else {
+		*pace_link(pc->tail) = m;
+	}
+	pc->tail = m;
+	sh->pace_waiting++;
+	sh->paced++;
+}
+
+/* Give frames to rte_sched; every queue has room (qlen <= queue_size). */
+static inline void
+sched_put(struct lc_shaper *sh, struct rte_mbuf **pkts, uint32_t n)
+{
+	int k;
+
+	if (n == 0)
+		return;
+	k = rte_sched_port_enqueue(sh->port, pkts, n);
+	RTE_ASSERT((uint32_t)k == n);
+	sh->sched_in += (uint32_t)k;
+}
+
+/*
+ * A pipe's time has come: the frames its bucket lets go leave the FIFO
+ * into out (*n_out; flushed to rte_sched when full), and the pipe goes
+ * back into the wheel if frames still wait.
+ */
+static void
+pace_wake(struct lc_shaper *sh, uint32_t pipe, uint64_t now,
+	  struct rte_mbuf **out, uint32_t *n_out)
+{
+	struct lc_shaper_pace *pc = &sh->pace[pipe];
+	const struct rte_meter_srtcm_profile *mp = pace_profile(sh, pipe);
+
+	pace_refill(pc, mp, now);
+	while (pc->waiting > 0 && pace_take(pc, mp, pace_cost(sh, pc->head))) {
+		struct rte_mbuf *m = pc->head;
+
+		pc->head = *pace_link(m);
+		pc->waiting--;
+		sh->pace_waiting--;
+		out[(*n_out)++] = m;
+		if (*n_out == PACE_BATCH) {
+			sched_put(sh, out, *n_out);
+			*n_out = 0;
+		}
+	}
+	if (pc->waiting > 0)
+		pace_schedule(sh, pipe, pace_due(pc, mp, pace_cost(sh, pc->head)));
+}
+
+/*
+ * Wake the pipes of every slot that has passed, PACE_BUDGET pipes at most;
+ * a slot not finished keeps the rest of its pipes for the next call.
+ */
+static void
+pace_release(struct lc_shaper *sh, uint64_t now)
+{
+	struct rte_mbuf *out[PACE_BATCH];
+	uint64_t slot_now = now >> sh->slot_shift;
+	uint32_t n_out = 0, budget = PACE_BUDGET, slots = 0;
+
+	while (sh->wheel_slot < slot_now) {
+		uint32_t idx;
+		uint32_t p;
+
+		/*
+		 * Behind by more than the wheel (the worker was away): every
+		 * slot has been looked at once, so every pipe waiting was woken
+		 * or put back, and the wheel moves to now.
+		 */
+		if (slots++ == PACE_SLOTS) {
+			sh->wheel_slot = slot_now;
+			break;
+		}
+		idx = (uint32_t)(sh->wheel_slot & (PACE_SLOTS - 1));
+		p = sh->wheel[idx];
+
+		/* Wakes put pipes back in later slots, never in this one. */
+		sh->wheel[idx] = 0;
+		while (p != 0 && budget > 0) {
+			uint32_t pipe = p - 1;
+
+			p = sh->pace[pipe].next;
+			pace_wake(sh, pipe, now, out, &n_out);
+			budget--;
+		}
+		if (p != 0) {
+			/* Out of budget: the rest of the slot waits for the next call. */
+			sh->wheel[idx] = p;
+			break;
+		}
+		sh->wheel_slot++;
+	}
+	sched_put(sh, out, n_out);
+}
+
+/* Everything in the pacer to rte_sched, whatever the buckets (flushing). */
+static void
+pace_release_all(struct lc_shaper *sh)
+{
+	struct rte_mbuf *out[PACE_BATCH];
+	uint32_t n_out = 0;
+
+	for (uint32_t pipe = 0; pipe <= sh->users && sh->pace_waiting > 0; pipe++) {
+		struct lc_shaper_pace *pc = &sh->pace[pipe];
+
+		while (pc->waiting > 0) {
+			out[n_out++] = pc->head;
+			pc->head = *pace_link(pc->head);
+			pc->waiting--;
+			sh->pace_waiting--;
+			if (n_out == PACE_BATCH) {
+				sched_put(sh, out, n_out);
+				n_out = 0;
+			}
+		}
+	}
+	sched_put(sh, out, n_out);
+	memset(sh->wheel, 0, sizeof(*sh->wheel) * PACE_SLOTS);
 }
 
 /*
@@ -777,6 +1119,28 @@ admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
 		p->qlen++;
 		p->qbytes += m->pkt_len;
 		rte_mbuf_sched_set(m, pipe_qid(sh, pipe), TC_SHAPED, RTE_COLOR_GREEN);
+		/*
+		 * A limited pipe's frame goes to rte_sched only if its bucket
+		 * lets it go now and nothing of the pipe waits before it.
+		 */
+		if (sh->profiles[pipe_profile(sh, pipe)].paced && !sh->flushing) {
+			struct lc_shaper_pace *pc = &sh->pace[pipe];
+			const struct rte_meter_srtcm_profile *mp = pace_profile(sh, pipe);
+
+			if (pc->waiting > 0) {
+				pace_hold(sh, pipe, m, now);
+				continue;
+			}
+			pace_refill(pc, mp, now);
+			if (!pace_take(pc, mp, pace_cost(sh, m))) {
+				pace_hold(sh, pipe, m, now);
+				continue;
+			}
+		} else if (unlikely(sh->pace[pipe].waiting > 0)) {
+			/* A limit just lifted: the frames before it go first. */
+			pace_hold(sh, pipe, m, now);
+			continue;
+		}
 		pkts[kept++] = m;
 	}
 	sh->dropped += nd;
@@ -796,11 +1160,12 @@ lc_shaper_enqueue(struct lc_shaper *sh, struct rte_mbuf **pkts,
 		return 0;
 	}
 	if (sh->own_drops) {
+		uint64_t held = sh->paced;
 		uint32_t kept = admit(sh, pkts, pipes, n, now);
 
 		/* Every queue has room: rte_sched takes them all. */
-		accepted = kept > 0 ? (uint32_t)rte_sched_port_enqueue(sh->port, pkts, kept) : 0;
-		RTE_ASSERT(accepted == kept);
+		sched_put(sh, pkts, kept);
+		accepted = kept + (uint32_t)(sh->paced - held);
 		sh->enqueued += accepted;
 		return accepted;
 	}
@@ -814,13 +1179,15 @@ lc_shaper_enqueue(struct lc_shaper *sh, struct rte_mbuf **pkts,
 	}
 	/* What RED or a full queue refuses is freed by rte_sched. */
 	accepted = (uint32_t)rte_sched_port_enqueue(sh->port, pkts, n);
+	sh->sched_in += accepted;
 	sh->enqueued += accepted;
 	sh->dropped += n - accepted;
 	return accepted;
 }
 
 uint32_t
-lc_shaper_dequeue(struct lc_shaper *sh, struct rte_mbuf **pkts, uint32_t n)
+lc_shaper_dequeue(struct lc_shaper *sh, struct rte_mbuf **pkts, uint32_t n,
+		  uint64_t now)
 {
 	uint64_t bytes = 0;
 	uint32_t k;
@@ -829,9 +1196,13 @@ lc_shaper_dequeue(struct lc_shaper *sh, struct rte_mbuf **pkts, uint32_t n)
 	 * An empty shaper is not asked: rte_sched would scan its whole
 	 * bitmap to find nothing. Its clock then stands still, which costs
 	 * nothing while nothing is queued (lc_shaper_set_pipe() moves it).
+	 * While the pacer holds frames rte_sched is asked even when it holds
+	 * none, so that its clock keeps up with the frames to come.
 	 */
 	if (unlikely(sh->port == NULL) || sh->enqueued == sh->dequeued)
 		return 0;
+	if (sh->pace_waiting > 0)
+		pace_release(sh, now);
 	k = (uint32_t)rte_sched_port_dequeue(sh->port, pkts, n);
 	for (uint32_t i = 0; i < k; i++) {
 		uint32_t len = pkts[i]->pkt_len;
@@ -856,6 +1227,8 @@ lc_shaper_flush(struct lc_shaper *sh, struct rte_mbuf **pkts, uint32_t n)
 		return 0;
 	if (!sh->flushing) {
 		sh->flushing = true;
+		if (sh->pace != NULL)
+			pace_release_all(sh);
 		for (uint32_t s = 0; s < 2; s++)
 			rte_sched_subport_config(sh->port, s, NULL, SUBPORT_PROFILE_FLUSH);
 		for (uint32_t pipe = 0; pipe <= sh->users; pipe++)
@@ -863,7 +1236,7 @@ lc_shaper_flush(struct lc_shaper *sh, struct rte_mbuf **pkts, uint32_t n)
 					      pipe_in_subport(pipe),
 					      (int32_t)sh->flush_id[pipe_subport(pipe)]);
 	}
-	return lc_shaper_dequeue(sh, pkts, n);
+	return lc_shaper_dequeue(sh, pkts, n, 0);
 }
 
 uint32_t
@@ -949,6 +1322,8 @@ lc_shaper_stats_get(struct lc_shaper *sh, struct lc_shaper_stats *st)
 	st->dropped_aqm = sh->dropped_aqm;
 	st->dropped_tail = sh->dropped - sh->dropped_aqm;
 	st->queued = sh->enqueued - sh->dequeued;
+	st->paced = sh->paced;
+	st->pacer_queued = sh->pace_waiting;
 	st->meter_red = sh->meters.red;
 	st->profiles_used = sh->n_profiles;
 	st->profiles_max = sh->max_profiles;

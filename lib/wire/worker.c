@@ -302,7 +302,7 @@ handle_burst(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 
 /* Frames whose time has come leave the shapers' queues. */
 static unsigned int
-drain_shapers(struct lc_wire *w)
+drain_shapers(struct lc_wire *w, uint64_t now)
 {
 	struct rte_mbuf *pkts[MAX_BURST];
 	unsigned int total = 0;
@@ -312,7 +312,7 @@ drain_shapers(struct lc_wire *w)
 
 		if (sh == NULL || w->engine != LC_SHAPER_SCHED)
 			continue;
-		uint32_t n = lc_shaper_dequeue(sh, pkts, w->p.burst);
+		uint32_t n = lc_shaper_dequeue(sh, pkts, w->p.burst, now);
 		if (n > 0) {
 			forward(w, dir == LC_FLOW_DIR_UP ? LC_SIDE_CLIENT : LC_SIDE_SERVER,
 				pkts, (uint16_t)n);
@@ -376,7 +376,7 @@ lc_wire_poll(struct lc_wire *w)
 			total += n;
 		}
 	}
-	total += drain_shapers(w);
+	total += drain_shapers(w, start);
 	if (!rte_ring_empty(w->cmd_ring))
 		wire_drain_commands(w);
 	/*
