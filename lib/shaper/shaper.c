@@ -43,6 +43,7 @@
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 #include <rte_meter.h>
+#include <rte_prefetch.h>
 #include <rte_sched.h>
 
 #include "lc_shaper.h"
@@ -138,49 +139,63 @@ struct lc_shaper_profile {
 };
 
 /*
- * A queue's state (sched engine), one cache line: while linecap decides
- * the drops, its length, PIE and drops since they were last collected
- * (32 bits: collect them at least every few seconds). A pipe's profile and
- * meter are in the meters (lc_shaper.h), which both engines have.
- */
-struct lc_shaper_pipe {
-	uint32_t qlen;
-	uint32_t qbytes;
-	struct lc_pie pie;
-	uint32_t drops;
-	uint32_t drops_aqm;
-	uint32_t drop_bytes;
-} __rte_cache_aligned;
-
-_Static_assert(sizeof(struct lc_shaper_pipe) == RTE_CACHE_LINE_SIZE,
-	       "a pipe's state is one cache line");
-
-/*
  * A pipe in the pacer: its token bucket (bytes, refilled as rte_meter
- * refills a meter, by the profile's meter numbers), its FIFO of frames
- * waiting (linked through pace_link()), and its link in the wheel. A pipe
- * with frames waiting is in exactly one slot of the wheel.
+ * refills a meter, by the numbers of the pipe's meter profile), its FIFO
+ * of frames waiting (linked through pace_link()), and its link in the
+ * wheel. A pipe with frames waiting is in exactly one slot of the wheel.
  */
 struct lc_shaper_pace {
 	uint64_t tokens;
 	uint64_t time;                 /* of the latest refill, `now` units */
 	struct rte_mbuf *head;
 	struct rte_mbuf *tail;
+	const struct lc_shaper_profile *pr; /* the pipe's profile */
 	uint32_t waiting;              /* frames in the FIFO */
 	uint32_t next;                 /* the next pipe in its slot, + 1; 0: none */
-} __rte_aligned(64);
+};
+
+/*
+ * A queue's state (sched engine), two cache lines: while linecap decides
+ * the drops, its length (pacer and rte_sched together), PIE, drops since
+ * they were last collected (32 bits: collect them at least every few
+ * seconds) and the pacer. Everything a frame needs of its pipe on the fast
+ * path is here, so that a pipe costs one pair of lines.
+ */
+struct lc_shaper_pipe {
+	/* The first line: what every frame needs. */
+	uint32_t qlen;
+	uint32_t qbytes;
+	struct lc_shaper_pace pace;
+	/* The second: PIE's and drops'. */
+	struct lc_pie pie __rte_cache_aligned;
+	uint32_t drops;
+	uint32_t drops_aqm;
+	uint32_t drop_bytes;
+} __rte_aligned(2 * RTE_CACHE_LINE_SIZE);
+
+_Static_assert(sizeof(struct lc_shaper_pipe) == 2 * RTE_CACHE_LINE_SIZE,
+	       "a pipe's state is two cache lines");
 
 struct lc_shaper {
 	struct lc_shaper_meters meters; /* users + 1, both engines */
 	struct rte_sched_port *port;   /* NULL for the police engine */
 	struct lc_shaper_pipe *pipes;  /* users + 1; NULL for the police engine */
-	struct lc_shaper_pace *pace;   /* users + 1; NULL unless linecap drops */
 	uint32_t *wheel;               /* PACE_SLOTS heads: pipe + 1, 0: empty */
 	uint64_t wheel_slot;           /* the next slot to look at, absolute */
 	uint32_t slot_shift;           /* `now` >> slot_shift is a slot */
 	uint64_t pace_waiting;         /* frames in the pacer now */
 	uint64_t paced;                /* frames that waited in the pacer */
 	uint64_t sched_in;             /* frames given to rte_sched */
+	/*
+	 * The port's own bucket: rte_sched counts time in bytes sent, so it
+	 * lets out whatever is asked of it faster than the port rate; the
+	 * port's rate holds only because linecap asks no faster. The bucket
+	 * may go below zero by a dequeue's worth, paid back before the next.
+	 */
+	int64_t port_tokens;
+	int64_t port_burst;
+	uint64_t port_time;            /* of the latest refill, `now` units */
+	struct rte_meter_srtcm_profile port_meter;
 	struct lc_shaper_profile *profiles;
 	uint32_t n_profiles;
 	uint32_t max_profiles;
@@ -441,10 +456,8 @@ pipe_apply(struct lc_shaper *sh, uint32_t pipe, uint32_t idx, bool fresh)
 			memset(&sh->pipes[pipe], 0, sizeof(sh->pipes[pipe]));
 			lc_pie_reset(&sh->pie, &sh->pipes[pipe].pie, 0);
 		}
-		if (sh->pace != NULL) {
-			memset(&sh->pace[pipe], 0, sizeof(sh->pace[pipe]));
-			sh->pace[pipe].tokens = pr->meter.cbs;
-		}
+		if (sh->pipes != NULL)
+			sh->pipes[pipe].pace.tokens = pr->meter.cbs;
 	} else {
 		if (m->state.tc > pr->meter.cbs)
 			m->state.tc = pr->meter.cbs;
@@ -452,9 +465,11 @@ pipe_apply(struct lc_shaper *sh, uint32_t pipe, uint32_t idx, bool fresh)
 		 * Frames already waiting keep their place in the wheel: they
 		 * are looked at again when it comes (80 ms ahead at most).
 		 */
-		if (sh->pace != NULL && sh->pace[pipe].tokens > pr->meter.cbs)
-			sh->pace[pipe].tokens = pr->meter.cbs;
+		if (sh->pipes != NULL && sh->pipes[pipe].pace.tokens > pr->meter.cbs)
+			sh->pipes[pipe].pace.tokens = pr->meter.cbs;
 	}
+	if (sh->pipes != NULL)
+		sh->pipes[pipe].pace.pr = pr;
 	m->state.te = 0;
 	m->profile = &pr->meter;
 	return 0;
@@ -722,6 +737,9 @@ lc_shaper_create(const struct lc_shaper_params *p)
 	sh->port_rate = p->port_rate / 8;
 	sh->hz = p->hz != 0 ? p->hz : rte_get_tsc_hz();
 	sh->max_profiles = p->max_profiles;
+	sh->port_burst = lc_shaper_default_burst(p->port_rate);
+	sh->port_tokens = sh->port_burst;
+	meter_profile_init(&sh->port_meter, sh->port_rate, (uint64_t)sh->port_burst, sh->hz);
 	sh->own_drops = p->aqm != LC_SHAPER_AQM_RED;
 	sh->pie.target_us = PIE_TARGET_US;
 	sh->pie.tupdate_us = PIE_TUPDATE_US;
@@ -747,21 +765,17 @@ lc_shaper_create(const struct lc_shaper_params *p)
 			ret = -rte_errno;
 			goto fail;
 		}
-		sh->pace = rte_zmalloc_socket("lc_shaper_pace",
-					      sizeof(*sh->pace) * ((size_t)p->users + 1),
-					      RTE_CACHE_LINE_SIZE, socket);
 		sh->wheel = rte_zmalloc_socket("lc_shaper_wheel",
 					       sizeof(*sh->wheel) * PACE_SLOTS,
 					       RTE_CACHE_LINE_SIZE, socket);
-		if (sh->pace == NULL || sh->wheel == NULL) {
+		if (sh->wheel == NULL) {
 			ret = -ENOMEM;
 			goto fail;
 		}
 		/* Slots of about PACE_SLOT_NS: the largest power of two below. */
 		sh->slot_shift = rte_fls_u64(RTE_MAX(sh->hz / (1000000000 / PACE_SLOT_NS),
 						     (uint64_t)1)) - 1;
-		sh->memory += sizeof(*sh->pace) * ((size_t)p->users + 1) +
-			      sizeof(*sh->wheel) * PACE_SLOTS;
+		sh->memory += sizeof(*sh->wheel) * PACE_SLOTS;
 	}
 	sh->profiles = rte_zmalloc_socket("lc_shaper_profiles",
 					  sizeof(*sh->profiles) * p->max_profiles,
@@ -825,7 +839,6 @@ lc_shaper_free(struct lc_shaper *sh)
 		}
 	}
 	rte_sched_port_free(sh->port);
-	rte_free(sh->pace);
 	rte_free(sh->wheel);
 	rte_free(sh->pipes);
 	rte_free(sh->meters.pipe);
@@ -840,7 +853,7 @@ static inline uint32_t
 pipe_qdelay_us(const struct lc_shaper *sh, uint32_t pipe)
 {
 	uint64_t us = (uint64_t)sh->pipes[pipe].qbytes * 1000000 /
-		      sh->profiles[pipe_profile(sh, pipe)].rate;
+		      sh->pipes[pipe].pace.pr->rate;
 
 	return us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 }
@@ -865,6 +878,30 @@ pipe_pie_catch_up(struct lc_shaper *sh, uint32_t pipe, uint32_t now_us)
 }
 
 /* ---- the pacer ------------------------------------------------------ */
+
+/*
+ * Bring the port's bucket to now; true when the port may send. Its
+ * numbers are a meter profile's, as for the pipes.
+ */
+static inline bool
+port_refill(struct lc_shaper *sh, uint64_t now)
+{
+	const struct rte_meter_srtcm_profile *mp = &sh->port_meter;
+	uint64_t n;
+
+	if (now > sh->port_time) {
+		n = (now - sh->port_time) / mp->cir_period;
+		sh->port_time += n * mp->cir_period;
+		if (n > (uint64_t)(sh->port_burst - RTE_MIN(sh->port_tokens, (int64_t)0)) /
+			mp->cir_bytes_per_period)
+			sh->port_tokens = sh->port_burst;
+		else
+			sh->port_tokens = RTE_MIN(sh->port_tokens +
+						  (int64_t)(n * mp->cir_bytes_per_period),
+						  sh->port_burst);
+	}
+	return sh->port_tokens > 0;
+}
 
 /* Add what a pipe's bucket earned since its latest refill, up to the burst. */
 static inline void
@@ -929,7 +966,7 @@ pace_schedule(struct lc_shaper *sh, uint32_t pipe, uint64_t due)
 	if (slot - sh->wheel_slot >= PACE_SLOTS)
 		slot = sh->wheel_slot + PACE_SLOTS - 1;
 	idx = (uint32_t)(slot & (PACE_SLOTS - 1));
-	sh->pace[pipe].next = sh->wheel[idx];
+	sh->pipes[pipe].pace.next = sh->wheel[idx];
 	sh->wheel[idx] = pipe + 1;
 }
 
@@ -940,17 +977,11 @@ pace_cost(const struct lc_shaper *sh, const struct rte_mbuf *m)
 	return m->pkt_len + sh->frame_overhead;
 }
 
-static inline const struct rte_meter_srtcm_profile *
-pace_profile(const struct lc_shaper *sh, uint32_t pipe)
-{
-	return sh->meters.pipe[pipe].profile;
-}
-
 /* Append a frame to a pipe's FIFO; a pipe that had none enters the wheel. */
 static inline void
 pace_hold(struct lc_shaper *sh, uint32_t pipe, struct rte_mbuf *m, uint64_t now)
 {
-	struct lc_shaper_pace *pc = &sh->pace[pipe];
+	struct lc_shaper_pace *pc = &sh->pipes[pipe].pace;
 
 	/* An empty wheel starts at now. */
 	if (sh->pace_waiting == 0)
@@ -958,8 +989,7 @@ pace_hold(struct lc_shaper *sh, uint32_t pipe, struct rte_mbuf *m, uint64_t now)
 	*pace_link(m) = NULL;
 	if (pc->waiting++ == 0) {
 		pc->head = m;
-		pace_schedule(sh, pipe, pace_due(pc, pace_profile(sh, pipe),
-						 pace_cost(sh, m)));
+		pace_schedule(sh, pipe, pace_due(pc, &pc->pr->meter, pace_cost(sh, m)));
 	} else {
 		*pace_link(pc->tail) = m;
 	}
@@ -990,8 +1020,8 @@ static void
 pace_wake(struct lc_shaper *sh, uint32_t pipe, uint64_t now,
 	  struct rte_mbuf **out, uint32_t *n_out)
 {
-	struct lc_shaper_pace *pc = &sh->pace[pipe];
-	const struct rte_meter_srtcm_profile *mp = pace_profile(sh, pipe);
+	struct lc_shaper_pace *pc = &sh->pipes[pipe].pace;
+	const struct rte_meter_srtcm_profile *mp = &pc->pr->meter;
 
 	pace_refill(pc, mp, now);
 	while (pc->waiting > 0 && pace_take(pc, mp, pace_cost(sh, pc->head))) {
@@ -1039,10 +1069,18 @@ pace_release(struct lc_shaper *sh, uint64_t now)
 
 		/* Wakes put pipes back in later slots, never in this one. */
 		sh->wheel[idx] = 0;
+		if (p != 0)
+			rte_prefetch0(&sh->pipes[p - 1]);
 		while (p != 0 && budget > 0) {
 			uint32_t pipe = p - 1;
+			struct lc_shaper_pace *pc = &sh->pipes[pipe].pace;
 
-			p = sh->pace[pipe].next;
+			/* The next pipe's state, and this one's first frame. */
+			p = pc->next;
+			if (p != 0)
+				rte_prefetch0(&sh->pipes[p - 1]);
+			rte_prefetch0(pc->head);
+			rte_prefetch0(pace_link(pc->head));
 			pace_wake(sh, pipe, now, out, &n_out);
 			budget--;
 		}
@@ -1064,7 +1102,7 @@ pace_release_all(struct lc_shaper *sh)
 	uint32_t n_out = 0;
 
 	for (uint32_t pipe = 0; pipe <= sh->users && sh->pace_waiting > 0; pipe++) {
-		struct lc_shaper_pace *pc = &sh->pace[pipe];
+		struct lc_shaper_pace *pc = &sh->pipes[pipe].pace;
 
 		while (pc->waiting > 0) {
 			out[n_out++] = pc->head;
@@ -1093,6 +1131,13 @@ admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
 	uint32_t kept = 0, nd = 0, aqm = 0;
 	uint32_t now_us = (uint32_t)(now / sh->units_per_us * sh->us_per_unit);
 
+	for (uint32_t i = 0; i < n; i++) {
+		const struct lc_shaper_pipe *p =
+			&sh->pipes[likely(pipes[i] <= sh->users) ? pipes[i] : 0];
+
+		rte_prefetch0(p);
+		rte_prefetch0(&p->pie);
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		uint32_t pipe = pipes[i];
@@ -1123,9 +1168,9 @@ admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
 		 * A limited pipe's frame goes to rte_sched only if its bucket
 		 * lets it go now and nothing of the pipe waits before it.
 		 */
-		if (sh->profiles[pipe_profile(sh, pipe)].paced && !sh->flushing) {
-			struct lc_shaper_pace *pc = &sh->pace[pipe];
-			const struct rte_meter_srtcm_profile *mp = pace_profile(sh, pipe);
+		if (p->pace.pr->paced && !sh->flushing) {
+			struct lc_shaper_pace *pc = &sh->pipes[pipe].pace;
+			const struct rte_meter_srtcm_profile *mp = &pc->pr->meter;
 
 			if (pc->waiting > 0) {
 				pace_hold(sh, pipe, m, now);
@@ -1136,7 +1181,7 @@ admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
 				pace_hold(sh, pipe, m, now);
 				continue;
 			}
-		} else if (unlikely(sh->pace[pipe].waiting > 0)) {
+		} else if (unlikely(sh->pipes[pipe].pace.waiting > 0)) {
 			/* A limit just lifted: the frames before it go first. */
 			pace_hold(sh, pipe, m, now);
 			continue;
@@ -1203,6 +1248,8 @@ lc_shaper_dequeue(struct lc_shaper *sh, struct rte_mbuf **pkts, uint32_t n,
 		return 0;
 	if (sh->pace_waiting > 0)
 		pace_release(sh, now);
+	if (!sh->flushing && !port_refill(sh, now))
+		return 0;
 	k = (uint32_t)rte_sched_port_dequeue(sh->port, pkts, n);
 	for (uint32_t i = 0; i < k; i++) {
 		uint32_t len = pkts[i]->pkt_len;
@@ -1217,6 +1264,7 @@ lc_shaper_dequeue(struct lc_shaper *sh, struct rte_mbuf **pkts, uint32_t n,
 	}
 	sh->dequeued += k;
 	sh->dequeued_bytes += bytes;
+	sh->port_tokens -= (int64_t)(bytes + (uint64_t)k * sh->frame_overhead);
 	return k;
 }
 
@@ -1227,7 +1275,7 @@ lc_shaper_flush(struct lc_shaper *sh, struct rte_mbuf **pkts, uint32_t n)
 		return 0;
 	if (!sh->flushing) {
 		sh->flushing = true;
-		if (sh->pace != NULL)
+		if (sh->wheel != NULL)
 			pace_release_all(sh);
 		for (uint32_t s = 0; s < 2; s++)
 			rte_sched_subport_config(sh->port, s, NULL, SUBPORT_PROFILE_FLUSH);

@@ -7,7 +7,7 @@
 # over a window of the replay. Upload leaves the server port
 # (server-out.pcap, client address = source), download the client port
 # (client-out.pcap, client address = destination).
-#   test_shaper.sh rates|live|police|tap|states
+#   test_shaper.sh rates|fair|live|police|tap|states
 #
 # The load: 10.1.0.1-4 and 2001:db8:1::9, ::a send 1000-byte frames,
 # 10.1.0.5-8 9000-byte frames (offered several Gbit/s); 10.1.0.4 and
@@ -41,7 +41,7 @@
 
 : "${LC_PCAPRATE:?}"
 
-case_name=${1:?usage: test_shaper.sh rates|live|police|tap|states}
+case_name=${1:?usage: test_shaper.sh rates|fair|live|police|tap|states}
 
 CIN=$WORK/client.pcap
 SIN=$WORK/server.pcap
@@ -480,6 +480,38 @@ rates_run() {
     guard_lost "download" "$J_DOWN"
 }
 
+# ----------------------------------------------------------------- fair --
+# A full uplink shared fairly: [shaper] port_rate = 60mbit and three users
+# at 50 mbit each way (10.1.0.1-3, 1000-byte frames, each offered far more),
+# so their limits add up to 150 mbit. For 2 s all three are active: each
+# gets a third of the port. Then one is deleted (its traffic unassigned,
+# which bypasses the shaper): for 2 s more the other two get half each.
+# The small load: 10.9.0.1, thinned, passes unassigned and unlimited.
+FAIR_USERS=("fa@t 50 50 10.1.0.1" "fb@t 50 50 10.1.0.2" "fc@t 50 50 10.1.0.3")
+fair_run() {
+    local f_up f_down t_mid
+    write_load_conf "$WORK/lc.conf" "[shaper]" "port_rate = 60mbit"
+    lc_start_prio "$WORK/lc.conf"
+    set_users "${FAIR_USERS[@]}"
+    ctl_start
+    sleep 2
+    t_mid=$(now)
+    batch "user del fc@t" > /dev/null
+    sleep 2
+    ctl_stop
+    lc_stop
+    f_up=$(jq .first <<<"$(whole "$OUT_UP" src)")
+    f_down=$(jq .first <<<"$(whole "$OUT_DOWN" dst)")
+    J_UP3=$(measure "$OUT_UP" src 0.5 "$(calc "$t_mid - $f_up - 0.05")")
+    J_DOWN3=$(measure "$OUT_DOWN" dst 0.5 "$(calc "$t_mid - $f_down - 0.05")")
+    J_UP2=$(measure "$OUT_UP" src "$(calc "$t_mid - $f_up + 0.5")" "$(calc "$T_STOP - $f_up - 0.05")")
+    J_DOWN2=$(measure "$OUT_DOWN" dst "$(calc "$t_mid - $f_down + 0.5")" "$(calc "$T_STOP - $f_down - 0.05")")
+    guard_lost "upload, three users" "$J_UP3"
+    guard_lost "download, three users" "$J_DOWN3"
+    guard_lost "upload, two users" "$J_UP2"
+    guard_lost "download, two users" "$J_DOWN2"
+}
+
 # ----------------------------------------------------------------- live --
 # A user at 5 mbit is set to 20 mbit ~1 s into the replay; after `stop`,
 # with frames still queued and nothing arriving, it is set to 1 mbit. The
@@ -797,6 +829,20 @@ tap)
         awk -v o="$ou" 'BEGIN { exit o > 0 && o < 5000 ? 0 : 1 }' ||
             fail "under@t $dir offered $ou Mbit/s: not under its 5000 mbit limit"
         echo "ok: under@t $dir offered $ou Mbit/s, under its 5000 mbit"
+    done
+    ;;
+fair)
+    "$LC_PCAPGEN" load "$CIN" "$SIN" --count "$ROUNDS" > /dev/null
+    small_load "$CIN" src
+    small_load "$SIN" dst
+    attempt fair_run
+    for a in 10.1.0.1 10.1.0.2 10.1.0.3; do
+        check_rate "$a up, three users on 60 mbit" "$J_UP3" 20e6 5 sched "$a"
+        check_rate "$a down, three users on 60 mbit" "$J_DOWN3" 20e6 5 sched "$a"
+    done
+    for a in 10.1.0.1 10.1.0.2; do
+        check_rate "$a up, two users on 60 mbit" "$J_UP2" 30e6 5 sched "$a"
+        check_rate "$a down, two users on 60 mbit" "$J_DOWN2" 30e6 5 sched "$a"
     done
     ;;
 states)
