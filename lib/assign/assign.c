@@ -21,6 +21,7 @@ struct pending {
 	uint32_t user;       /* 0: free slot */
 	uint16_t gen;
 	uint8_t node;        /* the node it came through; 0: none */
+	uint32_t client_next; /* next entry of the same client endpoint, pos + 1 */
 	uint64_t expires;
 };
 
@@ -60,6 +61,12 @@ rule_data(uint32_t user, uint16_t gen, uint8_t node)
 struct lc_assign {
 	struct rte_hash *ip;        /* addr -> user id (as data) */
 	struct rte_hash *pend;      /* endpoint -> position in pending[] */
+	/*
+	 * Client endpoint -> its first entry in pending[] (position + 1), the
+	 * rest chained by client_next: `unassign CLIENT` finds every entry of
+	 * the endpoint, whatever its server.
+	 */
+	struct rte_hash *pend_client;
 	struct pending *pending;
 	uint32_t pend_slots;
 	uint32_t pend_next;         /* next slot the expiry scan looks at */
@@ -94,6 +101,56 @@ pend_counted(struct lc_assign *a, const struct pend_key *k, int delta)
 	uint32_t *n = k->server.port != 0 ? &a->pend_named : &a->pend_any;
 
 	*n = (uint32_t)((int64_t)*n + delta);
+}
+
+/* The first entry of a client endpoint's chain (position + 1), or 0. */
+static uint32_t
+client_head(const struct lc_assign *a, const struct lc_flow_endpoint *c)
+{
+	void *data;
+
+	if (rte_hash_lookup_data(a->pend_client, c, &data) < 0)
+		return 0;
+	return (uint32_t)(uintptr_t)data;
+}
+
+/* Put the new entry at pos first in its client endpoint's chain. */
+static int
+client_link(struct lc_assign *a, const struct pend_key *k, int32_t pos)
+{
+	uint32_t head = client_head(a, &k->client);
+	int rc = rte_hash_add_key_data(a->pend_client, &k->client,
+				       (void *)(uintptr_t)(pos + 1));
+
+	if (rc < 0)
+		return rc;
+	a->pending[pos].client_next = head;
+	return 0;
+}
+
+/* Take the entry at pos out of its client endpoint's chain. */
+static void
+client_unlink(struct lc_assign *a, const struct pend_key *k, int32_t pos)
+{
+	uint32_t head = client_head(a, &k->client);
+	uint32_t next = a->pending[pos].client_next;
+
+	a->pending[pos].client_next = 0;
+	if (head == (uint32_t)pos + 1) {
+		if (next == 0)
+			rte_hash_del_key(a->pend_client, &k->client);
+		else
+			rte_hash_add_key_data(a->pend_client, &k->client,
+					      (void *)(uintptr_t)next);
+		return;
+	}
+	/* Chains are short: the servers one client endpoint was named with. */
+	for (uint32_t at = head; at != 0; at = a->pending[at - 1].client_next) {
+		if (a->pending[at - 1].client_next == (uint32_t)pos + 1) {
+			a->pending[at - 1].client_next = next;
+			return;
+		}
+	}
 }
 
 static struct rte_hash *
@@ -138,6 +195,8 @@ lc_assign_create(const struct lc_assign_params *p)
 		a->ip_slots = rte_hash_max_key_id(a->ip) + 1;
 	a->pend = make_hash(p->name, "pend", p->pending_capacity,
 			    sizeof(struct pend_key), p->socket_id);
+	a->pend_client = make_hash(p->name, "pendc", p->pending_capacity,
+				   sizeof(struct lc_flow_endpoint), p->socket_id);
 	if (a->pend != NULL) {
 		a->pend_slots = rte_hash_max_key_id(a->pend) + 1;
 		a->pending = rte_zmalloc_socket("lc_pending",
@@ -147,8 +206,8 @@ lc_assign_create(const struct lc_assign_params *p)
 	a->users = rte_zmalloc_socket("lc_users",
 				      sizeof(*a->users) * ((size_t)p->users + 1),
 				      RTE_CACHE_LINE_SIZE, p->socket_id);
-	if (a->ip == NULL || a->pend == NULL || a->pending == NULL ||
-	    a->users == NULL) {
+	if (a->ip == NULL || a->pend == NULL || a->pend_client == NULL ||
+	    a->pending == NULL || a->users == NULL) {
 		lc_assign_free(a);
 		rte_errno = ENOMEM;
 		return NULL;
@@ -163,6 +222,7 @@ lc_assign_free(struct lc_assign *a)
 		return;
 	rte_hash_free(a->ip);
 	rte_hash_free(a->pend);
+	rte_hash_free(a->pend_client);
 	rte_free(a->pending);
 	rte_free(a->users);
 	rte_free(a);
@@ -315,6 +375,17 @@ pending_clear(struct lc_assign *a, struct pending *p)
 {
 	node_counted(a->node_rules, p->user != 0 ? p->node : 0, -1);
 	p->user = 0;
+}
+
+/* Remove the pending entry of key k, at pos. */
+static void
+pending_del(struct lc_assign *a, const struct pend_key *k, int32_t pos)
+{
+	client_unlink(a, k, pos);
+	if (rte_hash_del_key(a->pend, k) >= 0)
+		pend_counted(a, k, -1);
+	pending_clear(a, &a->pending[pos]);
+	a->ctr.pending = (uint64_t)rte_hash_count(a->pend);
 }
 
 /* Point a target's existing pending entry, if any, at user, afresh. */
@@ -504,6 +575,10 @@ lc_assign_endpoint_to(struct lc_assign *a, struct lc_flow_table *flows,
 	int32_t pos;
 
 	pos = rte_hash_add_key(a->pend, &k);
+	if (pos >= 0 && a->pending[pos].user == 0 && client_link(a, &k, pos) != 0) {
+		rte_hash_del_key(a->pend, &k);
+		pos = -ENOSPC;
+	}
 	if (pos < 0) {
 		a->ctr.pending_full++;
 		*err = -ENOSPC;
@@ -572,12 +647,26 @@ lc_unassign_endpoint_to(struct lc_assign *a, struct lc_flow_table *flows,
 	int n;
 
 	pend_key(t->client, t->client_port, t->server, t->server_port, &k);
-	pos = rte_hash_del_key(a->pend, &k);
-	if (pos >= 0) {
-		pend_counted(a, &k, -1);
-		pending_clear(a, &a->pending[pos]);
-		a->ctr.pending = (uint64_t)rte_hash_count(a->pend);
-		removed = true;
+	if (t->server_port != 0) {
+		pos = rte_hash_lookup(a->pend, &k);
+		if (pos >= 0) {
+			pending_del(a, &k, pos);
+			removed = true;
+		}
+	} else {
+		/* The client endpoint to any server: each of its entries. */
+		uint32_t at;
+
+		while ((at = client_head(a, &k.client)) != 0) {
+			const void *key;
+
+			if (rte_hash_get_key_with_position(a->pend, (int32_t)at - 1,
+							   (void **)&key) != 0)
+				break;
+			memcpy(&k, key, sizeof(k));
+			pending_del(a, &k, (int32_t)at - 1);
+			removed = true;
+		}
 	}
 	n = target_flows(flows, t, found, RTE_DIM(found));
 	for (int i = 0; i < n; i++) {
@@ -622,6 +711,7 @@ lc_assign_clear(struct lc_assign *a)
 {
 	rte_hash_reset(a->ip);
 	rte_hash_reset(a->pend);
+	rte_hash_reset(a->pend_client);
 	a->pend_named = a->pend_any = 0;
 	memset(a->pending, 0, sizeof(*a->pending) * a->pend_slots);
 	for (unsigned int n = 1; n <= LC_ASSIGN_NODES_MAX; n++)
@@ -689,12 +779,11 @@ lc_assign_upkeep(struct lc_assign *a, struct lc_flow_table *flows, uint64_t now,
 			struct pend_key k;
 
 			memcpy(&k, key, sizeof(k));
-			if (rte_hash_del_key(a->pend, &k) >= 0)
-				pend_counted(a, &k, -1);
+			pending_del(a, &k, (int32_t)pos);
+		} else {
+			pending_clear(a, p);
 		}
-		pending_clear(a, p);
 		a->ctr.pending_expired++;
-		a->ctr.pending = (uint64_t)rte_hash_count(a->pend);
 	}
 
 	/* IP-wide assignments of users that were removed. */

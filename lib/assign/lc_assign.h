@@ -228,8 +228,10 @@ enum lc_assign_result lc_assign_endpoint_to(struct lc_assign *a,
 
 /*
  * `unassign CLIENT [SERVER]`: removes the pending assignment of exactly
- * that target and unbinds the flows bound by endpoint (to that server only,
- * when it names one), which go back to what an IP-wide assignment says.
+ * that target, or, when it names no server, every pending assignment of
+ * the client endpoint whatever its server; and unbinds the flows bound by
+ * endpoint (to that server only, when it names one), which go back to what
+ * an IP-wide assignment says.
  */
 enum lc_assign_result lc_unassign_endpoint_to(struct lc_assign *a,
 					      struct lc_flow_table *flows,

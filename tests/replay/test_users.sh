@@ -844,6 +844,19 @@ time.sleep(60)
     expect_eq "$(user_field bob@example.com .user.flows)" 0 "bob's flows after unassign"
     expect_eq "$(user_field alice@example.com .user.flows)" 1 "alice's flows after bob's unassign"
 
+    # unassign CLIENT, without a server, takes every assignment of the
+    # endpoint, whatever its server: the pending ones named with a server
+    # too, and every flow an endpoint assignment bound (alice's).
+    ok_reply "erin to node-a" assign erin@example.com 100.64.0.1:40000 192.0.2.30:443 node=node-a > /dev/null
+    ok_reply "erin to node-b" assign erin@example.com 100.64.0.1:40000 192.0.2.40:443 node=node-b > /dev/null
+    ok_reply "erin anywhere" assign erin@example.com 100.64.0.1:40000 > /dev/null
+    pending=$(lc_ctl stats | jq .assignments.pending)
+    r=$(ok_reply "unassign CLIENT" unassign 100.64.0.1:40000)
+    expect_eq "$(jq -r .result <<<"$r")" removed "unassign CLIENT, pending entries of three servers"
+    expect_eq "$(lc_ctl stats | jq .assignments.pending)" $((pending - 3)) "pending after unassign CLIENT"
+    expect_eq "$(user_field alice@example.com .user.flows)" 0 "alice's flow after unassign CLIENT"
+    r=$(ok_reply "unassign CLIENT again" unassign 100.64.0.1:40000)
+    expect_eq "$(jq -r .result <<<"$r")" not_found "unassign CLIENT again"
 
     # Node names that come and go do not use up the ids. node-b held by a
     # pending entry, node-a by flows, and 61 more names each by a pending

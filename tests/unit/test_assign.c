@@ -1702,6 +1702,89 @@ node_refs(void **state)
 	check_flow_counts(x);
 }
 
+/*
+ * unassign CLIENT (no server) removes every assignment of the client
+ * endpoint, whatever its server: the entries named with a server too, and
+ * every flow an endpoint assignment bound.
+ */
+static void
+unassign_client_any_server(void **state)
+{
+	struct fx *x = *state;
+	struct lc_flow *f;
+	char server[32];
+
+	add_user(x, 1);
+	add_user(x, 2);
+	assert_int_equal(assign_to(x, 1, "100.64.2.1", 40000, "192.0.2.10", 443,
+				   1, SEC(1)), LC_ASSIGN_PENDING);
+	assert_int_equal(assign_to(x, 2, "100.64.2.1", 40000, "192.0.2.20", 443,
+				   2, SEC(1)), LC_ASSIGN_PENDING);
+	assert_int_equal(assign_to(x, 1, "100.64.2.1", 40000, NULL, 0, 3, SEC(1)),
+			 LC_ASSIGN_PENDING);
+	/* Another endpoint of the same address, and one of another address. */
+	assert_int_equal(assign_to(x, 2, "100.64.2.1", 40001, "192.0.2.10", 443,
+				   1, SEC(1)), LC_ASSIGN_PENDING);
+	assert_int_equal(assign_to(x, 2, "100.64.2.2", 40000, "192.0.2.10", 443,
+				   1, SEC(1)), LC_ASSIGN_PENDING);
+	assert_int_equal(tcp_to(x, "100.64.2.1", 40000, "192.0.2.30", 443, UP,
+				SEC(2), &f), 1);
+	assert_int_equal(ctr(x).pending, 5);
+
+	assert_int_equal(unassign_ep(x, "100.64.2.1", 40000), LC_ASSIGN_REMOVED);
+	assert_int_equal(ctr(x).pending, 2);
+	assert_int_equal(f->user_id, 0);
+	assert_int_equal(REFS(x, 2), 0);
+	assert_int_equal(REFS(x, 3), 0);
+	assert_int_equal(REFS(x, 1), 2);
+	assert_int_equal(unassign_ep(x, "100.64.2.1", 40000), LC_ASSIGN_NOT_FOUND);
+	assert_int_equal(tcp_to(x, "100.64.2.1", 40000, "192.0.2.10", 443, UP,
+				SEC(3), NULL), 0);
+	assert_int_equal(tcp_to(x, "100.64.2.1", 40000, "192.0.2.20", 443, UP,
+				SEC(3), NULL), 0);
+	assert_int_equal(tcp_to(x, "100.64.2.1", 40001, "192.0.2.10", 443, UP,
+				SEC(3), NULL), 2);
+	assert_int_equal(tcp_to(x, "100.64.2.2", 40000, "192.0.2.10", 443, UP,
+				SEC(3), NULL), 2);
+
+	/*
+	 * Entries of one endpoint taken out one by one (first, middle, last
+	 * of its chain) and by expiry leave the rest whole.
+	 */
+	for (int i = 0; i < 6; i++) {
+		snprintf(server, sizeof(server), "192.0.2.%d", 100 + i);
+		assert_int_equal(assign_to(x, 1, "100.64.2.3", 50000, server, 443,
+					   4, SEC(10 + i)), LC_ASSIGN_PENDING);
+	}
+	for (int i = 0; i < 6; i += 2) {
+		snprintf(server, sizeof(server), "192.0.2.%d", 100 + i);
+		struct lc_assign_target t = target("100.64.2.3", 50000, server, 443, 0);
+		assert_int_equal(lc_unassign_endpoint_to(x->a, x->flows, &t),
+				 LC_ASSIGN_REMOVED);
+	}
+	/*
+	 * 101, 103 and 105 are left; 101, named at 11 s, runs out (and so do
+	 * the entries of 40001 and of 100.64.2.2, named at 1 s).
+	 */
+	upkeep_settle(x, SEC(11) + TTL + 1);
+	assert_int_equal(ctr(x).pending, 2);
+	assert_int_equal(REFS(x, 4), 2);
+	assert_int_equal(tcp_to(x, "100.64.2.3", 50000, "192.0.2.101", 443, UP,
+				SEC(42), NULL), 0);
+	assert_int_equal(tcp_to(x, "100.64.2.3", 50000, "192.0.2.103", 443, UP,
+				SEC(42), NULL), 1);
+	assert_int_equal(REFS(x, 4), 3);
+	assert_int_equal(unassign_ep(x, "100.64.2.3", 50000), LC_ASSIGN_REMOVED);
+	assert_int_equal(ctr(x).pending, 0);
+	assert_int_equal(REFS(x, 4), 0);
+	/* And named again, the chain starts afresh. */
+	assert_int_equal(assign_to(x, 2, "100.64.2.3", 50000, "192.0.2.100", 443,
+				   5, SEC(50)), LC_ASSIGN_PENDING);
+	assert_int_equal(unassign_ep(x, "100.64.2.3", 50000), LC_ASSIGN_REMOVED);
+	assert_int_equal(ctr(x).pending, 0);
+	check_flow_counts(x);
+}
+
 /* ---- main ----------------------------------------------------------------- */
 
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
@@ -1739,6 +1822,7 @@ main(void)
 		T(ip_rule_node),
 		T(named_pending_expires),
 		T(node_refs),
+		T(unassign_client_any_server),
 	};
 
 	return cmocka_run_group_tests_name("assign", tests, lc_test_eal_setup,
