@@ -5,6 +5,9 @@
 #   lc-ID-cli: eth0 ==veth== lcIDc  [linecapd: af_packet]  lcIDs ==veth== eth0 :lc-ID-srv
 #   10.99.0.11..16                  (no IP, IPv6 off)                       10.99.0.1
 #   fd00:99::11..16                                                         fd00:99::1
+#                                       [linecapd: mgmt over TLS]
+#                                   (mgmt up)  lcIDm ==veth====================== mgmt0
+#                                       10.98.X.Y+1/30                         10.98.X.Y+2/30
 #
 # Both namespaces are on one L2 segment (10.99.0.0/24, fd00:99::/64): ARP and
 # ND cross linecapd like everything else. The root-namespace ends are the
@@ -62,7 +65,8 @@
 # ID (default 0, or $LC_LAB) is 1-8 characters [a-z0-9]; every name the lab
 # makes carries it, so several labs can run at once and 'down' removes only
 # what this lab's 'up' made. Everything stays inside the lab: the namespaces
-# have no route out, and the root-namespace ends have no address.
+# have no route out, the wire's root-namespace ends have no address, and the
+# management link's root end only an address of its /30.
 set -euo pipefail
 
 LAB_DIR=$(cd "$(dirname "$0")" && pwd)
