@@ -12,6 +12,11 @@ command -v v2ray > /dev/null ||
     skip "v2ray is missing (Debian's v2ray package; scripts/install-deps.sh installs it)"
 command -v openssl > /dev/null || skip "openssl is missing"
 
+# The test's own commands (linecapctl and jq in the checks, the nodes'
+# followers) on the CPU of iperf3 and v2ray, away from linecapd's worker;
+# linecapd places its lcores itself (EAL -l).
+taskset -cp "$APP_CPU" $$ > /dev/null
+
 ALICE=alice@lab.example
 BOB=bob@lab.example
 CAROL=carol@lab.example
