@@ -10,7 +10,9 @@
 #      the server namespace, and a v2ray client in the client namespace with
 #      a local port per user that goes through the node as that user;
 #   4. starts linecapd with the wire held, sets the three users, starts
-#      linecap-xray on the node's access log, then starts the wire;
+#      the node's linecap-xray inside the node's namespace, following the
+#      node's access log and reaching linecapd over TLS on the lab's
+#      management link, then starts the wire;
 #   5. runs iperf3 for each user through its proxy port (2 TCP flows), first
 #      downloads, then uploads; the node logs every VMess connection with
 #      the user's email and linecap-xray assigns it to the user, as in
@@ -130,7 +132,8 @@ lc_write_conf "$WORK/linecap.conf" \
     "[flows]" "capacity = 65536" \
     "[shaper]" "port_rate = 10gbit" "aqm = none" \
     "[users]" "capacity = 1024" "state_file = $WORK/users.conf" \
-    "[mgmt]" "socket = $LC_SOCK"
+    "[mgmt]" "socket = $LC_SOCK" \
+    "${LAB_MGMT_CONF[@]}"
 echo "linecapd config ($WORK/linecap.conf):"
 sed 's/^/    /' "$WORK/linecap.conf"
 lc_start "$WORK/linecap.conf"
@@ -143,11 +146,13 @@ for u in "${USERS[@]}"; do
 done
 
 # The node's access log, the way linecap-xray reads Xray's or v2ray's in
-# production.
+# production: on the node, reaching linecapd over TLS on the management
+# link (scripts/lab.sh follower: --connect, the node's certificate, --node).
 ACCESS=${LAB_PROXY_LOGS[0]}
-"$B/linecap-xray/linecap-xray" -s "$LC_SOCK" --stats 3600 "$ACCESS" 2> "$WORK/xray.log" &
+"$LAB" -i "$ID" follower 1 "$B/linecap-xray/linecap-xray" --stats 3600 2> "$WORK/xray.log" &
 PIDS+=($!)
-echo "linecap-xray follows the node's access log, $ACCESS"
+echo "linecap-xray follows the node's access log, $ACCESS, in $LAB_NS_SRV,"
+echo "and reaches linecapd over TLS on the management link ($LAB_MGMT_ADDR:$LAB_MGMT_PORT)"
 show start
 
 # --- traffic ------------------------------------------------------------------

@@ -5,6 +5,9 @@
 #   lc-ID-cli: eth0 ==veth== lcIDc  [linecapd: af_packet]  lcIDs ==veth== eth0 :lc-ID-srv
 #   10.99.0.11..16                  (no IP, IPv6 off)                       10.99.0.1
 #   fd00:99::11..16                                                         fd00:99::1
+#                                       [linecapd: mgmt over TLS]
+#                                   (mgmt up)  lcIDm ==veth====================== mgmt0
+#                                       10.98.X.Y+1/30                         10.98.X.Y+2/30
 #
 # Both namespaces are on one L2 segment (10.99.0.0/24, fd00:99::/64): ARP and
 # ND cross linecapd like everything else. The root-namespace ends are the
@@ -30,6 +33,7 @@
 #       through that node as that user, from the user's own client address.
 #       'env' lists the routes:
 #         LAB_PROXY_ROUTES=("EMAIL NODE NODE_IP CLIENT_IP LOCAL_PORT TARGET_PORT" ...)
+#       (and the nodes' addresses, LAB_PROXY_NODES and LAB_PROXY_NODES6)
 #       so that 'ip netns exec $LAB_NS_CLI iperf3 -c 127.0.0.1 -p LOCAL_PORT'
 #       reaches an iperf3 server on 127.0.0.1:TARGET_PORT of the server
 #       namespace through the node, as the user. Local port 10000+100*NODE+U,
@@ -39,14 +43,33 @@
 #       $LAB_PROXY_V6 go over IPv6 (from fd00:99::1U to fd00:99::N). Every
 #       v2ray is pinned to CPU $LAB_PROXY_CPU when it is set. Configs, logs
 #       and PIDs are in /run/linecap-lab-ID/proxy; the lab's 'down' takes
-#       the proxy down too.
+#       the proxy down too. 'proxy up' brings up the management link (below)
+#       as well.
+#   scripts/lab.sh [-i ID] mgmt up | down | status
+#       the management link: a veth pair of its own, never the wire, between
+#       the root namespace (lcIDm, 10.98.X.Y+1/30) and the server namespace,
+#       the nodes' (mgmt0, 10.98.X.Y+2/30), the /30 derived from ID; and in
+#       /run/linecap-lab-ID/mgmt the certificates of management over TLS
+#       (scripts/lib/certs.sh): a CA (ca.pem), linecapd's (linecapd.pem,
+#       SAN the root-side address), a follower's per node (node1.pem,
+#       node2.pem: CN node1, node2) and an operator's (operator.pem, CN
+#       lab-operator). 'env' gives linecapd's [mgmt] lines for it,
+#       LAB_MGMT_CONF=("[mgmt]" "listen = ADDR:9470" ...), and
+#       LAB_MGMT_ADDR, LAB_MGMT_PORT, LAB_MGMT_DIR.
+#   scripts/lab.sh [-i ID] follower NODE LINECAP_XRAY [OPTION...]
+#       runs (execs) LINECAP_XRAY as node NODE's follower inside the server
+#       namespace: --connect over the management link with node NODE's
+#       certificate, --node nodeNODE, --node-addr for both of the node's
+#       addresses, the OPTIONs, and the node's access log
 #
 # ID (default 0, or $LC_LAB) is 1-8 characters [a-z0-9]; every name the lab
 # makes carries it, so several labs can run at once and 'down' removes only
 # what this lab's 'up' made. Everything stays inside the lab: the namespaces
-# have no route out, and the root-namespace ends have no address.
+# have no route out, the wire's root-namespace ends have no address, and the
+# management link's root end only an address of its /30.
 set -euo pipefail
 
+LAB_DIR=$(cd "$(dirname "$0")" && pwd)
 ID=${LC_LAB:-0}
 if [ "${1:-}" = "-i" ]; then
     ID=$2
@@ -91,6 +114,16 @@ rings_for "$MTU"
 PROXY_DIR=/run/linecap-lab-$ID/proxy
 NODE4=(10.99.0.1 10.99.0.2)
 NODE6=(fd00:99::1 fd00:99::2)
+
+# The management link: a /30 of 10.98.0.0/16 picked by ID, so that labs
+# side by side get different ones in the root namespace.
+IF_MGMT=lc${ID}m
+MGMT_DIR=/run/linecap-lab-$ID/mgmt
+MGMT_PORT=9470
+mgmt_slot=$(( $(printf %s "$ID" | cksum | cut -d' ' -f1) % 16384 ))
+MGMT_ROOT=10.98.$((mgmt_slot / 64)).$((mgmt_slot % 64 * 4 + 1))
+MGMT_NODE=10.98.$((mgmt_slot / 64)).$((mgmt_slot % 64 * 4 + 2))
+MGMT_NODES=2   # follower certificates made: node1 .. node$MGMT_NODES
 
 die() { echo "lab: $*" >&2; exit 1; }
 need_root() { [ "$(id -u)" -eq 0 ] || die "must run as root"; }
@@ -194,6 +227,7 @@ tap() {
 down() {
     need_root
     proxy_down > /dev/null 2>&1 || true
+    mgmt_down > /dev/null 2>&1 || true
     tap off 2>/dev/null || true
     if exists_if "$BR"; then ip link del "$BR"; fi
     # Processes left inside the lab's namespaces (iperf3, ping) go with them.
@@ -231,12 +265,84 @@ status() {
         ip -n "$ns" -br addr show dev eth0
         ip -n "$ns" -s link show dev eth0 | sed -n '3,6p'
     done
-    for ifc in "$IF_CLI" "$IF_SRV" "$BR" "${TAP_CLI}0" "${TAP_CLI}1" "${TAP_SRV}0" "${TAP_SRV}1"; do
+    for ifc in "$IF_CLI" "$IF_SRV" "$IF_MGMT" "$BR" "${TAP_CLI}0" "${TAP_CLI}1" "${TAP_SRV}0" "${TAP_SRV}1"; do
         exists_if "$ifc" || continue
         any=1
         ip -br link show dev "$ifc"
     done
     [ $any -eq 1 ] || echo "lab $ID is down"
+}
+
+# --- the management link -------------------------------------------------------
+
+mgmt_up() {
+    need_root
+    exists_ns "$NS_SRV" || die "lab $ID is not up (scripts/lab.sh -i $ID up first)"
+    exists_if "$IF_MGMT" && return 0
+    command -v openssl > /dev/null || die "openssl is missing: run scripts/install-deps.sh"
+    ip -br addr show | grep -qw "$MGMT_ROOT/30" &&
+        die "$MGMT_ROOT/30 is taken in the root namespace (another lab?)"
+    trap 'mgmt_down > /dev/null 2>&1' EXIT
+    ip link add "$IF_MGMT" type veth peer name mgmt0 netns "$NS_SRV"
+    sysctl -qw "net.ipv6.conf.$IF_MGMT.disable_ipv6=1"
+    ip addr add "$MGMT_ROOT/30" dev "$IF_MGMT"
+    ip link set dev "$IF_MGMT" up
+    ip netns exec "$NS_SRV" sysctl -qw net.ipv6.conf.mgmt0.disable_ipv6=1
+    ip -n "$NS_SRV" addr add "$MGMT_NODE/30" dev mgmt0
+    ip -n "$NS_SRV" link set dev mgmt0 up
+    mkdir -p "$MGMT_DIR"
+    # shellcheck source=SCRIPTDIR/lib/certs.sh
+    (cd "$MGMT_DIR" && . "$LAB_DIR/lib/certs.sh" &&
+        lc_cert_ca ca "linecap lab $ID CA" &&
+        lc_cert_leaf linecapd linecapd ca serverAuth "IP:$MGMT_ROOT" &&
+        lc_cert_leaf operator lab-operator ca clientAuth &&
+        for n in $(seq 1 $MGMT_NODES); do
+            lc_cert_leaf "node$n" "node$n" ca clientAuth || exit 1
+        done) || die "cannot make the certificates in $MGMT_DIR"
+    trap - EXIT
+    echo "management link of lab $ID up: $IF_MGMT $MGMT_ROOT <-> mgmt0 $MGMT_NODE ($NS_SRV), certificates in $MGMT_DIR"
+}
+
+mgmt_down() {
+    need_root
+    if exists_if "$IF_MGMT"; then ip link del "$IF_MGMT"; fi
+    rm -rf "$MGMT_DIR"
+    rmdir "${MGMT_DIR%/mgmt}" 2>/dev/null || true
+    echo "management link of lab $ID down"
+}
+
+mgmt_status() {
+    if ! exists_if "$IF_MGMT"; then
+        echo "the management link of lab $ID is down"
+        return 0
+    fi
+    ip -br addr show dev "$IF_MGMT"
+    exists_ns "$NS_SRV" && ip -n "$NS_SRV" -br addr show dev mgmt0
+    echo "linecapd: [mgmt] listen = $MGMT_ROOT:$MGMT_PORT; certificates in $MGMT_DIR"
+}
+
+mgmt() {
+    case "${1:-}" in
+    up) mgmt_up ;;
+    down) mgmt_down ;;
+    status) mgmt_status ;;
+    *) die "mgmt up | down | status" ;;
+    esac
+}
+
+# follower NODE LINECAP_XRAY [OPTION...]: node NODE's linecap-xray, in the
+# server namespace, over TLS on the management link.
+follower() {
+    need_root
+    local n=${1:-} xray=${2:-}
+    [[ $n =~ ^[12]$ ]] || die "follower NODE LINECAP_XRAY [OPTION...]: NODE is 1 or 2"
+    [ -n "$xray" ] || die "follower NODE LINECAP_XRAY [OPTION...]"
+    shift 2
+    [ -e "$MGMT_DIR/node$n.pem" ] || die "the management link of lab $ID is not up (mgmt up first)"
+    exec ip netns exec "$NS_SRV" "$xray" --connect "$MGMT_ROOT:$MGMT_PORT" \
+        --cert "$MGMT_DIR/node$n.pem" --key "$MGMT_DIR/node$n.key" --ca "$MGMT_DIR/ca.pem" \
+        --node "node$n" --node-addr "${NODE4[n - 1]}:443" --node-addr "[${NODE6[n - 1]}]:443" \
+        "$@" "$PROXY_DIR/node$n-access.log"
 }
 
 # --- the proxy ----------------------------------------------------------------
@@ -349,6 +455,7 @@ proxy_up() {
         sleep 0.1
     done
     [ $ok = 1 ] || die "v2ray does not listen after 10 s: $(tail -n 3 "$PROXY_DIR"/*.out)"
+    mgmt_up > /dev/null
     trap - EXIT
     echo "proxy of lab $ID up: $nodes node(s), ${#users[@]} user(s), logs in $PROXY_DIR"
     proxy_status
@@ -428,6 +535,15 @@ LAB_VDEVS="--vdev=net_af_packet0,iface=$IF_CLI,$AFP --vdev=net_af_packet1,iface=
 LAB_TAP_VDEVS="--vdev=net_af_packet0,iface=${TAP_CLI}1,$AFP --vdev=net_af_packet1,iface=${TAP_SRV}1,$AFP"
 LAB_PROXY_DIR=$PROXY_DIR
 ENV
+    # The management link, when up: linecapd's [mgmt] lines for it.
+    if exists_if "$IF_MGMT"; then
+        cat <<ENV
+LAB_MGMT_ADDR=$MGMT_ROOT
+LAB_MGMT_PORT=$MGMT_PORT
+LAB_MGMT_DIR=$MGMT_DIR
+LAB_MGMT_CONF=("[mgmt]" "listen = $MGMT_ROOT:$MGMT_PORT" "tls_cert = $MGMT_DIR/linecapd.pem" "tls_key = $MGMT_DIR/linecapd.key" "tls_ca = $MGMT_DIR/ca.pem" "operators = lab-operator" "followers = $(seq -f 'node%g' -s ' ' 1 $MGMT_NODES)")
+ENV
+    fi
     # The proxy, when up: its routes and each node's access log.
     if [ -e "$PROXY_DIR/routes" ]; then
         local email node ip cli port target id n=0
@@ -437,6 +553,7 @@ ENV
             [ "$node" -gt "$n" ] && n=$node
         done < "$PROXY_DIR/routes"
         printf ')\nLAB_PROXY_NODES=(%s)\n' "${NODE4[*]:0:n}"
+        printf 'LAB_PROXY_NODES6=(%s)\n' "${NODE6[*]:0:n}"
         printf 'LAB_PROXY_LOGS=('
         for node in $(seq 1 "$n"); do printf '%s ' "$PROXY_DIR/node$node-access.log"; done
         printf ')\n'
@@ -451,5 +568,7 @@ env) env_vars ;;
 bridge) bridge "${2:-}" ;;
 tap) tap "${2:-}" ;;
 proxy) proxy "${2:-}" "${3:-}" ;;
+mgmt) mgmt "${2:-}" ;;
+follower) shift; follower "$@" ;;
 *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -88,9 +88,12 @@ struct node_view {
 	uint32_t followers;     /* connected now */
 	uint64_t last_seen;     /* monotonic s; 0 never */
 };
-/* Node ids in use are 1..nodes_count(). */
+/* Node ids in use are among 1..nodes_count(). */
 unsigned int nodes_count(const struct daemon *d);
-void node_view(const struct daemon *d, uint8_t id, struct node_view *v);
+/* What stats show of node id; false for an id that is free. */
+bool node_view(const struct daemon *d, uint8_t id, struct node_view *v);
+/* From the control loop, often: forgets the nodes nothing holds any more. */
+void nodes_upkeep(struct daemon *d);
 
 /* For lc_mgmt_params.closed: a connection ended. */
 void node_client_closed(void *arg, uint64_t client);

@@ -741,6 +741,7 @@ main(int argc, char **argv)
 			break;
 		}
 		users_upkeep(&d);
+		nodes_upkeep(&d);
 	}
 	metrics_down();
 	lc_log("info", "%s: stopping", stop_signal ? strsignal(stop_signal) : "error");

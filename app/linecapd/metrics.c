@@ -411,14 +411,16 @@ write_nodes(struct daemon *d, struct metrics_text *t)
 	family(t, "linecap_node_assigns_total", "counter",
 	       "Assignments that came through the node (assign ... node=NAME).");
 	for (unsigned int id = 1; id <= n; id++) {
-		node_view(d, (uint8_t)id, &v);
+		if (!node_view(d, (uint8_t)id, &v))
+			continue;
 		metrics_text_u64(t, "linecap_node_assigns_total",
 				 &(struct metrics_label){ "node", v.name }, 1, v.assigns);
 	}
 	family(t, "linecap_node_followers", "gauge",
 	       "Followers of the node connected now (hello node=NAME).");
 	for (unsigned int id = 1; id <= n; id++) {
-		node_view(d, (uint8_t)id, &v);
+		if (!node_view(d, (uint8_t)id, &v))
+			continue;
 		metrics_text_u64(t, "linecap_node_followers",
 				 &(struct metrics_label){ "node", v.name }, 1, v.followers);
 	}

@@ -7,10 +7,14 @@
  * with a small id (1..LC_ASSIGN_NODES_MAX) that the worker stores with a
  * pending assignment and a flow's binding; the worker never sees a name.
  *
- * Ids are given out in order of first use and kept while linecapd runs, so
- * the table holds at most LC_ASSIGN_NODES_MAX names since start. A
- * follower that goes away takes nothing with it: its node, and the
- * assignments made through it, stay.
+ * Ids are given out on first use. A follower that goes away takes nothing
+ * with it: its node, and the assignments made through it, stay. A node is
+ * forgotten, and its id free for another name, once nothing holds it: no
+ * follower connected, no flow, pending or IP-wide assignment of the worker
+ * carrying its id (lc_assign_node_refs()), and no hello or assignment
+ * naming it for NODE_FORGET_S seconds; when a new name finds every id
+ * taken, for NODE_RECLAIM_S. So at most LC_ASSIGN_NODES_MAX nodes are
+ * held at once, however many names come and go.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -23,6 +27,18 @@
 
 /* Connections that said hello, tracked at once. */
 #define FOLLOWERS_MAX 128
+
+/*
+ * Seconds since a node was last named before a node that nothing holds is
+ * forgotten: long enough for a follower's restart to keep its counters.
+ */
+#define NODE_FORGET_S 300
+/*
+ * The same when a new name needs an id and none is free: more than a batch
+ * of pipelined lines takes, so that a node named earlier in the batch,
+ * whose assignment is not with the worker yet, is never taken.
+ */
+#define NODE_RECLAIM_S 2
 
 struct node {
 	char name[NODE_NAME_MAX + 1]; /* "": the id is free */
@@ -40,7 +56,8 @@ struct follower {
 
 struct nodes {
 	struct node node[LC_ASSIGN_NODES_MAX + 1]; /* by id; 0 unused */
-	uint8_t n;                                 /* ids in use: 1..n */
+	uint8_t n;                 /* ids in use are among 1..n */
+	uint64_t next_upkeep;      /* monotonic s */
 	struct follower followers[FOLLOWERS_MAX];
 	uint64_t *user_nodes;   /* by user id: bit id-1 of every node seen */
 	uint32_t users;
@@ -73,30 +90,99 @@ nodes_free(struct daemon *d)
 	d->nodes = NULL;
 }
 
+/* Whether id names a node now. */
+static bool
+node_used(const struct nodes *ns, unsigned int id)
+{
+	return id != 0 && id <= ns->n && ns->node[id].name[0] != '\0';
+}
+
+/*
+ * Forget every node that nothing holds and that was last named at least
+ * idle seconds ago. Returns how many.
+ */
+static unsigned int
+nodes_reclaim(struct daemon *d, uint64_t idle)
+{
+	struct nodes *ns = d->nodes;
+	uint64_t now = lc_monotonic_sec();
+	unsigned int freed = 0;
+
+	for (unsigned int id = 1; id <= ns->n; id++) {
+		struct node *n = &ns->node[id];
+		uint64_t bit = 1ull << (id - 1);
+
+		if (!node_used(ns, id) || n->followers != 0 ||
+		    now - n->last_seen < idle || d->assign == NULL ||
+		    lc_assign_node_refs(d->assign, (uint8_t)id) != 0)
+			continue;
+		lc_log("info", "node %s forgotten: no follower, assignment or flow "
+		       "holds it (id %u free)", n->name, id);
+		for (uint32_t u = 1; u <= ns->users; u++)
+			ns->user_nodes[u] &= ~bit;
+		memset(n, 0, sizeof(*n));
+		freed++;
+	}
+	while (ns->n > 0 && !node_used(ns, ns->n))
+		ns->n--;
+	return freed;
+}
+
+void
+nodes_upkeep(struct daemon *d)
+{
+	uint64_t now = lc_monotonic_sec();
+
+	if (d->nodes == NULL || now < d->nodes->next_upkeep)
+		return;
+	d->nodes->next_upkeep = now + 1;
+	nodes_reclaim(d, NODE_FORGET_S);
+}
+
+/* A free id, or 0. */
+static unsigned int
+node_free_id(const struct nodes *ns)
+{
+	for (unsigned int id = 1; id <= ns->n; id++)
+		if (!node_used(ns, id))
+			return id;
+	return ns->n < LC_ASSIGN_NODES_MAX ? ns->n + 1u : 0;
+}
+
 int
 node_id(struct daemon *d, const char *name, json_t *reply)
 {
 	struct nodes *ns = d->nodes;
+	unsigned int id;
 
 	if (!lc_mgmt_word_ok(name, strlen(name), NODE_NAME_MAX))
 		return lc_mgmt_error(reply, "bad node name '%.*s%s' (1 to %d letters, "
 				     "digits, '.', '-' or '_')", QUOTE(name),
 				     NODE_NAME_MAX);
-	for (unsigned int id = 1; id <= ns->n; id++)
+	for (id = 1; id <= ns->n; id++)
 		if (strcmp(ns->node[id].name, name) == 0)
-			return (int)id;
-	if (ns->n == LC_ASSIGN_NODES_MAX)
-		return lc_mgmt_error(reply, "no room for another node (%d since "
-				     "linecapd started)", LC_ASSIGN_NODES_MAX);
-	ns->n++;
-	memcpy(ns->node[ns->n].name, name, strlen(name) + 1);
-	return ns->n;
+			break;
+	if (id > ns->n) {
+		id = node_free_id(ns);
+		if (id == 0 && nodes_reclaim(d, NODE_RECLAIM_S) > 0)
+			id = node_free_id(ns);
+		if (id == 0)
+			return lc_mgmt_error(reply, "no room for another node (%d are "
+					     "held by followers, assignments or "
+					     "flows)", LC_ASSIGN_NODES_MAX);
+		memcpy(ns->node[id].name, name, strlen(name) + 1);
+		if (id > ns->n)
+			ns->n = (uint8_t)id;
+	}
+	/* Named now: not forgotten while its command is on its way. */
+	ns->node[id].last_seen = lc_monotonic_sec();
+	return (int)id;
 }
 
 const char *
 node_name(const struct daemon *d, uint8_t id)
 {
-	if (d->nodes == NULL || id == 0 || id > d->nodes->n)
+	if (d->nodes == NULL || !node_used(d->nodes, id))
 		return NULL;
 	return d->nodes->node[id].name;
 }
@@ -106,7 +192,7 @@ node_assigned(struct daemon *d, uint8_t node, uint32_t user)
 {
 	struct nodes *ns = d->nodes;
 
-	if (ns == NULL || node == 0 || node > ns->n)
+	if (ns == NULL || !node_used(ns, node))
 		return;
 	ns->node[node].assigns++;
 	ns->node[node].last_seen = lc_monotonic_sec();
@@ -131,7 +217,7 @@ node_user_json(const struct daemon *d, uint32_t user)
 		return list;
 	mask = d->nodes->user_nodes[user];
 	for (unsigned int id = 1; id <= d->nodes->n; id++)
-		if (mask & (1ull << (id - 1)))
+		if ((mask & (1ull << (id - 1))) && node_used(d->nodes, id))
 			json_array_append_new(list, json_string(d->nodes->node[id].name));
 	return list;
 }
@@ -207,16 +293,19 @@ nodes_count(const struct daemon *d)
 	return d->nodes != NULL ? d->nodes->n : 0;
 }
 
-void
+bool
 node_view(const struct daemon *d, uint8_t id, struct node_view *v)
 {
 	const struct node *n = &d->nodes->node[id];
 
+	if (!node_used(d->nodes, id))
+		return false;
 	v->name = n->name;
 	v->assigns = n->assigns;
 	v->hellos = n->hellos;
 	v->followers = n->followers;
 	v->last_seen = n->last_seen;
+	return true;
 }
 
 void
@@ -232,7 +321,11 @@ nodes_stats_json(struct daemon *d, json_t *reply)
 	}
 	for (unsigned int id = 1; id <= ns->n; id++) {
 		const struct node *n = &ns->node[id];
-		json_t *conns = json_array();
+		json_t *conns;
+
+		if (!node_used(ns, id))
+			continue;
+		conns = json_array();
 
 		/* Each connection that said hello with it: its number and age. */
 		for (unsigned int i = 0; i < FOLLOWERS_MAX && n->followers > 0; i++) {

@@ -336,8 +336,9 @@ static const struct lc_mgmt_cmd user_cmds[] = {
 	  "bind the flows of a client endpoint (to one server endpoint), or of a "
 	  "client IP, to a user",
 	  2, 4, cmd_assign, batch_assign, .follower_ok = true },
-	{ "unassign", "IP[:PORT] [SERVER_IP:PORT]", "remove an assignment", 1, 2,
-	  cmd_unassign, .follower_ok = true },
+	{ "unassign", "IP[:PORT] [SERVER_IP:PORT]",
+	  "remove an assignment; without a server, every one of the client "
+	  "endpoint", 1, 2, cmd_unassign, .follower_ok = true },
 	{ "state", "[present|disabled|absent]",
 	  "show or set the shaping state", 0, 1, cmd_state },
 	{ "gc", "", "collect idle dynamic users now", 0, 0, cmd_gc },

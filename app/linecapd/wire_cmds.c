@@ -205,7 +205,8 @@ flow_json(struct daemon *d, const struct lc_wire_flow_info *f, uint64_t now,
 
 		user = u != NULL ? json_string(u->email) : json_integer(f->flow.user_id);
 	}
-	const char *node = node_name(d, f->flow.node);
+	/* A flow unbound from a removed user keeps its node until the sweep. */
+	const char *node = f->flow.user_id != 0 ? node_name(d, f->flow.node) : NULL;
 
 	return json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:s,s:I,s:I,s:{s:I,s:I},s:{s:I,s:I}}",
 		"proto", proto_name(k->l4_proto),

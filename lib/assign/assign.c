@@ -21,6 +21,7 @@ struct pending {
 	uint32_t user;       /* 0: free slot */
 	uint16_t gen;
 	uint8_t node;        /* the node it came through; 0: none */
+	uint32_t client_next; /* next entry of the same client endpoint, pos + 1 */
 	uint64_t expires;
 };
 
@@ -60,6 +61,12 @@ rule_data(uint32_t user, uint16_t gen, uint8_t node)
 struct lc_assign {
 	struct rte_hash *ip;        /* addr -> user id (as data) */
 	struct rte_hash *pend;      /* endpoint -> position in pending[] */
+	/*
+	 * Client endpoint -> its first entry in pending[] (position + 1), the
+	 * rest chained by client_next: `unassign CLIENT` finds every entry of
+	 * the endpoint, whatever its server.
+	 */
+	struct rte_hash *pend_client;
 	struct pending *pending;
 	uint32_t pend_slots;
 	uint32_t pend_next;         /* next slot the expiry scan looks at */
@@ -73,6 +80,13 @@ struct lc_assign {
 	uint64_t ttl;
 	uint32_t users_n;
 	struct lc_worker_user *users;
+	/*
+	 * What carries each node id: flows (lc_flow.node), and pending and
+	 * IP-wide assignments. Only the worker writes them; the control thread
+	 * reads them (lc_assign_node_refs()) to know when an id is free.
+	 */
+	uint32_t node_flows[LC_ASSIGN_NODES_MAX + 1];
+	uint32_t node_rules[LC_ASSIGN_NODES_MAX + 1];
 	/* The sweep applies IP-wide changes and removed users to old flows. */
 	int sweep;
 	bool sweep_again;
@@ -87,6 +101,56 @@ pend_counted(struct lc_assign *a, const struct pend_key *k, int delta)
 	uint32_t *n = k->server.port != 0 ? &a->pend_named : &a->pend_any;
 
 	*n = (uint32_t)((int64_t)*n + delta);
+}
+
+/* The first entry of a client endpoint's chain (position + 1), or 0. */
+static uint32_t
+client_head(const struct lc_assign *a, const struct lc_flow_endpoint *c)
+{
+	void *data;
+
+	if (rte_hash_lookup_data(a->pend_client, c, &data) < 0)
+		return 0;
+	return (uint32_t)(uintptr_t)data;
+}
+
+/* Put the new entry at pos first in its client endpoint's chain. */
+static int
+client_link(struct lc_assign *a, const struct pend_key *k, int32_t pos)
+{
+	uint32_t head = client_head(a, &k->client);
+	int rc = rte_hash_add_key_data(a->pend_client, &k->client,
+				       (void *)(uintptr_t)(pos + 1));
+
+	if (rc < 0)
+		return rc;
+	a->pending[pos].client_next = head;
+	return 0;
+}
+
+/* Take the entry at pos out of its client endpoint's chain. */
+static void
+client_unlink(struct lc_assign *a, const struct pend_key *k, int32_t pos)
+{
+	uint32_t head = client_head(a, &k->client);
+	uint32_t next = a->pending[pos].client_next;
+
+	a->pending[pos].client_next = 0;
+	if (head == (uint32_t)pos + 1) {
+		if (next == 0)
+			rte_hash_del_key(a->pend_client, &k->client);
+		else
+			rte_hash_add_key_data(a->pend_client, &k->client,
+					      (void *)(uintptr_t)next);
+		return;
+	}
+	/* Chains are short: the servers one client endpoint was named with. */
+	for (uint32_t at = head; at != 0; at = a->pending[at - 1].client_next) {
+		if (a->pending[at - 1].client_next == (uint32_t)pos + 1) {
+			a->pending[at - 1].client_next = next;
+			return;
+		}
+	}
 }
 
 static struct rte_hash *
@@ -131,6 +195,8 @@ lc_assign_create(const struct lc_assign_params *p)
 		a->ip_slots = rte_hash_max_key_id(a->ip) + 1;
 	a->pend = make_hash(p->name, "pend", p->pending_capacity,
 			    sizeof(struct pend_key), p->socket_id);
+	a->pend_client = make_hash(p->name, "pendc", p->pending_capacity,
+				   sizeof(struct lc_flow_endpoint), p->socket_id);
 	if (a->pend != NULL) {
 		a->pend_slots = rte_hash_max_key_id(a->pend) + 1;
 		a->pending = rte_zmalloc_socket("lc_pending",
@@ -140,8 +206,8 @@ lc_assign_create(const struct lc_assign_params *p)
 	a->users = rte_zmalloc_socket("lc_users",
 				      sizeof(*a->users) * ((size_t)p->users + 1),
 				      RTE_CACHE_LINE_SIZE, p->socket_id);
-	if (a->ip == NULL || a->pend == NULL || a->pending == NULL ||
-	    a->users == NULL) {
+	if (a->ip == NULL || a->pend == NULL || a->pend_client == NULL ||
+	    a->pending == NULL || a->users == NULL) {
 		lc_assign_free(a);
 		rte_errno = ENOMEM;
 		return NULL;
@@ -156,6 +222,7 @@ lc_assign_free(struct lc_assign *a)
 		return;
 	rte_hash_free(a->ip);
 	rte_hash_free(a->pend);
+	rte_hash_free(a->pend_client);
 	rte_free(a->pending);
 	rte_free(a->users);
 	rte_free(a);
@@ -174,6 +241,19 @@ set_u32(uint32_t *p, uint32_t v)
 	__atomic_store_n(p, v, __ATOMIC_RELAXED);
 }
 
+/*
+ * One more (+1) or one fewer (-1) flow or assignment of a node (0: none).
+ * Release: a reader that sees a rule's count drop also sees the flows it
+ * bound counted (lc_assign_node_refs()).
+ */
+static inline void
+node_counted(uint32_t *refs, uint8_t node, int delta)
+{
+	if (node != 0)
+		__atomic_store_n(&refs[node], (uint32_t)((int64_t)refs[node] + delta),
+				 __ATOMIC_RELEASE);
+}
+
 /* Move a flow to user (0: none), keeping every user's flow count right. */
 static void
 bind_flow(struct lc_assign *a, struct lc_flow *f, uint32_t user, uint8_t origin,
@@ -185,7 +265,9 @@ bind_flow(struct lc_assign *a, struct lc_flow *f, uint32_t user, uint8_t origin,
 		set_u32(&a->users[user].flows, a->users[user].flows + 1);
 	lc_flow_set_user(f, user);
 	f->origin = user != 0 ? origin : LC_ORIGIN_NONE;
+	node_counted(a->node_flows, f->node, -1);
 	f->node = user != 0 ? node : 0;
+	node_counted(a->node_flows, f->node, +1);
 }
 
 static bool
@@ -217,6 +299,17 @@ ip_rule(const struct lc_assign *a, const uint8_t addr[16], uint8_t *node)
 		return 0;
 	*node = (uint8_t)(v >> 48);
 	return user;
+}
+
+/* The node of the IP-wide rule of an address, live or not (0: none). */
+static uint8_t
+rule_node(const struct lc_assign *a, const uint8_t addr[16])
+{
+	void *data;
+
+	if (rte_hash_lookup_data(a->ip, addr, &data) < 0)
+		return 0;
+	return (uint8_t)((uint64_t)(uintptr_t)data >> 48);
 }
 
 uint32_t
@@ -263,6 +356,38 @@ pending_of_flow(const struct lc_assign *a, const struct lc_flow_key *key,
 	return pending_find(a, &k, now);
 }
 
+/* Point a pending entry (new: user 0) at user through node, afresh. */
+static void
+pending_set(struct lc_assign *a, struct pending *p, uint32_t user, uint8_t node,
+	    uint64_t now)
+{
+	node_counted(a->node_rules, p->user != 0 ? p->node : 0, -1);
+	p->user = user;
+	p->gen = a->users[user].gen;
+	p->node = node;
+	p->expires = now + a->ttl;
+	node_counted(a->node_rules, node, +1);
+}
+
+/* A pending entry is gone: its slot is free. */
+static void
+pending_clear(struct lc_assign *a, struct pending *p)
+{
+	node_counted(a->node_rules, p->user != 0 ? p->node : 0, -1);
+	p->user = 0;
+}
+
+/* Remove the pending entry of key k, at pos. */
+static void
+pending_del(struct lc_assign *a, const struct pend_key *k, int32_t pos)
+{
+	client_unlink(a, k, pos);
+	if (rte_hash_del_key(a->pend, k) >= 0)
+		pend_counted(a, k, -1);
+	pending_clear(a, &a->pending[pos]);
+	a->ctr.pending = (uint64_t)rte_hash_count(a->pend);
+}
+
 /* Point a target's existing pending entry, if any, at user, afresh. */
 static void
 pending_renew(struct lc_assign *a, const struct pend_key *k, uint32_t user,
@@ -272,10 +397,7 @@ pending_renew(struct lc_assign *a, const struct pend_key *k, uint32_t user,
 
 	if (pos < 0)
 		return;
-	a->pending[pos].user = user;
-	a->pending[pos].gen = a->users[user].gen;
-	a->pending[pos].node = node;
-	a->pending[pos].expires = now + a->ttl;
+	pending_set(a, &a->pending[pos], user, node, now);
 }
 
 /* Whether a flow goes to the server a target names (any, if none). */
@@ -329,6 +451,7 @@ lc_assign_flow_expired(const struct lc_flow *flow, const struct lc_flow_key *key
 	if (flow->user_id != 0)
 		set_u32(&a->users[flow->user_id].flows,
 			a->users[flow->user_id].flows - 1);
+	node_counted(a->node_flows, flow->node, -1);
 }
 
 static void
@@ -452,6 +575,10 @@ lc_assign_endpoint_to(struct lc_assign *a, struct lc_flow_table *flows,
 	int32_t pos;
 
 	pos = rte_hash_add_key(a->pend, &k);
+	if (pos >= 0 && a->pending[pos].user == 0 && client_link(a, &k, pos) != 0) {
+		rte_hash_del_key(a->pend, &k);
+		pos = -ENOSPC;
+	}
 	if (pos < 0) {
 		a->ctr.pending_full++;
 		*err = -ENOSPC;
@@ -459,10 +586,7 @@ lc_assign_endpoint_to(struct lc_assign *a, struct lc_flow_table *flows,
 	}
 	if (a->pending[pos].user == 0)
 		pend_counted(a, &k, +1); /* a new entry, not one renewed */
-	a->pending[pos].user = user;
-	a->pending[pos].gen = a->users[user].gen;
-	a->pending[pos].node = t->node;
-	a->pending[pos].expires = now + a->ttl;
+	pending_set(a, &a->pending[pos], user, t->node, now);
 	a->ctr.pending = (uint64_t)rte_hash_count(a->pend);
 	return LC_ASSIGN_PENDING;
 }
@@ -498,12 +622,15 @@ lc_assign_ip_node(struct lc_assign *a, uint32_t user, const uint8_t addr[16],
 	}
 	if (ip_rule(a, addr, &cur_node) == user && cur_node == node)
 		return LC_ASSIGN_UNCHANGED;
+	uint8_t was = rule_node(a, addr);
 	int rc = rte_hash_add_key_data(a->ip, addr,
 				       rule_data(user, a->users[user].gen, node));
 	if (rc < 0) {
 		*err = rc;
 		return LC_ASSIGN_UNCHANGED;
 	}
+	node_counted(a->node_rules, was, -1);
+	node_counted(a->node_rules, node, +1);
 	a->ctr.ip_rules = (uint64_t)rte_hash_count(a->ip);
 	sweep_start(a);
 	return LC_ASSIGN_BOUND;
@@ -520,12 +647,26 @@ lc_unassign_endpoint_to(struct lc_assign *a, struct lc_flow_table *flows,
 	int n;
 
 	pend_key(t->client, t->client_port, t->server, t->server_port, &k);
-	pos = rte_hash_del_key(a->pend, &k);
-	if (pos >= 0) {
-		pend_counted(a, &k, -1);
-		a->pending[pos].user = 0;
-		a->ctr.pending = (uint64_t)rte_hash_count(a->pend);
-		removed = true;
+	if (t->server_port != 0) {
+		pos = rte_hash_lookup(a->pend, &k);
+		if (pos >= 0) {
+			pending_del(a, &k, pos);
+			removed = true;
+		}
+	} else {
+		/* The client endpoint to any server: each of its entries. */
+		uint32_t at;
+
+		while ((at = client_head(a, &k.client)) != 0) {
+			const void *key;
+
+			if (rte_hash_get_key_with_position(a->pend, (int32_t)at - 1,
+							   (void **)&key) != 0)
+				break;
+			memcpy(&k, key, sizeof(k));
+			pending_del(a, &k, (int32_t)at - 1);
+			removed = true;
+		}
 	}
 	n = target_flows(flows, t, found, RTE_DIM(found));
 	for (int i = 0; i < n; i++) {
@@ -555,8 +696,11 @@ lc_unassign_endpoint(struct lc_assign *a, struct lc_flow_table *flows,
 enum lc_assign_result
 lc_unassign_ip(struct lc_assign *a, const uint8_t addr[16])
 {
+	uint8_t node = rule_node(a, addr);
+
 	if (rte_hash_del_key(a->ip, addr) < 0)
 		return LC_ASSIGN_NOT_FOUND;
+	node_counted(a->node_rules, node, -1);
 	a->ctr.ip_rules = (uint64_t)rte_hash_count(a->ip);
 	sweep_start(a);
 	return LC_ASSIGN_REMOVED;
@@ -567,8 +711,11 @@ lc_assign_clear(struct lc_assign *a)
 {
 	rte_hash_reset(a->ip);
 	rte_hash_reset(a->pend);
+	rte_hash_reset(a->pend_client);
 	a->pend_named = a->pend_any = 0;
 	memset(a->pending, 0, sizeof(*a->pending) * a->pend_slots);
+	for (unsigned int n = 1; n <= LC_ASSIGN_NODES_MAX; n++)
+		__atomic_store_n(&a->node_rules[n], 0, __ATOMIC_RELEASE);
 	a->ctr.ip_rules = a->ctr.pending = 0;
 	for (uint32_t id = 1; id <= a->users_n; id++)
 		if (a->users[id].live)
@@ -590,7 +737,8 @@ sweep_flow(struct lc_assign *a, struct lc_flow_table *flows, struct lc_flow *f)
 		return;
 	uint8_t node;
 	uint32_t want = ip_rule(a, key->client, &node);
-	if (want != cur || (want != 0 && f->node != node))
+	/* (A flow unbound from a removed user lets go of its node here.) */
+	if (want != cur || f->node != (want != 0 ? node : 0))
 		bind_flow(a, f, want, LC_ORIGIN_IP, node);
 }
 
@@ -631,12 +779,11 @@ lc_assign_upkeep(struct lc_assign *a, struct lc_flow_table *flows, uint64_t now,
 			struct pend_key k;
 
 			memcpy(&k, key, sizeof(k));
-			if (rte_hash_del_key(a->pend, &k) >= 0)
-				pend_counted(a, &k, -1);
+			pending_del(a, &k, (int32_t)pos);
+		} else {
+			pending_clear(a, p);
 		}
-		p->user = 0;
 		a->ctr.pending_expired++;
-		a->ctr.pending = (uint64_t)rte_hash_count(a->pend);
 	}
 
 	/* IP-wide assignments of users that were removed. */
@@ -655,11 +802,25 @@ lc_assign_upkeep(struct lc_assign *a, struct lc_flow_table *flows, uint64_t now,
 		if (rte_hash_lookup_data(a->ip, k, &data) < 0)
 			continue;
 		uint64_t v = (uint64_t)(uintptr_t)data;
-		if (!rule_live(a, (uint32_t)v, (uint16_t)(v >> 32))) {
-			rte_hash_del_key(a->ip, k);
+		if (!rule_live(a, (uint32_t)v, (uint16_t)(v >> 32)) &&
+		    rte_hash_del_key(a->ip, k) >= 0) {
+			node_counted(a->node_rules, (uint8_t)(v >> 48), -1);
 			a->ctr.ip_rules = (uint64_t)rte_hash_count(a->ip);
 		}
 	}
+}
+
+uint32_t
+lc_assign_node_refs(const struct lc_assign *a, uint8_t node)
+{
+	uint32_t rules, flows;
+
+	if (node == 0 || node > LC_ASSIGN_NODES_MAX)
+		return 0;
+	/* Rules first: a flow is counted before the rule that bound it goes. */
+	rules = __atomic_load_n(&a->node_rules[node], __ATOMIC_ACQUIRE);
+	flows = __atomic_load_n(&a->node_flows[node], __ATOMIC_ACQUIRE);
+	return rules + flows;
 }
 
 void

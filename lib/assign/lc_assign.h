@@ -19,7 +19,8 @@
  *
  * Every assignment may carry a node id (1..LC_ASSIGN_NODES_MAX, 0: none),
  * the VPN node it came through, which the flows it binds keep in
- * lc_flow.node. Names of nodes are the control thread's business.
+ * lc_flow.node. Names of nodes are the control thread's business; it learns
+ * from lc_assign_node_refs() when nothing carries an id any more.
  *
  * A new flow is bound on its first packet: a pending assignment of its
  * client and server endpoints wins, then one of its client endpoint to any
@@ -138,7 +139,7 @@ lc_assign_flow_user(struct lc_worker_user *users, struct lc_flow *flow)
 	__atomic_store_n(&users[u].flows, users[u].flows - 1, __ATOMIC_RELAXED);
 	lc_flow_set_user(flow, 0);
 	flow->origin = LC_ORIGIN_NONE;
-	flow->node = 0;
+	/* flow->node stays, counted, until the sweep lets go of it. */
 	return 0;
 }
 
@@ -227,8 +228,10 @@ enum lc_assign_result lc_assign_endpoint_to(struct lc_assign *a,
 
 /*
  * `unassign CLIENT [SERVER]`: removes the pending assignment of exactly
- * that target and unbinds the flows bound by endpoint (to that server only,
- * when it names one), which go back to what an IP-wide assignment says.
+ * that target, or, when it names no server, every pending assignment of
+ * the client endpoint whatever its server; and unbinds the flows bound by
+ * endpoint (to that server only, when it names one), which go back to what
+ * an IP-wide assignment says.
  */
 enum lc_assign_result lc_unassign_endpoint_to(struct lc_assign *a,
 					      struct lc_flow_table *flows,
@@ -269,6 +272,14 @@ void lc_assign_upkeep(struct lc_assign *a, struct lc_flow_table *flows,
 
 void lc_assign_counters_get(const struct lc_assign *a,
 			    struct lc_assign_counters *c);
+
+/*
+ * How many flows, pending and IP-wide assignments carry a node id now. The
+ * control thread may call it while the worker runs: a node id it finds at
+ * 0, with no command of the node in flight, stays at 0 until a command
+ * names the node again, so the id may then be given to another name.
+ */
+uint32_t lc_assign_node_refs(const struct lc_assign *a, uint8_t node);
 
 const char *lc_assign_result_name(enum lc_assign_result r);
 

@@ -55,6 +55,7 @@ XRAY_LOG=$WORK/xray.log
 ACCESS=$WORK/access.log
 LC_PID=
 X_PID=
+declare -A FOLLOWER=()  # the nodes' linecap-xray (follower_start), by node
 PIDS=()            # every other process started (iperf3), killed at the end
 LAB_UP=0
 
@@ -80,10 +81,10 @@ e2e_cleanup() {
     set +e
     trap - EXIT INT TERM
     local p
-    for p in "${PIDS[@]}" $X_PID $LC_PID; do
+    for p in "${PIDS[@]}" "${FOLLOWER[@]}" $X_PID $LC_PID; do
         kill -TERM "$p" 2>/dev/null
     done
-    for p in "${PIDS[@]}" $X_PID $LC_PID; do
+    for p in "${PIDS[@]}" "${FOLLOWER[@]}" $X_PID $LC_PID; do
         for _ in $(seq 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$p" 2>/dev/null
         wait "$p" 2>/dev/null
@@ -93,11 +94,14 @@ e2e_cleanup() {
             echo "--- linecapd log (last 30 lines) ---" >&2
             tail -n 30 "$LC_LOG" >&2
         fi
-        if [ -s "$XRAY_LOG" ]; then
-            echo "--- linecap-xray log (last 15 lines) ---" >&2
-            tail -n 15 "$XRAY_LOG" >&2
-        fi
+        for p in "$XRAY_LOG" "$WORK"/xray-node*.log; do
+            [ -s "$p" ] || continue
+            echo "--- $(basename "$p" .log) (last 15 lines) ---" >&2
+            tail -n 15 "$p" >&2
+        done
     fi
+    # Kept: the proxy's configs and logs too, before the lab takes them.
+    [ -n "${LC_E2E_KEEP:-}" ] && [ -d "${LAB_PROXY_DIR:-}" ] && cp -r "$LAB_PROXY_DIR" "$WORK/"
     [ "$LAB_UP" = 1 ] && "$LAB_SH" -i "$E2E_ID" down > /dev/null
     if [ -n "${LC_E2E_KEEP:-}" ]; then
         echo "kept $WORK" >&2
@@ -141,8 +145,10 @@ wire_rate() {
 
 # --- linecapd --------------------------------------------------------------
 
-# lc_conf FILE VDEVS [section.key=value...]: a config for the lab; the
-# pairs override or add keys.
+# lc_conf FILE VDEVS [section.key=value...] [INI LINE...]: a config for the
+# lab; the pairs override or add keys, and from the first argument that
+# starts with '[' (such as lab env's "${LAB_MGMT_CONF[@]}") on, the
+# arguments are lines of the file.
 #
 # AQM: none (tail drop, which the 64 KB windows of flows() never reach). The
 # lab's round trip is ~0.1 ms, so every byte in flight sits in the user's
@@ -155,7 +161,9 @@ lc_conf() {
     local file=$1 vdevs=$2 p k
     shift 2
     local -a over=()
-    for p in "$@"; do
+    while [ $# -gt 0 ] && [[ $1 != \[* ]]; do
+        p=$1
+        shift
         k=${p%%=*}
         over+=("[${k%%.*}]" "${k#*.} = ${p#*=}")
     done
@@ -168,7 +176,7 @@ lc_conf() {
         "[shaper]" "port_rate = 10gbit" "aqm = none" \
         "[users]" "capacity = 1024" "state_file = $WORK/users.conf" \
         "[mgmt]" "socket = $LC_SOCK" \
-        "${over[@]}"
+        "${over[@]}" "$@"
 }
 
 # worker_wait: milliseconds linecapd's worker thread has spent waiting for a

@@ -7,9 +7,12 @@
 # and in the client namespace a v2ray client with a dokodemo-door port per
 # user and node. iperf3 in the client namespace talks to 127.0.0.1:PORT and
 # its bytes cross linecapd's wire inside VMess connections to port 443,
-# from the user's own client address. linecap-xray follows both nodes'
-# access logs (v2ray 4.34's line shape, no 'from') and assigns every
-# connection to its user, as in production.
+# from the user's own client address. Each node's linecap-xray runs inside
+# the server namespace, the nodes', follows its node's access log (v2ray
+# 4.34's line shape, no 'from') and reaches linecapd over TLS on the lab's
+# management link (a veth of its own, never the wire), with the node's
+# follower certificate, --node and --node-addr: it assigns every connection
+# to its user, through its node, as in production (tests/e2e/proxy.sh).
 #
 #   user                 client        down    up
 #   alice@lab.example    10.99.0.11   10mbit  5mbit
@@ -20,8 +23,9 @@
 #   - each user's goodput per direction, through node 1, all three at
 #     once (2 TCP flows each, the first second omitted), is within
 #     0.85..1.02 of the limit;
-#   - every connection a node logged is bound to its user a second after its
-#     log line, and no flow to port 443 is left unassigned;
+#   - both followers connect over TLS from the server namespace;
+#   - every connection a node logged is bound to its user and node a second
+#     after its log line, and no flow to port 443 is left unassigned;
 #   - alice downloading through both nodes at once is held to her one limit:
 #     the frames reaching her namespace within 0.95..1.05 of it (what a limit
 #     counts), her goodput over both within 0.85..1.02;
@@ -29,83 +33,27 @@
 #     66 bytes of Ethernet, IPv4 and TCP headers with timestamps per frame)
 #     against the bytes iperf3's receivers got (ss's bytes_received) in
 #     the same 2.5 s or so, reported per direction.
-# Skips (77) without v2ray, besides lib.sh's skips.
+# Skips (77) without v2ray or openssl, besides lib.sh's skips.
 . "$(dirname "$0")/lib.sh"
-
-command -v v2ray > /dev/null ||
-    skip "v2ray is missing (Debian's v2ray package; scripts/install-deps.sh installs it)"
+. "$(dirname "$0")/proxy.sh"
 
 SECS=${LC_E2E_SECS:-5}
-ALICE=alice@lab.example
-BOB=bob@lab.example
-CAROL=carol@lab.example
 
-lab_up
-# Every v2ray on the CPU of iperf3, away from linecapd's worker.
-LAB_PROXY_CPU=$APP_CPU LAB_PROXY_USERS="$ALICE $BOB $CAROL" LAB_PROXY_V6=$CAROL \
-    lab proxy up 2 > /dev/null
-eval "$(lab env)"
-# The TCP windows of v2ray's connections across the wire kept as small as
-# iperf3's -w 64K keeps them in the other tests (a receive buffer of at most
-# 128 KB, in both namespaces; IPv6 too): otherwise, with the lab's ~0.1 ms
-# round trip, they grow until the user's 256-frame queue overflows, and the
-# stalls behind the retransmissions skew a 5 s goodput (at 2mbit the queue
-# is 1.5 s long). See docs/OPERATIONS.md, "Why goodput is below the limit".
-for ns in "$LAB_NS_CLI" "$LAB_NS_SRV"; do
-    ip netns exec "$ns" sysctl -qw net.ipv4.tcp_rmem="4096 65536 131072"
-done
-[ ${#LAB_PROXY_LOGS[@]} -eq 2 ] || fail "expected 2 proxy nodes, lab env says ${#LAB_PROXY_LOGS[@]}"
-
-lc_conf "$WORK/lc.conf" "$LAB_VDEVS"
-lc_start "$WORK/lc.conf"
+proxy_lab_up
+proxy_lc_start
 lc_ctl user set "$ALICE" down=10mbit up=5mbit > /dev/null
 lc_ctl user set "$BOB" down=20mbit up=5mbit > /dev/null
 lc_ctl user set "$CAROL" down=5mbit up=2mbit > /dev/null
 declare -A DOWN=([$ALICE]=10000000 [$BOB]=20000000 [$CAROL]=5000000)
 declare -A UP=([$ALICE]=5000000 [$BOB]=5000000 [$CAROL]=2000000)
 
-# linecap-xray for each node's access log, in the root namespace, talking to
-# linecapd's socket. The first is the one lib.sh watches ($X_PID).
-for log in "${LAB_PROXY_LOGS[@]}"; do
-    "$LINECAP_XRAY" -s "$LC_SOCK" --stats 1 "$log" >> "$XRAY_LOG" 2>&1 &
-    if [ -z "$X_PID" ]; then X_PID=$!; else PIDS+=($!); fi
-done
-
-# route EMAIL NODE: "LOCAL_PORT TARGET_PORT CLIENT_IP" of the user's route
-# through the node.
-route() {
-    local r email node cli port target
-    for r in "${LAB_PROXY_ROUTES[@]}"; do
-        read -r email node _ cli port target <<<"$r"
-        if [ "$email" = "$1" ] && [ "$node" = "$2" ]; then
-            echo "$port $target $cli"
-            return 0
-        fi
-    done
-    fail "no proxy route for $1 through node $2"
-}
-
-targets=()
-for r in "${LAB_PROXY_ROUTES[@]}"; do
-    read -r _ _ _ _ _ target <<<"$r"
-    targets+=("$target")
-done
-servers "${targets[@]}"
-
-# pflows NAME EMAIL NODE SECONDS [iperf3 options]: iperf3 through the user's
-# dokodemo-door port of NODE, 2 parallel TCP flows, the first second
-# omitted. On the loopback of the client namespace the window does not
-# matter; on the wire the flows are v2ray's connections to port 443.
-pflows() {
-    local name=$1 email=$2 node=$3 secs=$4 port
-    shift 4
-    read -r port _ <<<"$(route "$email" "$node")"
-    ip netns exec "$LAB_NS_CLI" taskset -c "$APP_CPU" timeout -k 5 $((secs + 30)) \
-        iperf3 -c 127.0.0.1 -p "$port" -P 2 -t "$secs" -O 1 --json "$@" \
-        > "$WORK/$name.json" 2> "$WORK/$name.err" &
-    FLOW_PID[$name]=$!
-    PIDS+=($!)
-}
+# Each node's linecap-xray inside the server namespace, over TLS on the
+# management link, as a follower of its node.
+follower_start 1
+follower_start 2
+wait_for 10 "both followers connected over TLS" eval 'node_connected 1 && node_connected 2'
+echo "ok: both nodes' followers connected to $LAB_MGMT_ADDR:$LAB_MGMT_PORT over TLS from $LAB_NS_SRV"
+proxy_servers
 
 # rx NS: "TIME BYTES PACKETS" of the frames the namespace's eth0 received.
 rx() {
@@ -126,38 +74,6 @@ delivered() {
     fi
     ip netns exec "$ns" ss -tinH state established "$filter" |
         grep -o 'bytes_received:[0-9]*' | awk -F: '{ s += $2 } END { print s + 0 }'
-}
-
-# bound_check WHAT: a second after the access-log lines written since the
-# last check, every connection they name is in the flow table, bound to the
-# line's user, and no flow to port 443 is unassigned.
-declare -A CHECKED
-bound_check() {
-    local log logged="" flows bad n
-    for log in "${LAB_PROXY_LOGS[@]}"; do
-        [ -e "$log" ] || continue     # v2ray makes it at its first line
-        n=$(wc -l < "$log")
-        logged+=$(tail -n +$((${CHECKED[$log]:-0} + 1)) "$log" | head -n $((n - ${CHECKED[$log]:-0})) |
-            awk '$4 == "accepted" {
-                for (i = 5; i < NF; i++) if ($i == "email:") { print $3, $(i + 1); break } }')
-        logged+=$'\n'
-        CHECKED[$log]=$n
-    done
-    sleep 1
-    flows=$(lc_ctl flows 50000) || fail "flows: $flows"
-    bad=$(jq -r --arg logged "$logged" '
-        ($logged | split("\n") | map(select(length > 0) | split(" ")
-            | {key: .[0], value: .[1]}) | from_entries) as $want
-        | (.flows | map({key: .client, value: .}) | from_entries) as $have
-        | ($want | to_entries[] | select($have[.key].user != .value)
-            | "logged \(.key) for \(.value), flow table: \(if $have[.key] == null
-                then "no such flow" else $have[.key].user // "no user" end)"),
-          (.flows[] | select(.server | endswith(":443")) | select(.user == null)
-            | "unassigned flow \(.client) -> \(.server)")' <<<"$flows")
-    n=$(grep -c . <<<"$logged" || true)
-    [ "$n" -gt 0 ] || fail "$1: the nodes logged no connection"
-    [ -z "$bad" ] || fail "$1: connections not bound to their user: $bad"
-    echo "ok: $1: the $n connections the nodes logged are bound to their users; no unassigned flow to :443"
 }
 
 # --- the three users through node 1, download then upload ---------------------

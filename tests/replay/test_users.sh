@@ -843,6 +843,46 @@ time.sleep(60)
     expect_eq "$(jq -r .result <<<"$r")" removed "unassign CLIENT SERVER"
     expect_eq "$(user_field bob@example.com .user.flows)" 0 "bob's flows after unassign"
     expect_eq "$(user_field alice@example.com .user.flows)" 1 "alice's flows after bob's unassign"
+
+    # unassign CLIENT, without a server, takes every assignment of the
+    # endpoint, whatever its server: the pending ones named with a server
+    # too, and every flow an endpoint assignment bound (alice's).
+    ok_reply "erin to node-a" assign erin@example.com 100.64.0.1:40000 192.0.2.30:443 node=node-a > /dev/null
+    ok_reply "erin to node-b" assign erin@example.com 100.64.0.1:40000 192.0.2.40:443 node=node-b > /dev/null
+    ok_reply "erin anywhere" assign erin@example.com 100.64.0.1:40000 > /dev/null
+    pending=$(lc_ctl stats | jq .assignments.pending)
+    r=$(ok_reply "unassign CLIENT" unassign 100.64.0.1:40000)
+    expect_eq "$(jq -r .result <<<"$r")" removed "unassign CLIENT, pending entries of three servers"
+    expect_eq "$(lc_ctl stats | jq .assignments.pending)" $((pending - 3)) "pending after unassign CLIENT"
+    expect_eq "$(user_field alice@example.com .user.flows)" 0 "alice's flow after unassign CLIENT"
+    r=$(ok_reply "unassign CLIENT again" unassign 100.64.0.1:40000)
+    expect_eq "$(jq -r .result <<<"$r")" not_found "unassign CLIENT again"
+
+    # Node names that come and go do not use up the ids. node-b held by a
+    # pending entry, node-a by flows, and 61 more names each by a pending
+    # entry: all 63 ids are held, and a 64th name finds no room.
+    ok_reply "node-b pending" assign bob@example.com 100.64.0.9:1 192.0.2.20:443 node=node-b > /dev/null
+    for i in $(seq 1 61); do
+        echo "assign dave@example.com 100.64.9.$i:1000 192.0.2.10:443 node=churn-$i"
+    done | lc_ctl - > "$WORK/churn.out"
+    expect_eq "$(jq -r .ok "$WORK/churn.out" | sort | uniq -c | xargs)" "61 true" "61 more nodes"
+    expect_eq "$(lc_ctl stats | jq '.nodes | length')" 63 "nodes held"
+    expect_error "no room for another node" "a 64th node while 63 are held" \
+        assign dave@example.com 100.64.9.100:1000 node=late-1
+    # Their assignments gone, the 61 are forgotten once a new name needs an
+    # id (2 s after they were last named); the held ones stay.
+    for i in $(seq 1 61); do echo "unassign 100.64.9.$i:1000 192.0.2.10:443"; done |
+        lc_ctl - > "$WORK/unchurn.out"
+    expect_eq "$(jq -r .result "$WORK/unchurn.out" | sort | uniq -c | xargs)" "61 removed" "unassigned"
+    sleep 2.1
+    r=$(ok_reply "a new node" assign dave@example.com 100.64.9.100:1000 node=late-1)
+    expect_eq "$(jq -r .node <<<"$r")" late-1 "a new node once the others are free"
+    expect_eq "$(lc_ctl stats | jq -c '.nodes | keys')" '["late-1","node-a","node-b"]' \
+        "nodes held after the churn"
+    expect_eq "$(lc_ctl user get dave@example.com | jq -c .user.nodes)" '["late-1"]' "dave's nodes (the forgotten ones left his list)"
+    grep -q "node churn-1 forgotten" "$LC_LOG" || fail "linecapd did not log a forgotten node"
+    r=$(ok_reply "a churned name again" assign dave@example.com 100.64.9.101:1000 node=churn-1)
+    expect_eq "$(jq -r .node <<<"$r")" churn-1 "a forgotten name named again"
     lc_stop
     ;;
 *)

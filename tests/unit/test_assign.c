@@ -1601,6 +1601,190 @@ named_pending_expires(void **state)
 	check_flow_counts(x);
 }
 
+#define REFS(x, n) lc_assign_node_refs((x)->a, (n))
+
+/*
+ * What carries a node id, counted for the control thread: pending and
+ * IP-wide assignments and the flows they bind, each until it goes (unassign,
+ * expiry, a removed user, a flow aged out, state absent), so that the id
+ * can be given to another name once nothing carries it.
+ */
+static void
+node_refs(void **state)
+{
+	struct fx *x = *state;
+	struct lc_flow *f, *g;
+	uint32_t slots = lc_flow_table_slots(x->flows);
+	uint8_t a[16];
+	int err;
+
+	add_user(x, 1);
+	add_user(x, 2);
+	assert_int_equal(REFS(x, 0), 0);
+	assert_int_equal(REFS(x, LC_ASSIGN_NODES_MAX + 1), 0);
+
+	/* A pending entry, then its flow; unassign CLIENT SERVER takes both. */
+	assert_int_equal(assign_to(x, 1, "100.64.1.1", 40000, "192.0.2.10", 443,
+				   3, SEC(1)), LC_ASSIGN_PENDING);
+	assert_int_equal(REFS(x, 3), 1);
+	assert_int_equal(tcp_to(x, "100.64.1.1", 40000, "192.0.2.10", 443, UP,
+				SEC(2), &f), 1);
+	assert_int_equal(REFS(x, 3), 2);
+	/* The same user through another node: the entry and flow move. */
+	assert_int_equal(assign_to(x, 1, "100.64.1.1", 40000, "192.0.2.10", 443,
+				   4, SEC(3)), LC_ASSIGN_UNCHANGED);
+	assert_int_equal(f->node, 4);
+	assert_int_equal(REFS(x, 3), 0);
+	assert_int_equal(REFS(x, 4), 2);
+	struct lc_assign_target t = target("100.64.1.1", 40000, "192.0.2.10", 443, 0);
+	assert_int_equal(lc_unassign_endpoint_to(x->a, x->flows, &t),
+			 LC_ASSIGN_REMOVED);
+	assert_int_equal(REFS(x, 4), 0);
+
+	/* An IP-wide rule and its flow; the rule moves to another node. */
+	addr16("100.64.1.2", a);
+	assert_int_equal(lc_assign_ip_node(x->a, 1, a, 5, &err), LC_ASSIGN_BOUND);
+	assert_int_equal(tcp_to(x, "100.64.1.2", 1000, "192.0.2.10", 443, UP,
+				SEC(4), &g), 1);
+	assert_int_equal(REFS(x, 5), 2);
+	assert_int_equal(lc_assign_ip_node(x->a, 1, a, 6, &err), LC_ASSIGN_BOUND);
+	upkeep_settle(x, SEC(5));
+	assert_int_equal(REFS(x, 5), 0);
+	assert_int_equal(REFS(x, 6), 2);
+	assert_int_equal(unassign_ip(x, "100.64.1.2"), LC_ASSIGN_REMOVED);
+	upkeep_settle(x, SEC(6));
+	assert_int_equal(g->user_id, 0);
+	assert_int_equal(REFS(x, 6), 0);
+
+	/* A pending entry whose flow never comes expires with pending_ttl. */
+	assert_int_equal(assign_to(x, 1, "100.64.1.3", 40000, NULL, 0, 7, SEC(10)),
+			 LC_ASSIGN_PENDING);
+	assert_int_equal(REFS(x, 7), 1);
+	upkeep_settle(x, SEC(10) + TTL + 1);
+	assert_int_equal(REFS(x, 7), 0);
+
+	/* A flow aged out lets go of its node. */
+	assert_int_equal(assign_to(x, 1, "100.64.1.4", 40000, NULL, 0, 8, SEC(100)),
+			 LC_ASSIGN_PENDING);
+	assert_int_equal(tcp_to(x, "100.64.1.4", 40000, "192.0.2.10", 443, UP,
+				SEC(100), NULL), 1);
+	upkeep_settle(x, SEC(100) + TTL + 1);
+	assert_int_equal(REFS(x, 8), 1);
+	lc_flow_age(x->flows, SEC(100) + SEC(LC_FLOW_DEFAULT_TCP_TIMEOUT) + 1, slots);
+	assert_int_equal(REFS(x, 8), 0);
+
+	/* A removed user: its pending entry and its flow let go. */
+	uint64_t now = SEC(20000);
+	assert_int_equal(assign_to(x, 2, "100.64.1.5", 40000, NULL, 0, 9, now),
+			 LC_ASSIGN_PENDING);
+	assert_int_equal(tcp_to(x, "100.64.1.5", 40000, "192.0.2.10", 443, UP,
+				now, &f), 2);
+	assert_int_equal(REFS(x, 9), 2);
+	assert_int_equal(lc_assign_user_del(x->a, 2), 0);
+	/* Its next packet finds it gone: unbound, the node kept till the sweep. */
+	assert_int_equal(tcp_to(x, "100.64.1.5", 40000, "192.0.2.10", 443, DOWN,
+				now + 1, NULL), 0);
+	upkeep_settle(x, now + 2);
+	assert_int_equal(f->node, 0);
+	assert_int_equal(REFS(x, 9), 0);
+
+	/* state absent: every rule and flow lets go. */
+	assert_int_equal(assign_to(x, 1, "100.64.1.6", 40000, NULL, 0, 10, now),
+			 LC_ASSIGN_PENDING);
+	assert_int_equal(tcp_to(x, "100.64.1.6", 40000, "192.0.2.10", 443, UP,
+				now, NULL), 1);
+	addr16("100.64.1.7", a);
+	assert_int_equal(lc_assign_ip_node(x->a, 1, a, 10, &err), LC_ASSIGN_BOUND);
+	assert_int_equal(REFS(x, 10), 3);
+	lc_assign_clear(x->a);
+	upkeep_settle(x, now + 3);
+	assert_int_equal(REFS(x, 10), 0);
+	check_flow_counts(x);
+}
+
+/*
+ * unassign CLIENT (no server) removes every assignment of the client
+ * endpoint, whatever its server: the entries named with a server too, and
+ * every flow an endpoint assignment bound.
+ */
+static void
+unassign_client_any_server(void **state)
+{
+	struct fx *x = *state;
+	struct lc_flow *f;
+	char server[32];
+
+	add_user(x, 1);
+	add_user(x, 2);
+	assert_int_equal(assign_to(x, 1, "100.64.2.1", 40000, "192.0.2.10", 443,
+				   1, SEC(1)), LC_ASSIGN_PENDING);
+	assert_int_equal(assign_to(x, 2, "100.64.2.1", 40000, "192.0.2.20", 443,
+				   2, SEC(1)), LC_ASSIGN_PENDING);
+	assert_int_equal(assign_to(x, 1, "100.64.2.1", 40000, NULL, 0, 3, SEC(1)),
+			 LC_ASSIGN_PENDING);
+	/* Another endpoint of the same address, and one of another address. */
+	assert_int_equal(assign_to(x, 2, "100.64.2.1", 40001, "192.0.2.10", 443,
+				   1, SEC(1)), LC_ASSIGN_PENDING);
+	assert_int_equal(assign_to(x, 2, "100.64.2.2", 40000, "192.0.2.10", 443,
+				   1, SEC(1)), LC_ASSIGN_PENDING);
+	assert_int_equal(tcp_to(x, "100.64.2.1", 40000, "192.0.2.30", 443, UP,
+				SEC(2), &f), 1);
+	assert_int_equal(ctr(x).pending, 5);
+
+	assert_int_equal(unassign_ep(x, "100.64.2.1", 40000), LC_ASSIGN_REMOVED);
+	assert_int_equal(ctr(x).pending, 2);
+	assert_int_equal(f->user_id, 0);
+	assert_int_equal(REFS(x, 2), 0);
+	assert_int_equal(REFS(x, 3), 0);
+	assert_int_equal(REFS(x, 1), 2);
+	assert_int_equal(unassign_ep(x, "100.64.2.1", 40000), LC_ASSIGN_NOT_FOUND);
+	assert_int_equal(tcp_to(x, "100.64.2.1", 40000, "192.0.2.10", 443, UP,
+				SEC(3), NULL), 0);
+	assert_int_equal(tcp_to(x, "100.64.2.1", 40000, "192.0.2.20", 443, UP,
+				SEC(3), NULL), 0);
+	assert_int_equal(tcp_to(x, "100.64.2.1", 40001, "192.0.2.10", 443, UP,
+				SEC(3), NULL), 2);
+	assert_int_equal(tcp_to(x, "100.64.2.2", 40000, "192.0.2.10", 443, UP,
+				SEC(3), NULL), 2);
+
+	/*
+	 * Entries of one endpoint taken out one by one (first, middle, last
+	 * of its chain) and by expiry leave the rest whole.
+	 */
+	for (int i = 0; i < 6; i++) {
+		snprintf(server, sizeof(server), "192.0.2.%d", 100 + i);
+		assert_int_equal(assign_to(x, 1, "100.64.2.3", 50000, server, 443,
+					   4, SEC(10 + i)), LC_ASSIGN_PENDING);
+	}
+	for (int i = 0; i < 6; i += 2) {
+		snprintf(server, sizeof(server), "192.0.2.%d", 100 + i);
+		struct lc_assign_target t = target("100.64.2.3", 50000, server, 443, 0);
+		assert_int_equal(lc_unassign_endpoint_to(x->a, x->flows, &t),
+				 LC_ASSIGN_REMOVED);
+	}
+	/*
+	 * 101, 103 and 105 are left; 101, named at 11 s, runs out (and so do
+	 * the entries of 40001 and of 100.64.2.2, named at 1 s).
+	 */
+	upkeep_settle(x, SEC(11) + TTL + 1);
+	assert_int_equal(ctr(x).pending, 2);
+	assert_int_equal(REFS(x, 4), 2);
+	assert_int_equal(tcp_to(x, "100.64.2.3", 50000, "192.0.2.101", 443, UP,
+				SEC(42), NULL), 0);
+	assert_int_equal(tcp_to(x, "100.64.2.3", 50000, "192.0.2.103", 443, UP,
+				SEC(42), NULL), 1);
+	assert_int_equal(REFS(x, 4), 3);
+	assert_int_equal(unassign_ep(x, "100.64.2.3", 50000), LC_ASSIGN_REMOVED);
+	assert_int_equal(ctr(x).pending, 0);
+	assert_int_equal(REFS(x, 4), 0);
+	/* And named again, the chain starts afresh. */
+	assert_int_equal(assign_to(x, 2, "100.64.2.3", 50000, "192.0.2.100", 443,
+				   5, SEC(50)), LC_ASSIGN_PENDING);
+	assert_int_equal(unassign_ep(x, "100.64.2.3", 50000), LC_ASSIGN_REMOVED);
+	assert_int_equal(ctr(x).pending, 0);
+	check_flow_counts(x);
+}
+
 /* ---- main ----------------------------------------------------------------- */
 
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
@@ -1637,6 +1821,8 @@ main(void)
 		T(client_only_binds_any_server),
 		T(ip_rule_node),
 		T(named_pending_expires),
+		T(node_refs),
+		T(unassign_client_any_server),
 	};
 
 	return cmocka_run_group_tests_name("assign", tests, lc_test_eal_setup,
