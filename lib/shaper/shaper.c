@@ -41,7 +41,6 @@
 #include <rte_errno.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
-#include <rte_mbuf_dyn.h>
 #include <rte_meter.h>
 #include <rte_prefetch.h>
 #include <rte_sched.h>
@@ -106,6 +105,8 @@
 #define PACE_BUDGET 256u
 /* Released frames go to rte_sched this many at a time. */
 #define PACE_BATCH 64u
+/* Frames that leave without rte_sched, waiting for the next dequeue. */
+#define READY_SIZE 2048u
 /*
  * A paced pipe's rte_sched limits: its rate plus 1/PACE_HEADROOM_DIV,
  * plus 2^-PACE_ABS_LOG2 of the port rate (rte_sched approximates a pipe's
@@ -114,18 +115,29 @@
 #define PACE_HEADROOM_DIV 32u
 #define PACE_ABS_LOG2 22
 
-/* The mbuf field that links a pipe's frames in the pacer. */
-static const struct rte_mbuf_dynfield pace_link_desc = {
-	.name = "lc_shaper_pace_link",
-	.size = sizeof(struct rte_mbuf *),
-	.align = __alignof__(struct rte_mbuf *),
-};
-static int pace_link_off = -1;
+/*
+ * A frame waiting in the pacer is linked to the next one of its pipe
+ * through its hash field: the field rte_sched reads its queue from (set
+ * when the frame leaves the pacer), in the first cache line, which the
+ * pacer reads anyway (the frame's length), so that a wait costs no other
+ * line of the frame.
+ */
+_Static_assert(sizeof(((struct rte_mbuf *)NULL)->hash) >= sizeof(struct rte_mbuf *),
+	       "a link fits in an mbuf's hash");
 
-static inline struct rte_mbuf **
-pace_link(struct rte_mbuf *m)
+static inline void
+pace_link_set(struct rte_mbuf *m, struct rte_mbuf *next)
 {
-	return RTE_MBUF_DYNFIELD(m, pace_link_off, struct rte_mbuf **);
+	memcpy(&m->hash, &next, sizeof(next));
+}
+
+static inline struct rte_mbuf *
+pace_link(const struct rte_mbuf *m)
+{
+	struct rte_mbuf *next;
+
+	memcpy(&next, &m->hash, sizeof(next));
+	return next;
 }
 
 /* One (rate, burst) pair, shared by every pipe that has it. */
@@ -141,8 +153,8 @@ struct lc_shaper_profile {
 /*
  * A pipe in the pacer: its token bucket (bytes, refilled as rte_meter
  * refills a meter, by the numbers of the pipe's meter profile), its FIFO
- * of frames waiting (linked through pace_link()), and its link in the
- * wheel. A pipe with frames waiting is in exactly one slot of the wheel.
+ * of frames waiting (linked through pace_link()). A pipe with frames
+ * waiting is in exactly one slot of the wheel.
  */
 struct lc_shaper_pace {
 	uint64_t tokens;
@@ -151,7 +163,6 @@ struct lc_shaper_pace {
 	struct rte_mbuf *tail;
 	const struct lc_shaper_profile *pr; /* the pipe's profile */
 	uint32_t waiting;              /* frames in the FIFO */
-	uint32_t next;                 /* the next pipe in its slot, + 1; 0: none */
 };
 
 /*
@@ -181,11 +192,20 @@ struct lc_shaper {
 	struct rte_sched_port *port;   /* NULL for the police engine */
 	struct lc_shaper_pipe *pipes;  /* users + 1; NULL for the police engine */
 	uint32_t *wheel;               /* PACE_SLOTS heads: pipe + 1, 0: empty */
+	uint32_t *wheel_next;          /* users + 1: the next pipe in its slot, + 1 */
 	uint64_t wheel_slot;           /* the next slot to look at, absolute */
 	uint32_t slot_shift;           /* `now` >> slot_shift is a slot */
 	uint64_t pace_waiting;         /* frames in the pacer now */
 	uint64_t paced;                /* frames that waited in the pacer */
 	uint64_t sched_in;             /* frames given to rte_sched */
+	uint64_t sched_out;            /* frames rte_sched gave back */
+	/*
+	 * Frames that skip rte_sched (see send_ready()): a ring drained by
+	 * the next dequeue, before rte_sched is asked.
+	 */
+	uint32_t ready_head;
+	uint32_t ready_tail;
+	struct rte_mbuf *ready[READY_SIZE];
 	/*
 	 * The port's own bucket: rte_sched counts time in bytes sent, so it
 	 * lets out whatever is asked of it faster than the port rate; the
@@ -760,22 +780,21 @@ lc_shaper_create(const struct lc_shaper_params *p)
 					       sizeof(*sh->pipes) * ((size_t)p->users + 1),
 					       RTE_CACHE_LINE_SIZE, socket);
 	if (p->engine == LC_SHAPER_SCHED && sh->own_drops) {
-		pace_link_off = rte_mbuf_dynfield_register(&pace_link_desc);
-		if (pace_link_off < 0) {
-			ret = -rte_errno;
-			goto fail;
-		}
 		sh->wheel = rte_zmalloc_socket("lc_shaper_wheel",
 					       sizeof(*sh->wheel) * PACE_SLOTS,
 					       RTE_CACHE_LINE_SIZE, socket);
-		if (sh->wheel == NULL) {
+		sh->wheel_next = rte_zmalloc_socket("lc_shaper_wheel_next",
+					sizeof(*sh->wheel_next) * ((size_t)p->users + 1),
+					RTE_CACHE_LINE_SIZE, socket);
+		if (sh->wheel == NULL || sh->wheel_next == NULL) {
 			ret = -ENOMEM;
 			goto fail;
 		}
 		/* Slots of about PACE_SLOT_NS: the largest power of two below. */
 		sh->slot_shift = rte_fls_u64(RTE_MAX(sh->hz / (1000000000 / PACE_SLOT_NS),
 						     (uint64_t)1)) - 1;
-		sh->memory += sizeof(*sh->wheel) * PACE_SLOTS;
+		sh->memory += sizeof(*sh->wheel) * PACE_SLOTS +
+			      sizeof(*sh->wheel_next) * ((size_t)p->users + 1);
 	}
 	sh->profiles = rte_zmalloc_socket("lc_shaper_profiles",
 					  sizeof(*sh->profiles) * p->max_profiles,
@@ -840,6 +859,7 @@ lc_shaper_free(struct lc_shaper *sh)
 	}
 	rte_sched_port_free(sh->port);
 	rte_free(sh->wheel);
+	rte_free(sh->wheel_next);
 	rte_free(sh->pipes);
 	rte_free(sh->meters.pipe);
 	rte_free(sh->profiles);
@@ -966,7 +986,7 @@ pace_schedule(struct lc_shaper *sh, uint32_t pipe, uint64_t due)
 	if (slot - sh->wheel_slot >= PACE_SLOTS)
 		slot = sh->wheel_slot + PACE_SLOTS - 1;
 	idx = (uint32_t)(slot & (PACE_SLOTS - 1));
-	sh->pipes[pipe].pace.next = sh->wheel[idx];
+	sh->wheel_next[pipe] = sh->wheel[idx];
 	sh->wheel[idx] = pipe + 1;
 }
 
@@ -986,12 +1006,12 @@ pace_hold(struct lc_shaper *sh, uint32_t pipe, struct rte_mbuf *m, uint64_t now)
 	/* An empty wheel starts at now. */
 	if (sh->pace_waiting == 0)
 		sh->wheel_slot = now >> sh->slot_shift;
-	*pace_link(m) = NULL;
+	pace_link_set(m, NULL);
 	if (pc->waiting++ == 0) {
 		pc->head = m;
 		pace_schedule(sh, pipe, pace_due(pc, &pc->pr->meter, pace_cost(sh, m)));
 	} else {
-		*pace_link(pc->tail) = m;
+		pace_link_set(pc->tail, m);
 	}
 	pc->tail = m;
 	sh->pace_waiting++;
@@ -1012,24 +1032,61 @@ sched_put(struct lc_shaper *sh, struct rte_mbuf **pkts, uint32_t n)
 }
 
 /*
+ * A frame its pipe lets go now (its bucket, or no limit) skips rte_sched
+ * when rte_sched holds nothing (so that no frame of any pipe waits there
+ * before it) and the port has room for it now: there is nothing to
+ * schedule, as a Linux qdisc bypasses itself when empty. Otherwise, and
+ * for every later frame of the same batch (*to_sched: their order), it is
+ * rte_sched's to schedule: the port is congested, and rte_sched shares it.
+ * The port's bucket must have been refilled for this batch.
+ */
+static inline bool
+send_ready(struct lc_shaper *sh, struct rte_mbuf *m, bool *to_sched)
+{
+	uint32_t cost = pace_cost(sh, m);
+
+	if (*to_sched || sh->sched_in != sh->sched_out ||
+	    sh->ready_tail - sh->ready_head == READY_SIZE ||
+	    sh->port_tokens < (int64_t)cost) {
+		*to_sched = true;
+		return false;
+	}
+	sh->port_tokens -= cost;
+	sh->ready[sh->ready_tail++ & (READY_SIZE - 1)] = m;
+	return true;
+}
+
+/*
  * A pipe's time has come: the frames its bucket lets go leave the FIFO
  * into out (*n_out; flushed to rte_sched when full), and the pipe goes
  * back into the wheel if frames still wait.
  */
 static void
 pace_wake(struct lc_shaper *sh, uint32_t pipe, uint64_t now,
-	  struct rte_mbuf **out, uint32_t *n_out)
+	  struct rte_mbuf **out, uint32_t *n_out, bool *to_sched)
 {
 	struct lc_shaper_pace *pc = &sh->pipes[pipe].pace;
 	const struct rte_meter_srtcm_profile *mp = &pc->pr->meter;
 
 	pace_refill(pc, mp, now);
+	/*
+	 * While the frames that skip rte_sched fill their ring, the others
+	 * wait here rather than in rte_sched, whose round of every pipe would
+	 * then be every frame's way out: the pipe looks again a slot later.
+	 */
+	if (unlikely(sh->ready_tail - sh->ready_head == READY_SIZE)) {
+		pace_schedule(sh, pipe, now + (1ull << sh->slot_shift));
+		return;
+	}
 	while (pc->waiting > 0 && pace_take(pc, mp, pace_cost(sh, pc->head))) {
 		struct rte_mbuf *m = pc->head;
 
-		pc->head = *pace_link(m);
+		pc->head = pace_link(m);
 		pc->waiting--;
 		sh->pace_waiting--;
+		rte_mbuf_sched_set(m, pipe_qid(sh, pipe), TC_SHAPED, RTE_COLOR_GREEN);
+		if (send_ready(sh, m, to_sched))
+			continue;
 		out[(*n_out)++] = m;
 		if (*n_out == PACE_BATCH) {
 			sched_put(sh, out, *n_out);
@@ -1050,10 +1107,15 @@ pace_release(struct lc_shaper *sh, uint64_t now)
 	struct rte_mbuf *out[PACE_BATCH];
 	uint64_t slot_now = now >> sh->slot_shift;
 	uint32_t n_out = 0, budget = PACE_BUDGET, slots = 0;
+	bool to_sched = false;
+
+	if (sh->wheel_slot >= slot_now)
+		return;
+	port_refill(sh, now);
 
 	while (sh->wheel_slot < slot_now) {
-		uint32_t idx;
-		uint32_t p;
+		uint32_t idx, p, n = 0;
+		uint32_t due[PACE_BATCH];
 
 		/*
 		 * Behind by more than the wheel (the worker was away): every
@@ -1066,23 +1128,23 @@ pace_release(struct lc_shaper *sh, uint64_t now)
 		}
 		idx = (uint32_t)(sh->wheel_slot & (PACE_SLOTS - 1));
 		p = sh->wheel[idx];
-
-		/* Wakes put pipes back in later slots, never in this one. */
+		/*
+		 * The slot's pipes, a batch at a time: their states are
+		 * fetched together, then their first frames, then woken. Wakes
+		 * put pipes back in later slots, never in this one.
+		 */
 		sh->wheel[idx] = 0;
-		if (p != 0)
-			rte_prefetch0(&sh->pipes[p - 1]);
 		while (p != 0 && budget > 0) {
-			uint32_t pipe = p - 1;
-			struct lc_shaper_pace *pc = &sh->pipes[pipe].pace;
-
-			/* The next pipe's state, and this one's first frame. */
-			p = pc->next;
-			if (p != 0)
-				rte_prefetch0(&sh->pipes[p - 1]);
-			rte_prefetch0(pc->head);
-			rte_prefetch0(pace_link(pc->head));
-			pace_wake(sh, pipe, now, out, &n_out);
-			budget--;
+			for (n = 0; p != 0 && n < RTE_MIN(budget, PACE_BATCH); n++) {
+				due[n] = p - 1;
+				p = sh->wheel_next[p - 1];
+				rte_prefetch0(&sh->pipes[due[n]]);
+			}
+			for (uint32_t i = 0; i < n; i++)
+				rte_prefetch0(sh->pipes[due[i]].pace.head);
+			for (uint32_t i = 0; i < n; i++)
+				pace_wake(sh, due[i], now, out, &n_out, &to_sched);
+			budget -= n;
 		}
 		if (p != 0) {
 			/* Out of budget: the rest of the slot waits for the next call. */
@@ -1105,8 +1167,11 @@ pace_release_all(struct lc_shaper *sh)
 		struct lc_shaper_pace *pc = &sh->pipes[pipe].pace;
 
 		while (pc->waiting > 0) {
-			out[n_out++] = pc->head;
-			pc->head = *pace_link(pc->head);
+			struct rte_mbuf *m = pc->head;
+
+			pc->head = pace_link(m);
+			rte_mbuf_sched_set(m, pipe_qid(sh, pipe), TC_SHAPED, RTE_COLOR_GREEN);
+			out[n_out++] = m;
 			pc->waiting--;
 			sh->pace_waiting--;
 			if (n_out == PACE_BATCH) {
@@ -1130,13 +1195,23 @@ admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
 {
 	uint32_t kept = 0, nd = 0, aqm = 0;
 	uint32_t now_us = (uint32_t)(now / sh->units_per_us * sh->us_per_unit);
+	bool to_sched = sh->flushing;
 
+	port_refill(sh, now);
 	for (uint32_t i = 0; i < n; i++) {
 		const struct lc_shaper_pipe *p =
 			&sh->pipes[likely(pipes[i] <= sh->users) ? pipes[i] : 0];
 
 		rte_prefetch0(p);
 		rte_prefetch0(&p->pie);
+	}
+	/* The last frame waiting of each pipe, which a frame held is linked to. */
+	for (uint32_t i = 0; i < n; i++) {
+		const struct lc_shaper_pipe *p =
+			&sh->pipes[likely(pipes[i] <= sh->users) ? pipes[i] : 0];
+
+		if (p->pace.waiting > 0)
+			rte_prefetch0(p->pace.tail);
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
@@ -1186,6 +1261,8 @@ admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
 			pace_hold(sh, pipe, m, now);
 			continue;
 		}
+		if (send_ready(sh, m, &to_sched))
+			continue;
 		pkts[kept++] = m;
 	}
 	sh->dropped += nd;
@@ -1206,11 +1283,12 @@ lc_shaper_enqueue(struct lc_shaper *sh, struct rte_mbuf **pkts,
 	}
 	if (sh->own_drops) {
 		uint64_t held = sh->paced;
+		uint32_t ready = sh->ready_tail;
 		uint32_t kept = admit(sh, pkts, pipes, n, now);
 
 		/* Every queue has room: rte_sched takes them all. */
 		sched_put(sh, pkts, kept);
-		accepted = kept + (uint32_t)(sh->paced - held);
+		accepted = kept + (uint32_t)(sh->paced - held) + (sh->ready_tail - ready);
 		sh->enqueued += accepted;
 		return accepted;
 	}
@@ -1238,19 +1316,29 @@ lc_shaper_dequeue(struct lc_shaper *sh, struct rte_mbuf **pkts, uint32_t n,
 	uint32_t k;
 
 	/*
-	 * An empty shaper is not asked: rte_sched would scan its whole
-	 * bitmap to find nothing. Its clock then stands still, which costs
-	 * nothing while nothing is queued (lc_shaper_set_pipe() moves it).
-	 * While the pacer holds frames rte_sched is asked even when it holds
-	 * none, so that its clock keeps up with the frames to come.
+	 * The frames that skipped rte_sched first: they were let go before
+	 * anything now in rte_sched came. rte_sched is asked only when it
+	 * holds frames (it would scan its whole bitmap to find nothing) and
+	 * the port has room. Its clock stands still meanwhile, which costs
+	 * nothing while it holds nothing (lc_shaper_set_pipe() moves it).
 	 */
 	if (unlikely(sh->port == NULL) || sh->enqueued == sh->dequeued)
 		return 0;
 	if (sh->pace_waiting > 0)
 		pace_release(sh, now);
-	if (!sh->flushing && !port_refill(sh, now))
-		return 0;
-	k = (uint32_t)rte_sched_port_dequeue(sh->port, pkts, n);
+	for (k = 0; k < n && sh->ready_head != sh->ready_tail; k++)
+		pkts[k] = sh->ready[sh->ready_head++ & (READY_SIZE - 1)];
+	if (k < n && sh->sched_in != sh->sched_out &&
+	    (sh->flushing || port_refill(sh, now))) {
+		uint32_t j = (uint32_t)rte_sched_port_dequeue(sh->port, pkts + k, n - k);
+		uint64_t out_bytes = 0;
+
+		for (uint32_t i = k; i < k + j; i++)
+			out_bytes += pkts[i]->pkt_len + sh->frame_overhead;
+		sh->port_tokens -= (int64_t)out_bytes;
+		sh->sched_out += j;
+		k += j;
+	}
 	for (uint32_t i = 0; i < k; i++) {
 		uint32_t len = pkts[i]->pkt_len;
 
@@ -1264,7 +1352,6 @@ lc_shaper_dequeue(struct lc_shaper *sh, struct rte_mbuf **pkts, uint32_t n,
 	}
 	sh->dequeued += k;
 	sh->dequeued_bytes += bytes;
-	sh->port_tokens -= (int64_t)(bytes + (uint64_t)k * sh->frame_overhead);
 	return k;
 }
 

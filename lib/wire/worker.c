@@ -13,6 +13,8 @@
 #include "wire_priv.h"
 
 #define MAX_BURST WIRE_MAX_BURST
+/* Dequeues per shaper and loop while they come back full. */
+#define DRAIN_ROUNDS 4
 /* Iterations between two steps of the upkeep that does not follow traffic. */
 #define UPKEEP_EVERY 8
 
@@ -312,11 +314,17 @@ drain_shapers(struct lc_wire *w, uint64_t now)
 
 		if (sh == NULL || w->engine != LC_SHAPER_SCHED)
 			continue;
-		uint32_t n = lc_shaper_dequeue(sh, pkts, w->p.burst, now);
-		if (n > 0) {
-			forward(w, dir == LC_FLOW_DIR_UP ? LC_SIDE_CLIENT : LC_SIDE_SERVER,
-				pkts, (uint16_t)n);
-			total += n;
+		/* Whole bursts again, a few times: what is due leaves in time. */
+		for (unsigned int round = 0; round < DRAIN_ROUNDS; round++) {
+			uint32_t n = lc_shaper_dequeue(sh, pkts, w->p.burst, now);
+
+			if (n > 0) {
+				forward(w, dir == LC_FLOW_DIR_UP ? LC_SIDE_CLIENT : LC_SIDE_SERVER,
+					pkts, (uint16_t)n);
+				total += n;
+			}
+			if (n < w->p.burst)
+				break;
 		}
 	}
 	return total;

@@ -2,14 +2,16 @@
 # SPDX-License-Identifier: MIT
 #
 # The peak section of scripts/bench.sh, sourced by it: the shaper at peak
-# hour. The 64-byte bench traffic (FLOWS flows of USERS users, every user
-# the same share of frames) goes through linecapd with every user assigned,
-# first with no user limited (the reference), then with S users limited for
-# S in PEAK_S, each to half of what it is offered in the reference run; the
-# other users stay unlimited. For each S: received Mpps and its ratio to
-# the reference, the worker's cycles per frame, the limited users' rate
-# against their limit (from `user list`), and the frames the unlimited
-# users lost.
+# hour. The 64-byte bench traffic of twice as many users as the largest S
+# (ten flows each, every user the same share of frames) goes through
+# linecapd with every user assigned, first with no user limited (the
+# reference, which sets the limit), then for each S in PEAK_S a reference
+# again and a run with S users limited, each to half of what it is offered
+# in the first reference; the other users stay unlimited.
+# For each S: received Mpps and its ratio to the reference, the worker's
+# cycles per frame and frames per second of its own CPU time, the limited
+# users' rate against their limit (from `user list`), and the frames the
+# unlimited users lost.
 
 # peak_users FILE S RATE: a users file of every user of the traffic, the
 # first S at RATE both ways, the others without a limit.
@@ -60,34 +62,61 @@ peak_accuracy() {
          limited_drops: ([$r[] | select(.limited) | .drops] | add // 0)}'
 }
 
+# peak_cpu: the worker thread's CPU time and wait for a CPU, in ns (the
+# kernel's schedstat), and the frames received so far: "RUN WAIT RX".
+peak_cpu() {
+    local t rx
+    rx=$(lc_ctl stats | jq '.ports.client.rx_packets + .ports.server.rx_packets')
+    for t in /proc/"$LC_PID"/task/*; do
+        if grep -Eq '^(rte|lcore)-worker' "$t/comm" 2> /dev/null; then
+            echo "$(awk '{ print $1, $2 }' "$t/schedstat") $rx"
+            return 0
+        fi
+    done
+    echo "0 0 $rx"
+}
+
 # peak_run NAME S RATE: one configuration, merged into .peak.runs.NAME.
 peak_run() {
-    local name=$1 s=$2 rate=$3 m acc
+    local name=$1 s=$2 rate=$3 m acc c0 c1
     peak_users "$W/peak-users.conf" "$s" "$rate"
     bench_start "$W/peak.conf" "$W/peak-users.conf"
     users_lines assign | batch
     lc_ctl start > /dev/null
     m=$(measure)
     perf_worker "peak-$name"
+    c0=$(peak_cpu)
     peak_list "$W/peak-a.json"
     sleep "$PEAK_ACC_S"
     peak_list "$W/peak-b.json"
+    c1=$(peak_cpu)
     acc=$(peak_accuracy "$s" "$(awk -v r="$rate" 'BEGIN { print r + 0 }')" "$W/peak-a.json" "$W/peak-b.json")
+    # Frames per second of the worker's own CPU time, and the share of the
+    # window it waited for a CPU: figures that others' load touches less.
+    acc=$(jq -c --arg c0 "$c0" --arg c1 "$c1" '($c0 | split(" ") | map(tonumber)) as $a |
+        ($c1 | split(" ") | map(tonumber)) as $b |
+        . + {mpps_per_cpu_s: (if $b[0] > $a[0] then ($b[2] - $a[2]) / (($b[0] - $a[0]) / 1e9) / 1e6 else null end),
+             worker_wait_share: (($b[1] - $a[1]) / 1e9 / .window_s)}' <<<"$acc")
     lc_stop
     put ".peak.runs[\"$name\"]" "$(jq -nc --argjson m "$m" --argjson acc "$acc" \
         --argjson s "$s" --arg rate "$rate" '$m + $acc + {s: $s, rate: $rate}')"
 }
 
 peak_section() {
-    local t=64 flows=$FLOWS mb mem ref rbps rate s TRAFFIC=(64)
-    gen_traffic
-    mb=$((2 * flows + 2 * (USERS + 1) * QSIZE + 65536))
+    local s max=0 flows mb mem ref rbps rate qsize=16 USERS
+    for s in "${PEAK_S[@]}"; do [ "$s" -le "$max" ] || max=$s; done
+    USERS=$((2 * max))
+    flows=$((10 * USERS))
+    [ -f "$W/peak-c.pcap" ] || "$PCAPGEN" bench64 "$W/peak-c.pcap" "$W/peak-s.pcap" \
+        --count "$flows" > /dev/null
+    # Mbufs for the replay and for every limited user's queues full.
+    mb=$((2 * flows + 2 * (max + 1) * qsize + 65536))
     mem=$(((mb * 4096 + 1024 * 1024 * 1024) / 1048576))
-    bench_conf "$W/peak.conf" "--no-huge -m $mem --vdev=net_pcap0,rx_pcap=$W/c-$t.pcap,infinite_rx=1
-               --vdev=net_pcap1,rx_pcap=$W/s-$t.pcap,infinite_rx=1" \
+    bench_conf "$W/peak.conf" "--no-huge -m $mem --vdev=net_pcap0,rx_pcap=$W/peak-c.pcap,infinite_rx=1
+               --vdev=net_pcap1,rx_pcap=$W/peak-s.pcap,infinite_rx=1" \
         "[wire]" "mtu = 1518" "mbufs = $mb" "autostart = no" \
-        "[flows]" "capacity = 1048576" "[users]" "capacity = 32768" \
-        "state_file = $W/users.conf" "[shaper]" "port_rate = 10gbit" "queue_size = $QSIZE"
+        "[flows]" "capacity = 1048576" "[users]" "capacity = $((USERS < 16000 ? 32768 : 65536))" \
+        "state_file = $W/users.conf" "[shaper]" "port_rate = 10gbit" "queue_size = $qsize"
     say "[peak] reference: $USERS users, none limited"
     peak_run ref 0 0
     ref=$(jq -c '.peak.runs.ref' "$RES")
@@ -97,14 +126,20 @@ peak_section() {
     [ "$rbps" -ge 8000 ] || rbps=8000
     rate=${rbps}bit
     put .peak.params "$(jq -nc --argjson u "$USERS" --argjson f "$flows" --arg r "$rate" \
-        --argjson q "$QSIZE" --argjson acc "$PEAK_ACC_S" \
+        --argjson q "$qsize" --argjson acc "$PEAK_ACC_S" \
         '{users: $u, flows: $f, rate: $r, queue_size: $q, accuracy_window_s: $acc}')"
     say "  $(jq .mpps <<<"$ref") Mpps; limited users get $rate each way"
+    # Each S against a reference run just before it: the machine's speed
+    # drifts by more than the differences looked for.
     for s in "${PEAK_S[@]}"; do
         [ "$s" -le "$USERS" ] || continue
-        say "[peak] S = $s users limited to $rate"
+        say "[peak] S = $s: reference, then $s users limited to $rate"
+        peak_run "ref$s" 0 0
         peak_run "s$s" "$s" "$rate"
-        say "  $(jq -r --argjson r "$ref" '"\(.mpps) Mpps (\(.mpps / $r.mpps) x ref), \(.cycles_per_frame | floor) cycles/frame, accuracy \(.accuracy), unlimited drops \(.unlimited_drops)"' \
+        merge ".peak.runs.s$s" "$(jq -c --argjson r "$(jq -c ".peak.runs.ref$s" "$RES")" \
+            '{x_ref: (.mpps / $r.mpps), x_ref_cpu: (.mpps_per_cpu_s / $r.mpps_per_cpu_s),
+              ref_mpps: $r.mpps}' <<<"$(jq -c ".peak.runs.s$s" "$RES")")"
+        say "  $(jq -r '"\(.mpps) Mpps (\(.x_ref) x its reference; per CPU second \(.x_ref_cpu) x), \(.cycles_per_frame | floor) cycles/frame, accuracy \(.accuracy), unlimited drops \(.unlimited_drops)"' \
             <<<"$(jq -c ".peak.runs.s$s" "$RES")")"
     done
 }

@@ -320,7 +320,7 @@ saturate(struct lc_shaper *sh, const uint32_t *pipes, const uint64_t *rates,
 	for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
 		struct run r = { .sh = sh, .n_pipes = n, .qsize = 256 };
 		struct lc_shaper_profile_info info;
-		uint64_t start, to, end, period_ms = 0, w0;
+		uint64_t start, to, period_ms = 0, w0;
 		bool ok = true;
 
 		for (uint32_t i = 0; i < n; i++) {
@@ -335,16 +335,17 @@ saturate(struct lc_shaper *sh, const uint32_t *pipes, const uint64_t *rates,
 		w0 = thread_wait_ns();
 		start = rte_rdtsc();
 		to = start + ms_to_tsc(2 * period_ms);
-		run_until(&r, to, start, to, true);
-		end = rte_rdtsc();
+		/*
+		 * The pacer's buckets run on the TSC, not on rte_sched's clock:
+		 * what that clock loses costs a paced pipe nothing, and the
+		 * window is the wall clock's.
+		 */
+		run_until(&r, to, start, to, false);
 		for (uint32_t i = 0; i < n; i++) {
 			char label[64];
 
 			snprintf(label, sizeof(label), "%s pipe %u", what, pipes[i]);
-			print_message("    %-26s %10.0f bit/s over the wall-clock window\n",
-				      label, achieved_bps(r.bytes[i], end - start));
-			ok &= rate_within(label, (double)r.bytes[i] * 8 * 1000 /
-					  (double)(2 * period_ms),
+			ok &= rate_within(label, achieved_bps(r.bytes[i], to - start),
 					  (double)rates[i] + (double)(rates[i] / 20) * 1000 /
 					  (double)(2 * period_ms), 0.01, r.lost);
 		}
