@@ -16,7 +16,7 @@
 #                A run with --only or --traffic writes bench/results-partial.json
 #                and bench/table-partial.txt, and draws no chart.
 #   --peak LIST  the numbers of limited users of the peak section, comma-
-#                separated (default 10,100,1000,10000; --quick: 10,100,1000)
+#                separated (default 10,100,1000,10000; --quick: 100,1000)
 #   --no-wait    do not wait for a quiet machine (see below)
 #   --report     only print the table and draw the chart of bench/results.json
 #   --profile    also sample the worker thread with perf (cpu-clock) for 5 s
@@ -86,7 +86,7 @@ want() { [[ ",$ONLY," == *",$1,"* ]]; }
 if [ $QUICK = 1 ]; then
     FLOWS=20000 TRAFFIC=(64) WARM=1 WINDOW=1.5 NWIN=1 ACC_LOW=2 ACC_HIGH=1.5 LOAD_SECS=5
     ASSIGN_N=20000 XRAY_LINES=100000 LAT_PING=10 LAT_LOADS=(udp_up)
-    PEAK_S=(10 100 1000) PEAK_ACC_S=3
+    PEAK_S=(100 1000) PEAK_ACC_S=3
 else
     FLOWS=100000 TRAFFIC=(64 imix) WARM=2 WINDOW=3 NWIN=3 ACC_LOW=12 ACC_HIGH=6 LOAD_SECS=20
     ASSIGN_N=100000 XRAY_LINES=1000000 LAT_PING=40 LAT_LOADS=(tcp_up tcp_down udp_up)

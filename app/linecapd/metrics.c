@@ -268,6 +268,10 @@ write_shaper(struct metrics_text *t, const struct lc_shaper_stats sh[LC_FLOW_DIR
 #define F(n, type, field, help) \
 	{ "linecap_shaper_" n, type, help, offsetof(struct lc_shaper_stats, field) }
 		F("queued_packets", "gauge", queued, "Frames in the shaper's queues now."),
+		F("pacer_queued_packets", "gauge", pacer_queued,
+		  "Frames of the queues waiting for their users' buckets now."),
+		F("paced_packets_total", "counter", paced,
+		  "Frames that waited for their users' buckets."),
 		F("enqueued_packets_total", "counter", enqueued,
 		  "Frames accepted into the shaper's queues."),
 		F("dequeued_packets_total", "counter", dequeued,
