@@ -21,6 +21,16 @@
  * Only the file present at start-up is read from its end (unless
  * --from-start): a file that appears later is new, and all of it counts.
  *
+ * With a position file (--position), the follower says where it is: the
+ * file's device and inode, the offset of the end of the last whole line
+ * handled and a hash of the 64 bytes before it, written (to a temporary
+ * name, then renamed) at most once a second and at exit. At start-up the
+ * file at the name is read on from there if it is the same file and those
+ * bytes are still there; a file the position does not match (rotated or
+ * rewritten meanwhile) is new since, and is read from its start; a missing
+ * or unreadable position file changes nothing. So the connections accepted
+ * while the follower was down (an upgrade, a crash) are bound too.
+ *
  * Only a regular file is read. Anything else at the name (a directory, a
  * FIFO, a device) is refused without being read: a FIFO would block the
  * loop in open() or read(), a device could feed it without end. The name is
@@ -37,6 +47,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +76,15 @@
 #define READS_PER_POLL (XR_FOLLOW_SLICE / READ_CHUNK)
 #define RETRY_MIN_US 250000
 #define RETRY_MAX_US 5000000
+/* The bytes before a saved position whose hash recognises it. */
+#define POSITION_PRINT 64
+#define POSITION_MAGIC "linecap-xray-position 1"
+
+/* Where a position file says the follower was. */
+struct position {
+	bool valid;
+	unsigned long long dev, ino, off, hash;
+};
 
 /* Why the log cannot be read now. */
 enum trouble {
@@ -98,6 +118,10 @@ struct xr_follow {
 	struct xr_counters *counters;
 	size_t len;          /* bytes of a partial line at the front of buf */
 	char *buf;
+	char *position_path; /* NULL: no position file */
+	struct position resume; /* read at start-up */
+	struct position saved;  /* written last */
+	bool position_failed;   /* said once until a save works again */
 };
 
 struct xr_follow *
@@ -159,6 +183,7 @@ xr_follow_free(struct xr_follow *f)
 	free(f->path);
 	free(f->name);
 	free(f->buf);
+	free(f->position_path);
 	free(f);
 }
 
@@ -348,6 +373,47 @@ truncated(struct xr_follow *f)
 	return true;
 }
 
+/* FNV-1a of the (up to) POSITION_PRINT bytes before off; false if unreadable. */
+static bool
+position_hash(int fd, off_t off, unsigned long long *hash)
+{
+	char b[POSITION_PRINT];
+	size_t n = off < POSITION_PRINT ? (size_t)off : POSITION_PRINT;
+	unsigned long long h = 14695981039346656037ULL;
+
+	if (n > 0 && pread(fd, b, n, off - (off_t)n) != (ssize_t)n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)b[i];
+		h *= 1099511628211ULL;
+	}
+	*hash = h;
+	return true;
+}
+
+/*
+ * Where to start in the file present at start-up, from the position file:
+ * its saved offset if the file is the one saved and still holds the bytes
+ * before it, 0 if it is another file; -1 when there is no position.
+ */
+static off_t
+resume_offset(struct xr_follow *f, int fd, const struct stat *st)
+{
+	unsigned long long h;
+
+	if (!f->resume.valid)
+		return -1;
+	if ((unsigned long long)st->st_dev != f->resume.dev ||
+	    (unsigned long long)st->st_ino != f->resume.ino ||
+	    (unsigned long long)st->st_size < f->resume.off ||
+	    !position_hash(fd, (off_t)f->resume.off, &h) || h != f->resume.hash) {
+		xr_log("%s is not the file of %s (rotated or rewritten since): "
+		       "reading it from its start", f->path, f->position_path);
+		return 0;
+	}
+	return (off_t)f->resume.off;
+}
+
 /* stat, open or fstat failed with errno err. */
 static bool
 open_failed(struct xr_follow *f, int err)
@@ -361,7 +427,9 @@ static bool
 open_log(struct xr_follow *f)
 {
 	struct stat st;
-	const bool at_end = f->first_open && !f->from_start;
+	bool at_end = f->first_open && !f->from_start;
+	const bool first = f->first_open;
+	off_t resume = -1;
 	int fd;
 
 	/* Only what is at the name at start-up is old; anything later is new. */
@@ -401,7 +469,14 @@ open_log(struct xr_follow *f)
 	f->dev = st.st_dev;
 	f->ino = st.st_ino;
 	f->pos = 0;
-	if (at_end) {
+	if (first)
+		resume = resume_offset(f, fd, &st);
+	if (resume >= 0) {
+		at_end = false;
+		f->pos = lseek(fd, resume, SEEK_SET);
+		if (f->pos < 0)
+			f->pos = 0;
+	} else if (at_end) {
 		f->pos = lseek(fd, 0, SEEK_END);
 		if (f->pos < 0)
 			f->pos = 0;
@@ -411,8 +486,13 @@ open_log(struct xr_follow *f)
 	f->discarding = false;
 	f->trouble = TROUBLE_NONE;
 	f->retry_us = RETRY_MIN_US;
-	xr_log("following %s (inode %lu) from %s", f->path,
-	       (unsigned long)st.st_ino, at_end ? "its end" : "its start");
+	if (resume > 0)
+		xr_log("following %s (inode %lu) from byte %lld, where %s says "
+		       "it was", f->path, (unsigned long)st.st_ino,
+		       (long long)resume, f->position_path);
+	else
+		xr_log("following %s (inode %lu) from %s", f->path,
+		       (unsigned long)st.st_ino, at_end ? "its end" : "its start");
 	return true;
 }
 
@@ -514,4 +594,76 @@ at_end:
 		return true;
 	}
 	return false;
+}
+
+int
+xr_follow_set_position_file(struct xr_follow *f, const char *path)
+{
+	unsigned long long dev, ino, off, hash;
+	char magic[32];
+	FILE *in;
+
+	free(f->position_path);
+	f->position_path = strdup(path);
+	if (f->position_path == NULL)
+		return -1;
+	in = fopen(path, "re");
+	if (in == NULL) {
+		if (errno != ENOENT)
+			xr_log("%s: %s: reading the log as if there were no "
+			       "position", path, strerror(errno));
+		return 0;
+	}
+	if (fscanf(in, "%31[^\n] %llu %llu %llu %llx", magic, &dev, &ino, &off,
+		   &hash) == 5 && strcmp(magic, POSITION_MAGIC) == 0) {
+		f->resume = (struct position){ true, dev, ino, off, hash };
+		f->saved = f->resume;
+	} else {
+		xr_log("%s: not a position file: reading the log as if there "
+		       "were none", path);
+	}
+	fclose(in);
+	return 0;
+}
+
+void
+xr_follow_save_position(struct xr_follow *f)
+{
+	struct position p = { .valid = true };
+	char tmp[PATH_MAX];
+	struct stat st;
+	FILE *out;
+
+	if (f->position_path == NULL || f->fd < 0 || fstat(f->fd, &st) < 0)
+		return;
+	/* The end of the last whole line: a partial one is read again. */
+	p.off = (unsigned long long)(f->pos - (off_t)f->len);
+	p.dev = (unsigned long long)st.st_dev;
+	p.ino = (unsigned long long)st.st_ino;
+	if (f->saved.valid && p.off == f->saved.off && p.ino == f->saved.ino &&
+	    p.dev == f->saved.dev)
+		return;
+	if (!position_hash(f->fd, (off_t)p.off, &p.hash))
+		return;
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", f->position_path) >= (int)sizeof(tmp))
+		return;
+	out = fopen(tmp, "we");
+	if (out == NULL) {
+		if (!f->position_failed)
+			xr_log("%s: %s: the position is not saved", tmp, strerror(errno));
+		f->position_failed = true;
+		return;
+	}
+	fprintf(out, "%s\n%llu %llu %llu %llx\n", POSITION_MAGIC, p.dev, p.ino,
+		p.off, p.hash);
+	if (fclose(out) != 0 || rename(tmp, f->position_path) != 0) {
+		if (!f->position_failed)
+			xr_log("%s: %s: the position is not saved", f->position_path,
+			       strerror(errno));
+		f->position_failed = true;
+		unlink(tmp);
+		return;
+	}
+	f->position_failed = false;
+	f->saved = p;
 }

@@ -4,7 +4,7 @@
  * (the `email:` of an accepted line) owns which client endpoint, with
  * `assign EMAIL IP:PORT` on its management socket. See docs/XRAY.md.
  *
- *   linecap-xray [-s SOCKET] [--from-start] [--vpn-port N] [--node NAME]
+ *   linecap-xray [-s SOCKET] [--from-start] [--position FILE] [--vpn-port N] [--node NAME]
  *                [--node-addr [TAG=]IP:PORT]...
  *                [--replay SECONDS] [--replay-max N] [--stats SECONDS]
  *                [--stall-timeout SECONDS] [--keepalive SECONDS]
@@ -43,6 +43,8 @@
 #include "xray.h"
 
 #define FOLLOW_TIMER_US 250000
+/* The position in the log is written at most this often (--position). */
+#define POSITION_SAVE_US 1000000
 #define MASKED_LOG_EVERY_US (3600ULL * 1000000)
 /* How long one log line may wait for a full stderr before it is lost. */
 #define LOG_WAIT_MS 500
@@ -276,7 +278,8 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-		"usage: linecap-xray [-s SOCKET] [--from-start] [--vpn-port N]\n"
+		"usage: linecap-xray [-s SOCKET] [--from-start] [--position FILE]\n"
+		"                    [--vpn-port N]\n"
 		"                    [--node NAME] [--node-addr [TAG=]IP:PORT]...\n"
 		"                    [--replay SECONDS] [--replay-max N] "
 		"[--stats SECONDS]\n"
@@ -300,6 +303,11 @@ usage(FILE *out)
 		"which must name HOST)\n"
 		"      --from-start      read the log from its start, not its "
 		"end\n"
+		"      --position FILE   keep the position in the log in FILE, "
+		"and start\n"
+		"                        from it: what was logged while the "
+		"follower was\n"
+		"                        down is read too\n"
 		"      --vpn-port N      port of the Xray inbound; accepted for "
 		"compatibility\n"
 		"                        with the old follower and not used: "
@@ -469,6 +477,7 @@ main(int argc, char **argv)
 		{ "key", required_argument, NULL, 'k' },
 		{ "ca", required_argument, NULL, 'a' },
 		{ "from-start", no_argument, NULL, 'f' },
+		{ "position", required_argument, NULL, 'P' },
 		{ "vpn-port", required_argument, NULL, 'p' },
 		{ "replay", required_argument, NULL, 'r' },
 		{ "replay-max", required_argument, NULL, 'm' },
@@ -487,6 +496,7 @@ main(int argc, char **argv)
 	unsigned long long vpn_port = 0, passes = 5, stall_s = 10;
 	unsigned long long keepalive_s = 60;
 	bool from_start = false;
+	const char *position_path = NULL;
 	struct lc_mgmt_tls_files tls = { NULL, NULL, NULL };
 	const char *connect_to = NULL;
 	int c;
@@ -510,6 +520,9 @@ main(int argc, char **argv)
 			break;
 		case 'f':
 			from_start = true;
+			break;
+		case 'P':
+			position_path = optarg;
 			break;
 		case 'p':
 			if (!parse_number(optarg, 65535, &vpn_port) ||
@@ -633,7 +646,9 @@ main(int argc, char **argv)
 			       stall_s * 1000000, keepalive_s * 1000000,
 			       &fw.counters);
 	follow = xr_follow_create(log_path, from_start, &fw.counters);
-	if (fw.replay == NULL || fw.link == NULL || follow == NULL) {
+	if (fw.replay == NULL || fw.link == NULL || follow == NULL ||
+	    (position_path != NULL &&
+	     xr_follow_set_position_file(follow, position_path) != 0)) {
 		xr_log("cannot start: %s", strerror(errno));
 		return 1;
 	}
@@ -664,6 +679,7 @@ main(int argc, char **argv)
 
 	uint64_t now = xr_now_us();
 	uint64_t next_follow = 0, next_stats = now + stats_s * 1000000;
+	uint64_t next_save = now + POSITION_SAVE_US;
 	bool more = false;
 
 	while (!stop_signal) {
@@ -683,6 +699,10 @@ main(int argc, char **argv)
 			print_counters(&fw.counters, "periodic");
 			next_stats = now + stats_s * 1000000;
 		}
+		if (now >= next_save) {
+			xr_follow_save_position(follow);
+			next_save = now + POSITION_SAVE_US;
+		}
 		/* Connect first, so that the lines read go out live. */
 		xr_link_service(fw.link, now);
 
@@ -700,6 +720,8 @@ main(int argc, char **argv)
 			deadline = next_follow;
 		if (next_stats < deadline)
 			deadline = next_stats;
+		if (next_save < deadline)
+			deadline = next_save;
 		if (can_read && more)
 			deadline = now;
 
@@ -751,6 +773,7 @@ main(int argc, char **argv)
 		;
 	if (xr_link_up(fw.link))
 		xr_link_drain(fw.link, 500000);
+	xr_follow_save_position(follow);
 	print_counters(&fw.counters, "exit");
 	xr_log("stopped");
 	xr_follow_free(follow);

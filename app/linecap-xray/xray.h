@@ -167,6 +167,15 @@ void xr_follow_drain_events(struct xr_follow *f);
  */
 bool xr_follow_poll(struct xr_follow *f, xr_line_fn *fn, void *ctx);
 
+/*
+ * Keep the follower's position in the log in the file at path (before the
+ * first poll: where it says, the file present at start-up is read from;
+ * follow.c has the rules). 0, or -1 with errno (ENOMEM).
+ */
+int xr_follow_set_position_file(struct xr_follow *f, const char *path);
+/* Write the position now if it moved since the last write. */
+void xr_follow_save_position(struct xr_follow *f);
+
 /* ---- link.c: the management socket of linecapd ---- */
 
 struct xr_link;

@@ -53,14 +53,15 @@ proxy_lc_start() {
 }
 
 # follower_start N [OPTION...]: node N's linecap-xray inside the server
-# namespace, over TLS on the management link (lab.sh follower), its output
-# appended to $WORK/xray-nodeN.log, its PID in FOLLOWER[N].
+# namespace, over TLS on the management link (lab.sh follower), keeping its
+# position in the log in $WORK/xray-nodeN.position, its output appended to
+# $WORK/xray-nodeN.log, its PID in FOLLOWER[N].
 follower_start() {
     local n=$1
     shift
     echo "--- start $(date +%T.%N)" >> "$WORK/xray-node$n.log"
-    "$LAB_SH" -i "$E2E_ID" follower "$n" "$LINECAP_XRAY" --stats 1 "$@" \
-        >> "$WORK/xray-node$n.log" 2>&1 &
+    "$LAB_SH" -i "$E2E_ID" follower "$n" "$LINECAP_XRAY" --stats 1 \
+        --position "$WORK/xray-node$n.position" "$@" >> "$WORK/xray-node$n.log" 2>&1 &
     FOLLOWER[$n]=$!
 }
 

@@ -24,9 +24,9 @@
 #     across it all, and every other flow to node 2 stay bound to their user
 #     and node 2 (sampled every 0.5 s), and the connections node 2 logged
 #     meanwhile are bound; node 1's new connections wait. Node 1's follower
-#     started again (--from-start: a new process remembers nothing, so it
-#     reads its node's log again) connects, and every connection either node
-#     logged is bound to its user and node. Alice's goodput through node 2
+#     started again reads on from the position it kept (--position), so the
+#     lines its node logged while it was away are sent; it connects, and
+#     every connection either node logged is bound to its user and node. Alice's goodput through node 2
 #     over the whole time stays within 0.85..1.02 of her limit (the test's
 #     own commands run on the CPU of iperf3 and v2ray, tests/e2e/proxy.sh);
 #   - a restart of linecapd (SIGTERM, start again) with downloads through
@@ -115,7 +115,7 @@ waiting=$(grep -c ' node1$' <<<"$logged" || true)
 n=$(unbound "$(grep ' node1$' <<<"$logged")" | grep -c '^logged' || true)
 [ "$n" = "$waiting" ] || fail "of node 1's $waiting new connections $n are unbound while its follower is away"
 echo "ok: node 1's follower away: node 2's flows stayed bound (6 samples), its $(grep -c ' node2$' <<<"$logged") new connections bound; $waiting new connections through node 1 wait, unbound"
-follower_start 1 --from-start
+follower_start 1
 wait_for 10 "node1 connected again" node_connected 1
 sleep 1
 bad=$(unbound "$logged")

@@ -42,6 +42,9 @@ expect_key $x "Restart=always"
 expect_key $x "CapabilityBoundingSet="
 expect_key $x "SupplementaryGroups=linecap"
 expect_key $x "DynamicUser=yes"
+expect_key $x "StateDirectory=linecap-xray"
+grep -q '^ExecStart=.* --position /var/lib/linecap-xray/%i.position ' "$PKG_WORK/units/$x" ||
+    fail "$x: the follower does not keep its position in its state directory"
 echo "ok: restart policies, sandboxing and capabilities as documented"
 
 # The wire-opening step, run as systemd would run it, against a stand-in
