@@ -778,7 +778,7 @@ lc_shaper_create(const struct lc_shaper_params *p)
 	if (p->engine == LC_SHAPER_SCHED)
 		sh->pipes = rte_zmalloc_socket("lc_shaper_pipes",
 					       sizeof(*sh->pipes) * ((size_t)p->users + 1),
-					       RTE_CACHE_LINE_SIZE, socket);
+					       __alignof__(struct lc_shaper_pipe), socket);
 	if (p->engine == LC_SHAPER_SCHED && sh->own_drops) {
 		sh->wheel = rte_zmalloc_socket("lc_shaper_wheel",
 					       sizeof(*sh->wheel) * PACE_SLOTS,

@@ -27,39 +27,63 @@ peak_users() {
         printf "end %d\n", n }' > "$1"
 }
 
-# peak_list FILE: `user list` into FILE as {t, users: {email: [up pkts, up
-# bytes, up drops, down pkts, down bytes, down drops]}}.
+# peak_list FILE S: into FILE, {t, users, st, sample}: `user list` (every
+# user's counters: [up pkts, up bytes, up drops, down pkts, down bytes,
+# down drops]) at time t, and the same counters of up to 32 of the S
+# limited users, evenly spaced, at time st. The sample comes from `user
+# get` lines pipelined in one connection, read within milliseconds: a list
+# of 20,000 users takes long enough that when each user's counters were
+# read is not known to the precision a rate needs.
 peak_list() {
-    local t1 t2
+    local t1 t2 s1 s2 n k
+    n=$(($2 < 32 ? $2 : 32))
+    : > "$1.sample"
+    s1=$(now)
+    if [ "$n" -gt 0 ]; then
+        for ((k = 0; k < n; k++)); do
+            echo "user get u$((k * $2 / n))@bench.example"
+        done | lc_ctl - > "$1.sample"
+    fi
+    s2=$(now)
     t1=$(now)
     lc_ctl user list > "$1.raw"
     t2=$(now)
-    jq -c --arg t "$(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.6f", (a + b) / 2 }')" '{t: ($t | tonumber), users: (.users | map({key: .email,
+    jq -c --arg t "$(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.6f", (a + b) / 2 }')" \
+        --arg st "$(awk -v a="$s1" -v b="$s2" 'BEGIN { printf "%.6f", (a + b) / 2 }')" \
+        --slurpfile sample <(jq -c '{key: .user.email, value: [.user.counters.up.packets,
+            .user.counters.up.bytes, .user.counters.up.drops, .user.counters.down.packets,
+            .user.counters.down.bytes, .user.counters.down.drops]} | select(.key != null)' "$1.sample") \
+        '{t: ($t | tonumber), st: ($st | tonumber), sample: ($sample | from_entries),
+          users: (.users | map({key: .email,
         value: [.counters.up.packets, .counters.up.bytes, .counters.up.drops,
                 .counters.down.packets, .counters.down.bytes, .counters.down.drops]}) | from_entries)}' \
         "$1.raw" > "$1"
-    rm -f "$1.raw"
+    rm -f "$1.raw" "$1.sample"
 }
 
-# peak_accuracy S RATE_BPS A B: the limited users' achieved rate / RATE
-# (each user's frames of one direction have one length, so the bytes sent
-# are (packets - drops) x bytes / packets), their spread, and the drops of
-# the unlimited users, between the lists in files A and B.
+# peak_accuracy S RATE_BPS A B: the sampled limited users' achieved rate /
+# RATE (each user's frames of one direction have one length, so the bytes
+# sent are (packets - drops) x bytes / packets), their spread and what they
+# were offered, and the drops of the unlimited users and of the limited
+# ones, between the lists in files A and B.
 peak_accuracy() {
     jq -nc --argjson s "$1" --argjson rate "$2" --slurpfile a "$3" --slurpfile b "$4" '
-        $a[0] as $a | $b[0] as $b | ($b.t - $a.t) as $dt |
+        $a[0] as $a | $b[0] as $b | ($b.st - $a.st) as $dt |
+        def rates($v; $w; $dt): [0, 3] | map(. as $o | ($v[$o] - $w[$o]) as $p |
+            ($v[$o + 2] - $w[$o + 2]) as $d |
+            {sent_bps: (if $p > 0 then ($p - $d) * (($v[$o + 1] - $w[$o + 1]) / $p) * 8 / $dt else 0 end),
+             offered_bps: (($v[$o + 1] - $w[$o + 1]) * 8 / $dt), drops: $d})[];
+        [$b.sample | to_entries[] | . as $e | rates($e.value; $a.sample[$e.key] // [0,0,0,0,0,0]; $dt)] as $r |
+        ([$r[] | .sent_bps / $rate]) as $acc |
         [$b.users | to_entries[] | .key as $e | .value as $v | ($a.users[$e] // [0,0,0,0,0,0]) as $w |
          ($e | capture("^u(?<i>[0-9]+)@") .i | tonumber) as $i |
-         [0, 3] | map(. as $o | ($v[$o] - $w[$o]) as $p | ($v[$o + 2] - $w[$o + 2]) as $d |
-            {limited: ($i < $s), sent_bps: (if $p > 0 then ($p - $d) * (($v[$o + 1] - $w[$o + 1]) / $p) * 8 / $dt else 0 end),
-             offered_bps: (($v[$o + 1] - $w[$o + 1]) * 8 / $dt), drops: $d})[]] as $r |
-        ([$r[] | select(.limited) | .sent_bps / $rate]) as $acc |
-        {window_s: $dt,
+         {limited: ($i < $s), drops: (($v[2] - $w[2]) + ($v[5] - $w[5]))}] as $all |
+        {window_s: $dt, sampled: ($b.sample | length),
          accuracy: (if ($acc | length) > 0 then ($acc | add / length) else null end),
          accuracy_min: ($acc | min), accuracy_max: ($acc | max),
-         offered_x: (if $s > 0 then ([$r[] | select(.limited) | .offered_bps] | add / length / $rate) else null end),
-         unlimited_drops: ([$r[] | select(.limited | not) | .drops] | add // 0),
-         limited_drops: ([$r[] | select(.limited) | .drops] | add // 0)}'
+         offered_x: (if ($r | length) > 0 then ([$r[] | .offered_bps] | add / length / $rate) else null end),
+         unlimited_drops: ([$all[] | select(.limited | not) | .drops] | add // 0),
+         limited_drops: ([$all[] | select(.limited) | .drops] | add // 0)}'
 }
 
 # peak_cpu: the worker thread's CPU time and wait for a CPU, in ns (the
@@ -86,9 +110,9 @@ peak_run() {
     m=$(measure)
     perf_worker "peak-$name"
     c0=$(peak_cpu)
-    peak_list "$W/peak-a.json"
+    peak_list "$W/peak-a.json" "$s"
     sleep "$PEAK_ACC_S"
-    peak_list "$W/peak-b.json"
+    peak_list "$W/peak-b.json" "$s"
     c1=$(peak_cpu)
     acc=$(peak_accuracy "$s" "$(awk -v r="$rate" 'BEGIN { print r + 0 }')" "$W/peak-a.json" "$W/peak-b.json")
     # Frames per second of the worker's own CPU time, and the share of the
