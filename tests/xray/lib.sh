@@ -151,3 +151,27 @@ no_sanitizer_report() {
 	done
 	return 0
 }
+
+# Lines of one user from one client address that differ by port: the
+# caller sets log, rec, ts, LINE_IP and LINE_EMAIL.
+# line PORT: the access line of that port (all of one length for ports
+# of as many digits)
+line() {
+	echo "$ts from $LINE_IP:$1 accepted tcp:www.example.com:443 [vless-in >> direct] email: $LINE_EMAIL"
+}
+# write_lines FIRST COUNT: append lines with ports FIRST..FIRST+COUNT-1
+write_lines() {
+	local p
+	for ((p = $1; p < $1 + $2; p++)); do
+		line "$p"
+	done >>"$log"
+}
+# expect_lines FIRST COUNT: each was sent exactly once
+expect_lines() {
+	local p want
+	for ((p = $1; p < $1 + $2; p++)); do
+		want="assign $LINE_EMAIL $LINE_IP:$p"
+		wait_for 10 "port $p" has "$rec" "$want"
+		[ "$(count "$rec" "$want")" -eq 1 ] || fail "sent more than once: $want"
+	done
+}

@@ -22,26 +22,9 @@ PY=${3:-python3}
 log=$work/access.log
 rec=$work/rec.out
 ts="$(now).123456"
-# line PORT: all lines of a round have the same length and differ by port
-line() {
-	echo "$ts from 203.0.113.60:$1 accepted tcp:www.example.com:443 [vless-in >> direct] email: u@example.com"
-}
-# write_lines FIRST COUNT: append lines with ports FIRST..FIRST+COUNT-1
-write_lines() {
-	local p
-	for ((p = $1; p < $1 + $2; p++)); do
-		line "$p"
-	done >>"$log"
-}
-# expect_lines FIRST COUNT: each was sent exactly once
-expect_lines() {
-	local p want
-	for ((p = $1; p < $1 + $2; p++)); do
-		want="assign u@example.com 203.0.113.60:$p"
-		wait_for 10 "port $p" has "$rec" "$want"
-		[ "$(count "$rec" "$want")" -eq 1 ] || fail "sent twice: $want"
-	done
-}
+# All lines of a round have the same length and differ by port (lib.sh).
+LINE_IP=203.0.113.60
+LINE_EMAIL=u@example.com
 
 : >"$log"
 start_rec "$rec"

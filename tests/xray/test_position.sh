@@ -20,23 +20,8 @@ log=$work/access.log
 pos=$work/position
 rec=$work/rec.out
 ts="$(now).123456"
-line() {
-	echo "$ts from 203.0.113.70:$1 accepted tcp:www.example.com:443 [vless-in >> direct] email: p@example.com"
-}
-write_lines() {
-	local p
-	for ((p = $1; p < $1 + $2; p++)); do
-		line "$p"
-	done >>"$log"
-}
-expect_lines() {
-	local p want
-	for ((p = $1; p < $1 + $2; p++)); do
-		want="assign p@example.com 203.0.113.70:$p"
-		wait_for 10 "port $p" has "$rec" "$want"
-		[ "$(count "$rec" "$want")" -eq 1 ] || fail "sent more than once: $want"
-	done
-}
+LINE_IP=203.0.113.70
+LINE_EMAIL=p@example.com
 follower() {
 	"$XRAY" -s "$sock" --replay 0 --position "$pos" "$log" 2>>"$err" &
 	xpid=$!
