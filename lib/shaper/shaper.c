@@ -157,7 +157,7 @@ struct lc_shaper_profile {
  * waiting is in exactly one slot of the wheel.
  */
 struct lc_shaper_pace {
-	uint64_t tokens;
+	int64_t tokens;
 	uint64_t time;                 /* of the latest refill, `now` units */
 	struct rte_mbuf *head;
 	struct rte_mbuf *tail;
@@ -213,7 +213,6 @@ struct lc_shaper {
 	 * may go below zero by a dequeue's worth, paid back before the next.
 	 */
 	int64_t port_tokens;
-	int64_t port_burst;
 	uint64_t port_time;            /* of the latest refill, `now` units */
 	struct rte_meter_srtcm_profile port_meter;
 	struct lc_shaper_profile *profiles;
@@ -477,7 +476,7 @@ pipe_apply(struct lc_shaper *sh, uint32_t pipe, uint32_t idx, bool fresh)
 			lc_pie_reset(&sh->pie, &sh->pipes[pipe].pie, 0);
 		}
 		if (sh->pipes != NULL)
-			sh->pipes[pipe].pace.tokens = pr->meter.cbs;
+			sh->pipes[pipe].pace.tokens = (int64_t)pr->meter.cbs;
 	} else {
 		if (m->state.tc > pr->meter.cbs)
 			m->state.tc = pr->meter.cbs;
@@ -485,8 +484,8 @@ pipe_apply(struct lc_shaper *sh, uint32_t pipe, uint32_t idx, bool fresh)
 		 * Frames already waiting keep their place in the wheel: they
 		 * are looked at again when it comes (80 ms ahead at most).
 		 */
-		if (sh->pipes != NULL && sh->pipes[pipe].pace.tokens > pr->meter.cbs)
-			sh->pipes[pipe].pace.tokens = pr->meter.cbs;
+		if (sh->pipes != NULL && sh->pipes[pipe].pace.tokens > (int64_t)pr->meter.cbs)
+			sh->pipes[pipe].pace.tokens = (int64_t)pr->meter.cbs;
 	}
 	if (sh->pipes != NULL)
 		sh->pipes[pipe].pace.pr = pr;
@@ -757,9 +756,9 @@ lc_shaper_create(const struct lc_shaper_params *p)
 	sh->port_rate = p->port_rate / 8;
 	sh->hz = p->hz != 0 ? p->hz : rte_get_tsc_hz();
 	sh->max_profiles = p->max_profiles;
-	sh->port_burst = lc_shaper_default_burst(p->port_rate);
-	sh->port_tokens = sh->port_burst;
-	meter_profile_init(&sh->port_meter, sh->port_rate, (uint64_t)sh->port_burst, sh->hz);
+	meter_profile_init(&sh->port_meter, sh->port_rate,
+			   lc_shaper_default_burst(p->port_rate), sh->hz);
+	sh->port_tokens = (int64_t)sh->port_meter.cbs;
 	sh->own_drops = p->aqm != LC_SHAPER_AQM_RED;
 	sh->pie.target_us = PIE_TARGET_US;
 	sh->pie.tupdate_us = PIE_TUPDATE_US;
@@ -900,26 +899,30 @@ pipe_pie_catch_up(struct lc_shaper *sh, uint32_t pipe, uint32_t now_us)
 /* ---- the pacer ------------------------------------------------------ */
 
 /*
- * Bring the port's bucket to now; true when the port may send. Its
- * numbers are a meter profile's, as for the pipes.
+ * A bucket's tokens (bytes; the port's may be below zero) brought to now,
+ * up to its burst, as rte_meter refills a meter: whole periods of the
+ * meter profile mp, *time moved by as many.
  */
+static inline int64_t
+bucket_refill(int64_t tokens, uint64_t *time, const struct rte_meter_srtcm_profile *mp,
+	      uint64_t now)
+{
+	uint64_t n;
+
+	if (now <= *time)
+		return tokens;
+	n = (now - *time) / mp->cir_period;
+	*time += n * mp->cir_period;
+	if (n > (mp->cbs - (uint64_t)RTE_MIN(tokens, (int64_t)0)) / mp->cir_bytes_per_period)
+		return (int64_t)mp->cbs;
+	return RTE_MIN(tokens + (int64_t)(n * mp->cir_bytes_per_period), (int64_t)mp->cbs);
+}
+
+/* Bring the port's bucket to now; true when the port may send. */
 static inline bool
 port_refill(struct lc_shaper *sh, uint64_t now)
 {
-	const struct rte_meter_srtcm_profile *mp = &sh->port_meter;
-	uint64_t n;
-
-	if (now > sh->port_time) {
-		n = (now - sh->port_time) / mp->cir_period;
-		sh->port_time += n * mp->cir_period;
-		if (n > (uint64_t)(sh->port_burst - RTE_MIN(sh->port_tokens, (int64_t)0)) /
-			mp->cir_bytes_per_period)
-			sh->port_tokens = sh->port_burst;
-		else
-			sh->port_tokens = RTE_MIN(sh->port_tokens +
-						  (int64_t)(n * mp->cir_bytes_per_period),
-						  sh->port_burst);
-	}
+	sh->port_tokens = bucket_refill(sh->port_tokens, &sh->port_time, &sh->port_meter, now);
 	return sh->port_tokens > 0;
 }
 
@@ -928,16 +931,7 @@ static inline void
 pace_refill(struct lc_shaper_pace *pc, const struct rte_meter_srtcm_profile *mp,
 	    uint64_t now)
 {
-	uint64_t n;
-
-	if (now <= pc->time)
-		return;
-	n = (now - pc->time) / mp->cir_period;
-	pc->time += n * mp->cir_period;
-	if (n > mp->cbs / mp->cir_bytes_per_period)
-		pc->tokens = mp->cbs;
-	else
-		pc->tokens = RTE_MIN(pc->tokens + n * mp->cir_bytes_per_period, mp->cbs);
+	pc->tokens = bucket_refill(pc->tokens, &pc->time, mp, now);
 }
 
 /*
@@ -949,11 +943,11 @@ static inline bool
 pace_take(struct lc_shaper_pace *pc, const struct rte_meter_srtcm_profile *mp,
 	  uint32_t cost)
 {
-	if (pc->tokens >= cost) {
+	if (pc->tokens >= (int64_t)cost) {
 		pc->tokens -= cost;
 		return true;
 	}
-	if (pc->tokens == mp->cbs) {
+	if (pc->tokens == (int64_t)mp->cbs) {
 		pc->tokens = 0;
 		return true;
 	}
@@ -968,9 +962,9 @@ pace_due(const struct lc_shaper_pace *pc, const struct rte_meter_srtcm_profile *
 	uint64_t want = RTE_MIN((uint64_t)cost, mp->cbs);
 	uint64_t periods;
 
-	if (pc->tokens >= want)
+	if (pc->tokens >= (int64_t)want)
 		return pc->time;
-	periods = (want - pc->tokens + mp->cir_bytes_per_period - 1) /
+	periods = (want - (uint64_t)pc->tokens + mp->cir_bytes_per_period - 1) /
 		  mp->cir_bytes_per_period;
 	return pc->time + periods * mp->cir_period;
 }
@@ -1056,6 +1050,32 @@ send_ready(struct lc_shaper *sh, struct rte_mbuf *m, bool *to_sched)
 	return true;
 }
 
+/* The first frame of a pipe's FIFO, out of the pacer and marked for rte_sched. */
+static inline struct rte_mbuf *
+pace_pop(struct lc_shaper *sh, uint32_t pipe)
+{
+	struct lc_shaper_pace *pc = &sh->pipes[pipe].pace;
+	struct rte_mbuf *m = pc->head;
+
+	pc->head = pace_link(m);
+	pc->waiting--;
+	sh->pace_waiting--;
+	rte_mbuf_sched_set(m, pipe_qid(sh, pipe), TC_SHAPED, RTE_COLOR_GREEN);
+	return m;
+}
+
+/* Add a frame to a batch for rte_sched, which gets it when full. */
+static inline void
+sched_batch(struct lc_shaper *sh, struct rte_mbuf **out, uint32_t *n_out,
+	    struct rte_mbuf *m)
+{
+	out[(*n_out)++] = m;
+	if (*n_out == PACE_BATCH) {
+		sched_put(sh, out, *n_out);
+		*n_out = 0;
+	}
+}
+
 /*
  * A pipe's time has come: the frames its bucket lets go leave the FIFO
  * into out (*n_out; flushed to rte_sched when full), and the pipe goes
@@ -1079,19 +1099,10 @@ pace_wake(struct lc_shaper *sh, uint32_t pipe, uint64_t now,
 		return;
 	}
 	while (pc->waiting > 0 && pace_take(pc, mp, pace_cost(sh, pc->head))) {
-		struct rte_mbuf *m = pc->head;
+		struct rte_mbuf *m = pace_pop(sh, pipe);
 
-		pc->head = pace_link(m);
-		pc->waiting--;
-		sh->pace_waiting--;
-		rte_mbuf_sched_set(m, pipe_qid(sh, pipe), TC_SHAPED, RTE_COLOR_GREEN);
-		if (send_ready(sh, m, to_sched))
-			continue;
-		out[(*n_out)++] = m;
-		if (*n_out == PACE_BATCH) {
-			sched_put(sh, out, *n_out);
-			*n_out = 0;
-		}
+		if (!send_ready(sh, m, to_sched))
+			sched_batch(sh, out, n_out, m);
 	}
 	if (pc->waiting > 0)
 		pace_schedule(sh, pipe, pace_due(pc, mp, pace_cost(sh, pc->head)));
@@ -1163,23 +1174,9 @@ pace_release_all(struct lc_shaper *sh)
 	struct rte_mbuf *out[PACE_BATCH];
 	uint32_t n_out = 0;
 
-	for (uint32_t pipe = 0; pipe <= sh->users && sh->pace_waiting > 0; pipe++) {
-		struct lc_shaper_pace *pc = &sh->pipes[pipe].pace;
-
-		while (pc->waiting > 0) {
-			struct rte_mbuf *m = pc->head;
-
-			pc->head = pace_link(m);
-			rte_mbuf_sched_set(m, pipe_qid(sh, pipe), TC_SHAPED, RTE_COLOR_GREEN);
-			out[n_out++] = m;
-			pc->waiting--;
-			sh->pace_waiting--;
-			if (n_out == PACE_BATCH) {
-				sched_put(sh, out, n_out);
-				n_out = 0;
-			}
-		}
-	}
+	for (uint32_t pipe = 0; pipe <= sh->users && sh->pace_waiting > 0; pipe++)
+		while (sh->pipes[pipe].pace.waiting > 0)
+			sched_batch(sh, out, &n_out, pace_pop(sh, pipe));
 	sched_put(sh, out, n_out);
 	memset(sh->wheel, 0, sizeof(*sh->wheel) * PACE_SLOTS);
 }
@@ -1244,7 +1241,7 @@ admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
 		 * lets it go now and nothing of the pipe waits before it.
 		 */
 		if (p->pace.pr->paced && !sh->flushing) {
-			struct lc_shaper_pace *pc = &sh->pipes[pipe].pace;
+			struct lc_shaper_pace *pc = &p->pace;
 			const struct rte_meter_srtcm_profile *mp = &pc->pr->meter;
 
 			if (pc->waiting > 0) {
@@ -1256,7 +1253,7 @@ admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
 				pace_hold(sh, pipe, m, now);
 				continue;
 			}
-		} else if (unlikely(sh->pipes[pipe].pace.waiting > 0)) {
+		} else if (unlikely(p->pace.waiting > 0)) {
 			/* A limit just lifted: the frames before it go first. */
 			pace_hold(sh, pipe, m, now);
 			continue;
@@ -1312,8 +1309,8 @@ uint32_t
 lc_shaper_dequeue(struct lc_shaper *sh, struct rte_mbuf **pkts, uint32_t n,
 		  uint64_t now)
 {
-	uint64_t bytes = 0;
-	uint32_t k;
+	uint64_t bytes = 0, ready_bytes = 0;
+	uint32_t k, ready;
 
 	/*
 	 * The frames that skipped rte_sched first: they were let go before
@@ -1328,14 +1325,11 @@ lc_shaper_dequeue(struct lc_shaper *sh, struct rte_mbuf **pkts, uint32_t n,
 		pace_release(sh, now);
 	for (k = 0; k < n && sh->ready_head != sh->ready_tail; k++)
 		pkts[k] = sh->ready[sh->ready_head++ & (READY_SIZE - 1)];
+	ready = k;
 	if (k < n && sh->sched_in != sh->sched_out &&
 	    (sh->flushing || port_refill(sh, now))) {
 		uint32_t j = (uint32_t)rte_sched_port_dequeue(sh->port, pkts + k, n - k);
-		uint64_t out_bytes = 0;
 
-		for (uint32_t i = k; i < k + j; i++)
-			out_bytes += pkts[i]->pkt_len + sh->frame_overhead;
-		sh->port_tokens -= (int64_t)out_bytes;
 		sh->sched_out += j;
 		k += j;
 	}
@@ -1343,6 +1337,8 @@ lc_shaper_dequeue(struct lc_shaper *sh, struct rte_mbuf **pkts, uint32_t n,
 		uint32_t len = pkts[i]->pkt_len;
 
 		bytes += len;
+		if (i + 1 == ready)
+			ready_bytes = bytes;
 		if (sh->own_drops) {
 			struct lc_shaper_pipe *p = &sh->pipes[lc_shaper_pkt_pipe(sh, pkts[i])];
 
@@ -1350,6 +1346,9 @@ lc_shaper_dequeue(struct lc_shaper *sh, struct rte_mbuf **pkts, uint32_t n,
 			p->qbytes -= len;
 		}
 	}
+	/* What rte_sched let out is the port's (the ready frames paid before). */
+	sh->port_tokens -= (int64_t)(bytes - ready_bytes +
+				     (uint64_t)(k - ready) * sh->frame_overhead);
 	sh->dequeued += k;
 	sh->dequeued_bytes += bytes;
 	return k;
