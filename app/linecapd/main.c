@@ -315,6 +315,7 @@ shapers_up(struct daemon *d, const uint16_t port[LC_SIDE_MAX])
 			.unassigned_rate = dir == LC_FLOW_DIR_UP ? sc->unassigned_up :
 				   sc->unassigned_down,
 			.hz = rte_get_tsc_hz(),
+			.flows = d->conf.flows.capacity,
 		};
 
 		d->min_rate[dir] = RTE_MAX((uint64_t)LC_SHAPER_RATE_MIN,

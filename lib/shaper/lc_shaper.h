@@ -84,6 +84,7 @@ struct lc_shaper_params {
 	uint32_t max_profiles;      /* distinct (rate, burst) pairs, at least 2 */
 	uint64_t unassigned_rate;   /* bit/s for pipe 0; 0: the port rate */
 	uint64_t hz;                /* units of `now` for the meters; 0: TSC hz */
+	uint32_t flows;             /* flow slots for flow queuing (0: none) */
 };
 
 struct lc_shaper_stats {
@@ -164,6 +165,24 @@ int lc_shaper_pipe_profile(const struct lc_shaper *sh, uint32_t pipe,
  */
 uint32_t lc_shaper_enqueue(struct lc_shaper *sh, struct rte_mbuf **pkts,
 			   const uint32_t *pipes, uint32_t n, uint64_t now);
+
+/* The flow of a frame that belongs to no flow (a fragment, a flow table full). */
+#define LC_SHAPER_NO_FLOW 0u
+
+/*
+ * lc_shaper_enqueue() with each frame's flow: flows[i], the flow slot of
+ * pkts[i] plus 1, below params.flows + 1 (LC_SHAPER_NO_FLOW for none; NULL:
+ * every frame of no flow). While a limited pipe's frames wait for its
+ * rate, each flow's frames wait in a FIFO of their own, and the pipe
+ * serves its FIFOs in turn (deficit round robin), so that a user's
+ * interactive flow does not wait behind the same user's bulk flow; a full
+ * pipe drops from its fattest FIFO. Frames of no flow share the pipe's
+ * own FIFO. Returns n less the frames this call dropped: refused, or
+ * pushed out of a full pipe to make room for a newer one.
+ */
+uint32_t lc_shaper_enqueue_flows(struct lc_shaper *sh, struct rte_mbuf **pkts,
+				 const uint32_t *pipes, const uint32_t *flows,
+				 uint32_t n, uint64_t now);
 
 /*
  * Sched engine: up to n packets whose time has come. `now` (params.hz

@@ -32,8 +32,20 @@
  * send, and the cost per frame does not depend on how many users wait.
  * rte_sched still schedules the port and its subports; a paced pipe's own
  * rte_sched limits sit a little above the pacer's, as a backstop.
+ *
+ * A user's own flows (flow queuing): a paced pipe's frames wait in one
+ * FIFO per flow, the flow table's session, so no two flows ever share one
+ * (frames of no flow, and of a flow whose FIFO still holds another pipe's
+ * frames, wait in the pipe's own FIFO). The pipe serves its FIFOs by
+ * deficit round robin, as fq_codel does: its bucket says when the next
+ * frame may go, the round says which, so that a ping or a keystroke waits
+ * behind at most a quantum of each busy flow of the same user, not behind
+ * the user's whole queue. A full pipe drops from the head of its fattest
+ * FIFO, and PIE spares FIFOs of FQ_SPARSE frames or fewer: a bulk flow
+ * pays for its own backlog.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <rte_common.h>
@@ -116,6 +128,14 @@
 #define PACE_ABS_LOG2 22
 
 /*
+ * Flow queuing in the pacer: the round robin's quantum in bytes (an
+ * Ethernet frame and then some: a jumbo frame takes a few turns), and the
+ * length of a FIFO up to which PIE does not drop.
+ */
+#define FQ_QUANTUM 1600
+#define FQ_SPARSE 2u
+
+/*
  * A frame waiting in the pacer is linked to the next one of its pipe
  * through its hash field: the field rte_sched reads its queue from (set
  * when the frame leaves the pacer), in the first cache line, which the
@@ -152,17 +172,32 @@ struct lc_shaper_profile {
 
 /*
  * A pipe in the pacer: its token bucket (bytes, refilled as rte_meter
- * refills a meter, by the numbers of the pipe's meter profile), its FIFO
- * of frames waiting (linked through pace_link()). A pipe with frames
- * waiting is in exactly one slot of the wheel.
+ * refills a meter, by the numbers of the pipe's meter profile) and the
+ * round robin over its sub-queues. A pipe with frames waiting is in
+ * exactly one slot of the wheel.
  */
 struct lc_shaper_pace {
 	int64_t tokens;
 	uint64_t time;                 /* of the latest refill, `now` units */
+	const struct lc_shaper_profile *pr; /* the pipe's profile */
+	uint32_t waiting;              /* frames in its FIFOs */
+	uint32_t round_head;           /* FIFOs with frames, in turn: index + 1 */
+	uint32_t round_tail;
+	uint32_t fat;                  /* its longest FIFO, nearly: index + 1 */
+};
+
+/*
+ * A FIFO of one flow's frames waiting (linked through pace_link()), in
+ * its pipe's round while it holds frames. A FIFO without frames belongs
+ * to no pipe and is in no round.
+ */
+struct lc_shaper_fifo {
 	struct rte_mbuf *head;
 	struct rte_mbuf *tail;
-	const struct lc_shaper_profile *pr; /* the pipe's profile */
-	uint32_t waiting;              /* frames in the FIFO */
+	uint32_t pipe;                 /* whose frames these are */
+	uint32_t next;                 /* the next FIFO in the round, + 1; 0: none */
+	int32_t deficit;               /* bytes it may still send in its turn */
+	uint32_t len;                  /* frames */
 };
 
 /*
@@ -170,7 +205,8 @@ struct lc_shaper_pace {
  * the drops, its length (pacer and rte_sched together), PIE, drops since
  * they were last collected (32 bits: collect them at least every few
  * seconds) and the pacer. Everything a frame needs of its pipe on the fast
- * path is here, so that a pipe costs one pair of lines.
+ * path is here, so that a pipe costs one pair of lines (and a frame that
+ * waits, its flow's FIFO).
  */
 struct lc_shaper_pipe {
 	/* The first line: what every frame needs. */
@@ -186,6 +222,7 @@ struct lc_shaper_pipe {
 
 _Static_assert(sizeof(struct lc_shaper_pipe) == 2 * RTE_CACHE_LINE_SIZE,
 	       "a pipe's state is two cache lines");
+_Static_assert(sizeof(struct lc_shaper_fifo) == 32, "two FIFOs to a cache line");
 
 struct lc_shaper {
 	struct lc_shaper_meters meters; /* users + 1, both engines */
@@ -193,6 +230,12 @@ struct lc_shaper {
 	struct lc_shaper_pipe *pipes;  /* users + 1; NULL for the police engine */
 	uint32_t *wheel;               /* PACE_SLOTS heads: pipe + 1, 0: empty */
 	uint32_t *wheel_next;          /* users + 1: the next pipe in its slot, + 1 */
+	/*
+	 * The pacer's FIFOs: one per flow slot (flow_slots), then one per
+	 * pipe (users + 1), for frames of no flow.
+	 */
+	struct lc_shaper_fifo *fifos;
+	uint32_t flow_slots;
 	uint64_t wheel_slot;           /* the next slot to look at, absolute */
 	uint32_t slot_shift;           /* `now` >> slot_shift is a slot */
 	uint64_t pace_waiting;         /* frames in the pacer now */
@@ -237,6 +280,7 @@ struct lc_shaper {
 	uint64_t memory;
 
 	uint64_t enqueued;
+	uint64_t evicted;              /* queued, then dropped for a newer frame */
 	uint64_t dequeued;
 	uint64_t dequeued_bytes;
 	uint64_t dropped;              /* tail and AQM */
@@ -577,7 +621,8 @@ check_params(const struct lc_shaper_params *p, uint32_t *queue_size)
 	if (p->port_rate < LC_SHAPER_RATE_MIN || p->users == 0 ||
 	    p->users > (1u << 24) || p->max_profiles < 2 ||
 	    p->max_profiles > (1u << 20) || p->mtu > 65535 ||
-	    p->frame_overhead > 256 || q > LC_SHAPER_QUEUE_SIZE_MAX)
+	    p->frame_overhead > 256 || q > LC_SHAPER_QUEUE_SIZE_MAX ||
+	    p->flows > (1u << 26))
 		return -EINVAL;
 	if (p->unassigned_rate != 0 && (p->unassigned_rate < LC_SHAPER_RATE_MIN ||
 	    p->unassigned_rate < p->port_rate >> LC_SHAPER_RATE_RATIO_LOG2))
@@ -794,6 +839,15 @@ lc_shaper_create(const struct lc_shaper_params *p)
 						     (uint64_t)1)) - 1;
 		sh->memory += sizeof(*sh->wheel) * PACE_SLOTS +
 			      sizeof(*sh->wheel_next) * ((size_t)p->users + 1);
+		sh->flow_slots = p->flows;
+		sh->fifos = rte_zmalloc_socket("lc_shaper_fifos", sizeof(*sh->fifos) *
+					((size_t)p->flows + p->users + 1),
+					RTE_CACHE_LINE_SIZE, socket);
+		if (sh->fifos == NULL) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+		sh->memory += sizeof(*sh->fifos) * ((size_t)p->flows + p->users + 1);
 	}
 	sh->profiles = rte_zmalloc_socket("lc_shaper_profiles",
 					  sizeof(*sh->profiles) * p->max_profiles,
@@ -859,6 +913,7 @@ lc_shaper_free(struct lc_shaper *sh)
 	rte_sched_port_free(sh->port);
 	rte_free(sh->wheel);
 	rte_free(sh->wheel_next);
+	rte_free(sh->fifos);
 	rte_free(sh->pipes);
 	rte_free(sh->meters.pipe);
 	rte_free(sh->profiles);
@@ -991,23 +1046,89 @@ pace_cost(const struct lc_shaper *sh, const struct rte_mbuf *m)
 	return m->pkt_len + sh->frame_overhead;
 }
 
-/* Append a frame to a pipe's FIFO; a pipe that had none enters the wheel. */
+/*
+ * The FIFO for a frame of `flow` (a flow slot + 1, or LC_SHAPER_NO_FLOW)
+ * of a pipe: the flow's own, unless it holds another pipe's frames (its
+ * flow slot was reused, or the flow moved to another user meanwhile) or
+ * there is no flow; then the pipe's.
+ */
+static inline uint32_t
+fifo_of(const struct lc_shaper *sh, uint32_t pipe, uint32_t flow)
+{
+	if (flow != LC_SHAPER_NO_FLOW && flow <= sh->flow_slots) {
+		const struct lc_shaper_fifo *f = &sh->fifos[flow - 1];
+
+		if (f->len == 0 || f->pipe == pipe)
+			return flow - 1;
+	}
+	return sh->flow_slots + pipe;
+}
+
+/*
+ * The FIFO whose head goes next from a pipe with frames waiting (deficit
+ * round robin, as fq_codel): the first of the round while its deficit is
+ * above zero; else it gets a quantum more and goes to the end of the
+ * round. Asking again gives the same answer until a frame leaves.
+ */
+static inline uint32_t
+fifo_pick(struct lc_shaper *sh, struct lc_shaper_pace *pc)
+{
+	for (;;) {
+		uint32_t q = pc->round_head - 1;
+		struct lc_shaper_fifo *f = &sh->fifos[q];
+
+		if (f->deficit > 0)
+			return q;
+		if (f->next == 0) {
+			/* Alone in the round: a new turn at once. */
+			f->deficit = FQ_QUANTUM;
+			return q;
+		}
+		f->deficit += FQ_QUANTUM;
+		pc->round_head = f->next;
+		f->next = 0;
+		sh->fifos[pc->round_tail - 1].next = q + 1;
+		pc->round_tail = q + 1;
+	}
+}
+
+/*
+ * Append a frame to FIFO q of a pipe (from fifo_of()); a FIFO that was
+ * empty joins the end of the pipe's round, and a pipe that had nothing
+ * waiting enters the wheel.
+ */
 static inline void
-pace_hold(struct lc_shaper *sh, uint32_t pipe, struct rte_mbuf *m, uint64_t now)
+pace_hold(struct lc_shaper *sh, uint32_t pipe, uint32_t q, struct rte_mbuf *m,
+	  uint64_t now)
 {
 	struct lc_shaper_pace *pc = &sh->pipes[pipe].pace;
+	struct lc_shaper_fifo *f = &sh->fifos[q];
 
 	/* An empty wheel starts at now. */
 	if (sh->pace_waiting == 0)
 		sh->wheel_slot = now >> sh->slot_shift;
 	pace_link_set(m, NULL);
-	if (pc->waiting++ == 0) {
-		pc->head = m;
-		pace_schedule(sh, pipe, pace_due(pc, &pc->pr->meter, pace_cost(sh, m)));
+	if (f->len++ == 0) {
+		f->head = m;
+		f->pipe = pipe;
+		f->next = 0;
+		f->deficit = FQ_QUANTUM;
+		if (pc->round_head == 0)
+			pc->round_head = q + 1;
+		else
+			sh->fifos[pc->round_tail - 1].next = q + 1;
+		pc->round_tail = q + 1;
 	} else {
-		pace_link_set(pc->tail, m);
+		pace_link_set(f->tail, m);
 	}
-	pc->tail = m;
+	f->tail = m;
+	/* The fattest FIFO, as far as holding tells: for a full pipe's drop. */
+	if (pc->fat != q + 1 &&
+	    (pc->fat == 0 || sh->fifos[pc->fat - 1].pipe != pipe ||
+	     sh->fifos[pc->fat - 1].len < f->len))
+		pc->fat = q + 1;
+	if (pc->waiting++ == 0)
+		pace_schedule(sh, pipe, pace_due(pc, &pc->pr->meter, pace_cost(sh, m)));
 	sh->pace_waiting++;
 	sh->paced++;
 }
@@ -1050,18 +1171,63 @@ send_ready(struct lc_shaper *sh, struct rte_mbuf *m, bool *to_sched)
 	return true;
 }
 
-/* The first frame of a pipe's FIFO, out of the pacer and marked for rte_sched. */
+/*
+ * The first frame of the first FIFO of a pipe's round, out of the pacer
+ * and marked for rte_sched; its bytes are taken from the FIFO's deficit,
+ * and a FIFO left empty leaves the round.
+ */
 static inline struct rte_mbuf *
 pace_pop(struct lc_shaper *sh, uint32_t pipe)
 {
 	struct lc_shaper_pace *pc = &sh->pipes[pipe].pace;
-	struct rte_mbuf *m = pc->head;
+	uint32_t q = pc->round_head - 1;
+	struct lc_shaper_fifo *f = &sh->fifos[q];
+	struct rte_mbuf *m = f->head;
 
-	pc->head = pace_link(m);
+	f->head = pace_link(m);
+	f->deficit -= (int32_t)pace_cost(sh, m);
+	if (--f->len == 0) {
+		pc->round_head = f->next;
+		if (pc->round_head == 0)
+			pc->round_tail = 0;
+	}
 	pc->waiting--;
 	sh->pace_waiting--;
 	rte_mbuf_sched_set(m, pipe_qid(sh, pipe), TC_SHAPED, RTE_COLOR_GREEN);
 	return m;
+}
+
+/*
+ * A full pipe makes room for a frame of FIFO q: the head of its fattest
+ * FIFO goes, if that FIFO is longer than q and keeps a frame (so that it
+ * stays in the round: a FIFO leaves it only from the front). False when
+ * it cannot: the arriving frame is the one to drop.
+ */
+static bool
+fifo_drop_fattest(struct lc_shaper *sh, uint32_t pipe, uint32_t q)
+{
+	struct lc_shaper_pipe *p = &sh->pipes[pipe];
+	struct lc_shaper_fifo *f;
+	struct rte_mbuf *m;
+
+	if (p->pace.fat == 0 || p->pace.fat == q + 1)
+		return false;
+	f = &sh->fifos[p->pace.fat - 1];
+	if (f->pipe != pipe || f->len < 2 || f->len <= sh->fifos[q].len)
+		return false;
+	m = f->head;
+	f->head = pace_link(m);
+	f->len--;
+	p->pace.waiting--;
+	sh->pace_waiting--;
+	p->qlen--;
+	p->qbytes -= m->pkt_len;
+	p->drops++;
+	p->drop_bytes += m->pkt_len;
+	sh->dropped++;
+	sh->evicted++;
+	rte_pktmbuf_free(m);
+	return true;
 }
 
 /* Add a frame to a batch for rte_sched, which gets it when full. */
@@ -1098,14 +1264,17 @@ pace_wake(struct lc_shaper *sh, uint32_t pipe, uint64_t now,
 		pace_schedule(sh, pipe, now + (1ull << sh->slot_shift));
 		return;
 	}
-	while (pc->waiting > 0 && pace_take(pc, mp, pace_cost(sh, pc->head))) {
-		struct rte_mbuf *m = pace_pop(sh, pipe);
+	while (pc->waiting > 0) {
+		struct rte_mbuf *m = sh->fifos[fifo_pick(sh, pc)].head;
 
+		if (!pace_take(pc, mp, pace_cost(sh, m))) {
+			pace_schedule(sh, pipe, pace_due(pc, mp, pace_cost(sh, m)));
+			return;
+		}
+		m = pace_pop(sh, pipe);
 		if (!send_ready(sh, m, to_sched))
 			sched_batch(sh, out, n_out, m);
 	}
-	if (pc->waiting > 0)
-		pace_schedule(sh, pipe, pace_due(pc, mp, pace_cost(sh, pc->head)));
 }
 
 /*
@@ -1147,12 +1316,16 @@ pace_release(struct lc_shaper *sh, uint64_t now)
 		sh->wheel[idx] = 0;
 		while (p != 0 && budget > 0) {
 			for (n = 0; p != 0 && n < RTE_MIN(budget, PACE_BATCH); n++) {
+				const struct lc_shaper_pipe *dp = &sh->pipes[p - 1];
+
 				due[n] = p - 1;
 				p = sh->wheel_next[p - 1];
-				rte_prefetch0(&sh->pipes[due[n]]);
+				rte_prefetch0(dp);
 			}
 			for (uint32_t i = 0; i < n; i++)
-				rte_prefetch0(sh->pipes[due[i]].pace.head);
+				rte_prefetch0(&sh->fifos[sh->pipes[due[i]].pace.round_head - 1]);
+			for (uint32_t i = 0; i < n; i++)
+				rte_prefetch0(sh->fifos[sh->pipes[due[i]].pace.round_head - 1].head);
 			for (uint32_t i = 0; i < n; i++)
 				pace_wake(sh, due[i], now, out, &n_out, &to_sched);
 			budget -= n;
@@ -1183,12 +1356,13 @@ pace_release_all(struct lc_shaper *sh)
 
 /*
  * Decide, before rte_sched, which packets enter their queue (aqm none or
- * pie): tail drop at queue_size, then PIE. Keeps the survivors in pkts and
- * returns how many; the others are freed and counted on their pipes.
+ * pie): tail drop at queue_size (from the longest sub-queue in the pacer),
+ * then PIE. Keeps the survivors in pkts and returns how many; the others
+ * are freed and counted on their pipes.
  */
 static uint32_t
 admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
-      uint32_t n, uint64_t now)
+      const uint32_t *flows, uint32_t n, uint64_t now)
 {
 	uint32_t kept = 0, nd = 0, aqm = 0;
 	uint32_t now_us = (uint32_t)(now / sh->units_per_us * sh->us_per_unit);
@@ -1201,30 +1375,43 @@ admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
 
 		rte_prefetch0(p);
 		rte_prefetch0(&p->pie);
+		if (flows != NULL && flows[i] != LC_SHAPER_NO_FLOW && flows[i] <= sh->flow_slots)
+			rte_prefetch0(&sh->fifos[flows[i] - 1]);
 	}
-	/* The last frame waiting of each pipe, which a frame held is linked to. */
+	/* The last frame waiting in each FIFO, which a frame held is linked to. */
 	for (uint32_t i = 0; i < n; i++) {
-		const struct lc_shaper_pipe *p =
-			&sh->pipes[likely(pipes[i] <= sh->users) ? pipes[i] : 0];
+		uint32_t pipe = likely(pipes[i] <= sh->users) ? pipes[i] : 0;
+		const struct lc_shaper_fifo *f =
+			&sh->fifos[fifo_of(sh, pipe, flows != NULL ? flows[i] : LC_SHAPER_NO_FLOW)];
 
-		if (p->pace.waiting > 0)
-			rte_prefetch0(p->pace.tail);
+		if (f->len > 0)
+			rte_prefetch0(f->tail);
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		uint32_t pipe = pipes[i];
 		struct lc_shaper_pipe *p;
+		struct lc_shaper_fifo *f;
 		bool drop_aqm = false;
+		uint32_t q;
 
 		if (unlikely(pipe > sh->users))
 			pipe = LC_SHAPER_UNASSIGNED;
 		p = &sh->pipes[pipe];
+		q = fifo_of(sh, pipe, flows != NULL ? flows[i] : LC_SHAPER_NO_FLOW);
+		f = &sh->fifos[q];
+		/*
+		 * While the pipe's frames wait in the pacer, PIE spares a flow
+		 * that has next to nothing waiting there.
+		 */
 		if (sh->aqm == LC_SHAPER_AQM_PIE && p->qlen < sh->queue_size) {
 			pipe_pie_catch_up(sh, pipe, now_us);
-			drop_aqm = lc_pie_drop(&sh->pie, &p->pie, p->qbytes,
+			drop_aqm = (p->pace.waiting == 0 || f->len > FQ_SPARSE) &&
+				   lc_pie_drop(&sh->pie, &p->pie, p->qbytes,
 					       (uint32_t)rte_rand());
 		}
-		if (unlikely(p->qlen >= sh->queue_size || drop_aqm)) {
+		if (unlikely(drop_aqm || (p->qlen >= sh->queue_size &&
+					  !fifo_drop_fattest(sh, pipe, q)))) {
 			p->drops++;
 			p->drops_aqm += drop_aqm;
 			p->drop_bytes += m->pkt_len;
@@ -1235,7 +1422,6 @@ admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
 		}
 		p->qlen++;
 		p->qbytes += m->pkt_len;
-		rte_mbuf_sched_set(m, pipe_qid(sh, pipe), TC_SHAPED, RTE_COLOR_GREEN);
 		/*
 		 * A limited pipe's frame goes to rte_sched only if its bucket
 		 * lets it go now and nothing of the pipe waits before it.
@@ -1245,19 +1431,21 @@ admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
 			const struct rte_meter_srtcm_profile *mp = &pc->pr->meter;
 
 			if (pc->waiting > 0) {
-				pace_hold(sh, pipe, m, now);
+				pace_hold(sh, pipe, q, m, now);
 				continue;
 			}
 			pace_refill(pc, mp, now);
 			if (!pace_take(pc, mp, pace_cost(sh, m))) {
-				pace_hold(sh, pipe, m, now);
+				pace_hold(sh, pipe, q, m, now);
 				continue;
 			}
 		} else if (unlikely(p->pace.waiting > 0)) {
 			/* A limit just lifted: the frames before it go first. */
-			pace_hold(sh, pipe, m, now);
+			pace_hold(sh, pipe, q, m, now);
 			continue;
 		}
+		/* Marked for rte_sched only now: a frame held is linked through the same field. */
+		rte_mbuf_sched_set(m, pipe_qid(sh, pipe), TC_SHAPED, RTE_COLOR_GREEN);
 		if (send_ready(sh, m, &to_sched))
 			continue;
 		pkts[kept++] = m;
@@ -1271,6 +1459,14 @@ uint32_t
 lc_shaper_enqueue(struct lc_shaper *sh, struct rte_mbuf **pkts,
 		  const uint32_t *pipes, uint32_t n, uint64_t now)
 {
+	return lc_shaper_enqueue_flows(sh, pkts, pipes, NULL, n, now);
+}
+
+uint32_t
+lc_shaper_enqueue_flows(struct lc_shaper *sh, struct rte_mbuf **pkts,
+			const uint32_t *pipes, const uint32_t *flows, uint32_t n,
+			uint64_t now)
+{
 	uint32_t accepted;
 
 	if (unlikely(sh->port == NULL)) {
@@ -1279,15 +1475,16 @@ lc_shaper_enqueue(struct lc_shaper *sh, struct rte_mbuf **pkts,
 		return 0;
 	}
 	if (sh->own_drops) {
-		uint64_t held = sh->paced;
+		uint64_t held = sh->paced, evicted = sh->evicted;
 		uint32_t ready = sh->ready_tail;
-		uint32_t kept = admit(sh, pkts, pipes, n, now);
+		uint32_t kept = admit(sh, pkts, pipes, flows, n, now);
 
 		/* Every queue has room: rte_sched takes them all. */
 		sched_put(sh, pkts, kept);
 		accepted = kept + (uint32_t)(sh->paced - held) + (sh->ready_tail - ready);
 		sh->enqueued += accepted;
-		return accepted;
+		/* A frame pushed out for a newer one counts as this call's drop. */
+		return accepted - (uint32_t)(sh->evicted - evicted);
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t pipe = pipes[i];
@@ -1319,7 +1516,7 @@ lc_shaper_dequeue(struct lc_shaper *sh, struct rte_mbuf **pkts, uint32_t n,
 	 * the port has room. Its clock stands still meanwhile, which costs
 	 * nothing while it holds nothing (lc_shaper_set_pipe() moves it).
 	 */
-	if (unlikely(sh->port == NULL) || sh->enqueued == sh->dequeued)
+	if (unlikely(sh->port == NULL) || lc_shaper_queued(sh) == 0)
 		return 0;
 	if (sh->pace_waiting > 0)
 		pace_release(sh, now);
@@ -1376,7 +1573,7 @@ lc_shaper_flush(struct lc_shaper *sh, struct rte_mbuf **pkts, uint32_t n)
 uint32_t
 lc_shaper_queued(const struct lc_shaper *sh)
 {
-	return (uint32_t)(sh->enqueued - sh->dequeued);
+	return (uint32_t)(sh->enqueued - sh->dequeued - sh->evicted);
 }
 
 uint32_t
@@ -1455,7 +1652,7 @@ lc_shaper_stats_get(struct lc_shaper *sh, struct lc_shaper_stats *st)
 	st->dequeued_bytes = sh->dequeued_bytes;
 	st->dropped_aqm = sh->dropped_aqm;
 	st->dropped_tail = sh->dropped - sh->dropped_aqm;
-	st->queued = sh->enqueued - sh->dequeued;
+	st->queued = sh->enqueued - sh->dequeued - sh->evicted;
 	st->paced = sh->paced;
 	st->pacer_queued = sh->pace_waiting;
 	st->meter_red = sh->meters.red;

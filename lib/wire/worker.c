@@ -51,13 +51,15 @@ forward(struct lc_wire *w, enum lc_side from, struct rte_mbuf **pkts, uint16_t n
 /*
  * Find the flow of every IP frame of a burst (creating sessions as
  * permit_invalid_flow allows), count each frame for its user, and tell its
- * pipe: the user (0 for none), or PIPE_BYPASS. Frames to drop are freed and
- * the rest compacted to the front of pkts and pipes. Returns how many stay.
+ * pipe: the user (0 for none), or PIPE_BYPASS, and its flow for the
+ * shaper's flow queuing (the flow's slot + 1, LC_SHAPER_NO_FLOW for none).
+ * Frames to drop are freed and the rest compacted to the front of pkts,
+ * pipes and fq. Returns how many stay.
  */
 static uint16_t
 track_flows(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 	    uint16_t n, const struct lc_parse_result *pr, uint32_t *pipes,
-	    uint64_t now)
+	    uint32_t *fq, uint64_t now)
 {
 	struct lc_wire_port_stats *st = &w->port_stats[side];
 	struct lc_flow_key keys[MAX_BURST];
@@ -73,6 +75,7 @@ track_flows(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 
 	for (uint16_t i = 0; i < n; i++) {
 		pipes[i] = PIPE_BYPASS;
+		fq[i] = LC_SHAPER_NO_FLOW;
 		if (pr[i].reason != LC_PARSE_OK)
 			continue;
 		if (!lc_flow_key_from_parse(&pr[i], side == LC_SIDE_CLIENT, &keys[nk])) {
@@ -115,6 +118,8 @@ track_flows(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 				u = lc_assign_classify(w->p.assign, w->users, flows[j],
 						       kp[j], status[j], dir, lens[j], now);
 			pipes[idx[j]] = u;
+			if (flows[j] != NULL)
+				fq[idx[j]] = lc_flow_id(w->p.flows, flows[j]) + 1;
 		}
 	}
 	if (fragments)
@@ -133,6 +138,7 @@ track_flows(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 			continue;
 		}
 		pkts[kept] = pkts[i];
+		fq[kept] = fq[i];
 		pipes[kept++] = pipes[i];
 	}
 	return kept;
@@ -155,14 +161,14 @@ count_user_drops(struct lc_wire *w, uint32_t pipe, int dir, uint64_t n)
  */
 static void
 shape_burst(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
-	    const uint32_t *pipes, uint16_t n, uint64_t now)
+	    const uint32_t *pipes, const uint32_t *fq, uint16_t n, uint64_t now)
 {
 	int dir = side == LC_SIDE_CLIENT ? LC_FLOW_DIR_UP : LC_FLOW_DIR_DOWN;
 	struct lc_shaper *sh = w->p.shaper[dir];
 	struct lc_wire_port_stats *st = &w->port_stats[side];
 	bool shaping = sh != NULL && w->state == LC_STATE_PRESENT;
 	struct rte_mbuf *out[MAX_BURST], *queue[MAX_BURST];
-	uint32_t queue_pipes[MAX_BURST], free_pipe;
+	uint32_t queue_pipes[MAX_BURST], queue_fq[MAX_BURST], free_pipe;
 	uint16_t n_out = 0, n_queue = 0;
 
 	/* The pipe that skips the shaper besides PIPE_BYPASS: 0 if unlimited. */
@@ -212,13 +218,15 @@ shape_burst(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 			out[n_out++] = pkts[i];
 		} else {
 			queue_pipes[n_queue] = pipes[i];
+			queue_fq[n_queue] = fq[i];
 			queue[n_queue++] = pkts[i];
 		}
 	}
 	if (n_out > 0)
 		forward(w, side, out, n_out);
 	if (n_queue > 0) {
-		uint32_t ok = lc_shaper_enqueue(sh, queue, queue_pipes, n_queue, now);
+		uint32_t ok = lc_shaper_enqueue_flows(sh, queue, queue_pipes, queue_fq,
+						      n_queue, now);
 
 		if (ok < n_queue)
 			cnt_add(&st->drops[LC_DROP_SHAPER], n_queue - ok);
@@ -253,7 +261,7 @@ handle_burst(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 	struct lc_wire_port_stats *st = &w->port_stats[side];
 	uint32_t reasons[LC_PARSE_REASON_MAX] = { 0 };
 	struct lc_parse_result pr[MAX_BURST];
-	uint32_t pipes[MAX_BURST];
+	uint32_t pipes[MAX_BURST], fq[MAX_BURST];
 	uint8_t hdr[LC_PARSE_HDR_WINDOW];
 	enum lc_vlan_mode mode = w->p.vlan_mode;
 	uint64_t bytes = 0;
@@ -293,13 +301,13 @@ handle_burst(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 
 	n = kept;
 	if (w->p.flows != NULL) {
-		n = track_flows(w, side, pkts, n, pr, pipes, now);
+		n = track_flows(w, side, pkts, n, pr, pipes, fq, now);
 	} else {
 		for (uint16_t i = 0; i < n; i++)
 			pipes[i] = PIPE_BYPASS;
 	}
 	if (n > 0)
-		shape_burst(w, side, pkts, pipes, n, now);
+		shape_burst(w, side, pkts, pipes, fq, n, now);
 }
 
 /* Frames whose time has come leave the shapers' queues. */
