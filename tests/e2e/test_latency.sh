@@ -7,9 +7,11 @@
 #   user                 client        down    up
 #   lat@lab.example      10.99.0.11    10mbit  10mbit
 #
-# With the product's AQM (PIE) and queue size, one iperf3 download with
-# TCP's own window (no -w) keeps the user at its limit, while the same
-# user pings the server every 0.1 s. The ping's replies share the user's
+# With the product's AQM (PIE) and queue size, one iperf3 download of two
+# TCP flows keeps the user at its limit, while the same user pings the
+# server every 0.1 s. The lab's round trip is ~0.1 ms, where TCP alone
+# would keep a few frames in flight: the flows' 2 MB windows stand for the
+# windows of a real round trip, which fill the user's queue. The ping's replies share the user's
 # download pipe with the bulk flow. Its median round trip under load, less
 # its median round trip idle, must stay below LC_E2E_ADDED_MS (20 ms), no
 # more than LC_E2E_LOST_MAX (5 %) of the pings may be lost, and the
@@ -54,7 +56,7 @@ run() {
 
     w0=$(worker_wait)
     ip netns exec "$LAB_NS_CLI" taskset -c $APP_CPU timeout -k 5 $((SECS + 30)) \
-        iperf3 -c "$LAB_SRV4" -p 5201 -B "$CLI" --cport 41000 -P 1 -M 1460 \
+        iperf3 -c "$LAB_SRV4" -p 5201 -B "$CLI" --cport 41000 -P 2 -M 1460 -w 2M \
         -t "$SECS" -O 2 --json -R > "$WORK/bulk-$aqm.json" 2> "$WORK/bulk-$aqm.err" &
     bulk=$!
     PIDS+=($bulk)
