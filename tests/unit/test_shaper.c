@@ -129,12 +129,15 @@ stamp_of(const struct rte_mbuf *m)
 	return t;
 }
 
-/* Offer n frames of len bytes to a pipe; returns how many were queued. */
+/*
+ * Offer n frames of len bytes of a flow (a flow slot + 1, or
+ * LC_SHAPER_NO_FLOW) to a pipe; returns n less the frames dropped.
+ */
 static uint32_t
-offer(struct lc_shaper *sh, uint32_t pipe, uint32_t n, uint32_t len)
+offer_flow(struct lc_shaper *sh, uint32_t pipe, uint32_t flow, uint32_t n, uint32_t len)
 {
 	struct rte_mbuf *pkts[BURST];
-	uint32_t pipes[BURST];
+	uint32_t pipes[BURST], flows[BURST];
 	uint32_t queued = 0;
 	uint64_t now = rte_rdtsc();
 
@@ -145,11 +148,19 @@ offer(struct lc_shaper *sh, uint32_t pipe, uint32_t n, uint32_t len)
 			pkts[i] = frame(pool, len);
 			stamp(pkts[i], now);
 			pipes[i] = pipe;
+			flows[i] = flow;
 		}
-		queued += lc_shaper_enqueue(sh, pkts, pipes, k, now);
+		queued += lc_shaper_enqueue_flows(sh, pkts, pipes, flows, k, now);
 		n -= k;
 	}
 	return queued;
+}
+
+/* Offer n frames of len bytes and of no flow to a pipe. */
+static uint32_t
+offer(struct lc_shaper *sh, uint32_t pipe, uint32_t n, uint32_t len)
+{
+	return offer_flow(sh, pipe, LC_SHAPER_NO_FLOW, n, len);
 }
 
 /*
@@ -1160,6 +1171,191 @@ test_many_saturated(void **state)
 
 /* ---- main ------------------------------------------------------------- */
 
+/* ---- flow queuing ---------------------------------------------------- */
+
+#define FQ_FLOWS 64u
+#define FQ_BULK 1u           /* flow slot 0: frames of 1000 bytes */
+#define FQ_SPARSE 2u         /* flow slot 1: frames of 100 bytes */
+
+/*
+ * A shaper whose pipe 1 is limited to 10 mbit with a burst of two
+ * frames: what arrives after the first frames waits in the pacer.
+ */
+static struct lc_shaper *
+fq_shaper(uint32_t queue_size)
+{
+	struct lc_shaper_params p = params(LC_SHAPER_SCHED, 8);
+	struct lc_shaper *sh;
+
+	p.mtu = 1518;
+	p.flows = FQ_FLOWS;
+	p.queue_size = queue_size;
+	sh = make(&p);
+	assert_int_equal(lc_shaper_set_pipe(sh, 1, 10 * MBIT, 2000), 0);
+	assert_int_equal(lc_shaper_set_pipe(sh, 2, 10 * MBIT, 2000), 0);
+	return sh;
+}
+
+/*
+ * A flow that sends one frame now and then does not wait behind the same
+ * pipe's bulk flow: with 30 bulk frames waiting, it leaves after at most
+ * a quantum (1600 bytes) of them, not after all 30.
+ */
+static void
+test_fq_sparse_first(void **state)
+{
+	struct lc_shaper *sh = fq_shaper(256);
+	struct rte_mbuf *out[BURST];
+	uint64_t until = rte_rdtsc() + ms_to_tsc(2000);
+	uint32_t bulk_before = 0, out_n = 0;
+	bool seen = false;
+	struct lc_shaper_stats st;
+
+	(void)state;
+	assert_int_equal(offer_flow(sh, 1, FQ_BULK, 32, 1000), 32);
+	/* The bucket let a frame or two go; the rest wait. */
+	lc_shaper_stats_get(sh, &st);
+	assert_true(st.pacer_queued >= 30);
+	assert_int_equal(offer_flow(sh, 1, FQ_SPARSE, 1, 100), 1);
+
+	while (!seen && rte_rdtsc() < until) {
+		uint32_t k = lc_shaper_dequeue(sh, out, BURST, rte_rdtsc());
+
+		for (uint32_t i = 0; i < k; i++, out_n++) {
+			if (out[i]->pkt_len == 100)
+				seen = true;
+			else if (!seen && out_n >= 2)
+				bulk_before++;
+		}
+		rte_pktmbuf_free_bulk(out, k);
+	}
+	assert_true(seen);
+	/* One FIFO would have sent the 30 waiting first. */
+	assert_true(bulk_before <= 2);
+	assert_int_equal(lc_shaper_set_pipe(sh, 1, 0, 0), 0);
+	drain(sh, 2000);
+	assert_int_equal(lc_shaper_queued(sh), 0);
+	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
+	lc_shaper_free(sh);
+}
+
+/*
+ * Two bulk flows of one pipe share its rate in turn: while both wait,
+ * neither sends more than a quantum and a frame ahead of the other.
+ */
+static void
+test_fq_round(void **state)
+{
+	struct lc_shaper *sh = fq_shaper(256);
+	struct rte_mbuf *out[BURST];
+	uint64_t until = rte_rdtsc() + ms_to_tsc(3000);
+	uint32_t got[2] = { 0, 0 }, left = 2 * 40;
+	int32_t lead_max = 0;
+
+	(void)state;
+	assert_int_equal(offer_flow(sh, 1, 1, 40, 1000), 40);
+	assert_int_equal(offer_flow(sh, 1, 2, 40, 999), 40);
+	while (left > 0 && rte_rdtsc() < until) {
+		uint32_t k = lc_shaper_dequeue(sh, out, BURST, rte_rdtsc());
+
+		for (uint32_t i = 0; i < k; i++) {
+			got[out[i]->pkt_len == 1000 ? 0 : 1]++;
+			left--;
+			/* While both flows still wait. */
+			if (got[0] < 38 && got[1] < 38)
+				lead_max = RTE_MAX(lead_max, abs((int32_t)got[0] - (int32_t)got[1]));
+		}
+		rte_pktmbuf_free_bulk(out, k);
+	}
+	assert_int_equal(left, 0);
+	/* The first frames left at once, before the second flow came. */
+	assert_true(lead_max <= 4);
+	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
+	lc_shaper_free(sh);
+}
+
+/*
+ * A full pipe makes room for a frame of a short FIFO by dropping the head
+ * of its fattest FIFO; a frame of the fattest FIFO itself is the one
+ * dropped. What is dropped is counted and freed.
+ */
+static void
+test_fq_full_drops_fattest(void **state)
+{
+	struct lc_shaper *sh = fq_shaper(16);
+	struct lc_shaper_stats st;
+	uint32_t sparse = 0;
+	struct rte_mbuf *out[BURST];
+	uint64_t until;
+
+	(void)state;
+	assert_int_equal(offer_flow(sh, 1, FQ_BULK, 16, 1000), 16);
+	assert_int_equal(lc_shaper_queued(sh), 16);
+	/* Each takes the place of a bulk frame: a frame in, a frame dropped. */
+	assert_int_equal(offer_flow(sh, 1, FQ_SPARSE, 1, 100), 0);
+	assert_int_equal(offer_flow(sh, 1, FQ_SPARSE, 1, 100), 0);
+	assert_int_equal(lc_shaper_queued(sh), 16);
+	/* The bulk flow's own frame finds its FIFO the fattest: refused. */
+	assert_int_equal(offer_flow(sh, 1, FQ_BULK, 1, 1000), 0);
+	lc_shaper_stats_get(sh, &st);
+	assert_int_equal(st.dropped_tail, 3);
+	assert_int_equal(st.queued, 16);
+	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE - 16);
+
+	assert_int_equal(lc_shaper_set_pipe(sh, 1, 0, 0), 0);
+	until = rte_rdtsc() + ms_to_tsc(2000);
+	while (lc_shaper_queued(sh) > 0 && rte_rdtsc() < until) {
+		uint32_t k = lc_shaper_dequeue(sh, out, BURST, rte_rdtsc());
+
+		for (uint32_t i = 0; i < k; i++)
+			sparse += out[i]->pkt_len == 100;
+		rte_pktmbuf_free_bulk(out, k);
+	}
+	assert_int_equal(sparse, 2);
+	assert_int_equal(lc_shaper_queued(sh), 0);
+	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
+	lc_shaper_free(sh);
+}
+
+/*
+ * A flow slot whose FIFO still holds one pipe's frames (the slot reused,
+ * or the flow moved to another user) is not shared: the other pipe's
+ * frames wait in that pipe's own FIFO, and every frame leaves for its own
+ * pipe. Flows beyond params.flows and frames of no flow do the same.
+ */
+static void
+test_fq_slot_owned(void **state)
+{
+	struct lc_shaper *sh = fq_shaper(256);
+	struct rte_mbuf *out[BURST];
+	uint64_t until;
+	uint32_t per_pipe[3] = { 0, 0, 0 };
+
+	(void)state;
+	assert_int_equal(offer_flow(sh, 1, 7, 10, 500), 10);
+	assert_int_equal(offer_flow(sh, 2, 7, 10, 500), 10);
+	assert_int_equal(offer_flow(sh, 2, FQ_FLOWS + 1, 5, 500), 5);
+	assert_int_equal(offer_flow(sh, 2, LC_SHAPER_NO_FLOW, 5, 500), 5);
+	assert_int_equal(lc_shaper_set_pipe(sh, 1, 0, 0), 0);
+	assert_int_equal(lc_shaper_set_pipe(sh, 2, 0, 0), 0);
+	until = rte_rdtsc() + ms_to_tsc(2000);
+	while (lc_shaper_queued(sh) > 0 && rte_rdtsc() < until) {
+		uint32_t k = lc_shaper_dequeue(sh, out, BURST, rte_rdtsc());
+
+		for (uint32_t i = 0; i < k; i++) {
+			uint32_t pipe = lc_shaper_pkt_pipe(sh, out[i]);
+
+			assert_true(pipe == 1 || pipe == 2);
+			per_pipe[pipe]++;
+		}
+		rte_pktmbuf_free_bulk(out, k);
+	}
+	assert_int_equal(per_pipe[1], 10);
+	assert_int_equal(per_pipe[2], 20);
+	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
+	lc_shaper_free(sh);
+}
+
 static struct rte_mempool *
 pool_create(const char *name, unsigned int n, uint16_t room)
 {
@@ -1250,6 +1446,10 @@ main(void)
 		cmocka_unit_test_setup(test_aqm, whole_pools),
 		cmocka_unit_test_setup(test_pie_controller, whole_pools),
 		cmocka_unit_test_setup(test_memory, whole_pools),
+		cmocka_unit_test_setup(test_fq_sparse_first, whole_pools),
+		cmocka_unit_test_setup(test_fq_round, whole_pools),
+		cmocka_unit_test_setup(test_fq_full_drops_fattest, whole_pools),
+		cmocka_unit_test_setup(test_fq_slot_owned, whole_pools),
 		cmocka_unit_test_setup(test_many_saturated, whole_pools),
 	};
 
