@@ -85,7 +85,13 @@ struct lc_shaper_params {
 	uint64_t unassigned_rate;   /* bit/s for pipe 0; 0: the port rate */
 	uint64_t hz;                /* units of `now` for the meters; 0: TSC hz */
 	uint32_t flows;             /* flow slots for flow queuing (0: none) */
+	uint32_t plans;             /* plans 1..plans (0: none), LC_SHAPER_PLANS_MAX at most */
+	uint32_t plan_users;        /* users per plan, rounded up to 2^n; 0: 1024 */
 };
+
+/* Plans a shaper can hold, and users per plan by default. */
+#define LC_SHAPER_PLANS_MAX 62u
+#define LC_SHAPER_PLAN_USERS_DEFAULT 1024u
 
 struct lc_shaper_stats {
 	uint64_t enqueued;          /* packets accepted into a queue */
@@ -213,6 +219,43 @@ uint32_t lc_shaper_queued(const struct lc_shaper *sh);
 /* The pipe a dequeued packet was queued for. */
 uint32_t lc_shaper_pkt_pipe(const struct lc_shaper *sh,
 			    const struct rte_mbuf *pkt);
+
+/*
+ * Plans (sched engine): groups of users that share a total rate, each an
+ * rte_sched subport of its own, in which rte_sched shares the total
+ * between the plan's users in turn. A user's own limit still holds inside
+ * its plan.
+ *
+ * lc_shaper_set_plan(): plan 1..params.plans gets a total in bit/s (0: no
+ * total, the port rate). 0, or -EINVAL (no such plan, or a rate this
+ * shaper cannot take), -ENOSPC (no room for another distinct total),
+ * -ENOTSUP (the police engine).
+ */
+int lc_shaper_set_plan(struct lc_shaper *sh, uint32_t plan, uint64_t total_bps);
+/* What lc_shaper_set_plan() would return, with nothing changed. */
+int lc_shaper_check_plan(const struct lc_shaper *sh, uint32_t plan, uint64_t total_bps);
+
+/*
+ * Move a pipe (a user, not 0) into a plan (0: out of any plan). 0, or
+ * -EINVAL, -ENOBUFS (the plan holds params.plan_users users already),
+ * -ENOTSUP (the police engine). Frames queued stay queued and leave as
+ * before; the pipe's limit is kept.
+ */
+int lc_shaper_pipe_plan_set(struct lc_shaper *sh, uint32_t pipe, uint32_t plan);
+/* What lc_shaper_pipe_plan_set() would return, with nothing changed. */
+int lc_shaper_pipe_plan_check(const struct lc_shaper *sh, uint32_t pipe, uint32_t plan);
+/* The plan of a pipe (0: none). */
+uint32_t lc_shaper_pipe_plan(const struct lc_shaper *sh, uint32_t pipe);
+
+struct lc_shaper_plan_info {
+	uint64_t total;             /* bit/s; the port rate when it has none */
+	uint32_t users;             /* pipes in the plan now */
+	uint32_t capacity;          /* params.plan_users, rounded */
+};
+
+/* A plan's total and users: 0, or -EINVAL (no such plan). */
+int lc_shaper_plan_info(const struct lc_shaper *sh, uint32_t plan,
+			struct lc_shaper_plan_info *info);
 
 typedef void (*lc_shaper_drops_fn)(void *arg, uint32_t pipe, uint64_t pkts,
 				   uint64_t bytes, uint64_t aqm_pkts);

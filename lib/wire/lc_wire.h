@@ -135,6 +135,7 @@ enum lc_state {
 struct lc_wire_limits {
 	uint64_t rate[LC_FLOW_DIRS];
 	uint32_t burst[LC_FLOW_DIRS];
+	uint32_t plan;                 /* the user's plan, 1..plans; 0: none */
 };
 
 /* One entry of a batch for lc_wire_assign(), applied in order. */
@@ -265,8 +266,21 @@ int lc_wire_flows(struct lc_wire *wire, uint32_t *cursor,
 int lc_wire_user_add(struct lc_wire *wire, uint32_t id, const struct lc_wire_limits *l);
 /* New limits for a live user (-EINVAL if it is not), both directions or neither. */
 int lc_wire_user_set(struct lc_wire *wire, uint32_t id, const struct lc_wire_limits *l);
-/* The user stops counting and its flows lose it. */
+/* The user stops counting and its flows lose it (and leaves its plan). */
 int lc_wire_user_del(struct lc_wire *wire, uint32_t id);
+
+/*
+ * A plan's totals (bit/s by direction, 0: none) on both shapers, or on
+ * neither: 0, -EINVAL, -ENOSPC (lc_shaper_set_plan()). A user joins a plan
+ * with its limits (lc_wire_limits.plan: lc_wire_user_add(),
+ * lc_wire_user_set(), which then also return -ENOBUFS when the plan is
+ * full).
+ */
+int lc_wire_plan_set(struct lc_wire *wire, uint32_t plan,
+		     const uint64_t total[LC_FLOW_DIRS]);
+/* A plan's total and users by direction (lc_shaper_plan_info()). */
+int lc_wire_plan_info(struct lc_wire *wire, uint32_t plan,
+		      struct lc_shaper_plan_info out[LC_FLOW_DIRS]);
 /*
  * For n retired ids: delete each (a delete that never ran is done now),
  * and tell in gone[i] whether no flow refers to it any more, so the id may
