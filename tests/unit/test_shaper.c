@@ -1171,6 +1171,56 @@ test_many_saturated(void **state)
 
 /* ---- main ------------------------------------------------------------- */
 
+/*
+ * More pipes due at once than a dequeue wakes, each due again beyond the
+ * wheel's reach: every pipe is woken in its turn, none is lost, and each
+ * sends at its rate. 600 pipes at 8 kbit/s with a burst of one frame and
+ * three frames each: one at once, the next after about 0.5 s, the last
+ * after 1.5 s.
+ */
+static void
+test_pacer_crowd(void **state)
+{
+	struct lc_shaper_params p = params(LC_SHAPER_SCHED, 600);
+	static uint32_t per_pipe[601];
+	struct rte_mbuf *out[BURST];
+	struct lc_shaper *sh;
+	uint64_t until, t0;
+	uint32_t got = 0;
+
+	(void)state;
+	p.mtu = 1518;
+	p.queue_size = 4;
+	sh = make(&p);
+	memset(per_pipe, 0, sizeof(per_pipe));
+	for (uint32_t i = 1; i <= 600; i++)
+		assert_int_equal(lc_shaper_set_pipe(sh, i, 8000, 1518), 0);
+	for (uint32_t i = 1; i <= 600; i++)
+		assert_int_equal(offer(sh, i, 3, 1000), 3);
+	t0 = rte_rdtsc();
+	until = t0 + ms_to_tsc(4000);
+	while (got < 1800 && rte_rdtsc() < until) {
+		uint32_t k = lc_shaper_dequeue(sh, out, BURST, rte_rdtsc());
+
+		for (uint32_t i = 0; i < k; i++) {
+			uint32_t pipe = lc_shaper_pkt_pipe(sh, out[i]);
+
+			assert_true(pipe >= 1 && pipe <= 600);
+			per_pipe[pipe]++;
+		}
+		got += k;
+		rte_pktmbuf_free_bulk(out, k);
+	}
+	print_message("    1800 frames of 600 pipes out in %.0f ms\n",
+		      (double)(rte_rdtsc() - t0) * 1000.0 / (double)rte_get_tsc_hz());
+	for (uint32_t i = 1; i <= 600; i++)
+		assert_int_equal(per_pipe[i], 3);
+	/* The last frames were due after 1.5 s: none came much before. */
+	assert_true(rte_rdtsc() - t0 > ms_to_tsc(1400));
+	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
+	lc_shaper_free(sh);
+}
+
 /* ---- flow queuing ---------------------------------------------------- */
 
 #define FQ_FLOWS 64u
@@ -1565,6 +1615,7 @@ main(void)
 		cmocka_unit_test_setup(test_aqm, whole_pools),
 		cmocka_unit_test_setup(test_pie_controller, whole_pools),
 		cmocka_unit_test_setup(test_memory, whole_pools),
+		cmocka_unit_test_setup(test_pacer_crowd, whole_pools),
 		cmocka_unit_test_setup(test_fq_sparse_first, whole_pools),
 		cmocka_unit_test_setup(test_fq_round, whole_pools),
 		cmocka_unit_test_setup(test_fq_full_drops_fattest, whole_pools),
