@@ -316,6 +316,8 @@ shapers_up(struct daemon *d, const uint16_t port[LC_SIDE_MAX])
 				   sc->unassigned_down,
 			.hz = rte_get_tsc_hz(),
 			.flows = d->conf.flows.capacity,
+			.plans = sc->plans,
+			.plan_users = sc->plan_users,
 		};
 
 		d->min_rate[dir] = RTE_MAX((uint64_t)LC_SHAPER_RATE_MIN,
