@@ -564,7 +564,7 @@ test_set_errors_change_nothing(void **state)
 	long_email[255] = '\0';
 	assert_int_equal(lc_user_ensure_dynamic(reg, "\xc0\xaf", 1, 1, 0, &u,
 						&created), -EINVAL);
-	lim.fields = 0x10;
+	lim.fields = 0x20;
 	assert_int_equal(lc_user_set(reg, "a", &lim, true, 0, &u, &created),
 			 -EINVAL);
 	lim = (struct lc_user_limits){
@@ -1098,7 +1098,8 @@ test_file_format(void **state)
 	assert_int_equal(lc_user_set(reg, "alice@example.com", &lim, true, 0,
 				     NULL, NULL), 0);
 	lim = (struct lc_user_limits){
-		.fields = LC_USER_LIMIT_UP, .up = 12345,
+		.fields = LC_USER_LIMIT_UP | LC_USER_LIMIT_DOWN, .up = 12345,
+		.down = GBIT,
 	};
 	assert_int_equal(lc_user_set(reg, "bob", &lim, true, 0, NULL, NULL), 0);
 	assert_int_equal(lc_user_save(reg, path, err, sizeof(err)), 0);
@@ -1110,6 +1111,22 @@ test_file_format(void **state)
 		"user 3 bob up=12345bit down=1gbit burst_up=0 burst_down=0\n"
 		"end 2\n");
 	free(text);
+	/*
+	 * Version 2 only when needed: here for a user whose down is not its
+	 * own (it follows the default), and for plans.
+	 */
+	add_user(reg, "erin", true, 0);
+	assert_int_equal(lc_user_save(reg, path, err, sizeof(err)), 0);
+	text = read_file(path, NULL);
+	assert_string_equal(text,
+		"linecap-users 2\n"
+		"user 2 alice@example.com up=10mbit down=2500mbit burst_up=0 "
+		"burst_down=65536\n"
+		"user 3 bob up=12345bit down=1gbit burst_up=0 burst_down=0\n"
+		"user 4 erin burst_up=0 burst_down=0\n"
+		"end 3\n");
+	free(text);
+	assert_int_equal(lc_user_del(reg, lc_user_find(reg, "erin")->id), 0);
 	assert_int_equal(stat(path, &st), 0);
 	mode_t um = umask(0);
 
@@ -1301,14 +1318,15 @@ test_corrupt_files(void **state)
 	static const struct corrupt_case cases[] = {
 		{ "", 1, "no header (empty or truncated file)" },
 		{ "linecap-user 1\nend 0\n", 1,
-		  "bad header (expected 'linecap-users 1')" },
+		  "bad header (expected 'linecap-users 2')" },
 		{ "linecap-users\nend 0\n", 1,
-		  "bad header (expected 'linecap-users 1')" },
+		  "bad header (expected 'linecap-users 2')" },
 		{ "linecap-users 1 x\nend 0\n", 1,
-		  "bad header (expected 'linecap-users 1')" },
+		  "bad header (expected 'linecap-users 2')" },
 		{ "# comment first\nlinecap-users 1\nend 0\n", 1,
-		  "bad header (expected 'linecap-users 1')" },
-		{ "linecap-users 2\nend 0\n", 1, "unsupported version '2'" },
+		  "bad header (expected 'linecap-users 2')" },
+		{ "linecap-users 3\nend 0\n", 1,
+		  "unsupported version '3' (this linecap reads 1 to 2)" },
 		{ "linecap-users 1\nusr 1 a up=1 down=1\nend 1\n", 2,
 		  "unknown keyword 'usr'" },
 		{ "linecap-users 1\nuser\nend 1\n", 2, "missing id" },
