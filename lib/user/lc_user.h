@@ -165,6 +165,13 @@ int lc_plan_set(struct lc_user_registry *reg, const char *name,
 		const struct lc_plan_limits *lim, const struct lc_plan **out,
 		bool *created);
 
+/*
+ * What lc_plan_set() would make of the plan of name, with nothing changed:
+ * *next, with the id a new plan would take. Returns as lc_plan_set().
+ */
+int lc_plan_preview(const struct lc_user_registry *reg, const char *name,
+		    const struct lc_plan_limits *lim, struct lc_plan *next);
+
 /* The id a new plan would take now, or 0 when every slot is used. */
 uint32_t lc_plan_free_id(const struct lc_user_registry *reg);
 

@@ -169,14 +169,12 @@ lc_plan_next(const struct lc_user_registry *reg, uint32_t *cursor)
 	return NULL;
 }
 
-/* Apply the given values to plan p; returns whether anything changed. */
-static bool
+/* Apply the given values to plan p. */
+static void
 apply_plan(struct lc_plan *p, const struct lc_plan_limits *lim)
 {
-	struct lc_plan was = *p;
-
 	if (lim == NULL)
-		return false;
+		return;
 	if (lim->fields & LC_PLAN_TOTAL_UP)
 		p->total_up = lim->total_up;
 	if (lim->fields & LC_PLAN_TOTAL_DOWN)
@@ -185,7 +183,6 @@ apply_plan(struct lc_plan *p, const struct lc_plan_limits *lim)
 		p->up = lim->up;
 	if (lim->fields & LC_PLAN_DOWN)
 		p->down = lim->down;
-	return memcmp(&was, p, sizeof(was)) != 0;
 }
 
 void
@@ -213,13 +210,10 @@ plan_users_inherit(struct lc_user_registry *reg, uint32_t id)
 }
 
 int
-lc_plan_set(struct lc_user_registry *reg, const char *name,
-	    const struct lc_plan_limits *lim, const struct lc_plan **out,
-	    bool *created)
+lc_plan_preview(const struct lc_user_registry *reg, const char *name,
+		const struct lc_plan_limits *lim, struct lc_plan *next)
 {
 	const struct lc_plan *found;
-	struct lc_plan *p;
-	uint32_t id;
 	int rc;
 
 	if (!lc_plan_name_valid(name))
@@ -228,23 +222,45 @@ lc_plan_set(struct lc_user_registry *reg, const char *name,
 	if (rc != 0)
 		return rc;
 	found = lc_plan_find(reg, name);
-	if (created != NULL)
-		*created = found == NULL;
-	if (found == NULL) {
-		id = lc_plan_free_id(reg);
-		if (id == 0)
-			return -ENOSPC;
-		user_plan_place(reg, id, name, lim);
-		p = &reg->plans[id];
+	if (found != NULL) {
+		*next = *found;
 	} else {
-		p = &reg->plans[found->id];
-		if (apply_plan(p, lim)) {
-			reg->static_gen++;
-			plan_users_inherit(reg, p->id);
-		}
+		*next = (struct lc_plan){ .id = lc_plan_free_id(reg) };
+		if (next->id == 0)
+			return -ENOSPC;
+		snprintf(next->name, sizeof(next->name), "%s", name);
 	}
+	apply_plan(next, lim);
+	return 0;
+}
+
+int
+lc_plan_set(struct lc_user_registry *reg, const char *name,
+	    const struct lc_plan_limits *lim, const struct lc_plan **out,
+	    bool *created)
+{
+	struct lc_plan next, *p;
+	bool is_new, rates;
+	int rc;
+
+	rc = lc_plan_preview(reg, name, lim, &next);
+	if (rc != 0)
+		return rc;
+	p = &reg->plans[next.id];
+	is_new = p->name[0] == '\0';
+	rates = p->up != next.up || p->down != next.down;
+	/* Field by field: the name's padding may differ. */
+	if (is_new || rates || p->total_up != next.total_up ||
+	    p->total_down != next.total_down)
+		reg->static_gen++;
+	*p = next;
+	/* A new plan has no users yet. */
+	if (!is_new && rates)
+		plan_users_inherit(reg, p->id);
 	if (out != NULL)
 		*out = p;
+	if (created != NULL)
+		*created = is_new;
 	return 0;
 }
 
