@@ -599,6 +599,8 @@ control_up(struct daemon *d)
 	if (rc == 0)
 		rc = users_register_cmds(d);
 	if (rc == 0)
+		rc = plans_register_cmds(d);
+	if (rc == 0)
 		rc = nodes_create(d);
 	if (rc == 0)
 		rc = nodes_register_cmds(d);
