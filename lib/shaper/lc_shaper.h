@@ -229,7 +229,7 @@ uint32_t lc_shaper_pkt_pipe(const struct lc_shaper *sh,
  * lc_shaper_set_plan(): plan 1..params.plans gets a total in bit/s (0: no
  * total, the port rate). 0, or -EINVAL (no such plan, or a rate this
  * shaper cannot take), -ENOSPC (no room for another distinct total),
- * -ENOTSUP (the police engine).
+ * -ENOTSUP (the police engine, or aqm red).
  */
 int lc_shaper_set_plan(struct lc_shaper *sh, uint32_t plan, uint64_t total_bps);
 /* What lc_shaper_set_plan() would return, with nothing changed. */
@@ -237,8 +237,9 @@ int lc_shaper_check_plan(const struct lc_shaper *sh, uint32_t plan, uint64_t tot
 
 /*
  * Move a pipe (a user, not 0) into a plan (0: out of any plan). 0, or
- * -EINVAL, -ENOBUFS (the plan holds params.plan_users users already),
- * -ENOTSUP (the police engine). Frames queued stay queued and leave as
+ * -EINVAL, -ENOBUFS (the plan holds params.plan_users users already, or
+ * its free places still hold frames of users that left), -ENOTSUP (the
+ * police engine, or aqm red). Frames queued stay queued and leave as
  * before; the pipe's limit is kept.
  */
 int lc_shaper_pipe_plan_set(struct lc_shaper *sh, uint32_t pipe, uint32_t plan);

@@ -5,11 +5,17 @@
  * and the measurements behind every number here.
  *
  * The rte_sched hierarchy:
- * - subport 0 holds the users: user u is its pipe u - 1. rte_sched wants a
- *   power of two of pipes in a subport, so it holds users rounded up;
+ * - subport 0 holds the users of no plan: user u is its pipe u - 1.
+ *   rte_sched wants a power of two of pipes in a subport, so it holds users
+ *   rounded up;
  * - subport 1 holds one pipe, the unassigned traffic (pipe 0). Keeping it
  *   apart means that a power-of-two user capacity (65536 by default) costs
- *   exactly its own pipes, not twice as many.
+ *   exactly its own pipes, not twice as many;
+ * - subport 1 + k is plan k (1..plans), with plan_users pipes given to its
+ *   users as they join (a user's pipe in subport 0 then stays unused), and
+ *   the plan's total as the subport's rate: rte_sched shares it between the
+ *   plan's users in turn. The subports after the last plan (rte_sched
+ *   wants a power of two of them) hold one idle pipe each.
  * Each pipe uses one queue: traffic class 0, strict priority, one queue.
  * rte_sched insists that the best-effort class exists, so it has queues of
  * one packet that are never used; the other classes have none.
@@ -62,6 +68,13 @@
 
 #define SUBPORT_USERS 0
 #define SUBPORT_UNASSIGNED 1
+#define SUBPORT_PLAN0 1                /* plan k is subport SUBPORT_PLAN0 + k */
+#define SUBPORTS_MAX 64u
+_Static_assert(SUBPORT_PLAN0 + LC_SHAPER_PLANS_MAX < SUBPORTS_MAX, "plans fit");
+/* Subport profiles for plans' totals: this many per plan, over its life. */
+#define PLAN_PROFILES_PER_PLAN 16u
+/* A plan's pipe left with frames in rte_sched: its user, until they are out. */
+#define SLOT_DRAINING 0x80000000u
 #define TC_SHAPED 0
 
 /* Subport profiles: the port rate, and no limit at all (lc_shaper_flush()). */
@@ -165,7 +178,7 @@ struct lc_shaper_profile {
 	uint64_t rate;                 /* bytes/s */
 	uint64_t burst;                /* bytes */
 	uint64_t period_ms;            /* tc_period */
-	uint32_t sched_id[2];          /* rte_sched profile id in each subport */
+	uint32_t sched_id[SUBPORTS_MAX]; /* rte_sched profile id in each subport */
 	bool paced;                    /* below the port rate, and linecap drops */
 	struct rte_meter_srtcm_profile meter;
 };
@@ -212,6 +225,7 @@ struct lc_shaper_pipe {
 	/* The first line: what every frame needs. */
 	uint32_t qlen;
 	uint32_t qbytes;
+	uint32_t qid;                  /* rte_sched's queue: its subport and pipe */
 	struct lc_shaper_pace pace;
 	/* The second: PIE's and drops'. */
 	struct lc_pie pie __rte_cache_aligned;
@@ -263,8 +277,17 @@ struct lc_shaper {
 	uint32_t max_profiles;
 	uint32_t users;
 	uint32_t user_pipes_log2;      /* subport 0 holds 2^this pipes */
-	uint32_t unassigned_qid;       /* queue id of pipe 0 */
-	uint32_t flush_id[2];          /* the no-limit pipe profile, per subport */
+	uint32_t flush_id[SUBPORTS_MAX]; /* the no-limit pipe profile, per subport */
+	uint32_t n_subports;           /* a power of two */
+	/* Plans: subports SUBPORT_PLAN0 + 1.. */
+	uint32_t plans;
+	uint32_t plan_pipes_log2;      /* pipes per plan */
+	uint32_t plan_qid0;            /* the first queue id of a plan */
+	uint32_t *plan_slot;           /* plans x plan pipes: user, | SLOT_DRAINING; 0: free */
+	uint32_t plan_users[LC_SHAPER_PLANS_MAX + 1];
+	uint64_t plan_total[LC_SHAPER_PLANS_MAX + 1]; /* bytes/s; 0: none */
+	uint64_t sub_rate[SUBPORTS_MAX * PLAN_PROFILES_PER_PLAN]; /* subport profiles' rates */
+	uint32_t n_sub_profiles;
 	bool flushing;
 	bool own_drops;                /* linecap decides drops (not RED) */
 	struct lc_pie_config pie;
@@ -425,7 +448,8 @@ profile_add(struct lc_shaper *sh, uint64_t rate, uint64_t burst)
 	pr->rate = rate;
 	pr->burst = burst;
 	pr->period_ms = tc_period_ms(sh, rate, burst);
-	pr->sched_id[0] = pr->sched_id[1] = PROFILE_NONE;
+	for (uint32_t k = 0; k < SUBPORTS_MAX; k++)
+		pr->sched_id[k] = PROFILE_NONE;
 	pr->paced = sh->own_drops && sh->engine == LC_SHAPER_SCHED && rate < sh->port_rate;
 	meter_profile_init(&pr->meter, rate, burst, sh->hz);
 
@@ -434,7 +458,7 @@ profile_add(struct lc_shaper *sh, uint64_t rate, uint64_t burst)
 		struct rte_sched_pipe_params pp;
 
 		sched_pipe_params(sh, pr, &pp);
-		for (uint32_t s = 0; s < 2; s++) {
+		for (uint32_t s = 0; s < sh->n_subports; s++) {
 			uint32_t id;
 			int ret = rte_sched_subport_pipe_profile_add(sh->port, s, &pp, &id);
 
@@ -450,23 +474,69 @@ profile_add(struct lc_shaper *sh, uint64_t rate, uint64_t burst)
 	return (int)sh->n_profiles++;
 }
 
+/* rte_sched's queue id: subport, pipe, then 4 bits of queue (TC 0 = 0). */
 static inline uint32_t
-pipe_subport(uint32_t pipe)
+make_qid(const struct lc_shaper *sh, uint32_t subport, uint32_t pipe_in_subport)
 {
-	return pipe == LC_SHAPER_UNASSIGNED ? SUBPORT_UNASSIGNED : SUBPORT_USERS;
+	return subport << (sh->user_pipes_log2 + 4) | pipe_in_subport << 4;
 }
 
 static inline uint32_t
-pipe_in_subport(uint32_t pipe)
+qid_subport(const struct lc_shaper *sh, uint32_t qid)
 {
-	return pipe == LC_SHAPER_UNASSIGNED ? 0 : pipe - 1;
+	return qid >> (sh->user_pipes_log2 + 4);
 }
 
+static inline uint32_t
+qid_pipe(const struct lc_shaper *sh, uint32_t qid)
+{
+	return (qid >> 4) & ((1u << sh->user_pipes_log2) - 1);
+}
+
+/* A pipe's queue outside any plan. */
+static inline uint32_t
+home_qid(const struct lc_shaper *sh, uint32_t pipe)
+{
+	return pipe == LC_SHAPER_UNASSIGNED ? make_qid(sh, SUBPORT_UNASSIGNED, 0) :
+	       make_qid(sh, SUBPORT_USERS, pipe - 1);
+}
+
+/* A pipe's queue now (sched engine). */
 static inline uint32_t
 pipe_qid(const struct lc_shaper *sh, uint32_t pipe)
 {
-	/* rte_sched's queue id: subport, pipe, then 4 bits of queue (TC 0 = 0). */
-	return pipe == LC_SHAPER_UNASSIGNED ? sh->unassigned_qid : (pipe - 1) << 4;
+	return sh->pipes[pipe].qid;
+}
+
+/* The plan of a queue id: 0 for none. */
+static inline uint32_t
+qid_plan(const struct lc_shaper *sh, uint32_t qid)
+{
+	uint32_t sub = qid_subport(sh, qid);
+
+	return sub > SUBPORT_PLAN0 ? sub - SUBPORT_PLAN0 : 0;
+}
+
+/* The slot of a plan's pipe in plan_slot. */
+static inline uint32_t *
+plan_slot(const struct lc_shaper *sh, uint32_t plan, uint32_t pipe_in_subport)
+{
+	return &sh->plan_slot[((plan - 1) << sh->plan_pipes_log2) + pipe_in_subport];
+}
+
+/*
+ * rte_sched's clock moves only when it dequeues, and the worker stops
+ * dequeuing an empty shaper: bring the clock to now before new credits
+ * and periods start. Nothing can come out of an empty shaper.
+ */
+static void
+sched_clock_now(struct lc_shaper *sh)
+{
+	if (lc_shaper_queued(sh) == 0) {
+		struct rte_mbuf *none[1];
+
+		rte_sched_port_dequeue(sh->port, none, 1);
+	}
 }
 
 /* The index of a pipe's profile: its meter points into the table. */
@@ -487,28 +557,20 @@ pipe_apply(struct lc_shaper *sh, uint32_t pipe, uint32_t idx, bool fresh)
 	struct lc_shaper_meter *m = &sh->meters.pipe[pipe];
 
 	if (sh->port != NULL) {
-		uint32_t id = pr->sched_id[pipe_subport(pipe)];
+		uint32_t qid = fresh ? home_qid(sh, pipe) : pipe_qid(sh, pipe);
+		uint32_t id = pr->sched_id[qid_subport(sh, qid)];
 
 		if (id == PROFILE_NONE)
 			return -EINVAL;
-		/*
-		 * rte_sched's clock moves only when it dequeues, and the worker
-		 * stops dequeuing an empty shaper: bring the clock to now, so
-		 * that the new credits and period start now. Nothing can come
-		 * out of an empty shaper.
-		 */
-		if (!fresh && lc_shaper_queued(sh) == 0) {
-			struct rte_mbuf *none[1];
-
-			rte_sched_port_dequeue(sh->port, none, 1);
-		}
+		if (!fresh)
+			sched_clock_now(sh);
 		/*
 		 * Re-configuring a pipe resets its credits and keeps its
 		 * queue: nothing queued is dropped. The arguments are known
 		 * good, which matters: on a bad one rte_sched frees the port.
 		 */
-		if (rte_sched_pipe_config(sh->port, pipe_subport(pipe),
-					  pipe_in_subport(pipe), (int32_t)id) != 0)
+		if (rte_sched_pipe_config(sh->port, qid_subport(sh, qid),
+					  qid_pipe(sh, qid), (int32_t)id) != 0)
 			return -EINVAL;
 	}
 	if (fresh) {
@@ -517,6 +579,7 @@ pipe_apply(struct lc_shaper *sh, uint32_t pipe, uint32_t idx, bool fresh)
 		m->state.tc = pr->meter.cbs;
 		if (sh->pipes != NULL) {
 			memset(&sh->pipes[pipe], 0, sizeof(sh->pipes[pipe]));
+			sh->pipes[pipe].qid = home_qid(sh, pipe);
 			lc_pie_reset(&sh->pie, &sh->pipes[pipe].pie, 0);
 		}
 		if (sh->pipes != NULL)
@@ -606,6 +669,234 @@ lc_shaper_pipe_profile(const struct lc_shaper *sh, uint32_t pipe,
 	return (int)pipe_profile(sh, pipe);
 }
 
+/* ---- plans ---------------------------------------------------------- */
+
+/* A plan's total as bytes/s (0: none, the port rate), or -EINVAL. */
+static int
+plan_rate(const struct lc_shaper *sh, uint32_t plan, uint64_t total_bps, uint64_t *rate)
+{
+	if (sh->port == NULL || !sh->own_drops)
+		return -ENOTSUP;
+	if (plan == 0 || plan > sh->plans)
+		return -EINVAL;
+	if (sh->flushing)
+		return -EBUSY;
+	if (total_bps == 0 || total_bps / 8 >= sh->port_rate) {
+		*rate = 0;
+		return 0;
+	}
+	/* rte_sched turns a subport's share of the port into a fraction too. */
+	if (total_bps < LC_SHAPER_RATE_MIN ||
+	    total_bps / 8 < sh->port_rate >> LC_SHAPER_RATE_RATIO_LOG2)
+		return -EINVAL;
+	*rate = total_bps / 8;
+	return 0;
+}
+
+/* The subport profile of a total: its id, or -1 if it has none yet. */
+static int
+sub_profile_find(const struct lc_shaper *sh, uint64_t rate)
+{
+	if (rate == 0)
+		return SUBPORT_PROFILE_RATE;
+	for (uint32_t i = 0; i < sh->n_sub_profiles; i++)
+		if (sh->sub_rate[i] == rate)
+			return (int)(2 + i);
+	return -1;
+}
+
+static bool
+sub_profile_room(const struct lc_shaper *sh)
+{
+	return sh->n_sub_profiles < sh->plans * PLAN_PROFILES_PER_PLAN;
+}
+
+/*
+ * A subport profile for a total below the port rate. As for a pipe
+ * (sched_pipe_params()), the class credits are the exact long-term limit
+ * and the token bucket runs a little faster, only to bound bursts.
+ */
+static int
+sub_profile_add(struct lc_shaper *sh, uint64_t rate)
+{
+	struct rte_sched_subport_profile_params sp;
+	uint32_t id;
+
+	memset(&sp, 0, sizeof(sp));
+	sp.tb_size = lc_shaper_default_burst(rate * 8);
+	sp.tb_rate = rate + rate / TB_HEADROOM_DIV + 1;
+	for (int i = 0; i < RTE_SCHED_TRAFFIC_CLASSES_PER_PIPE; i++)
+		sp.tc_rate[i] = rate;
+	sp.tc_period = tc_period_ms(sh, rate, sp.tb_size);
+	if (rte_sched_port_subport_profile_add(sh->port, &sp, &id) != 0)
+		return -EINVAL;
+	sh->sub_rate[sh->n_sub_profiles++] = rate;
+	return (int)id;
+}
+
+int
+lc_shaper_check_plan(const struct lc_shaper *sh, uint32_t plan, uint64_t total_bps)
+{
+	uint64_t rate;
+	int ret;
+
+	if (sh == NULL)
+		return -EINVAL;
+	ret = plan_rate(sh, plan, total_bps, &rate);
+	if (ret != 0)
+		return ret;
+	return sub_profile_find(sh, rate) >= 0 || sub_profile_room(sh) ? 0 : -ENOSPC;
+}
+
+int
+lc_shaper_set_plan(struct lc_shaper *sh, uint32_t plan, uint64_t total_bps)
+{
+	uint64_t rate;
+	int id, ret = lc_shaper_check_plan(sh, plan, total_bps);
+
+	if (ret != 0)
+		return ret;
+	plan_rate(sh, plan, total_bps, &rate);
+	if (rate == sh->plan_total[plan])
+		return 0;
+	id = sub_profile_find(sh, rate);
+	if (id < 0)
+		id = sub_profile_add(sh, rate);
+	if (id < 0)
+		return id;
+	sched_clock_now(sh);
+	if (rte_sched_subport_config(sh->port, SUBPORT_PLAN0 + plan, NULL, (uint32_t)id) != 0)
+		return -EINVAL;
+	sh->plan_total[plan] = rate;
+	return 0;
+}
+
+/*
+ * Whether a plan's pipe left by its user may be given out again: nothing
+ * of the user is in rte_sched (all it has queued waits in the pacer), nor
+ * among the frames that skip it (they carry their queue id to the next
+ * dequeue). rte_sched's own queue counters cannot tell: it refuses to read
+ * a queue of a subport after one with fewer pipes than the largest.
+ */
+static bool
+slot_drained(const struct lc_shaper *sh, uint32_t plan, uint32_t i)
+{
+	uint32_t slot = *plan_slot(sh, plan, i);
+	const struct lc_shaper_pipe *p = &sh->pipes[slot & ~SLOT_DRAINING];
+
+	return (slot & SLOT_DRAINING) && sh->ready_head == sh->ready_tail &&
+	       p->qlen == p->pace.waiting;
+}
+
+/* A free pipe of a plan (one left by a user and since drained will do), or -1. */
+static int
+slot_find(struct lc_shaper *sh, uint32_t plan)
+{
+	uint32_t n = 1u << sh->plan_pipes_log2;
+
+	if (sh->plan_users[plan] >= n)
+		return -1;
+	for (uint32_t i = 0; i < n; i++)
+		if (*plan_slot(sh, plan, i) == 0)
+			return (int)i;
+	for (uint32_t i = 0; i < n; i++)
+		if (slot_drained(sh, plan, i)) {
+			*plan_slot(sh, plan, i) = 0;
+			return (int)i;
+		}
+	return -1;
+}
+
+static int
+pipe_plan_args(const struct lc_shaper *sh, uint32_t pipe, uint32_t plan)
+{
+	if (sh == NULL || pipe == LC_SHAPER_UNASSIGNED || pipe > sh->users)
+		return -EINVAL;
+	/* With RED, rte_sched counts the drops, in counters it cannot read for a plan. */
+	if (sh->port == NULL || !sh->own_drops)
+		return -ENOTSUP;
+	if (plan > sh->plans)
+		return -EINVAL;
+	return sh->flushing ? -EBUSY : 0;
+}
+
+int
+lc_shaper_pipe_plan_check(const struct lc_shaper *sh, uint32_t pipe, uint32_t plan)
+{
+	int ret = pipe_plan_args(sh, pipe, plan);
+
+	if (ret != 0 || plan == 0 || plan == lc_shaper_pipe_plan(sh, pipe))
+		return ret;
+	/* Drained pipes are found only when needed: count what is free for sure. */
+	return sh->plan_users[plan] < 1u << sh->plan_pipes_log2 ? 0 : -ENOBUFS;
+}
+
+int
+lc_shaper_pipe_plan_set(struct lc_shaper *sh, uint32_t pipe, uint32_t plan)
+{
+	struct lc_shaper_pipe *p;
+	uint32_t old, qid, id;
+	int ret = pipe_plan_args(sh, pipe, plan), slot = 0;
+
+	if (ret != 0)
+		return ret;
+	p = &sh->pipes[pipe];
+	old = qid_plan(sh, p->qid);
+	if (old == plan)
+		return 0;
+	if (plan != 0) {
+		slot = slot_find(sh, plan);
+		if (slot < 0)
+			return -ENOBUFS;
+		qid = make_qid(sh, SUBPORT_PLAN0 + plan, (uint32_t)slot);
+	} else {
+		qid = home_qid(sh, pipe);
+	}
+	/* The pipe there takes the user's limit, with fresh credits. */
+	id = sh->profiles[pipe_profile(sh, pipe)].sched_id[qid_subport(sh, qid)];
+	if (id == PROFILE_NONE)
+		return -EINVAL;
+	sched_clock_now(sh);
+	if (rte_sched_pipe_config(sh->port, qid_subport(sh, qid), qid_pipe(sh, qid),
+				  (int32_t)id) != 0)
+		return -EINVAL;
+	if (plan != 0) {
+		*plan_slot(sh, plan, (uint32_t)slot) = pipe;
+		sh->plan_users[plan]++;
+	}
+	if (old != 0) {
+		/*
+		 * Frames already in rte_sched leave from the old pipe, which
+		 * names the user until they are out.
+		 */
+		*plan_slot(sh, old, qid_pipe(sh, p->qid)) = pipe | SLOT_DRAINING;
+		sh->plan_users[old]--;
+	}
+	/* Frames in the pacer take the new queue when they leave it. */
+	p->qid = qid;
+	return 0;
+}
+
+uint32_t
+lc_shaper_pipe_plan(const struct lc_shaper *sh, uint32_t pipe)
+{
+	if (sh == NULL || sh->pipes == NULL || pipe > sh->users)
+		return 0;
+	return qid_plan(sh, sh->pipes[pipe].qid);
+}
+
+int
+lc_shaper_plan_info(const struct lc_shaper *sh, uint32_t plan,
+		    struct lc_shaper_plan_info *info)
+{
+	if (sh == NULL || plan == 0 || plan > sh->plans)
+		return -EINVAL;
+	info->total = (sh->plan_total[plan] != 0 ? sh->plan_total[plan] : sh->port_rate) * 8;
+	info->users = sh->plan_users[plan];
+	info->capacity = 1u << sh->plan_pipes_log2;
+	return 0;
+}
+
 /* ---- creation ------------------------------------------------------- */
 
 static int
@@ -622,7 +913,8 @@ check_params(const struct lc_shaper_params *p, uint32_t *queue_size)
 	    p->users > (1u << 24) || p->max_profiles < 2 ||
 	    p->max_profiles > (1u << 20) || p->mtu > 65535 ||
 	    p->frame_overhead > 256 || q > LC_SHAPER_QUEUE_SIZE_MAX ||
-	    p->flows > (1u << 26))
+	    p->flows > (1u << 26) || p->plans > LC_SHAPER_PLANS_MAX ||
+	    p->plan_users > (1u << 24))
 		return -EINVAL;
 	if (p->unassigned_rate != 0 && (p->unassigned_rate < LC_SHAPER_RATE_MIN ||
 	    p->unassigned_rate < p->port_rate >> LC_SHAPER_RATE_RATIO_LOG2))
@@ -665,23 +957,26 @@ static int
 sched_create(struct lc_shaper *sh, const struct lc_shaper_params *p)
 {
 	uint32_t user_pipes = 1u << sh->user_pipes_log2;
+	uint32_t plan_pipes = sh->plans > 0 ? 1u << sh->plan_pipes_log2 : 0;
+	uint64_t all_pipes = (uint64_t)user_pipes + 1 + (uint64_t)sh->plans * plan_pipes +
+			     (sh->n_subports - 2 - sh->plans);
 	uint64_t frame = (uint64_t)sh->mtu + sh->frame_overhead;
-	uint64_t everything = frame * sh->queue_size * (user_pipes + 1);
+	uint64_t everything = frame * sh->queue_size * all_pipes;
 	struct rte_sched_subport_profile_params spp[2];
 	struct rte_sched_pipe_params first, flush;
 	struct rte_sched_cman_params cman;
-	struct rte_sched_subport_params sub[2];
-	struct rte_sched_subport_params *subs[2] = { &sub[0], &sub[1] };
+	struct rte_sched_subport_params sub[SUBPORTS_MAX];
+	struct rte_sched_subport_params *subs[SUBPORTS_MAX];
 	struct rte_sched_port_params pp = {
 		.name = p->name != NULL ? p->name : "lc_shaper",
 		.socket = p->socket_id < 0 ? 0 : p->socket_id,
 		.rate = sh->port_rate,
 		.mtu = sh->mtu,
 		.frame_overhead = sh->frame_overhead,
-		.n_subports_per_port = 2,
+		.n_subports_per_port = sh->n_subports,
 		.subport_profiles = spp,
 		.n_subport_profiles = 2,
-		.n_max_subport_profiles = 2,
+		.n_max_subport_profiles = 2 + sh->plans * PLAN_PROFILES_PER_PLAN,
 		.n_pipes_per_subport = user_pipes,
 	};
 	uint64_t per_pipe, footprint;
@@ -710,9 +1005,12 @@ sched_create(struct lc_shaper *sh, const struct lc_shaper_params *p)
 		if (ret != 0)
 			return ret;
 	}
-	for (int s = 0; s < 2; s++) {
+	for (uint32_t s = 0; s < sh->n_subports; s++) {
+		subs[s] = &sub[s];
 		memset(&sub[s], 0, sizeof(sub[s]));
-		sub[s].n_pipes_per_subport_enabled = s == SUBPORT_USERS ? user_pipes : 1;
+		/* Users; the unassigned; the plans; the padding. */
+		sub[s].n_pipes_per_subport_enabled = s == SUBPORT_USERS ? user_pipes :
+			s > SUBPORT_PLAN0 && s <= SUBPORT_PLAN0 + sh->plans ? plan_pipes : 1;
 		sub[s].qsize[TC_SHAPED] = sh->queue_size;
 		sub[s].qsize[RTE_SCHED_TRAFFIC_CLASS_BE] = 1;
 		sub[s].pipe_profiles = &first;
@@ -727,8 +1025,8 @@ sched_create(struct lc_shaper *sh, const struct lc_shaper_params *p)
 	 * their AQM state, the pipe, the bitmap).
 	 */
 	per_pipe = (uint64_t)(sh->queue_size + 4) * sizeof(void *) + 16 * 128 + 256;
-	if (per_pipe * (user_pipes + 1) +
-	    (uint64_t)sh->max_profiles * 2 * 256 > INT32_MAX)
+	if (per_pipe * all_pipes +
+	    (uint64_t)sh->max_profiles * sh->n_subports * 256 > INT32_MAX)
 		return -EINVAL;
 	/* The same checks as rte_sched_port_config() and subport_config(), side-effect free. */
 	footprint = rte_sched_port_get_memory_footprint(&pp, subs);
@@ -738,7 +1036,7 @@ sched_create(struct lc_shaper *sh, const struct lc_shaper_params *p)
 	sh->port = rte_sched_port_config(&pp);
 	if (sh->port == NULL)
 		return -ENOMEM;
-	for (uint32_t s = 0; s < 2; s++) {
+	for (uint32_t s = 0; s < sh->n_subports; s++) {
 		ret = rte_sched_subport_config(sh->port, s, &sub[s], SUBPORT_PROFILE_RATE);
 		if (ret != 0) {
 			/*
@@ -751,7 +1049,8 @@ sched_create(struct lc_shaper *sh, const struct lc_shaper_params *p)
 			return ret < 0 ? ret : -ENOMEM;
 		}
 	}
-	sh->profiles[0].sched_id[0] = sh->profiles[0].sched_id[1] = 0;
+	for (uint32_t s = 0; s < sh->n_subports; s++)
+		sh->profiles[0].sched_id[s] = 0;
 
 	/*
 	 * The flush profile: the port rate, and credit for a whole queue of
@@ -767,7 +1066,7 @@ sched_create(struct lc_shaper *sh, const struct lc_shaper_params *p)
 	flush.tc_period = RTE_MAX(ms_for(2 * frame * sh->queue_size, sh->port_rate),
 				  (uint64_t)TC_PERIOD_MIN_MS);
 	flush.tc_ov_weight = 2;
-	for (uint32_t s = 0; s < 2; s++)
+	for (uint32_t s = 0; s < sh->n_subports; s++)
 		if (rte_sched_subport_pipe_profile_add(sh->port, s, &flush,
 						       &sh->flush_id[s]) != 0)
 			return -EINVAL;
@@ -812,7 +1111,32 @@ lc_shaper_create(const struct lc_shaper_params *p)
 	sh->units_per_us = RTE_MAX(sh->hz / 1000000, (uint64_t)1);
 	sh->us_per_unit = sh->hz >= 1000000 ? 1 : 1000000 / sh->hz;
 	sh->user_pipes_log2 = rte_log2_u32(rte_align32pow2(p->users));
-	sh->unassigned_qid = (uint32_t)SUBPORT_UNASSIGNED << (sh->user_pipes_log2 + 4);
+	if (p->engine == LC_SHAPER_SCHED) {
+		uint32_t want = p->plan_users != 0 ? p->plan_users : LC_SHAPER_PLAN_USERS_DEFAULT;
+
+		sh->plans = p->plans;
+		/* A plan holds no more users than there are. */
+		sh->plan_pipes_log2 = RTE_MIN(rte_log2_u32(rte_align32pow2(want)),
+					      sh->user_pipes_log2);
+	}
+	sh->n_subports = rte_align32pow2(SUBPORT_PLAN0 + 1 + sh->plans);
+	sh->plan_qid0 = make_qid(sh, SUBPORT_PLAN0 + 1, 0);
+	/* rte_sched's queue ids are 32 bits: subport, pipe, queue. */
+	if (rte_log2_u32(sh->n_subports) + sh->user_pipes_log2 + 4 > 32) {
+		ret = -EINVAL;
+		goto fail;
+	}
+	if (sh->plans > 0) {
+		size_t n = (size_t)sh->plans << sh->plan_pipes_log2;
+
+		sh->plan_slot = rte_zmalloc_socket("lc_shaper_plans", sizeof(*sh->plan_slot) * n,
+						   RTE_CACHE_LINE_SIZE, socket);
+		if (sh->plan_slot == NULL) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+		sh->memory += sizeof(*sh->plan_slot) * n;
+	}
 
 	sh->meters.users = p->users;
 	sh->meters.frame_overhead = p->frame_overhead;
@@ -914,6 +1238,7 @@ lc_shaper_free(struct lc_shaper *sh)
 	rte_free(sh->wheel);
 	rte_free(sh->wheel_next);
 	rte_free(sh->fifos);
+	rte_free(sh->plan_slot);
 	rte_free(sh->pipes);
 	rte_free(sh->meters.pipe);
 	rte_free(sh->profiles);
@@ -1160,7 +1485,9 @@ send_ready(struct lc_shaper *sh, struct rte_mbuf *m, bool *to_sched)
 {
 	uint32_t cost = pace_cost(sh, m);
 
-	if (*to_sched || sh->sched_in != sh->sched_out ||
+	/* A plan's total is rte_sched's to keep: its frames always go there. */
+	if (*to_sched || rte_mbuf_sched_queue_get(m) >= sh->plan_qid0 ||
+	    sh->sched_in != sh->sched_out ||
 	    sh->ready_tail - sh->ready_head == READY_SIZE ||
 	    sh->port_tokens < (int64_t)cost) {
 		*to_sched = true;
@@ -1560,12 +1887,20 @@ lc_shaper_flush(struct lc_shaper *sh, struct rte_mbuf **pkts, uint32_t n)
 		sh->flushing = true;
 		if (sh->wheel != NULL)
 			pace_release_all(sh);
-		for (uint32_t s = 0; s < 2; s++)
+		for (uint32_t s = 0; s < sh->n_subports; s++)
 			rte_sched_subport_config(sh->port, s, NULL, SUBPORT_PROFILE_FLUSH);
-		for (uint32_t pipe = 0; pipe <= sh->users; pipe++)
-			rte_sched_pipe_config(sh->port, pipe_subport(pipe),
-					      pipe_in_subport(pipe),
-					      (int32_t)sh->flush_id[pipe_subport(pipe)]);
+		for (uint32_t pipe = 0; pipe <= sh->users; pipe++) {
+			uint32_t qid = pipe_qid(sh, pipe);
+
+			rte_sched_pipe_config(sh->port, qid_subport(sh, qid), qid_pipe(sh, qid),
+					      (int32_t)sh->flush_id[qid_subport(sh, qid)]);
+		}
+		/* Pipes a user left with frames still queued. */
+		for (uint32_t plan = 1; plan <= sh->plans; plan++)
+			for (uint32_t i = 0; i < 1u << sh->plan_pipes_log2; i++)
+				if (*plan_slot(sh, plan, i) & SLOT_DRAINING)
+					rte_sched_pipe_config(sh->port, SUBPORT_PLAN0 + plan, i,
+						(int32_t)sh->flush_id[SUBPORT_PLAN0 + plan]);
 	}
 	return lc_shaper_dequeue(sh, pkts, n, 0);
 }
@@ -1580,10 +1915,13 @@ uint32_t
 lc_shaper_pkt_pipe(const struct lc_shaper *sh, const struct rte_mbuf *pkt)
 {
 	uint32_t qid = rte_mbuf_sched_queue_get(pkt);
+	uint32_t sub = qid_subport(sh, qid);
 
-	if (qid >> (sh->user_pipes_log2 + 4) == SUBPORT_UNASSIGNED)
+	if (likely(sub == SUBPORT_USERS))
+		return qid_pipe(sh, qid) + 1;
+	if (sub == SUBPORT_UNASSIGNED)
 		return LC_SHAPER_UNASSIGNED;
-	return (qid >> 4) + 1;
+	return *plan_slot(sh, sub - SUBPORT_PLAN0, qid_pipe(sh, qid)) & ~SLOT_DRAINING;
 }
 
 struct lc_shaper_meters *
@@ -1637,7 +1975,7 @@ lc_shaper_stats_get(struct lc_shaper *sh, struct lc_shaper_stats *st)
 	memset(st, 0, sizeof(*st));
 	if (sh->port != NULL && !sh->own_drops) {
 		/* The subport counters are read and cleared: only this reads them. */
-		for (uint32_t s = 0; s < 2; s++) {
+		for (uint32_t s = 0; s < sh->n_subports; s++) {
 			struct rte_sched_subport_stats ss;
 			uint32_t tc_ov;
 

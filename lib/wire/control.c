@@ -231,6 +231,30 @@ lc_wire_user_del(struct lc_wire *w, uint32_t id)
 }
 
 int
+lc_wire_plan_set(struct lc_wire *w, uint32_t plan, const uint64_t total[LC_FLOW_DIRS])
+{
+	struct wire_cmd cmd = { .op = WIRE_OP_PLAN_SET };
+
+	cmd.req.plan.id = plan;
+	memcpy(cmd.req.plan.total, total, sizeof(cmd.req.plan.total));
+	return call(w, &cmd);
+}
+
+int
+lc_wire_plan_info(struct lc_wire *w, uint32_t plan,
+		  struct lc_shaper_plan_info out[LC_FLOW_DIRS])
+{
+	struct wire_cmd cmd = { .op = WIRE_OP_PLAN_INFO };
+	int rc;
+
+	cmd.req.plan.id = plan;
+	rc = call(w, &cmd);
+	if (rc == 0)
+		memcpy(out, cmd.resp.plan, sizeof(cmd.resp.plan));
+	return rc;
+}
+
+int
 lc_wire_users_gone(struct lc_wire *w, const uint32_t *ids, uint32_t n, bool *gone)
 {
 	memset(gone, 0, n * sizeof(*gone));

@@ -71,14 +71,62 @@ limits_fit(const struct lc_wire *w, const struct lc_wire_limits *l,
 	return 0;
 }
 
-/* Give a user's pipes the rates of limits_fit() (burst 0: the default). */
-static void
+/* Whether both shapers can put a user in a plan (0: out of any). */
+static int
+plan_fit(const struct lc_wire *w, uint32_t id, uint32_t plan)
+{
+	for (int d = 0; d < LC_FLOW_DIRS; d++) {
+		const struct lc_shaper *sh = w->p.shaper[d];
+		int rc;
+
+		if (sh == NULL || lc_shaper_pipe_plan(sh, id) == plan)
+			continue;
+		rc = lc_shaper_pipe_plan_check(sh, id, plan);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Move a user's pipes into a plan, both or neither. */
+static int
+plan_move(struct lc_wire *w, uint32_t id, uint32_t plan)
+{
+	uint32_t old[LC_FLOW_DIRS] = { 0, 0 };
+
+	for (int d = 0; d < LC_FLOW_DIRS; d++) {
+		struct lc_shaper *sh = w->p.shaper[d];
+		int rc;
+
+		if (sh == NULL)
+			continue;
+		old[d] = lc_shaper_pipe_plan(sh, id);
+		if (old[d] == plan)
+			continue;
+		rc = lc_shaper_pipe_plan_set(sh, id, plan);
+		if (rc != 0) {
+			/* The pipes of a plan full of not yet drained ones. */
+			for (int e = 0; e < d; e++)
+				if (w->p.shaper[e] != NULL)
+					lc_shaper_pipe_plan_set(w->p.shaper[e], id, old[e]);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Give a user's pipes the rates of limits_fit() (burst 0: the default),
+ * then its plan.
+ */
+static int
 limits_apply(struct lc_wire *w, uint32_t id, const uint64_t rate[LC_FLOW_DIRS],
 	     const struct lc_wire_limits *l)
 {
 	for (int d = 0; d < LC_FLOW_DIRS; d++)
 		if (w->p.shaper[d] != NULL)
 			lc_shaper_set_pipe(w->p.shaper[d], id, rate[d], l->burst[d]);
+	return plan_move(w, id, l->plan);
 }
 
 /* The one way a user comes to life on the worker: with its limits. */
@@ -89,9 +137,12 @@ user_add(struct lc_wire *w, uint32_t id, const struct lc_wire_limits *l)
 	int rc = limits_fit(w, l, rate);
 
 	if (rc == 0)
-		rc = lc_assign_user_add(w->p.assign, id);
+		rc = plan_fit(w, id, l->plan);
 	if (rc == 0)
-		limits_apply(w, id, rate, l);
+		rc = lc_assign_user_add(w->p.assign, id);
+	if (rc == 0 && limits_apply(w, id, rate, l) != 0)
+		/* Its limits hold; only the plan could not be joined. */
+		rc = -ENOBUFS;
 	return rc;
 }
 
@@ -105,8 +156,66 @@ user_set(struct lc_wire *w, uint32_t id, const struct lc_wire_limits *l)
 		return -EINVAL;
 	rc = limits_fit(w, l, rate);
 	if (rc == 0)
-		limits_apply(w, id, rate, l);
+		rc = plan_fit(w, id, l->plan);
+	if (rc == 0)
+		rc = limits_apply(w, id, rate, l);
 	return rc;
+}
+
+/* A user that goes leaves its plan, so that its place can be given out. */
+static int
+user_del(struct lc_wire *w, uint32_t id)
+{
+	int rc = lc_assign_user_del(w->p.assign, id);
+
+	if (id != 0 && id <= w->p.users)
+		plan_move(w, id, 0);
+	return rc;
+}
+
+/* Every user leaves its plan (the state absent: users are gone). */
+static void
+plans_clear(struct lc_wire *w)
+{
+	for (uint32_t id = 1; id <= w->p.users; id++)
+		plan_move(w, id, 0);
+}
+
+/* A plan's totals, on both shapers or on neither. */
+static int
+plan_set(struct lc_wire *w, uint32_t plan, const uint64_t total[LC_FLOW_DIRS])
+{
+	for (int d = 0; d < LC_FLOW_DIRS; d++) {
+		int rc;
+
+		if (w->p.shaper[d] == NULL)
+			return -ENOTSUP;
+		rc = lc_shaper_check_plan(w->p.shaper[d], plan, total[d]);
+		if (rc != 0)
+			return rc;
+	}
+	for (int d = 0; d < LC_FLOW_DIRS; d++) {
+		int rc = lc_shaper_set_plan(w->p.shaper[d], plan, total[d]);
+
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+plan_info(struct lc_wire *w, uint32_t plan, struct lc_shaper_plan_info out[LC_FLOW_DIRS])
+{
+	for (int d = 0; d < LC_FLOW_DIRS; d++) {
+		int rc;
+
+		if (w->p.shaper[d] == NULL)
+			return -ENOTSUP;
+		rc = lc_shaper_plan_info(w->p.shaper[d], plan, &out[d]);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
 }
 
 static void
@@ -164,7 +273,7 @@ user_cmd(struct lc_wire *w, struct wire_cmd *cmd)
 	case WIRE_OP_USER_SET:
 		return user_set(w, cmd->req.user.id, &cmd->req.user.limits);
 	case WIRE_OP_USER_DEL:
-		return lc_assign_user_del(a, cmd->req.user.id);
+		return user_del(w, cmd->req.user.id);
 	case WIRE_OP_USERS_GONE:
 		/*
 		 * The control thread retired these ids: a delete of one that
@@ -174,7 +283,7 @@ user_cmd(struct lc_wire *w, struct wire_cmd *cmd)
 		for (uint32_t i = 0; i < cmd->req.gone.n; i++) {
 			uint32_t id = cmd->req.gone.ids[i];
 
-			lc_assign_user_del(a, id);
+			user_del(w, id);
 			cmd->req.gone.gone[i] = lc_assign_user_gone(a, id);
 		}
 		return 0;
@@ -236,14 +345,22 @@ cmd_execute(struct lc_wire *w, struct wire_cmd *cmd)
 			break;
 		}
 		cmd->resp.old_state = w->state;
-		if (cmd->req.state == LC_STATE_ABSENT && w->p.assign != NULL)
+		if (cmd->req.state == LC_STATE_ABSENT && w->p.assign != NULL) {
 			lc_assign_clear(w->p.assign);
+			plans_clear(w);
+		}
 		__atomic_store_n(&w->state, cmd->req.state, __ATOMIC_RELAXED);
 		cmd->result = 0;
 		break;
 	case WIRE_OP_RX:
 		__atomic_store_n(&w->rx_enabled, cmd->req.rx, __ATOMIC_RELAXED);
 		cmd->result = 0;
+		break;
+	case WIRE_OP_PLAN_SET:
+		cmd->result = plan_set(w, cmd->req.plan.id, cmd->req.plan.total);
+		break;
+	case WIRE_OP_PLAN_INFO:
+		cmd->result = plan_info(w, cmd->req.plan.id, cmd->resp.plan);
 		break;
 	case WIRE_OP_SHAPER_STATS:
 		for (int d = 0; d < LC_FLOW_DIRS; d++) {

@@ -28,6 +28,8 @@ enum wire_op {
 	WIRE_OP_STATE,         /* present, disabled or absent */
 	WIRE_OP_RX,            /* start or stop receiving */
 	WIRE_OP_SHAPER_STATS,
+	WIRE_OP_PLAN_SET,      /* a plan's totals */
+	WIRE_OP_PLAN_INFO,
 };
 
 /* Retired ids one USERS_GONE command looks at: a bounded step. */
@@ -65,6 +67,10 @@ struct wire_cmd {
 			uint32_t n;
 			struct lc_wire_assignment *list;
 		} assign;
+		struct {
+			uint32_t id;
+			uint64_t total[LC_FLOW_DIRS];
+		} plan;                         /* PLAN_SET, PLAN_INFO */
 	} req;
 	union {
 		struct lc_wire_switch set_mode;
@@ -77,6 +83,7 @@ struct wire_cmd {
 		} flow_list;
 		struct lc_assign_counters assign_counters;
 		struct lc_shaper_stats shaper[LC_FLOW_DIRS];
+		struct lc_shaper_plan_info plan[LC_FLOW_DIRS];
 	} resp;
 };
 

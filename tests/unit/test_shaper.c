@@ -1356,6 +1356,125 @@ test_fq_slot_owned(void **state)
 	lc_shaper_free(sh);
 }
 
+/* ---- plans ------------------------------------------------------------ */
+
+/*
+ * A plan's users share its total in turn, each no more than its own
+ * limit, while a user of no plan keeps its own limit: four unlimited
+ * users of a 40 mbit plan get 10 mbit each, a user at 20 mbit gets 20.
+ */
+static void
+test_plan_share(void **state)
+{
+	struct lc_shaper_params p = params(LC_SHAPER_SCHED, 8);
+	struct lc_shaper_plan_info info;
+	struct lc_shaper *sh;
+
+	(void)state;
+	p.mtu = 1518;
+	p.plans = 2;
+	p.plan_users = 8;
+	sh = make(&p);
+	assert_int_equal(lc_shaper_set_plan(sh, 1, 40 * MBIT), 0);
+	for (uint32_t i = 1; i <= 4; i++)
+		assert_int_equal(lc_shaper_pipe_plan_set(sh, i, 1), 0);
+	assert_int_equal(lc_shaper_set_pipe(sh, 5, 20 * MBIT, 0), 0);
+	assert_int_equal(lc_shaper_plan_info(sh, 1, &info), 0);
+	assert_int_equal(info.users, 4);
+	assert_int_equal(info.capacity, 8);
+	assert_int_equal(info.total, 40 * MBIT);
+	assert_int_equal(lc_shaper_pipe_plan(sh, 3), 1);
+	assert_int_equal(lc_shaper_pipe_plan(sh, 5), 0);
+
+	for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+		struct run r = { .sh = sh, .n_pipes = 5, .qsize = 64 };
+		uint64_t start = rte_rdtsc(), from = start + ms_to_tsc(1200);
+		uint64_t to = from + ms_to_tsc(2000), w0 = thread_wait_ns();
+		double sum = 0;
+		bool ok = true;
+
+		for (uint32_t i = 0; i < 5; i++)
+			r.pipe[i] = i + 1;
+		run_until(&r, to, from, to, false);
+		for (uint32_t i = 0; i < 5; i++) {
+			double got = achieved_bps(r.bytes[i], to - from);
+			char what[32];
+
+			snprintf(what, sizeof(what), "pipe %u%s", i + 1, i < 4 ? " (plan)" : "");
+			ok &= rate_within(what, got, i < 4 ? 10e6 : 20e6, 0.05, r.lost);
+			sum += i < 4 ? got : 0;
+		}
+		ok &= rate_within("the plan's users together", sum, 40e6, 0.02, r.lost);
+		drain(sh, 2000);
+		if (ok || !measure_again(attempt, thread_wait_ns() - w0, 20))
+			break;
+	}
+	lc_shaper_free(sh);
+}
+
+/*
+ * Users join and leave plans: a full plan says so, a pipe left with
+ * frames in rte_sched keeps naming its user until they are out, and only
+ * then takes another user.
+ */
+static void
+test_plan_moves(void **state)
+{
+	struct lc_shaper_params p = params(LC_SHAPER_SCHED, 8);
+	struct lc_shaper_plan_info info;
+	struct rte_mbuf *out[BURST];
+	struct lc_shaper *sh;
+	uint32_t from_1 = 0;
+	uint64_t until;
+
+	(void)state;
+	p.plans = 2;
+	p.plan_users = 2;
+	sh = make(&p);
+	assert_int_equal(lc_shaper_check_plan(sh, 3, 0), -EINVAL);
+	assert_int_equal(lc_shaper_check_plan(sh, 0, 0), -EINVAL);
+	assert_int_equal(lc_shaper_check_plan(sh, 1, 1000), -EINVAL);
+	assert_int_equal(lc_shaper_set_plan(sh, 1, 100 * MBIT), 0);
+	assert_int_equal(lc_shaper_pipe_plan_set(sh, 0, 1), -EINVAL);
+	assert_int_equal(lc_shaper_pipe_plan_set(sh, 1, 1), 0);
+	assert_int_equal(lc_shaper_pipe_plan_set(sh, 2, 1), 0);
+	assert_int_equal(lc_shaper_pipe_plan_check(sh, 3, 1), -ENOBUFS);
+	assert_int_equal(lc_shaper_pipe_plan_set(sh, 3, 1), -ENOBUFS);
+	assert_int_equal(lc_shaper_pipe_plan_set(sh, 3, 2), 0);
+
+	/* Pipe 1 holds frames in rte_sched when it leaves the plan. */
+	assert_int_equal(offer(sh, 1, 20, 1000), 20);
+	assert_int_equal(lc_shaper_pipe_plan_set(sh, 1, 0), 0);
+	assert_int_equal(lc_shaper_plan_info(sh, 1, &info), 0);
+	assert_int_equal(info.users, 1);
+	assert_int_equal(lc_shaper_pipe_plan(sh, 1), 0);
+	/* Its old pipe is not drained yet: pipe 4 cannot have it. */
+	assert_int_equal(lc_shaper_pipe_plan_set(sh, 4, 1), -ENOBUFS);
+	until = rte_rdtsc() + ms_to_tsc(2000);
+	while (lc_shaper_queued(sh) > 0 && rte_rdtsc() < until) {
+		uint32_t k = lc_shaper_dequeue(sh, out, BURST, rte_rdtsc());
+
+		for (uint32_t i = 0; i < k; i++)
+			from_1 += lc_shaper_pkt_pipe(sh, out[i]) == 1;
+		rte_pktmbuf_free_bulk(out, k);
+	}
+	assert_int_equal(from_1, 20);
+	assert_int_equal(lc_shaper_pipe_plan_set(sh, 4, 1), 0);
+	assert_int_equal(offer(sh, 4, 5, 1000), 5);
+	until = rte_rdtsc() + ms_to_tsc(2000);
+	from_1 = 0;
+	while (lc_shaper_queued(sh) > 0 && rte_rdtsc() < until) {
+		uint32_t k = lc_shaper_dequeue(sh, out, BURST, rte_rdtsc());
+
+		for (uint32_t i = 0; i < k; i++)
+			from_1 += lc_shaper_pkt_pipe(sh, out[i]) == 4;
+		rte_pktmbuf_free_bulk(out, k);
+	}
+	assert_int_equal(from_1, 5);
+	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
+	lc_shaper_free(sh);
+}
+
 static struct rte_mempool *
 pool_create(const char *name, unsigned int n, uint16_t room)
 {
@@ -1450,6 +1569,8 @@ main(void)
 		cmocka_unit_test_setup(test_fq_round, whole_pools),
 		cmocka_unit_test_setup(test_fq_full_drops_fattest, whole_pools),
 		cmocka_unit_test_setup(test_fq_slot_owned, whole_pools),
+		cmocka_unit_test_setup(test_plan_moves, whole_pools),
+		cmocka_unit_test_setup(test_plan_share, whole_pools),
 		cmocka_unit_test_setup(test_many_saturated, whole_pools),
 	};
 
