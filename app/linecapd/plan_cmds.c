@@ -59,7 +59,7 @@ totals_refused(struct daemon *d, json_t *reply, int rc)
 				     "another plan has");
 	if (rc == -ENOTSUP)
 		return lc_mgmt_error(reply, "plan not set: plans need [shaper] "
-				     "engine = sched");
+				     "engine = sched and an aqm other than red");
 	return worker_error(reply, "plan not set", rc);
 }
 
@@ -347,7 +347,8 @@ plans_start(struct daemon *d)
 			       p->name, p->id, p->total_up, p->total_down,
 			       rc == -EINVAL ? "not a rate it takes on this port "
 			       "([shaper] port_rate)" : rc == -ENOTSUP ? "plans need "
-			       "[shaper] engine = sched" : strerror(-rc));
+			       "[shaper] engine = sched and an aqm other than red" :
+			       strerror(-rc));
 			return rc;
 		}
 	}

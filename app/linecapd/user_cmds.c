@@ -48,12 +48,20 @@ email_ok(const char *email, json_t *reply)
 	return false;
 }
 
-/* A user cannot join a plan that holds plan_users users already. */
+/*
+ * A user cannot join a plan that holds plan_users users already, nor,
+ * for a moment, one whose free places still hold frames of users that
+ * left it (the shaper frees a place once they are out).
+ */
 static int
 plan_full(struct daemon *d, json_t *reply, uint32_t plan)
 {
 	const struct lc_plan *p = lc_plan_get(d->users, plan);
 
+	if (p != NULL && p->users < lc_plan_capacity(d->users))
+		return lc_mgmt_error(reply, "plan %s has no free place yet: the "
+				     "places of users that left it still hold their "
+				     "frames; try again in a moment", p->name);
 	return lc_mgmt_error(reply, "plan %s is full (%u users, [shaper] "
 			     "plan_users)", p != NULL ? p->name : "?",
 			     lc_plan_capacity(d->users));
@@ -68,7 +76,8 @@ limits_refused(struct daemon *d, json_t *reply, int rc, const char *what,
 	else if (rc == -ENOBUFS)
 		plan_full(d, reply, plan);
 	else if (rc == -ENOTSUP)
-		lc_mgmt_error(reply, "%s: plans need [shaper] engine = sched", what);
+		lc_mgmt_error(reply, "%s: plans need [shaper] engine = sched and "
+			      "an aqm other than red", what);
 	else if (rc == -EINVAL)
 		lc_mgmt_error(reply, "%s: a rate is too low for the port (at least "
 			      "the port rate / 2^21) or a burst smaller than a "

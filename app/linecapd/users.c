@@ -347,7 +347,8 @@ users_start(struct daemon *d)
 			       rc == -ENOSPC ? "more distinct pairs of rate and burst "
 			       "than [shaper] profiles" : rc == -ENOBUFS ? "its plan "
 			       "is full ([shaper] plan_users)" : rc == -ENOTSUP ?
-			       "plans need [shaper] engine = sched" : strerror(-rc));
+			       "plans need [shaper] engine = sched and an aqm other "
+			       "than red" : strerror(-rc));
 			return rc;
 		}
 		n++;
