@@ -215,8 +215,11 @@ struct lc_user_registry;
 int lc_user_parse_limits(int argc, char **argv, struct lc_user_limits *lim,
 			 char *err, size_t errlen);
 
-/* Arguments of `user set` after the email, at most. */
-#define LC_USER_SET_ARGS_MAX 16
+/*
+ * Arguments of `user set` after the email, at most: one of each of up,
+ * down, burst, burst_up, burst_down and plan.
+ */
+#define LC_USER_SET_ARGS_MAX 6
 
 /*
  * lc_user_parse_limits() and plan=NAME (plan=none: out of any plan), the
