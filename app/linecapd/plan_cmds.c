@@ -202,12 +202,13 @@ find_plan(struct daemon *d, const char *name, json_t *reply)
 
 /* One `plan del` line, applied but not saved. */
 static int
-apply_plan_del(struct daemon *d, char **argv, json_t *reply)
+apply_plan_del(struct daemon *d, int argc, char **argv, json_t *reply)
 {
 	const struct lc_plan *p = find_plan(d, argv[0], reply);
 	const struct lc_plan none = { .id = p != NULL ? p->id : 0 };
 	int rc;
 
+	(void)argc;
 	if (p == NULL)
 		return -ENOENT;
 	if (p->users != 0)
@@ -226,41 +227,26 @@ apply_plan_del(struct daemon *d, char **argv, json_t *reply)
 static void
 batch_plan_set(void *ctx, struct lc_mgmt_req *reqs, unsigned int n)
 {
-	struct daemon *d = ctx;
-
-	for (unsigned int i = 0; i < n; i++)
-		reqs[i].rc = apply_plan_set(d, reqs[i].argc, reqs[i].argv,
-					    reqs[i].reply);
-	save_batch(d, reqs, n);
+	apply_batch(ctx, reqs, n, apply_plan_set);
 }
 
 static int
 cmd_plan_set(void *ctx, int argc, char **argv, json_t *reply)
 {
-	struct lc_mgmt_req req = { .argc = argc, .argv = argv, .reply = reply };
-
-	batch_plan_set(ctx, &req, 1);
-	return req.rc;
+	return run_one(batch_plan_set, ctx, argc, argv, reply);
 }
 
 /* plan del, for a batch of pipelined lines: one save for all of them. */
 static void
 batch_plan_del(void *ctx, struct lc_mgmt_req *reqs, unsigned int n)
 {
-	struct daemon *d = ctx;
-
-	for (unsigned int i = 0; i < n; i++)
-		reqs[i].rc = apply_plan_del(d, reqs[i].argv, reqs[i].reply);
-	save_batch(d, reqs, n);
+	apply_batch(ctx, reqs, n, apply_plan_del);
 }
 
 static int
 cmd_plan_del(void *ctx, int argc, char **argv, json_t *reply)
 {
-	struct lc_mgmt_req req = { .argc = argc, .argv = argv, .reply = reply };
-
-	batch_plan_del(ctx, &req, 1);
-	return req.rc;
+	return run_one(batch_plan_del, ctx, argc, argv, reply);
 }
 
 /* What the shaper holds of a plan: total in force, users, capacity. */
@@ -321,14 +307,7 @@ plans_stats_json(struct daemon *d, json_t *reply)
 	uint32_t cursor = 0;
 
 	while ((p = lc_plan_next(d->users, &cursor)) != NULL)
-		json_object_set_new(plans, p->name, json_pack(
-			"{s:I,s:I,s:I,s:I,s:I,s:I}",
-			"id", (json_int_t)p->id,
-			"users", (json_int_t)p->users,
-			"total_up", (json_int_t)p->total_up,
-			"total_down", (json_int_t)p->total_down,
-			"up", (json_int_t)p->up,
-			"down", (json_int_t)p->down));
+		json_object_set_new(plans, p->name, plan_json(d, p));
 	json_object_set_new(reply, "plans", plans);
 }
 

@@ -222,6 +222,24 @@ apply_user_set(struct daemon *d, int argc, char **argv, json_t *reply)
 	return 0;
 }
 
+void
+apply_batch(struct daemon *d, struct lc_mgmt_req *reqs, unsigned int n,
+	    int (*apply)(struct daemon *d, int argc, char **argv, json_t *reply))
+{
+	for (unsigned int i = 0; i < n; i++)
+		reqs[i].rc = apply(d, reqs[i].argc, reqs[i].argv, reqs[i].reply);
+	save_batch(d, reqs, n);
+}
+
+int
+run_one(lc_mgmt_batch_fn batch, void *ctx, int argc, char **argv, json_t *reply)
+{
+	struct lc_mgmt_req req = { .argc = argc, .argv = argv, .reply = reply };
+
+	batch(ctx, &req, 1);
+	return req.rc;
+}
+
 /*
  * user set, for a batch of pipelined lines: each line is applied on its
  * own, then the users file is written once for all of them (a save
@@ -230,21 +248,13 @@ apply_user_set(struct daemon *d, int argc, char **argv, json_t *reply)
 static void
 batch_user_set(void *ctx, struct lc_mgmt_req *reqs, unsigned int n)
 {
-	struct daemon *d = ctx;
-
-	for (unsigned int i = 0; i < n; i++)
-		reqs[i].rc = apply_user_set(d, reqs[i].argc, reqs[i].argv,
-					    reqs[i].reply);
-	save_batch(d, reqs, n);
+	apply_batch(ctx, reqs, n, apply_user_set);
 }
 
 static int
 cmd_user_set(void *ctx, int argc, char **argv, json_t *reply)
 {
-	struct lc_mgmt_req req = { .argc = argc, .argv = argv, .reply = reply };
-
-	batch_user_set(ctx, &req, 1);
-	return req.rc;
+	return run_one(batch_user_set, ctx, argc, argv, reply);
 }
 
 static const struct lc_user *
@@ -262,10 +272,11 @@ find_user(struct daemon *d, const char *email, json_t *reply)
 
 /* One `user del` line, applied but not saved. */
 static int
-apply_user_del(struct daemon *d, char **argv, json_t *reply)
+apply_user_del(struct daemon *d, int argc, char **argv, json_t *reply)
 {
 	const struct lc_user *u = find_user(d, argv[0], reply);
 
+	(void)argc;
 	if (u == NULL)
 		return -ENOENT;
 	uint32_t id = u->id;
@@ -284,20 +295,13 @@ apply_user_del(struct daemon *d, char **argv, json_t *reply)
 static void
 batch_user_del(void *ctx, struct lc_mgmt_req *reqs, unsigned int n)
 {
-	struct daemon *d = ctx;
-
-	for (unsigned int i = 0; i < n; i++)
-		reqs[i].rc = apply_user_del(d, reqs[i].argv, reqs[i].reply);
-	save_batch(d, reqs, n);
+	apply_batch(ctx, reqs, n, apply_user_del);
 }
 
 static int
 cmd_user_del(void *ctx, int argc, char **argv, json_t *reply)
 {
-	struct lc_mgmt_req req = { .argc = argc, .argv = argv, .reply = reply };
-
-	batch_user_del(ctx, &req, 1);
-	return req.rc;
+	return run_one(batch_user_del, ctx, argc, argv, reply);
 }
 
 static int

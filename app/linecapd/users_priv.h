@@ -51,6 +51,19 @@ const char *users_save_error(void);
  */
 void save_batch(struct daemon *d, struct lc_mgmt_req *reqs, unsigned int n);
 
+/*
+ * A batch of pipelined lines that change what is saved (user set, user
+ * del, plan set, plan del): apply() for each line, then one save for all
+ * (save_batch()).
+ */
+void apply_batch(struct daemon *d, struct lc_mgmt_req *reqs, unsigned int n,
+		 int (*apply)(struct daemon *d, int argc, char **argv,
+			      json_t *reply));
+
+/* One line run as a batch of one: the command's handler. */
+int run_one(lc_mgmt_batch_fn batch, void *ctx, int argc, char **argv,
+	    json_t *reply);
+
 /* Collect idle dynamic users now; returns how many. */
 unsigned int collect(struct daemon *d);
 
