@@ -440,16 +440,16 @@ write_plans(struct daemon *d, struct metrics_text *t)
 	const struct lc_plan *p;
 	uint32_t cursor = 0;
 
-	if (lc_plan_slots(d->users) == 0)
+	if (lc_user_plan_slots(d->users) == 0)
 		return;
 	family(t, "linecap_plan_users", "gauge", "Users in the plan now.");
-	while ((p = lc_plan_next(d->users, &cursor)) != NULL)
+	while ((p = lc_user_plan_next(d->users, &cursor)) != NULL)
 		metrics_text_u64(t, "linecap_plan_users",
 				 &(struct metrics_label){ "plan", p->name }, 1, p->users);
 	family(t, "linecap_plan_total_bps", "gauge",
 	       "The plan's total rate in bit/s, by direction; 0: none.");
 	cursor = 0;
-	while ((p = lc_plan_next(d->users, &cursor)) != NULL) {
+	while ((p = lc_user_plan_next(d->users, &cursor)) != NULL) {
 		struct metrics_label l[2] = { { "plan", p->name }, { "direction", "up" } };
 
 		metrics_text_u64(t, "linecap_plan_total_bps", l, 2, p->total_up);
@@ -469,11 +469,11 @@ write_plan_bytes(struct daemon *d, struct scrape *s)
 	const struct lc_plan *p;
 	uint32_t cursor = 0;
 
-	if (lc_plan_slots(d->users) == 0)
+	if (lc_user_plan_slots(d->users) == 0)
 		return;
 	family(&s->text, "linecap_plan_bytes_total", "counter",
 	       "Bytes of the frames of the plan's users now, by direction.");
-	while ((p = lc_plan_next(d->users, &cursor)) != NULL) {
+	while ((p = lc_user_plan_next(d->users, &cursor)) != NULL) {
 		for (int dir = 0; dir < LC_FLOW_DIRS; dir++) {
 			struct metrics_label l[2] = {
 				{ "plan", p->name }, { "direction", dir_name[dir] },

@@ -28,7 +28,7 @@ plan_json(struct daemon *d, const struct lc_plan *p)
 		"up", (json_int_t)p->up,
 		"down", (json_int_t)p->down,
 		"users", (json_int_t)p->users,
-		"capacity", (json_int_t)lc_plan_capacity(d->users));
+		"capacity", (json_int_t)lc_user_plan_capacity(d->users));
 }
 
 /* A plan's totals as the worker takes them. */
@@ -73,9 +73,9 @@ with_plan_rates(struct daemon *d, const struct lc_user *u,
 {
 	*nu = *u;
 	if (!(u->own & LC_USER_LIMIT_UP))
-		nu->up = lc_plan_user_rate(d->users, LC_USER_LIMIT_UP, next->up);
+		nu->up = lc_user_plan_rate(d->users, LC_USER_LIMIT_UP, next->up);
 	if (!(u->own & LC_USER_LIMIT_DOWN))
-		nu->down = lc_plan_user_rate(d->users, LC_USER_LIMIT_DOWN,
+		nu->down = lc_user_plan_rate(d->users, LC_USER_LIMIT_DOWN,
 					     next->down);
 	return limits_differ(u, nu);
 }
@@ -118,7 +118,7 @@ plan_users_apply(struct daemon *d, const struct lc_plan *next, json_t *reply)
 static bool
 plan_name_ok(const char *name, json_t *reply)
 {
-	if (lc_plan_name_valid(name))
+	if (lc_user_plan_name_valid(name))
 		return true;
 	lc_mgmt_error(reply, "bad plan name '%.*s%s': 1 to %d of A-Z, a-z, 0-9, "
 		      "'.', '_' and '-'", QUOTE(name), LC_PLAN_NAME_MAX);
@@ -157,17 +157,17 @@ apply_plan_set(struct daemon *d, int argc, char **argv, json_t *reply)
 
 	if (!plan_name_ok(argv[0], reply))
 		return -EINVAL;
-	if (lc_plan_parse_limits(argc - 1, argv + 1, &lim, why, sizeof(why)) != 0)
+	if (lc_user_plan_parse_limits(argc - 1, argv + 1, &lim, why, sizeof(why)) != 0)
 		return lc_mgmt_error(reply, "%s", why);
 	if (!plan_rates_ok(d, &lim, reply))
 		return -EINVAL;
-	rc = lc_plan_preview(d->users, argv[0], &lim, &next);
+	rc = lc_user_plan_preview(d->users, argv[0], &lim, &next);
 	if (rc == -ENOSPC)
 		return lc_mgmt_error(reply, "no room for another plan ([shaper] plans "
-				     "= %u)", lc_plan_slots(d->users));
+				     "= %u)", lc_user_plan_slots(d->users));
 	if (rc != 0)
 		return lc_mgmt_error(reply, "plan not set: %s", strerror(-rc));
-	cur = lc_plan_get(d->users, next.id);
+	cur = lc_user_plan_get(d->users, next.id);
 	totals = cur == NULL || cur->total_up != next.total_up ||
 		 cur->total_down != next.total_down;
 	if (totals && (rc = wire_plan_set(d, &next)) != 0)
@@ -180,7 +180,7 @@ apply_plan_set(struct daemon *d, int argc, char **argv, json_t *reply)
 			return rc;
 		}
 	}
-	rc = lc_plan_set(d->users, argv[0], &lim, &p, NULL);
+	rc = lc_user_plan_set(d->users, argv[0], &lim, &p, NULL);
 	if (rc != 0)
 		return lc_mgmt_error(reply, "plan not set: %s", strerror(-rc));
 	json_object_set_new(reply, "plan", plan_json(d, p));
@@ -194,7 +194,7 @@ find_plan(struct daemon *d, const char *name, json_t *reply)
 
 	if (!plan_name_ok(name, reply))
 		return NULL;
-	p = lc_plan_find(d->users, name);
+	p = lc_user_plan_find(d->users, name);
 	if (p == NULL)
 		lc_mgmt_error(reply, "no plan '%s' (see 'plan list')", name);
 	return p;
@@ -219,7 +219,7 @@ apply_plan_del(struct daemon *d, int argc, char **argv, json_t *reply)
 	rc = wire_plan_set(d, &none);
 	if (rc != 0)
 		return worker_error(reply, "plan not deleted", rc);
-	lc_plan_del(d->users, argv[0]);
+	lc_user_plan_del(d->users, argv[0]);
 	return 0;
 }
 
@@ -292,7 +292,7 @@ cmd_plan_list(void *ctx, int argc, char **argv, json_t *reply)
 
 	(void)argc;
 	(void)argv;
-	while ((p = lc_plan_next(d->users, &cursor)) != NULL)
+	while ((p = lc_user_plan_next(d->users, &cursor)) != NULL)
 		json_array_append_new(list, plan_json(d, p));
 	json_object_set_new(reply, "count", json_integer((json_int_t)json_array_size(list)));
 	json_object_set_new(reply, "plans", list);
@@ -306,7 +306,7 @@ plans_stats_json(struct daemon *d, json_t *reply)
 	const struct lc_plan *p;
 	uint32_t cursor = 0;
 
-	while ((p = lc_plan_next(d->users, &cursor)) != NULL)
+	while ((p = lc_user_plan_next(d->users, &cursor)) != NULL)
 		json_object_set_new(plans, p->name, plan_json(d, p));
 	json_object_set_new(reply, "plans", plans);
 }
@@ -317,7 +317,7 @@ plans_start(struct daemon *d)
 	const struct lc_plan *p;
 	uint32_t cursor = 0;
 
-	while ((p = lc_plan_next(d->users, &cursor)) != NULL) {
+	while ((p = lc_user_plan_next(d->users, &cursor)) != NULL) {
 		int rc = wire_plan_set(d, p);
 
 		if (rc != 0) {

@@ -56,15 +56,15 @@ email_ok(const char *email, json_t *reply)
 static int
 plan_full(struct daemon *d, json_t *reply, uint32_t plan)
 {
-	const struct lc_plan *p = lc_plan_get(d->users, plan);
+	const struct lc_plan *p = lc_user_plan_get(d->users, plan);
 
-	if (p != NULL && p->users < lc_plan_capacity(d->users))
+	if (p != NULL && p->users < lc_user_plan_capacity(d->users))
 		return lc_mgmt_error(reply, "plan %s has no free place yet: the "
 				     "places of users that left it still hold their "
 				     "frames; try again in a moment", p->name);
 	return lc_mgmt_error(reply, "plan %s is full (%u users, [shaper] "
 			     "plan_users)", p != NULL ? p->name : "?",
-			     lc_plan_capacity(d->users));
+			     lc_user_plan_capacity(d->users));
 }
 
 int

@@ -90,7 +90,7 @@ worker_user_add(struct daemon *d, const struct lc_user *u)
 static json_t *
 plan_name_json(struct daemon *d, const struct lc_user *u)
 {
-	const struct lc_plan *p = lc_plan_get(d->users, u->plan);
+	const struct lc_plan *p = lc_user_plan_get(d->users, u->plan);
 
 	return p != NULL ? json_string(p->name) : json_null();
 }

@@ -142,7 +142,7 @@ struct lc_plan_limits {
 };
 
 /* Whether s is a plan name: 1..LC_PLAN_NAME_MAX of [A-Za-z0-9._-]. */
-bool lc_plan_name_valid(const char *s);
+bool lc_user_plan_name_valid(const char *s);
 
 /*
  * Parse the arguments of `plan set` after the name: total=RATE (both
@@ -150,8 +150,8 @@ bool lc_plan_name_valid(const char *s);
  * 0, -EINVAL or -ERANGE with a message naming the bad argument in err; *lim
  * is written only on success.
  */
-int lc_plan_parse_limits(int argc, char **argv, struct lc_plan_limits *lim,
-			 char *err, size_t errlen);
+int lc_user_plan_parse_limits(int argc, char **argv, struct lc_plan_limits *lim,
+			      char *err, size_t errlen);
 
 /*
  * Create or update the plan of name: a new plan takes the lowest free id
@@ -161,43 +161,43 @@ int lc_plan_parse_limits(int argc, char **argv, struct lc_plan_limits *lim,
  * (bad name or field), -ERANGE (a rate above LC_RATE_MAX) or -ENOSPC (no
  * free plan slot).
  */
-int lc_plan_set(struct lc_user_registry *reg, const char *name,
-		const struct lc_plan_limits *lim, const struct lc_plan **out,
-		bool *created);
+int lc_user_plan_set(struct lc_user_registry *reg, const char *name,
+		     const struct lc_plan_limits *lim, const struct lc_plan **out,
+		     bool *created);
 
 /*
- * What lc_plan_set() would make of the plan of name, with nothing changed:
- * *next, with the id a new plan would take. Returns as lc_plan_set().
+ * What lc_user_plan_set() would make of the plan of name, with nothing changed:
+ * *next, with the id a new plan would take. Returns as lc_user_plan_set().
  */
-int lc_plan_preview(const struct lc_user_registry *reg, const char *name,
-		    const struct lc_plan_limits *lim, struct lc_plan *next);
+int lc_user_plan_preview(const struct lc_user_registry *reg, const char *name,
+			 const struct lc_plan_limits *lim, struct lc_plan *next);
 
 /* The id a new plan would take now, or 0 when every slot is used. */
-uint32_t lc_plan_free_id(const struct lc_user_registry *reg);
+uint32_t lc_user_plan_free_id(const struct lc_user_registry *reg);
 
 /* The plan of name, or of id; NULL if there is none. */
-const struct lc_plan *lc_plan_find(const struct lc_user_registry *reg,
-				   const char *name);
-const struct lc_plan *lc_plan_get(const struct lc_user_registry *reg,
-				  uint32_t id);
+const struct lc_plan *lc_user_plan_find(const struct lc_user_registry *reg,
+					const char *name);
+const struct lc_plan *lc_user_plan_get(const struct lc_user_registry *reg,
+				       uint32_t id);
 
 /* Plans in id order, as lc_user_next(): start with *cursor = 0. */
-const struct lc_plan *lc_plan_next(const struct lc_user_registry *reg,
-				   uint32_t *cursor);
+const struct lc_plan *lc_user_plan_next(const struct lc_user_registry *reg,
+					uint32_t *cursor);
 
 /* Delete a plan: 0, -ENOENT, or -EBUSY while users are in it. */
-int lc_plan_del(struct lc_user_registry *reg, const char *name);
+int lc_user_plan_del(struct lc_user_registry *reg, const char *name);
 
 /* Plan slots (params.plans) and users a plan holds (params.plan_users). */
-uint32_t lc_plan_slots(const struct lc_user_registry *reg);
-uint32_t lc_plan_capacity(const struct lc_user_registry *reg);
+uint32_t lc_user_plan_slots(const struct lc_user_registry *reg);
+uint32_t lc_user_plan_capacity(const struct lc_user_registry *reg);
 
 /*
  * The rate a user without its own would have in direction dir
  * (LC_USER_LIMIT_UP or LC_USER_LIMIT_DOWN) with a plan whose per-user rate
  * there is plan_rate (0: none): plan_rate, or the registry's default.
  */
-uint64_t lc_plan_user_rate(const struct lc_user_registry *reg, uint32_t dir,
+uint64_t lc_user_plan_rate(const struct lc_user_registry *reg, uint32_t dir,
 			   uint64_t plan_rate);
 
 struct lc_user_registry;

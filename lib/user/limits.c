@@ -132,7 +132,7 @@ lc_user_parse_set(const struct lc_user_registry *reg, int argc, char **argv,
 			rest[n++] = argv[i];
 	}
 	if (plan != NULL && strcmp(plan, "none") != 0) {
-		p = lc_plan_find(reg, plan);
+		p = lc_user_plan_find(reg, plan);
 		if (p == NULL) {
 			int len = quote_len(plan, &more);
 

@@ -17,7 +17,7 @@
 			 LC_PLAN_DOWN)
 
 bool
-lc_plan_name_valid(const char *s)
+lc_user_plan_name_valid(const char *s)
 {
 	size_t len;
 
@@ -32,8 +32,8 @@ lc_plan_name_valid(const char *s)
 }
 
 int
-lc_plan_parse_limits(int argc, char **argv, struct lc_plan_limits *lim,
-		     char *err, size_t errlen)
+lc_user_plan_parse_limits(int argc, char **argv, struct lc_plan_limits *lim,
+			  char *err, size_t errlen)
 {
 	static const struct {
 		const char *key;
@@ -96,7 +96,7 @@ user_plan_check_limits(const struct lc_plan_limits *lim)
 }
 
 uint64_t
-lc_plan_user_rate(const struct lc_user_registry *reg, uint32_t dir,
+lc_user_plan_rate(const struct lc_user_registry *reg, uint32_t dir,
 		  uint64_t plan_rate)
 {
 	if (plan_rate != 0)
@@ -107,30 +107,30 @@ lc_plan_user_rate(const struct lc_user_registry *reg, uint32_t dir,
 void
 user_plan_inherit(const struct lc_user_registry *reg, struct lc_user *u)
 {
-	const struct lc_plan *p = lc_plan_get(reg, u->plan);
+	const struct lc_plan *p = lc_user_plan_get(reg, u->plan);
 
 	if (!(u->own & LC_USER_LIMIT_UP))
-		u->up = lc_plan_user_rate(reg, LC_USER_LIMIT_UP,
+		u->up = lc_user_plan_rate(reg, LC_USER_LIMIT_UP,
 					  p != NULL ? p->up : 0);
 	if (!(u->own & LC_USER_LIMIT_DOWN))
-		u->down = lc_plan_user_rate(reg, LC_USER_LIMIT_DOWN,
+		u->down = lc_user_plan_rate(reg, LC_USER_LIMIT_DOWN,
 					    p != NULL ? p->down : 0);
 }
 
 uint32_t
-lc_plan_slots(const struct lc_user_registry *reg)
+lc_user_plan_slots(const struct lc_user_registry *reg)
 {
 	return reg->plan_slots;
 }
 
 uint32_t
-lc_plan_capacity(const struct lc_user_registry *reg)
+lc_user_plan_capacity(const struct lc_user_registry *reg)
 {
 	return reg->plan_users;
 }
 
 uint32_t
-lc_plan_free_id(const struct lc_user_registry *reg)
+lc_user_plan_free_id(const struct lc_user_registry *reg)
 {
 	for (uint32_t id = 1; id <= reg->plan_slots; id++)
 		if (reg->plans[id].name[0] == '\0')
@@ -139,7 +139,7 @@ lc_plan_free_id(const struct lc_user_registry *reg)
 }
 
 const struct lc_plan *
-lc_plan_get(const struct lc_user_registry *reg, uint32_t id)
+lc_user_plan_get(const struct lc_user_registry *reg, uint32_t id)
 {
 	if (id == 0 || id > reg->plan_slots || reg->plans[id].name[0] == '\0')
 		return NULL;
@@ -147,9 +147,9 @@ lc_plan_get(const struct lc_user_registry *reg, uint32_t id)
 }
 
 const struct lc_plan *
-lc_plan_find(const struct lc_user_registry *reg, const char *name)
+lc_user_plan_find(const struct lc_user_registry *reg, const char *name)
 {
-	if (!lc_plan_name_valid(name))
+	if (!lc_user_plan_name_valid(name))
 		return NULL;
 	for (uint32_t id = 1; id <= reg->plan_slots; id++)
 		if (strcmp(reg->plans[id].name, name) == 0)
@@ -158,10 +158,10 @@ lc_plan_find(const struct lc_user_registry *reg, const char *name)
 }
 
 const struct lc_plan *
-lc_plan_next(const struct lc_user_registry *reg, uint32_t *cursor)
+lc_user_plan_next(const struct lc_user_registry *reg, uint32_t *cursor)
 {
 	while (*cursor < reg->plan_slots) {
-		const struct lc_plan *p = lc_plan_get(reg, ++*cursor);
+		const struct lc_plan *p = lc_user_plan_get(reg, ++*cursor);
 
 		if (p != NULL)
 			return p;
@@ -210,22 +210,22 @@ plan_users_inherit(struct lc_user_registry *reg, uint32_t id)
 }
 
 int
-lc_plan_preview(const struct lc_user_registry *reg, const char *name,
-		const struct lc_plan_limits *lim, struct lc_plan *next)
+lc_user_plan_preview(const struct lc_user_registry *reg, const char *name,
+		     const struct lc_plan_limits *lim, struct lc_plan *next)
 {
 	const struct lc_plan *found;
 	int rc;
 
-	if (!lc_plan_name_valid(name))
+	if (!lc_user_plan_name_valid(name))
 		return -EINVAL;
 	rc = user_plan_check_limits(lim);
 	if (rc != 0)
 		return rc;
-	found = lc_plan_find(reg, name);
+	found = lc_user_plan_find(reg, name);
 	if (found != NULL) {
 		*next = *found;
 	} else {
-		*next = (struct lc_plan){ .id = lc_plan_free_id(reg) };
+		*next = (struct lc_plan){ .id = lc_user_plan_free_id(reg) };
 		if (next->id == 0)
 			return -ENOSPC;
 		snprintf(next->name, sizeof(next->name), "%s", name);
@@ -235,15 +235,15 @@ lc_plan_preview(const struct lc_user_registry *reg, const char *name,
 }
 
 int
-lc_plan_set(struct lc_user_registry *reg, const char *name,
-	    const struct lc_plan_limits *lim, const struct lc_plan **out,
-	    bool *created)
+lc_user_plan_set(struct lc_user_registry *reg, const char *name,
+		 const struct lc_plan_limits *lim, const struct lc_plan **out,
+		 bool *created)
 {
 	struct lc_plan next, *p;
 	bool is_new, rates;
 	int rc;
 
-	rc = lc_plan_preview(reg, name, lim, &next);
+	rc = lc_user_plan_preview(reg, name, lim, &next);
 	if (rc != 0)
 		return rc;
 	p = &reg->plans[next.id];
@@ -265,9 +265,9 @@ lc_plan_set(struct lc_user_registry *reg, const char *name,
 }
 
 int
-lc_plan_del(struct lc_user_registry *reg, const char *name)
+lc_user_plan_del(struct lc_user_registry *reg, const char *name)
 {
-	const struct lc_plan *p = lc_plan_find(reg, name);
+	const struct lc_plan *p = lc_user_plan_find(reg, name);
 
 	if (p == NULL)
 		return -ENOENT;

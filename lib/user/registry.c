@@ -173,7 +173,7 @@ next_user(const struct lc_user_registry *reg, const struct lc_user *cur,
 					  .down = reg->default_down };
 	apply_limits(next, limits);
 	if (next->plan != was && next->plan != 0) {
-		const struct lc_plan *p = lc_plan_get(reg, next->plan);
+		const struct lc_plan *p = lc_user_plan_get(reg, next->plan);
 
 		if (p == NULL)
 			return -ENOENT;

@@ -109,7 +109,7 @@ needs_v2(const struct lc_user_registry *reg)
 	const struct lc_user *u;
 	uint32_t cursor = 0;
 
-	if (lc_plan_next(reg, &cursor) != NULL)
+	if (lc_user_plan_next(reg, &cursor) != NULL)
 		return true;
 	cursor = 0;
 	while ((u = lc_user_next(reg, &cursor)) != NULL)
@@ -126,7 +126,7 @@ write_plans(const struct lc_user_registry *reg, FILE *f)
 	uint32_t cursor = 0;
 	char r[4][32];
 
-	while ((p = lc_plan_next(reg, &cursor)) != NULL)
+	while ((p = lc_user_plan_next(reg, &cursor)) != NULL)
 		fprintf(f, "plan %" PRIu32 " %s total_up=%s total_down=%s up=%s "
 			"down=%s\n", p->id, p->name,
 			lc_rate_format(p->total_up, r[0], sizeof(r[0])),
@@ -144,7 +144,7 @@ static void
 write_user(const struct lc_user_registry *reg, const struct lc_user *u,
 	   FILE *f)
 {
-	const struct lc_plan *p = lc_plan_get(reg, u->plan);
+	const struct lc_plan *p = lc_user_plan_get(reg, u->plan);
 	char rate[32];
 
 	fprintf(f, "user %" PRIu32 " %s", u->id, u->email);
@@ -379,13 +379,13 @@ static int
 parse_user_plan(struct store_load *ld, struct lc_user_limits *lim,
 		const char *name)
 {
-	const uint32_t room = lc_plan_capacity(ld->reg);
+	const uint32_t room = lc_user_plan_capacity(ld->reg);
 	uint32_t id;
 	char q[352];
 
 	if (lim->fields & LC_USER_LIMIT_PLAN)
 		return bad_line(ld, "duplicate field 'plan'");
-	id = lc_plan_name_valid(name) ? store_plan_id(ld, name) : 0;
+	id = lc_user_plan_name_valid(name) ? store_plan_id(ld, name) : 0;
 	if (id == 0)
 		return bad_line(ld, "plan '%s' not defined by a plan line above",
 				quote(name, q, sizeof(q)));
@@ -441,7 +441,7 @@ parse_plan_field(struct store_load *ld, struct lc_plan_limits *lim, char *tok)
 static int
 parse_plan(struct store_load *ld, char **save)
 {
-	const uint32_t slots = lc_plan_slots(ld->reg);
+	const uint32_t slots = lc_user_plan_slots(ld->reg);
 	struct store_plan *sp;
 	char *tok, *name, q[352];
 	uint64_t id;
@@ -465,7 +465,7 @@ parse_plan(struct store_load *ld, char **save)
 	name = strtok_r(NULL, " \t", save);
 	if (name == NULL)
 		return bad_line(ld, "missing plan name");
-	if (!lc_plan_name_valid(name))
+	if (!lc_user_plan_name_valid(name))
 		return bad_line(ld, "bad plan name '%s'", quote(name, q, sizeof(q)));
 	if (store_plan_id(ld, name) != 0)
 		return bad_line(ld, "duplicate plan name '%s' (first on line %u)",
@@ -760,8 +760,8 @@ check_plans(struct store_load *ld)
 		if (sp->line == 0)
 			continue;
 		ld->line = sp->line;
-		p = lc_plan_find(ld->reg, sp->name);
-		if (lc_plan_get(ld->reg, id) != NULL || p != NULL) {
+		p = lc_user_plan_find(ld->reg, sp->name);
+		if (lc_user_plan_get(ld->reg, id) != NULL || p != NULL) {
 			bad_line(ld, "plan %s", p != NULL ?
 				 "name already in use" : "id already in use");
 			return -EEXIST;

@@ -4,7 +4,7 @@
  * lines and run through the command table in batches, as the socket server
  * does. The table holds linecapd's user and assignment commands wired to the
  * same parsers linecapd uses (lc_mgmt_parse_endpoint, lc_user_parse_set,
- * lc_plan_parse_limits, lc_email_valid, lc_conf_parse_mode) and to a real
+ * lc_user_plan_parse_limits, lc_email_valid, lc_conf_parse_mode) and to a real
  * user registry with plans, so that
  * any line reaches tokenising, dispatch, argument checks and the registry.
  * Every reply must be an object with a boolean "ok", and an error must carry
@@ -61,9 +61,9 @@ cmd_plan_set(void *ctx, int argc, char **argv, json_t *reply)
 	int rc;
 
 	(void)ctx;
-	if (lc_plan_parse_limits(argc - 1, argv + 1, &lim, why, sizeof(why)) != 0)
+	if (lc_user_plan_parse_limits(argc - 1, argv + 1, &lim, why, sizeof(why)) != 0)
 		return lc_mgmt_error(reply, "%s", why);
-	rc = lc_plan_set(reg, argv[0], &lim, &p, NULL);
+	rc = lc_user_plan_set(reg, argv[0], &lim, &p, NULL);
 	if (rc != 0)
 		return lc_mgmt_error(reply, "plan not set: %s", strerror(-rc));
 	json_object_set_new(reply, "id", json_integer(p->id));
@@ -77,7 +77,7 @@ cmd_plan_del(void *ctx, int argc, char **argv, json_t *reply)
 
 	(void)ctx;
 	(void)argc;
-	rc = lc_plan_del(reg, argv[0]);
+	rc = lc_user_plan_del(reg, argv[0]);
 	if (rc != 0)
 		return lc_mgmt_error(reply, "plan not deleted: %s", strerror(-rc));
 	return 0;

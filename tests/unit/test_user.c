@@ -1801,9 +1801,9 @@ plan_set(struct lc_user_registry *reg, const char *name, const char *args,
 	for (char *t = strtok_r(buf, " ", &save); t != NULL && argc < 8;
 	     t = strtok_r(NULL, " ", &save))
 		argv[argc++] = t;
-	rc = lc_plan_parse_limits(argc, argv, &lim, err, sizeof(err));
+	rc = lc_user_plan_parse_limits(argc, argv, &lim, err, sizeof(err));
 	assert_int_equal(rc, 0);
-	return lc_plan_set(reg, name, &lim, out, NULL);
+	return lc_user_plan_set(reg, name, &lim, out, NULL);
 }
 
 /* `user set EMAIL ARGS...` through the parser. */
@@ -1828,15 +1828,15 @@ static void
 test_plan_names(void **state)
 {
 	(void)state;
-	assert_true(lc_plan_name_valid("gold"));
-	assert_true(lc_plan_name_valid("Plan_1.0-b"));
-	assert_true(lc_plan_name_valid("abcdefghijabcdefghijabcdefghij12"));
-	assert_false(lc_plan_name_valid("abcdefghijabcdefghijabcdefghij123"));
-	assert_false(lc_plan_name_valid(""));
-	assert_false(lc_plan_name_valid(NULL));
-	assert_false(lc_plan_name_valid("a b"));
-	assert_false(lc_plan_name_valid("a=b"));
-	assert_false(lc_plan_name_valid("caf\xc3\xa9"));
+	assert_true(lc_user_plan_name_valid("gold"));
+	assert_true(lc_user_plan_name_valid("Plan_1.0-b"));
+	assert_true(lc_user_plan_name_valid("abcdefghijabcdefghijabcdefghij12"));
+	assert_false(lc_user_plan_name_valid("abcdefghijabcdefghijabcdefghij123"));
+	assert_false(lc_user_plan_name_valid(""));
+	assert_false(lc_user_plan_name_valid(NULL));
+	assert_false(lc_user_plan_name_valid("a b"));
+	assert_false(lc_user_plan_name_valid("a=b"));
+	assert_false(lc_user_plan_name_valid("caf\xc3\xa9"));
 }
 
 static void
@@ -1853,24 +1853,24 @@ test_plan_parse(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(lc_plan_parse_limits(4, ok, &pl, err, sizeof(err)), 0);
+	assert_int_equal(lc_user_plan_parse_limits(4, ok, &pl, err, sizeof(err)), 0);
 	assert_int_equal(pl.fields, LC_PLAN_TOTAL_UP | LC_PLAN_TOTAL_DOWN |
 			 LC_PLAN_UP | LC_PLAN_DOWN);
 	assert_true(pl.total_up == 10 * MBIT && pl.total_down == GBIT);
 	assert_true(pl.up == 0 && pl.down == 2 * MBIT);
-	assert_int_equal(lc_plan_parse_limits(1, bad_key, &pl, err, sizeof(err)),
+	assert_int_equal(lc_user_plan_parse_limits(1, bad_key, &pl, err, sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "unknown argument 'speed=1mbit'"));
-	assert_int_equal(lc_plan_parse_limits(1, bad_rate, &pl, err, sizeof(err)),
+	assert_int_equal(lc_user_plan_parse_limits(1, bad_rate, &pl, err, sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "bad rate 'fast'"));
-	assert_int_equal(lc_plan_parse_limits(1, big, &pl, err, sizeof(err)),
+	assert_int_equal(lc_user_plan_parse_limits(1, big, &pl, err, sizeof(err)),
 			 -ERANGE);
 
 	assert_int_equal(plan_set(reg, "gold", "", NULL), 0);
 	assert_int_equal(lc_user_parse_set(reg, 2, join, &ul, err, sizeof(err)), 0);
 	assert_int_equal(ul.fields, LC_USER_LIMIT_UP | LC_USER_LIMIT_PLAN);
-	assert_int_equal(ul.plan, lc_plan_find(reg, "gold")->id);
+	assert_int_equal(ul.plan, lc_user_plan_find(reg, "gold")->id);
 	assert_int_equal(lc_user_parse_set(reg, 1, leave, &ul, err, sizeof(err)), 0);
 	assert_int_equal(ul.fields, LC_USER_LIMIT_PLAN);
 	assert_int_equal(ul.plan, 0);
@@ -1892,10 +1892,10 @@ test_plan_registry(void **state)
 	bool created = false;
 
 	(void)state;
-	assert_int_equal(lc_plan_slots(reg), 2);
-	assert_int_equal(lc_plan_capacity(reg), 2);
-	assert_int_equal(lc_plan_free_id(reg), 1);
-	assert_int_equal(lc_plan_set(reg, "gold", NULL, &gold, &created), 0);
+	assert_int_equal(lc_user_plan_slots(reg), 2);
+	assert_int_equal(lc_user_plan_capacity(reg), 2);
+	assert_int_equal(lc_user_plan_free_id(reg), 1);
+	assert_int_equal(lc_user_plan_set(reg, "gold", NULL, &gold, &created), 0);
 	assert_true(created);
 	assert_int_equal(gold->id, 1);
 	assert_true(gold->total_up == 0 && gold->up == 0 && gold->users == 0);
@@ -1906,18 +1906,18 @@ test_plan_registry(void **state)
 	assert_true(gold->up == 5 * MBIT && gold->down == 0);
 	assert_true(lc_user_static_generation(reg) != gen);
 	assert_int_equal(plan_set(reg, "silver", "total_down=1mbit", NULL), 0);
-	assert_int_equal(lc_plan_free_id(reg), 0);
+	assert_int_equal(lc_user_plan_free_id(reg), 0);
 	/* No slot, bad name, bad rate: refused, nothing changed. */
 	gen = lc_user_static_generation(reg);
-	assert_int_equal(lc_plan_set(reg, "bronze", NULL, NULL, NULL), -ENOSPC);
-	assert_int_equal(lc_plan_set(reg, "a b", NULL, NULL, NULL), -EINVAL);
-	assert_int_equal(lc_plan_set(reg, "gold", &big, NULL, NULL), -ERANGE);
+	assert_int_equal(lc_user_plan_set(reg, "bronze", NULL, NULL, NULL), -ENOSPC);
+	assert_int_equal(lc_user_plan_set(reg, "a b", NULL, NULL, NULL), -EINVAL);
+	assert_int_equal(lc_user_plan_set(reg, "gold", &big, NULL, NULL), -ERANGE);
 	assert_true(gold->up == 5 * MBIT);
-	assert_null(lc_plan_find(reg, "bronze"));
+	assert_null(lc_user_plan_find(reg, "bronze"));
 	assert_true(lc_user_static_generation(reg) == gen);
-	assert_ptr_equal(lc_plan_next(reg, &cursor), gold);
-	assert_string_equal(lc_plan_next(reg, &cursor)->name, "silver");
-	assert_null(lc_plan_next(reg, &cursor));
+	assert_ptr_equal(lc_user_plan_next(reg, &cursor), gold);
+	assert_string_equal(lc_user_plan_next(reg, &cursor)->name, "silver");
+	assert_null(lc_user_plan_next(reg, &cursor));
 
 	/* Users join: the plan's per-user rate where they have none. */
 	assert_int_equal(user_set(reg, "alice", "plan=gold"), 0);
@@ -1946,17 +1946,17 @@ test_plan_registry(void **state)
 	assert_true(alice->down == GBIT);
 
 	/* Deleted only when empty; leaving takes the default back. */
-	assert_int_equal(lc_plan_del(reg, "gold"), -EBUSY);
+	assert_int_equal(lc_user_plan_del(reg, "gold"), -EBUSY);
 	assert_int_equal(user_set(reg, "alice", "plan=none"), 0);
 	assert_true(alice->plan == 0 && alice->up == GBIT);
 	assert_int_equal(gold->users, 1);
 	assert_int_equal(lc_user_del(reg, bob->id), 0);
 	assert_int_equal(gold->users, 0);
-	assert_int_equal(lc_plan_del(reg, "gold"), 0);
-	assert_int_equal(lc_plan_del(reg, "gold"), -ENOENT);
-	assert_null(lc_plan_find(reg, "gold"));
+	assert_int_equal(lc_user_plan_del(reg, "gold"), 0);
+	assert_int_equal(lc_user_plan_del(reg, "gold"), -ENOENT);
+	assert_null(lc_user_plan_find(reg, "gold"));
 	assert_int_equal(user_set(reg, "alice", "plan=gold"), -ENOENT);
-	assert_int_equal(lc_plan_free_id(reg), 1);
+	assert_int_equal(lc_user_plan_free_id(reg), 1);
 	lc_user_registry_free(reg);
 }
 
@@ -1980,7 +1980,7 @@ test_plan_preview(void **state)
 	assert_null(next.email);
 	assert_true(next.up == 5 * MBIT && next.down == GBIT);
 	assert_null(lc_user_find(reg, "new"));
-	assert_int_equal(lc_plan_find(reg, "gold")->users, 0);
+	assert_int_equal(lc_user_plan_find(reg, "gold")->users, 0);
 	assert_true(lc_user_static_generation(reg) == gen);
 	lim.plan = 2;
 	assert_int_equal(lc_user_preview(reg, "alice", &lim, &next), -ENOENT);
@@ -2018,8 +2018,8 @@ test_plan_save_load(void **state)
 
 	reg = plan_registry();
 	assert_int_equal(lc_user_load(reg, path, 0, err, sizeof(err)), 0);
-	const struct lc_plan *gold = lc_plan_find(reg, "gold");
-	const struct lc_plan *silver = lc_plan_find(reg, "silver");
+	const struct lc_plan *gold = lc_user_plan_find(reg, "gold");
+	const struct lc_plan *silver = lc_user_plan_find(reg, "silver");
 	assert_non_null(gold);
 	assert_non_null(silver);
 	assert_true(gold->id == 1 && gold->total_up == 100 * MBIT &&
@@ -2103,7 +2103,7 @@ test_plan_corrupt(void **state)
 			fail_msg("case %zu: got '%s', want '%s'", i, err, want);
 		/* Nothing of a bad file is loaded. */
 		assert_int_equal(lc_user_count(reg, NULL, NULL), 0);
-		assert_int_equal(lc_plan_free_id(reg), 1);
+		assert_int_equal(lc_user_plan_free_id(reg), 1);
 		lc_user_registry_free(reg);
 	}
 }
