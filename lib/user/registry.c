@@ -246,16 +246,17 @@ create_user(struct lc_user_registry *reg, const char *email, size_t len,
 	    uint32_t hash, bool is_static, const struct lc_user_limits *limits,
 	    uint64_t now, const struct lc_user **out, bool *created)
 {
-	uint32_t id = lowest_free_id(reg);
 	struct lc_user *u, next;
+	uint32_t id;
 	char *copy;
 	int rc;
 
-	if (id == 0)
-		return -ENOSPC;
 	rc = next_user(reg, NULL, limits, &next);
 	if (rc != 0)
 		return rc;
+	id = lowest_free_id(reg);
+	if (id == 0)
+		return -ENOSPC;
 	copy = malloc(len + 1);
 	if (copy == NULL)
 		return -ENOMEM;
@@ -325,15 +326,17 @@ lc_user_preview(const struct lc_user_registry *reg, const char *email,
 		const struct lc_user_limits *limits, struct lc_user *next)
 {
 	const struct lc_user *u;
+	int rc;
 
 	if (email_checked_len(email) == 0)
 		return -EINVAL;
 	u = lc_user_find(reg, email);
+	rc = next_user(reg, u, limits, next);
 	/* A new user needs a free id too; lowest_free_id() would move a hint. */
-	if (u == NULL && lc_user_count(reg, NULL, NULL) + reg->n_retired >=
-	    reg->capacity)
+	if (rc == 0 && u == NULL && lc_user_count(reg, NULL, NULL) +
+	    reg->n_retired >= reg->capacity)
 		return -ENOSPC;
-	return next_user(reg, u, limits, next);
+	return rc;
 }
 
 int
