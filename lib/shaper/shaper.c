@@ -250,6 +250,8 @@ struct lc_shaper {
 	 */
 	struct lc_shaper_fifo *fifos;
 	uint32_t flow_slots;
+	/* Pipes with drops not yet collected, a bit each (linecap's drops). */
+	uint64_t *drop_map;
 	uint64_t wheel_slot;           /* the next slot to look at, absolute */
 	uint32_t slot_shift;           /* `now` >> slot_shift is a slot */
 	uint64_t pace_waiting;         /* frames in the pacer now */
@@ -1172,6 +1174,14 @@ lc_shaper_create(const struct lc_shaper_params *p)
 			goto fail;
 		}
 		sh->memory += sizeof(*sh->fifos) * ((size_t)p->flows + p->users + 1);
+		sh->drop_map = rte_zmalloc_socket("lc_shaper_drop_map",
+						  sizeof(*sh->drop_map) * (p->users / 64 + 1),
+						  RTE_CACHE_LINE_SIZE, socket);
+		if (sh->drop_map == NULL) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+		sh->memory += sizeof(*sh->drop_map) * (p->users / 64 + 1);
 	}
 	sh->profiles = rte_zmalloc_socket("lc_shaper_profiles",
 					  sizeof(*sh->profiles) * p->max_profiles,
@@ -1238,6 +1248,7 @@ lc_shaper_free(struct lc_shaper *sh)
 	rte_free(sh->wheel);
 	rte_free(sh->wheel_next);
 	rte_free(sh->fifos);
+	rte_free(sh->drop_map);
 	rte_free(sh->plan_slot);
 	rte_free(sh->pipes);
 	rte_free(sh->meters.pipe);
@@ -1266,6 +1277,16 @@ pipe_pie_catch_up(struct lc_shaper *sh, uint32_t pipe, uint32_t now_us)
 
 	if (likely(steps == 0))
 		return;
+	/*
+	 * An empty queue whose PIE is at rest stays at rest (no delay, no
+	 * probability, the whole burst allowance): the updates would change
+	 * nothing. Most pipes are so, most of the time.
+	 */
+	if (p->qbytes == 0 && p->pie.prob == 0 && p->pie.qdelay_old_us == 0 &&
+	    p->pie.burst_left_us == sh->pie.max_burst_us) {
+		p->pie.time_us = now_us;
+		return;
+	}
 	if (steps > PIE_CATCH_UP && p->qlen == 0) {
 		lc_pie_reset(&sh->pie, &p->pie, now_us);
 		return;
@@ -1274,6 +1295,17 @@ pipe_pie_catch_up(struct lc_shaper *sh, uint32_t pipe, uint32_t now_us)
 	for (uint32_t i = 0; i < steps; i++)
 		lc_pie_update(&sh->pie, &p->pie, pipe_qdelay_us(sh, pipe));
 	p->pie.time_us = now_us;
+}
+
+/* Count a drop on a pipe; the first since the last collection marks it. */
+static inline void
+pipe_drop(struct lc_shaper *sh, struct lc_shaper_pipe *p, uint32_t pipe, uint32_t bytes,
+	  bool aqm)
+{
+	if (p->drops++ == 0)
+		sh->drop_map[pipe / 64] |= 1ull << (pipe % 64);
+	p->drops_aqm += aqm;
+	p->drop_bytes += bytes;
 }
 
 /* ---- the pacer ------------------------------------------------------ */
@@ -1549,8 +1581,7 @@ fifo_drop_fattest(struct lc_shaper *sh, uint32_t pipe, uint32_t q)
 	sh->pace_waiting--;
 	p->qlen--;
 	p->qbytes -= m->pkt_len;
-	p->drops++;
-	p->drop_bytes += m->pkt_len;
+	pipe_drop(sh, p, pipe, m->pkt_len, false);
 	sh->dropped++;
 	sh->evicted++;
 	rte_pktmbuf_free(m);
@@ -1739,9 +1770,7 @@ admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
 		}
 		if (unlikely(drop_aqm || (p->qlen >= sh->queue_size &&
 					  !fifo_drop_fattest(sh, pipe, q)))) {
-			p->drops++;
-			p->drops_aqm += drop_aqm;
-			p->drop_bytes += m->pkt_len;
+			pipe_drop(sh, p, pipe, m->pkt_len, drop_aqm);
 			aqm += drop_aqm;
 			nd++;
 			rte_pktmbuf_free(m);
@@ -1944,20 +1973,30 @@ lc_shaper_collect_drops(struct lc_shaper *sh, uint32_t first_pipe,
 	if (sh->port == NULL)
 		return 0;
 	end = n_pipes > sh->users + 1 - first_pipe ? sh->users + 1 : first_pipe + n_pipes;
+	if (sh->own_drops) {
+		/* The marked pipes only: a sweep reads a word per 64 pipes. */
+		for (uint32_t pipe = first_pipe; pipe < end; pipe = (pipe | 63) + 1) {
+			uint64_t word = sh->drop_map[pipe / 64] & (~0ull << (pipe % 64));
+
+			if (end - (pipe & ~63u) < 64)
+				word &= (1ull << (end % 64)) - 1;
+			sh->drop_map[pipe / 64] &= ~word;
+			while (word != 0) {
+				uint32_t i = (pipe & ~63u) + (uint32_t)__builtin_ctzll(word);
+				struct lc_shaper_pipe *p = &sh->pipes[i];
+
+				word &= word - 1;
+				fn(arg, i, p->drops, p->drop_bytes, p->drops_aqm);
+				p->drops = p->drops_aqm = p->drop_bytes = 0;
+				reported++;
+			}
+		}
+		return reported;
+	}
 	for (uint32_t pipe = first_pipe; pipe < end; pipe++) {
 		struct rte_sched_queue_stats st;
 		uint16_t qlen;
 
-		if (sh->own_drops) {
-			struct lc_shaper_pipe *p = &sh->pipes[pipe];
-
-			if (p->drops == 0)
-				continue;
-			fn(arg, pipe, p->drops, p->drop_bytes, p->drops_aqm);
-			p->drops = p->drops_aqm = p->drop_bytes = 0;
-			reported++;
-			continue;
-		}
 		/* rte_sched's counters, read and cleared. */
 		if (rte_sched_queue_read_stats(sh->port, pipe_qid(sh, pipe), &st, &qlen) != 0)
 			return -EINVAL;

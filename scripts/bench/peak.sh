@@ -89,15 +89,9 @@ peak_accuracy() {
 # peak_cpu: the worker thread's CPU time and wait for a CPU, in ns (the
 # kernel's schedstat), and the frames received so far: "RUN WAIT RX".
 peak_cpu() {
-    local t rx
+    local rx
     rx=$(lc_ctl stats | jq '.ports.client.rx_packets + .ports.server.rx_packets')
-    for t in /proc/"$LC_PID"/task/*; do
-        if grep -Eq '^(rte|lcore)-worker' "$t/comm" 2> /dev/null; then
-            echo "$(awk '{ print $1, $2 }' "$t/schedstat") $rx"
-            return 0
-        fi
-    done
-    echo "0 0 $rx"
+    echo "$(lc_worker_schedstat) $rx"
 }
 
 # peak_run NAME S RATE: one configuration, merged into .peak.runs.NAME.

@@ -99,8 +99,9 @@ measure() {
 perf_worker() {
     local tid
     [ "$PROFILE" = 1 ] || return 0
-    tid=$(ps -L -o tid=,comm= -p "$LC_PID" | awk '$2 ~ /worker/ { print $1; exit }')
+    tid=$(lc_worker_task)
     [ -n "$tid" ] || return 0
+    tid=${tid##*/}
     perf record -q -e cpu-clock -t "$tid" -o "$W/perf.data" -- sleep 5 > /dev/null 2>&1 || return 0
     {
         echo "# worker thread, cpu-clock samples over 5 s: by library"

@@ -169,3 +169,29 @@ lc_wait_rx() {
     done
     return 1
 }
+
+# lc_worker_task: the /proc task folder of the worker thread of linecapd
+# (LC_PID), the lcore thread EAL names rte-worker-N or lcore-worker-N;
+# nothing when there is none.
+lc_worker_task() {
+    local t
+    [ -n "${LC_PID:-}" ] || return 0
+    for t in /proc/"$LC_PID"/task/*; do
+        if grep -Eq '^(rte|lcore)-worker' "$t/comm" 2> /dev/null; then
+            echo "$t"
+            return 0
+        fi
+    done
+}
+
+# lc_worker_schedstat: "RUN WAIT", the nanoseconds the worker thread has
+# run and has waited for a CPU while runnable (the kernel's schedstat);
+# "0 0" when there is no such thread or the kernel keeps no schedstat.
+lc_worker_schedstat() {
+    local t
+    t=$(lc_worker_task)
+    if [ -n "$t" ] && awk '{ print $1, $2 }' "$t/schedstat" 2> /dev/null; then
+        return 0
+    fi
+    echo "0 0"
+}

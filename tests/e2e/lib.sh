@@ -183,17 +183,7 @@ lc_conf() {
 # CPU (runnable, not running) since it started, from schedstat. A busy-poll
 # worker should wait ~0; a large figure means something else ran on its CPU.
 worker_wait() {
-    local t best="" most=-1 u
-    if [ -z "$LC_PID" ] || [ ! -d "/proc/$LC_PID/task" ]; then
-        echo 0
-        return 0
-    fi
-    for t in /proc/"$LC_PID"/task/*; do
-        if grep -q '^rte-worker' "$t/comm" 2>/dev/null; then best=$t; break; fi
-        u=$(awk '{ print $14 }' "$t/stat" 2>/dev/null || echo 0)
-        [ "$u" -gt "$most" ] && { most=$u; best=$t; }
-    done
-    awk '{ printf "%d\n", $2 / 1e6 }' "$best/schedstat" 2>/dev/null || echo 0
+    lc_worker_schedstat | awk '{ printf "%d\n", $2 / 1e6 }'
 }
 
 # user_field EMAIL JQ: one field of 'user get'.

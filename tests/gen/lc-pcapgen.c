@@ -122,6 +122,8 @@ usage(FILE *out)
 		"         (10.1.0.1-8, 2001:db8:1::9, ::a, 10.9.0.1), 4 UDP flows\n"
 		"         each, frames in turn (1000 bytes, 9000 for 10.1.0.5-8);\n"
 		"         N rounds (default 100)\n"
+		"  load1000  the same, every frame 1000 bytes (shares of a\n"
+		"         rate between addresses)\n"
 		"  bench64, benchimix  the benchmark's traffic: N flows (default\n"
 		"         100000) of N/10 users, one frame each, a realistic mix of\n"
 		"         encapsulations, 64-byte frames or an IMIX\n"
@@ -229,7 +231,7 @@ gen_seq(struct gen *g, uint64_t count, uint64_t seed)
 #define LOAD_JUMBO 9000
 
 static int
-gen_load(struct gen *g, uint64_t rounds)
+gen_load(struct gen *g, uint64_t rounds, bool jumbo)
 {
 	static uint8_t buf[LC_FRAME_MAX_LEN];
 	static const uint8_t mac_c[6] = { 0x02, 0, 0, 0, 0, 0x01 };
@@ -261,7 +263,7 @@ gen_load(struct gen *g, uint64_t rounds)
 						      dir ? c4 : 0xc0000264u);
 				}
 				lc_frame_udp(&b, dir ? 443 : cport, dir ? cport : 443);
-				size_t want = addr >= 4 && addr <= 7 ? LOAD_JUMBO :
+				size_t want = jumbo && addr >= 4 && addr <= 7 ? LOAD_JUMBO :
 					      LOAD_FRAME;
 				lc_frame_fill(&b, want - b.len, (uint32_t)(r + a));
 				size_t len = lc_frame_finish(&b, LC_FRAME_MIN_LEN);
@@ -1005,7 +1007,8 @@ main(int argc, char **argv)
 	    strcmp(pos[0], "seq") != 0 && strcmp(pos[0], "midstream") != 0 &&
 	    strcmp(pos[0], "vlans") != 0 && strcmp(pos[0], "users") != 0 &&
 	    strcmp(pos[0], "nodes") != 0 &&
-	    strcmp(pos[0], "load") != 0 && strcmp(pos[0], "bench64") != 0 &&
+	    strcmp(pos[0], "load") != 0 && strcmp(pos[0], "load1000") != 0 &&
+	    strcmp(pos[0], "bench64") != 0 &&
 	    strcmp(pos[0], "benchimix") != 0) {
 		fprintf(stderr, "lc-pcapgen: unknown profile '%s'\n", pos[0]);
 		usage(stderr);
@@ -1061,8 +1064,8 @@ main(int argc, char **argv)
 	else if (strcmp(pos[0], "encap") == 0)
 		rc = gen_catalog(&g, lc_frames_encap, lc_frames_encap_count,
 				 have_count ? count : 2);
-	else if (strcmp(pos[0], "load") == 0)
-		rc = gen_load(&g, have_count ? count : 100);
+	else if (strncmp(pos[0], "load", 4) == 0)
+		rc = gen_load(&g, have_count ? count : 100, strcmp(pos[0], "load") == 0);
 	else if (strncmp(pos[0], "bench", 5) == 0)
 		rc = gen_bench(&g, have_count ? count : 100000,
 			       strcmp(pos[0], "benchimix") == 0);

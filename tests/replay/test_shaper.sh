@@ -201,14 +201,7 @@ ctl_stop() {
 # waiting for a CPU (the second field of its schedstat), 0 where the kernel
 # does not keep it.
 worker_wait_ns() {
-    local t
-    for t in /proc/"$LC_PID"/task/*; do
-        if grep -Eq '^(rte|lcore)-worker' "$t/comm" 2>/dev/null; then
-            awk '{ print $2 }' "$t/schedstat" 2>/dev/null || echo 0
-            return 0
-        fi
-    done
-    echo 0
+    lc_worker_schedstat | awk '{ print $2 }'
 }
 
 # guard_cpu: the kernel's own account of the run. A worker that waited for
