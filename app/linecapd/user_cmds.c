@@ -83,8 +83,7 @@ limits_refused(struct daemon *d, json_t *reply, int rc, const char *what,
 			      "the port rate / 2^21) or a burst smaller than a "
 			      "frame", what);
 	else
-		lc_mgmt_error(reply, "%s: the worker refused the limits: %s", what,
-			      strerror(-rc));
+		worker_error(reply, what, rc); /* says when it did not answer */
 	return rc;
 }
 
