@@ -306,62 +306,86 @@ bad_line(struct store_load *ld, const char *fmt, ...)
 	return -EINVAL;
 }
 
+/* find_field() sets bit i for names[i]: the limits' bits, in order. */
+_Static_assert(LC_USER_LIMIT_UP == 1u && LC_USER_LIMIT_DOWN == 2u &&
+	       LC_USER_LIMIT_BURST_UP == 4u && LC_USER_LIMIT_BURST_DOWN == 8u,
+	       "user fields by bit");
+_Static_assert(LC_PLAN_TOTAL_UP == 1u && LC_PLAN_TOTAL_DOWN == 2u &&
+	       LC_PLAN_UP == 4u && LC_PLAN_DOWN == 8u, "plan fields by bit");
+
+/*
+ * The field tok ("name=value") among names[n], each allowed once: its
+ * index i, with *val at its value and bit 1 << i set in *seen; or -EINVAL
+ * with the message (a bad, unknown or duplicate field).
+ */
 static int
-parse_field(struct store_load *ld, struct lc_user_limits *lim, char *tok)
+find_field(struct store_load *ld, char *tok, const char *const names[],
+	   size_t n, uint32_t *seen, const char **val)
 {
-	static const struct {
-		const char *name;
-		uint32_t flag;
-		bool rate;
-	} fields[] = {
-		{ "up", LC_USER_LIMIT_UP, true },
-		{ "down", LC_USER_LIMIT_DOWN, true },
-		{ "burst_up", LC_USER_LIMIT_BURST_UP, false },
-		{ "burst_down", LC_USER_LIMIT_BURST_DOWN, false },
-	};
 	char *eq = strchr(tok, '=');
 	char q[352];
 
 	if (eq == NULL)
 		return bad_line(ld, "bad field '%s'", quote(tok, q, sizeof(q)));
 	*eq = '\0';
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		const char *val = eq + 1;
-		uint64_t v;
-		int rc;
-
-		if (strcmp(tok, fields[i].name) != 0)
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(tok, names[i]) != 0)
 			continue;
-		if (lim->fields & fields[i].flag)
+		if (*seen & (UINT32_C(1) << i))
 			return bad_line(ld, "duplicate field '%s'", tok);
-		if (fields[i].rate) {
-			rc = lc_rate_parse(val, &v);
-			if (rc == -ERANGE)
-				return bad_line(ld, "rate '%s' above the maximum",
-						quote(val, q, sizeof(q)));
-			if (rc != 0)
-				return bad_line(ld, "bad rate '%s'",
-						quote(val, q, sizeof(q)));
-		} else {
-			rc = lc_num_parse_u64(val, 0, LC_USER_BURST_MAX, &v);
-			if (rc == -ERANGE)
-				return bad_line(ld, "burst '%s' above the maximum "
-						"%" PRIu32, quote(val, q, sizeof(q)),
-						LC_USER_BURST_MAX);
-			if (rc != 0)
-				return bad_line(ld, "bad burst '%s'",
-						quote(val, q, sizeof(q)));
-		}
-		lim->fields |= fields[i].flag;
-		switch (fields[i].flag) {
-		case LC_USER_LIMIT_UP: lim->up = v; break;
-		case LC_USER_LIMIT_DOWN: lim->down = v; break;
-		case LC_USER_LIMIT_BURST_UP: lim->burst_up = v; break;
-		default: lim->burst_down = v; break;
-		}
-		return 0;
+		*seen |= UINT32_C(1) << i;
+		*val = eq + 1;
+		return (int)i;
 	}
 	return bad_line(ld, "unknown field '%s'", quote(tok, q, sizeof(q)));
+}
+
+/* A rate field's value: 0, or -EINVAL with the message. */
+static int
+parse_rate_field(struct store_load *ld, const char *val, uint64_t *v)
+{
+	int rc = lc_rate_parse(val, v);
+	char q[352];
+
+	if (rc == -ERANGE)
+		return bad_line(ld, "rate '%s' above the maximum",
+				quote(val, q, sizeof(q)));
+	if (rc != 0)
+		return bad_line(ld, "bad rate '%s'", quote(val, q, sizeof(q)));
+	return 0;
+}
+
+/* A user line's field: up, down, burst_up or burst_down, each once. */
+static int
+parse_field(struct store_load *ld, struct lc_user_limits *lim, char *tok)
+{
+	/* In the order of their bits, LC_USER_LIMIT_UP to _BURST_DOWN. */
+	static const char *const names[] = { "up", "down", "burst_up",
+					     "burst_down" };
+	uint64_t *const dst[] = { &lim->up, &lim->down, &lim->burst_up,
+				  &lim->burst_down };
+	uint32_t seen = lim->fields;
+	const char *val;
+	char q[352];
+	int i, rc;
+
+	i = find_field(ld, tok, names, 4, &seen, &val);
+	if (i < 0)
+		return i;
+	if (i < 2) {
+		rc = parse_rate_field(ld, val, dst[i]);
+		if (rc != 0)
+			return rc;
+	} else {
+		rc = lc_num_parse_u64(val, 0, LC_USER_BURST_MAX, dst[i]);
+		if (rc == -ERANGE)
+			return bad_line(ld, "burst '%s' above the maximum %" PRIu32,
+					quote(val, q, sizeof(q)), LC_USER_BURST_MAX);
+		if (rc != 0)
+			return bad_line(ld, "bad burst '%s'", quote(val, q, sizeof(q)));
+	}
+	lim->fields = seen;
+	return 0;
 }
 
 /* A plan line's id among the plans above, by name; 0 if none. */
@@ -401,40 +425,23 @@ parse_user_plan(struct store_load *ld, struct lc_user_limits *lim,
 static int
 parse_plan_field(struct store_load *ld, struct lc_plan_limits *lim, char *tok)
 {
-	static const struct {
-		const char *name;
-		uint32_t flag;
-	} fields[] = {
-		{ "total_up", LC_PLAN_TOTAL_UP },
-		{ "total_down", LC_PLAN_TOTAL_DOWN },
-		{ "up", LC_PLAN_UP },
-		{ "down", LC_PLAN_DOWN },
-	};
-	char *eq = strchr(tok, '='), q[352];
-	uint64_t v;
+	/* In the order of their bits, LC_PLAN_TOTAL_UP to LC_PLAN_DOWN. */
+	static const char *const names[] = { "total_up", "total_down", "up",
+					     "down" };
+	uint64_t *const dst[] = { &lim->total_up, &lim->total_down, &lim->up,
+				  &lim->down };
+	uint32_t seen = lim->fields;
+	const char *val;
+	int i, rc;
 
-	if (eq != NULL)
-		*eq = '\0';
-	for (size_t i = 0; eq != NULL && i < sizeof(fields) / sizeof(fields[0]);
-	     i++) {
-		if (strcmp(tok, fields[i].name) != 0)
-			continue;
-		if (lim->fields & fields[i].flag)
-			return bad_line(ld, "duplicate field '%s'", tok);
-		if (lc_rate_parse(eq + 1, &v) != 0)
-			return bad_line(ld, "bad rate '%s'",
-					quote(eq + 1, q, sizeof(q)));
-		lim->fields |= fields[i].flag;
-		switch (fields[i].flag) {
-		case LC_PLAN_TOTAL_UP: lim->total_up = v; break;
-		case LC_PLAN_TOTAL_DOWN: lim->total_down = v; break;
-		case LC_PLAN_UP: lim->up = v; break;
-		default: lim->down = v; break;
-		}
-		return 0;
-	}
-	return bad_line(ld, "%s field '%s'", eq != NULL ? "unknown" : "bad",
-			quote(tok, q, sizeof(q)));
+	i = find_field(ld, tok, names, 4, &seen, &val);
+	if (i < 0)
+		return i;
+	rc = parse_rate_field(ld, val, dst[i]);
+	if (rc != 0)
+		return rc;
+	lim->fields = seen;
+	return 0;
 }
 
 /* "plan ID NAME [total_up=RATE] [total_down=RATE] [up=RATE] [down=RATE]" */
