@@ -128,6 +128,12 @@ _Static_assert(SUBPORT_PLAN0 + LC_SHAPER_PLANS_MAX < SUBPORTS_MAX, "plans fit");
 #define PACE_SLOTS (1u << PACE_SLOTS_LOG2)
 #define PACE_SLOT_NS 5000u
 #define PACE_BUDGET 256u
+/*
+ * The wheel is looked at once this many slots have passed (about 16 µs):
+ * at peak a slot holds a pipe or two, and pipes woken together have their
+ * states and first frames fetched together.
+ */
+#define PACE_RELEASE_SLOTS 4u
 /* Released frames go to rte_sched this many at a time. */
 #define PACE_BATCH 64u
 /* Frames that leave without rte_sched, waiting for the next dequeue. */
@@ -253,6 +259,7 @@ struct lc_shaper {
 	/* Pipes with drops not yet collected, a bit each (linecap's drops). */
 	uint64_t *drop_map;
 	uint64_t wheel_slot;           /* the next slot to look at, absolute */
+	uint32_t wheel_carry;          /* pipes of a passed slot not woken yet, + 1 */
 	uint32_t slot_shift;           /* `now` >> slot_shift is a slot */
 	uint64_t pace_waiting;         /* frames in the pacer now */
 	uint64_t paced;                /* frames that waited in the pacer */
@@ -1636,65 +1643,80 @@ pace_wake(struct lc_shaper *sh, uint32_t pipe, uint64_t now,
 }
 
 /*
+ * Up to `max` pipes due, from the slots that have passed, into due[];
+ * *p is the rest of the slot being taken (0: none). Slots taken are
+ * emptied and passed: wakes put pipes back at the next slot to look at or
+ * later (a pipe due beyond the wheel may land in a passed slot's place:
+ * that is a whole turn of the wheel away).
+ */
+static uint32_t
+pace_gather(struct lc_shaper *sh, uint64_t slot_now, uint32_t *p, uint32_t *slots,
+	    uint32_t *due, uint32_t max)
+{
+	uint32_t n = 0;
+
+	while (n < max) {
+		if (*p == 0) {
+			uint32_t idx;
+
+			if (sh->wheel_slot >= slot_now)
+				break;
+			/*
+			 * Behind by more than the wheel (the worker was away):
+			 * every slot has been looked at once, so every pipe
+			 * waiting was woken or put back, and the wheel moves to
+			 * now.
+			 */
+			if ((*slots)++ == PACE_SLOTS) {
+				sh->wheel_slot = slot_now;
+				break;
+			}
+			idx = (uint32_t)(sh->wheel_slot & (PACE_SLOTS - 1));
+			*p = sh->wheel[idx];
+			sh->wheel[idx] = 0;
+			sh->wheel_slot++;
+			continue;
+		}
+		due[n++] = *p - 1;
+		rte_prefetch0(&sh->pipes[*p - 1]);
+		*p = sh->wheel_next[*p - 1];
+	}
+	return n;
+}
+
+/*
  * Wake the pipes of every slot that has passed, PACE_BUDGET pipes at most;
- * a slot not finished keeps the rest of its pipes for the next call.
+ * a slot not finished keeps the rest of its pipes for the next call. The
+ * pipes go a batch at a time, gathered across slots (at peak a slot holds
+ * a pipe or two): their states are fetched together, then their first
+ * FIFOs, then their first frames, then they are woken.
  */
 static void
 pace_release(struct lc_shaper *sh, uint64_t now)
 {
 	struct rte_mbuf *out[PACE_BATCH];
+	uint32_t due[PACE_BATCH];
 	uint64_t slot_now = now >> sh->slot_shift;
-	uint32_t n_out = 0, budget = PACE_BUDGET, slots = 0;
+	uint32_t n_out = 0, budget = PACE_BUDGET, slots = 0, p = sh->wheel_carry, n;
 	bool to_sched = false;
 
-	if (sh->wheel_slot >= slot_now)
+	if (sh->wheel_slot + PACE_RELEASE_SLOTS > slot_now && p == 0)
 		return;
 	port_refill(sh, now);
 
-	while (sh->wheel_slot < slot_now) {
-		uint32_t idx, p, n = 0;
-		uint32_t due[PACE_BATCH];
-
-		/*
-		 * Behind by more than the wheel (the worker was away): every
-		 * slot has been looked at once, so every pipe waiting was woken
-		 * or put back, and the wheel moves to now.
-		 */
-		if (slots++ == PACE_SLOTS) {
-			sh->wheel_slot = slot_now;
-			break;
-		}
-		idx = (uint32_t)(sh->wheel_slot & (PACE_SLOTS - 1));
-		p = sh->wheel[idx];
-		/*
-		 * The slot's pipes, a batch at a time: their states are
-		 * fetched together, then their first frames, then woken. Wakes
-		 * put pipes back in later slots, never in this one.
-		 */
-		sh->wheel[idx] = 0;
-		while (p != 0 && budget > 0) {
-			for (n = 0; p != 0 && n < RTE_MIN(budget, PACE_BATCH); n++) {
-				const struct lc_shaper_pipe *dp = &sh->pipes[p - 1];
-
-				due[n] = p - 1;
-				p = sh->wheel_next[p - 1];
-				rte_prefetch0(dp);
-			}
-			for (uint32_t i = 0; i < n; i++)
-				rte_prefetch0(&sh->fifos[sh->pipes[due[i]].pace.round_head - 1]);
-			for (uint32_t i = 0; i < n; i++)
-				rte_prefetch0(sh->fifos[sh->pipes[due[i]].pace.round_head - 1].head);
-			for (uint32_t i = 0; i < n; i++)
-				pace_wake(sh, due[i], now, out, &n_out, &to_sched);
-			budget -= n;
-		}
-		if (p != 0) {
-			/* Out of budget: the rest of the slot waits for the next call. */
-			sh->wheel[idx] = p;
-			break;
-		}
-		sh->wheel_slot++;
+	while (budget > 0 &&
+	       (n = pace_gather(sh, slot_now, &p, &slots, due,
+				RTE_MIN(budget, PACE_BATCH))) > 0) {
+		for (uint32_t i = 0; i < n; i++)
+			rte_prefetch0(&sh->fifos[sh->pipes[due[i]].pace.round_head - 1]);
+		for (uint32_t i = 0; i < n; i++)
+			rte_prefetch0(sh->fifos[sh->pipes[due[i]].pace.round_head - 1].head);
+		for (uint32_t i = 0; i < n; i++)
+			pace_wake(sh, due[i], now, out, &n_out, &to_sched);
+		budget -= n;
 	}
+	/* Out of budget: the rest of the slot last taken goes first next call. */
+	sh->wheel_carry = p;
 	sched_put(sh, out, n_out);
 }
 
@@ -1710,6 +1732,7 @@ pace_release_all(struct lc_shaper *sh)
 			sched_batch(sh, out, &n_out, pace_pop(sh, pipe));
 	sched_put(sh, out, n_out);
 	memset(sh->wheel, 0, sizeof(*sh->wheel) * PACE_SLOTS);
+	sh->wheel_carry = 0;
 }
 
 /*

@@ -251,9 +251,15 @@ run_until(struct run *r, uint64_t until, uint64_t from, uint64_t to, bool extend
 	}
 }
 
-/* Drain every queue (the pipes must be fast enough for that). */
+/*
+ * Drain every queue, max_ms at most (the pipes must be fast enough for
+ * that), counting what leaves: by pipe into per_pipe (pipes up to
+ * max_pipe; may be NULL), and the frames of `len` bytes into *of_len (may
+ * be NULL). Returns the frames dequeued.
+ */
 static uint64_t
-drain(struct lc_shaper *sh, uint64_t max_ms)
+drain_counted(struct lc_shaper *sh, uint64_t max_ms, uint32_t *per_pipe,
+	      uint32_t max_pipe, uint32_t len, uint32_t *of_len)
 {
 	struct rte_mbuf *out[BURST];
 	uint64_t until = rte_rdtsc() + ms_to_tsc(max_ms), n = 0;
@@ -261,10 +267,27 @@ drain(struct lc_shaper *sh, uint64_t max_ms)
 	while (lc_shaper_queued(sh) > 0 && rte_rdtsc() < until) {
 		uint32_t k = lc_shaper_dequeue(sh, out, BURST, rte_rdtsc());
 
+		for (uint32_t i = 0; i < k; i++) {
+			uint32_t pipe = lc_shaper_pkt_pipe(sh, out[i]);
+
+			if (per_pipe != NULL) {
+				assert_true(pipe <= max_pipe);
+				per_pipe[pipe]++;
+			}
+			if (of_len != NULL && out[i]->pkt_len == len)
+				(*of_len)++;
+		}
 		n += k;
 		rte_pktmbuf_free_bulk(out, k);
 	}
 	return n;
+}
+
+/* Drain every queue (the pipes must be fast enough for that). */
+static uint64_t
+drain(struct lc_shaper *sh, uint64_t max_ms)
+{
+	return drain_counted(sh, max_ms, NULL, 0, 0, NULL);
 }
 
 /* The rate of `bytes` over `cycles` of rte_sched's clock. */
@@ -1171,6 +1194,42 @@ test_many_saturated(void **state)
 
 /* ---- main ------------------------------------------------------------- */
 
+/*
+ * More pipes due at once than a dequeue wakes, each due again beyond the
+ * wheel's reach: every pipe is woken in its turn, none is lost, and each
+ * sends at its rate. 600 pipes at 8 kbit/s with a burst of one frame and
+ * three frames each: one at once, the next after about 0.5 s, the last
+ * after 1.5 s.
+ */
+static void
+test_pacer_crowd(void **state)
+{
+	struct lc_shaper_params p = params(LC_SHAPER_SCHED, 600);
+	static uint32_t per_pipe[601];
+	struct lc_shaper *sh;
+	uint64_t t0;
+
+	(void)state;
+	p.mtu = 1518;
+	p.queue_size = 4;
+	sh = make(&p);
+	memset(per_pipe, 0, sizeof(per_pipe));
+	for (uint32_t i = 1; i <= 600; i++)
+		assert_int_equal(lc_shaper_set_pipe(sh, i, 8000, 1518), 0);
+	for (uint32_t i = 1; i <= 600; i++)
+		assert_int_equal(offer(sh, i, 3, 1000), 3);
+	t0 = rte_rdtsc();
+	drain_counted(sh, 4000, per_pipe, 600, 0, NULL);
+	print_message("    1800 frames of 600 pipes out in %.0f ms\n",
+		      (double)(rte_rdtsc() - t0) * 1000.0 / (double)rte_get_tsc_hz());
+	for (uint32_t i = 1; i <= 600; i++)
+		assert_int_equal(per_pipe[i], 3);
+	/* The last frames were due after 1.5 s: none came much before. */
+	assert_true(rte_rdtsc() - t0 > ms_to_tsc(1400));
+	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
+	lc_shaper_free(sh);
+}
+
 /* ---- flow queuing ---------------------------------------------------- */
 
 #define FQ_FLOWS 64u
@@ -1285,8 +1344,6 @@ test_fq_full_drops_fattest(void **state)
 	struct lc_shaper *sh = fq_shaper(16);
 	struct lc_shaper_stats st;
 	uint32_t sparse = 0;
-	struct rte_mbuf *out[BURST];
-	uint64_t until;
 
 	(void)state;
 	assert_int_equal(offer_flow(sh, 1, FQ_BULK, 16, 1000), 16);
@@ -1303,14 +1360,7 @@ test_fq_full_drops_fattest(void **state)
 	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE - 16);
 
 	assert_int_equal(lc_shaper_set_pipe(sh, 1, 0, 0), 0);
-	until = rte_rdtsc() + ms_to_tsc(2000);
-	while (lc_shaper_queued(sh) > 0 && rte_rdtsc() < until) {
-		uint32_t k = lc_shaper_dequeue(sh, out, BURST, rte_rdtsc());
-
-		for (uint32_t i = 0; i < k; i++)
-			sparse += out[i]->pkt_len == 100;
-		rte_pktmbuf_free_bulk(out, k);
-	}
+	drain_counted(sh, 2000, NULL, 0, 100, &sparse);
 	assert_int_equal(sparse, 2);
 	assert_int_equal(lc_shaper_queued(sh), 0);
 	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
@@ -1327,8 +1377,6 @@ static void
 test_fq_slot_owned(void **state)
 {
 	struct lc_shaper *sh = fq_shaper(256);
-	struct rte_mbuf *out[BURST];
-	uint64_t until;
 	uint32_t per_pipe[3] = { 0, 0, 0 };
 
 	(void)state;
@@ -1338,18 +1386,8 @@ test_fq_slot_owned(void **state)
 	assert_int_equal(offer_flow(sh, 2, LC_SHAPER_NO_FLOW, 5, 500), 5);
 	assert_int_equal(lc_shaper_set_pipe(sh, 1, 0, 0), 0);
 	assert_int_equal(lc_shaper_set_pipe(sh, 2, 0, 0), 0);
-	until = rte_rdtsc() + ms_to_tsc(2000);
-	while (lc_shaper_queued(sh) > 0 && rte_rdtsc() < until) {
-		uint32_t k = lc_shaper_dequeue(sh, out, BURST, rte_rdtsc());
-
-		for (uint32_t i = 0; i < k; i++) {
-			uint32_t pipe = lc_shaper_pkt_pipe(sh, out[i]);
-
-			assert_true(pipe == 1 || pipe == 2);
-			per_pipe[pipe]++;
-		}
-		rte_pktmbuf_free_bulk(out, k);
-	}
+	drain_counted(sh, 2000, per_pipe, 2, 0, NULL);
+	assert_int_equal(per_pipe[0], 0);
 	assert_int_equal(per_pipe[1], 10);
 	assert_int_equal(per_pipe[2], 20);
 	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
@@ -1422,10 +1460,8 @@ test_plan_moves(void **state)
 {
 	struct lc_shaper_params p = params(LC_SHAPER_SCHED, 8);
 	struct lc_shaper_plan_info info;
-	struct rte_mbuf *out[BURST];
+	uint32_t per_pipe[9] = { 0 };
 	struct lc_shaper *sh;
-	uint32_t from_1 = 0;
-	uint64_t until;
 
 	(void)state;
 	p.plans = 2;
@@ -1450,27 +1486,12 @@ test_plan_moves(void **state)
 	assert_int_equal(lc_shaper_pipe_plan(sh, 1), 0);
 	/* Its old pipe is not drained yet: pipe 4 cannot have it. */
 	assert_int_equal(lc_shaper_pipe_plan_set(sh, 4, 1), -ENOBUFS);
-	until = rte_rdtsc() + ms_to_tsc(2000);
-	while (lc_shaper_queued(sh) > 0 && rte_rdtsc() < until) {
-		uint32_t k = lc_shaper_dequeue(sh, out, BURST, rte_rdtsc());
-
-		for (uint32_t i = 0; i < k; i++)
-			from_1 += lc_shaper_pkt_pipe(sh, out[i]) == 1;
-		rte_pktmbuf_free_bulk(out, k);
-	}
-	assert_int_equal(from_1, 20);
+	drain_counted(sh, 2000, per_pipe, 8, 0, NULL);
+	assert_int_equal(per_pipe[1], 20);
 	assert_int_equal(lc_shaper_pipe_plan_set(sh, 4, 1), 0);
 	assert_int_equal(offer(sh, 4, 5, 1000), 5);
-	until = rte_rdtsc() + ms_to_tsc(2000);
-	from_1 = 0;
-	while (lc_shaper_queued(sh) > 0 && rte_rdtsc() < until) {
-		uint32_t k = lc_shaper_dequeue(sh, out, BURST, rte_rdtsc());
-
-		for (uint32_t i = 0; i < k; i++)
-			from_1 += lc_shaper_pkt_pipe(sh, out[i]) == 4;
-		rte_pktmbuf_free_bulk(out, k);
-	}
-	assert_int_equal(from_1, 5);
+	drain_counted(sh, 2000, per_pipe, 8, 0, NULL);
+	assert_int_equal(per_pipe[4], 5);
 	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
 	lc_shaper_free(sh);
 }
@@ -1565,6 +1586,7 @@ main(void)
 		cmocka_unit_test_setup(test_aqm, whole_pools),
 		cmocka_unit_test_setup(test_pie_controller, whole_pools),
 		cmocka_unit_test_setup(test_memory, whole_pools),
+		cmocka_unit_test_setup(test_pacer_crowd, whole_pools),
 		cmocka_unit_test_setup(test_fq_sparse_first, whole_pools),
 		cmocka_unit_test_setup(test_fq_round, whole_pools),
 		cmocka_unit_test_setup(test_fq_full_drops_fattest, whole_pools),
