@@ -121,9 +121,7 @@ batch_assign(void *ctx, struct lc_mgmt_req *reqs, unsigned int n)
 			/* The new user comes to life just before its assignment. */
 			struct lc_wire_assignment born = {
 				.op = LC_WIRE_USER_ADD, .user = user[i]->id,
-				.limits = wire_limits(user[i]->up, user[i]->down,
-						      user[i]->burst_up,
-						      user[i]->burst_down),
+				.limits = wire_limits(user[i]),
 			};
 			born_at[i] = (int)k;
 			list[k + 1] = *e;

@@ -60,6 +60,10 @@ void users_stop(struct daemon *d);   /* saves the state file */
 void users_free(struct daemon *d);
 void users_stats_json(struct daemon *d, json_t *reply);
 
+/* Plans (plan_cmds.c): the plan commands and stats' "plans" section. */
+int plans_register_cmds(struct daemon *d);
+void plans_stats_json(struct daemon *d, json_t *reply);
+
 /*
  * Nodes (nodes.c): the VPN servers assignments come through, by name on
  * the control thread and by a small id (1..LC_ASSIGN_NODES_MAX) on the

@@ -316,6 +316,8 @@ shapers_up(struct daemon *d, const uint16_t port[LC_SIDE_MAX])
 				   sc->unassigned_down,
 			.hz = rte_get_tsc_hz(),
 			.flows = d->conf.flows.capacity,
+			.plans = sc->plans,
+			.plan_users = sc->plan_users,
 		};
 
 		d->min_rate[dir] = RTE_MAX((uint64_t)LC_SHAPER_RATE_MIN,
@@ -596,6 +598,8 @@ control_up(struct daemon *d)
 		rc = wire_register_cmds(d);
 	if (rc == 0)
 		rc = users_register_cmds(d);
+	if (rc == 0)
+		rc = plans_register_cmds(d);
 	if (rc == 0)
 		rc = nodes_create(d);
 	if (rc == 0)

@@ -72,6 +72,7 @@ enum scrape_part {
 	PART_USER_DROPS,
 	PART_USER_LIMIT,
 	PART_USER_FLOWS,
+	PART_PLAN_BYTES,       /* summed in the PART_USER_BYTES pass */
 	PART_END,
 };
 
@@ -91,6 +92,8 @@ struct scrape {
 	uint64_t head_tsc;     /* the first step's: with the worker's calls */
 	uint64_t step_max_tsc; /* the longest of the others */
 	size_t sent;           /* bytes of the chunk given to MHD */
+	/* Bytes of each plan's users, by direction, as PART_USER_BYTES saw them. */
+	uint64_t plan_bytes[LC_USER_PLANS_MAX + 1][LC_FLOW_DIRS];
 	struct metrics_text text;
 	char buf[CHUNK_BYTES];
 };
@@ -430,6 +433,58 @@ write_nodes(struct daemon *d, struct metrics_text *t)
 	}
 }
 
+/* The plans: LC_USER_PLANS_MAX at most, so in the first step. */
+static void
+write_plans(struct daemon *d, struct metrics_text *t)
+{
+	const struct lc_plan *p;
+	uint32_t cursor = 0;
+
+	if (lc_user_plan_slots(d->users) == 0)
+		return;
+	family(t, "linecap_plan_users", "gauge", "Users in the plan now.");
+	while ((p = lc_user_plan_next(d->users, &cursor)) != NULL)
+		metrics_text_u64(t, "linecap_plan_users",
+				 &(struct metrics_label){ "plan", p->name }, 1, p->users);
+	family(t, "linecap_plan_total_bps", "gauge",
+	       "The plan's total rate in bit/s, by direction; 0: none.");
+	cursor = 0;
+	while ((p = lc_user_plan_next(d->users, &cursor)) != NULL) {
+		struct metrics_label l[2] = { { "plan", p->name }, { "direction", "up" } };
+
+		metrics_text_u64(t, "linecap_plan_total_bps", l, 2, p->total_up);
+		l[1].value = "down";
+		metrics_text_u64(t, "linecap_plan_total_bps", l, 2, p->total_down);
+	}
+}
+
+/*
+ * Bytes of each plan: the sum of its users' counters that the
+ * PART_USER_BYTES pass of this scrape saw, so it costs no pass of its own.
+ * A user leaving the plan takes its bytes along.
+ */
+static void
+write_plan_bytes(struct daemon *d, struct scrape *s)
+{
+	const struct lc_plan *p;
+	uint32_t cursor = 0;
+
+	if (lc_user_plan_slots(d->users) == 0)
+		return;
+	family(&s->text, "linecap_plan_bytes_total", "counter",
+	       "Bytes of the frames of the plan's users now, by direction.");
+	while ((p = lc_user_plan_next(d->users, &cursor)) != NULL) {
+		for (int dir = 0; dir < LC_FLOW_DIRS; dir++) {
+			struct metrics_label l[2] = {
+				{ "plan", p->name }, { "direction", dir_name[dir] },
+			};
+
+			metrics_text_u64(&s->text, "linecap_plan_bytes_total", l, 2,
+					 s->plan_bytes[p->id][dir]);
+		}
+	}
+}
+
 static void
 write_head(struct daemon *d, struct metrics_text *t)
 {
@@ -463,6 +518,7 @@ write_head(struct daemon *d, struct metrics_text *t)
 		write_assignments(t, &ac);
 	answered = answered && rc != -ETIMEDOUT;
 	write_users(d, t);
+	write_plans(d, t);
 	write_nodes(d, t);
 
 	double hz = (double)rte_get_tsc_hz();
@@ -493,7 +549,7 @@ write_head(struct daemon *d, struct metrics_text *t)
 
 static const struct {
 	const char *name, *type, *help;
-} user_family[PART_END] = {
+} user_family[PART_PLAN_BYTES] = {
 	[PART_USER_BYTES] = { "linecap_user_bytes_total", "counter",
 		"Bytes of the user's frames, by direction." },
 	[PART_USER_PACKETS] = { "linecap_user_packets_total", "counter",
@@ -506,12 +562,18 @@ static const struct {
 		"Flows bound to the user now." },
 };
 
-/* One user's lines of the part: at most two of METRICS_LINE_MAX. */
+/*
+ * One user's lines of the scrape's part: at most two of METRICS_LINE_MAX.
+ * Its bytes count into its plan's too, with the very values written.
+ */
 static void
-write_user(struct daemon *d, struct metrics_text *t, enum scrape_part part,
-	   const struct lc_user *u)
+write_user(struct daemon *d, struct scrape *s, const struct lc_user *u)
 {
 	const struct lc_worker_user *w = &lc_assign_users(d->assign)[u->id];
+	struct metrics_text *t = &s->text;
+	enum scrape_part part = s->part;
+	uint64_t *plan = u->plan != 0 && u->plan <= LC_USER_PLANS_MAX ?
+			 s->plan_bytes[u->plan] : NULL;
 	const char *name = user_family[part].name;
 	struct metrics_label l[2] = { { "user", u->email }, { "direction", NULL } };
 
@@ -526,6 +588,8 @@ write_user(struct daemon *d, struct metrics_text *t, enum scrape_part part,
 		switch (part) {
 		case PART_USER_BYTES:
 			v = __atomic_load_n(&w->bytes[dir], __ATOMIC_RELAXED);
+			if (plan != NULL)
+				plan[dir] += v;
 			break;
 		case PART_USER_PACKETS:
 			v = __atomic_load_n(&w->packets[dir], __ATOMIC_RELAXED);
@@ -554,7 +618,7 @@ scrape_step(struct daemon *d, struct scrape *s)
 		s->part++;
 	} else {
 		/* Room for a family's two lines and a user's two, every time. */
-		while (s->part < PART_END && users < STEP_USERS &&
+		while (s->part < PART_PLAN_BYTES && users < STEP_USERS &&
 		       metrics_text_room(&s->text) >= 4 * METRICS_LINE_MAX) {
 			const struct lc_user *u;
 
@@ -570,8 +634,14 @@ scrape_step(struct daemon *d, struct scrape *s)
 				s->family_written = false;
 				continue;
 			}
-			write_user(d, &s->text, s->part, u);
+			write_user(d, s, u);
 			users++;
+		}
+		/* Two lines a plan, in one step; or all in the next. */
+		if (s->part == PART_PLAN_BYTES && metrics_text_room(&s->text) >=
+		    (2 * LC_USER_PLANS_MAX + 2) * METRICS_LINE_MAX) {
+			write_plan_bytes(d, s);
+			s->part++;
 		}
 	}
 	if (s->text.full)

@@ -48,6 +48,45 @@ email_ok(const char *email, json_t *reply)
 	return false;
 }
 
+/*
+ * A user cannot join a plan that holds plan_users users already, nor,
+ * for a moment, one whose free places still hold frames of users that
+ * left it (the shaper frees a place once they are out).
+ */
+static int
+plan_full(struct daemon *d, json_t *reply, uint32_t plan)
+{
+	const struct lc_plan *p = lc_user_plan_get(d->users, plan);
+
+	if (p != NULL && p->users < lc_user_plan_capacity(d->users))
+		return lc_mgmt_error(reply, "plan %s has no free place yet: the "
+				     "places of users that left it still hold their "
+				     "frames; try again in a moment", p->name);
+	return lc_mgmt_error(reply, "plan %s is full (%u users, [shaper] "
+			     "plan_users)", p != NULL ? p->name : "?",
+			     lc_user_plan_capacity(d->users));
+}
+
+int
+limits_refused(struct daemon *d, json_t *reply, int rc, const char *what,
+	       uint32_t plan)
+{
+	if (rc == -ENOSPC)
+		no_profile(d, reply);
+	else if (rc == -ENOBUFS)
+		plan_full(d, reply, plan);
+	else if (rc == -ENOTSUP)
+		lc_mgmt_error(reply, "%s: plans need [shaper] engine = sched and "
+			      "an aqm other than red", what);
+	else if (rc == -EINVAL)
+		lc_mgmt_error(reply, "%s: a rate is too low for the port (at least "
+			      "the port rate / 2^21) or a burst smaller than a "
+			      "frame", what);
+	else
+		worker_error(reply, what, rc); /* says when it did not answer */
+	return rc;
+}
+
 /* A user that the registry just made must come to life in the worker too. */
 static int
 user_born(struct daemon *d, const struct lc_user *u, json_t *reply)
@@ -55,20 +94,12 @@ user_born(struct daemon *d, const struct lc_user *u, json_t *reply)
 	int rc = worker_user_add(d, u);
 
 	if (rc != 0) {
-		uint32_t id = u->id;
+		uint32_t id = u->id, plan = u->plan;
 
 		/* Nothing half-applied: the registry forgets the user again. */
 		lc_user_del(d->users, id);
 		lc_user_reclaim(d->users, id);
-		if (rc == -ENOSPC)
-			no_profile(d, reply);
-		else if (rc == -EINVAL)
-			lc_mgmt_error(reply, "user not created: a rate is too low for "
-				      "the port (at least the port rate / 2^21) or a "
-				      "burst smaller than a frame");
-		else
-			lc_mgmt_error(reply, "user not created: the worker refused "
-				      "id %u: %s", id, strerror(-rc));
+		limits_refused(d, reply, rc, "user not created", plan);
 	}
 	return rc;
 }
@@ -111,12 +142,25 @@ burst_min(const struct daemon *d)
 	return (uint64_t)d->conf.wire.mtu + d->conf.shaper.frame_overhead;
 }
 
+/* Why the registry refused a `user set` (lc_user_preview()). */
+static int
+user_set_refused(struct daemon *d, json_t *reply, int rc, uint32_t plan)
+{
+	if (rc == -ENOSPC)
+		return lc_mgmt_error(reply, "no room for another user ([users] "
+				     "capacity = %u)", d->conf.users.capacity);
+	if (rc == -ENOBUFS)
+		return plan_full(d, reply, plan);
+	return lc_mgmt_error(reply, "user not set: %s", strerror(-rc));
+}
+
 /* One `user set` line, applied but not saved. */
 static int
 apply_user_set(struct daemon *d, int argc, char **argv, json_t *reply)
 {
 	struct lc_user_limits lim = { 0 };
 	const struct lc_user *u;
+	struct lc_user next;
 	bool created;
 	int rc;
 
@@ -124,7 +168,8 @@ apply_user_set(struct daemon *d, int argc, char **argv, json_t *reply)
 		return -EINVAL;
 	/* Check every argument before anything is applied. */
 	char why[256];
-	if (lc_user_parse_limits(argc - 1, argv + 1, &lim, why, sizeof(why)) != 0)
+	if (lc_user_parse_set(d->users, argc - 1, argv + 1, &lim, why,
+			      sizeof(why)) != 0)
 		return lc_mgmt_error(reply, "%s", why);
 	if (((lim.fields & LC_USER_LIMIT_UP) && lim.up < d->min_rate[LC_FLOW_DIR_UP]) ||
 	    ((lim.fields & LC_USER_LIMIT_DOWN) &&
@@ -151,41 +196,47 @@ apply_user_set(struct daemon *d, int argc, char **argv, json_t *reply)
 				     lim.burst_down, burst_min(d), d->conf.wire.mtu,
 				     d->conf.shaper.frame_overhead);
 	/*
-	 * An existing user's new limits go to the shaper first: if it has no
-	 * room for them, the registry keeps the old ones too.
+	 * What the user will be, checked by the registry; an existing user's
+	 * new limits and plan then go to the shaper first: if it has no room
+	 * for them, the registry keeps the old ones too.
 	 */
+	rc = lc_user_preview(d->users, argv[0], &lim, &next);
+	if (rc != 0)
+		return user_set_refused(d, reply, rc, lim.plan);
 	u = lc_user_find(d->users, argv[0]);
-	if (u != NULL && (lim.fields & (LC_USER_LIMIT_UP | LC_USER_LIMIT_DOWN |
-					LC_USER_LIMIT_BURST_UP | LC_USER_LIMIT_BURST_DOWN))) {
-		struct lc_wire_limits l = wire_limits(
-			lim.fields & LC_USER_LIMIT_UP ? lim.up : u->up,
-			lim.fields & LC_USER_LIMIT_DOWN ? lim.down : u->down,
-			lim.fields & LC_USER_LIMIT_BURST_UP ? lim.burst_up : u->burst_up,
-			lim.fields & LC_USER_LIMIT_BURST_DOWN ? lim.burst_down :
-			u->burst_down);
+	if (u != NULL && limits_differ(u, &next)) {
+		struct lc_wire_limits l = wire_limits(&next);
 
 		rc = lc_wire_user_set(d->wire, u->id, &l);
-		if (rc == -ENOSPC)
-			return no_profile(d, reply);
-		if (rc == -EINVAL)
-			return lc_mgmt_error(reply, "user not set: a rate is too low for "
-					     "the port (at least the port rate / 2^21) or a "
-					     "burst smaller than a frame");
 		if (rc != 0)
-			return lc_mgmt_error(reply, "user not set: the shaper refused "
-					     "the limits: %s", strerror(-rc));
+			return limits_refused(d, reply, rc, "user not set", next.plan);
 	}
 	rc = lc_user_set(d->users, argv[0], &lim, true, lc_monotonic_sec(), &u,
 			 &created);
-	if (rc == -ENOSPC)
-		return lc_mgmt_error(reply, "no room for another user ([users] "
-				     "capacity = %u)", d->conf.users.capacity);
 	if (rc != 0)
-		return lc_mgmt_error(reply, "user not set: %s", strerror(-rc));
+		return user_set_refused(d, reply, rc, lim.plan);
 	if (created && user_born(d, u, reply) != 0)
 		return -EIO;
 	json_object_set_new(reply, "user", user_json(d, u));
 	return 0;
+}
+
+void
+apply_batch(struct daemon *d, struct lc_mgmt_req *reqs, unsigned int n,
+	    int (*apply)(struct daemon *d, int argc, char **argv, json_t *reply))
+{
+	for (unsigned int i = 0; i < n; i++)
+		reqs[i].rc = apply(d, reqs[i].argc, reqs[i].argv, reqs[i].reply);
+	save_batch(d, reqs, n);
+}
+
+int
+run_one(lc_mgmt_batch_fn batch, void *ctx, int argc, char **argv, json_t *reply)
+{
+	struct lc_mgmt_req req = { .argc = argc, .argv = argv, .reply = reply };
+
+	batch(ctx, &req, 1);
+	return req.rc;
 }
 
 /*
@@ -196,21 +247,13 @@ apply_user_set(struct daemon *d, int argc, char **argv, json_t *reply)
 static void
 batch_user_set(void *ctx, struct lc_mgmt_req *reqs, unsigned int n)
 {
-	struct daemon *d = ctx;
-
-	for (unsigned int i = 0; i < n; i++)
-		reqs[i].rc = apply_user_set(d, reqs[i].argc, reqs[i].argv,
-					    reqs[i].reply);
-	save_batch(d, reqs, n);
+	apply_batch(ctx, reqs, n, apply_user_set);
 }
 
 static int
 cmd_user_set(void *ctx, int argc, char **argv, json_t *reply)
 {
-	struct lc_mgmt_req req = { .argc = argc, .argv = argv, .reply = reply };
-
-	batch_user_set(ctx, &req, 1);
-	return req.rc;
+	return run_one(batch_user_set, ctx, argc, argv, reply);
 }
 
 static const struct lc_user *
@@ -228,10 +271,11 @@ find_user(struct daemon *d, const char *email, json_t *reply)
 
 /* One `user del` line, applied but not saved. */
 static int
-apply_user_del(struct daemon *d, char **argv, json_t *reply)
+apply_user_del(struct daemon *d, int argc, char **argv, json_t *reply)
 {
 	const struct lc_user *u = find_user(d, argv[0], reply);
 
+	(void)argc;
 	if (u == NULL)
 		return -ENOENT;
 	uint32_t id = u->id;
@@ -250,20 +294,13 @@ apply_user_del(struct daemon *d, char **argv, json_t *reply)
 static void
 batch_user_del(void *ctx, struct lc_mgmt_req *reqs, unsigned int n)
 {
-	struct daemon *d = ctx;
-
-	for (unsigned int i = 0; i < n; i++)
-		reqs[i].rc = apply_user_del(d, reqs[i].argv, reqs[i].reply);
-	save_batch(d, reqs, n);
+	apply_batch(ctx, reqs, n, apply_user_del);
 }
 
 static int
 cmd_user_del(void *ctx, int argc, char **argv, json_t *reply)
 {
-	struct lc_mgmt_req req = { .argc = argc, .argv = argv, .reply = reply };
-
-	batch_user_del(ctx, &req, 1);
-	return req.rc;
+	return run_one(batch_user_del, ctx, argc, argv, reply);
 }
 
 static int
@@ -325,9 +362,9 @@ cmd_save(void *ctx, int argc, char **argv, json_t *reply)
 }
 
 static const struct lc_mgmt_cmd user_cmds[] = {
-	{ "user set", "EMAIL [up=RATE] [down=RATE] [burst=SIZE]",
-	  "create or update a static user (saved, never collected)", 1, 6, cmd_user_set,
-	  batch_user_set },
+	{ "user set", "EMAIL [up=RATE] [down=RATE] [burst=SIZE] [plan=NAME|none]",
+	  "create or update a static user (saved, never collected)", 1,
+	  1 + LC_USER_SET_ARGS_MAX, cmd_user_set, batch_user_set },
 	{ "user del", "EMAIL", "remove a user; its flows become unassigned", 1, 1,
 	  cmd_user_del, batch_user_del },
 	{ "user get", "EMAIL", "show a user and its counters", 1, 1, cmd_user_get },

@@ -55,27 +55,44 @@ users_save_error(void)
 	return save_state.error;
 }
 
-/* A user's limits as the worker takes them. */
+/* A user's limits and plan as the worker takes them. */
 struct lc_wire_limits
-wire_limits(uint64_t up, uint64_t down, uint64_t burst_up, uint64_t burst_down)
+wire_limits(const struct lc_user *u)
 {
 	struct lc_wire_limits l = {
-		.rate = { [LC_FLOW_DIR_UP] = up, [LC_FLOW_DIR_DOWN] = down },
-		.burst = { [LC_FLOW_DIR_UP] = (uint32_t)burst_up,
-			   [LC_FLOW_DIR_DOWN] = (uint32_t)burst_down },
+		.rate = { [LC_FLOW_DIR_UP] = u->up, [LC_FLOW_DIR_DOWN] = u->down },
+		.burst = { [LC_FLOW_DIR_UP] = (uint32_t)u->burst_up,
+			   [LC_FLOW_DIR_DOWN] = (uint32_t)u->burst_down },
+		.plan = u->plan,
 	};
 
 	return l;
+}
+
+bool
+limits_differ(const struct lc_user *u, const struct lc_user *next)
+{
+	return u->up != next->up || u->down != next->down ||
+	       u->burst_up != next->burst_up || u->burst_down != next->burst_down ||
+	       u->plan != next->plan;
 }
 
 /* A user of the registry comes to life on the worker. */
 int
 worker_user_add(struct daemon *d, const struct lc_user *u)
 {
-	struct lc_wire_limits l = wire_limits(u->up, u->down, u->burst_up,
-					      u->burst_down);
+	struct lc_wire_limits l = wire_limits(u);
 
 	return lc_wire_user_add(d->wire, u->id, &l);
+}
+
+/* The name of a user's plan, or JSON null. */
+static json_t *
+plan_name_json(struct daemon *d, const struct lc_user *u)
+{
+	const struct lc_plan *p = lc_user_plan_get(d->users, u->plan);
+
+	return p != NULL ? json_string(p->name) : json_null();
 }
 
 static json_t *
@@ -94,11 +111,12 @@ user_json(struct daemon *d, const struct lc_user *u)
 	const struct lc_worker_user *us = &lc_assign_users(d->assign)[u->id];
 	bool tap = lc_wire_mode(d->wire) == LC_WIRE_TAP;
 
-	return json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:b,s:I,s:I,s:o,s:{s:o,s:o}}",
+	return json_pack("{s:s,s:I,s:I,s:I,s:o,s:I,s:I,s:b,s:I,s:I,s:o,s:{s:o,s:o}}",
 		"email", u->email,
 		"id", (json_int_t)u->id,
 		"up", (json_int_t)u->up,
 		"down", (json_int_t)u->down,
+		"plan", plan_name_json(d, u),
 		"burst_up", (json_int_t)u->burst_up,
 		"burst_down", (json_int_t)u->burst_down,
 		"static", u->is_static,
@@ -237,6 +255,9 @@ users_create(struct daemon *d)
 		.capacity = d->conf.users.capacity,
 		.default_up = d->conf.shaper.default_up,
 		.default_down = d->conf.shaper.default_down,
+		.plans = d->conf.shaper.plans,
+		/* As the shaper rounds it: a plan is full when its pipes are. */
+		.plan_users = rte_align32pow2(d->conf.shaper.plan_users),
 	};
 	struct lc_assign_params ap = {
 		.name = "lc",
@@ -311,9 +332,12 @@ users_start(struct daemon *d)
 {
 	const struct lc_user *u;
 	uint32_t cursor = 0, n = 0;
+	int rc = plans_start(d);
 
+	if (rc != 0)
+		return rc;
 	while ((u = lc_user_next(d->users, &cursor)) != NULL) {
-		int rc = worker_user_add(d, u);
+		rc = worker_user_add(d, u);
 
 		if (rc != 0) {
 			lc_log("error", "user %s (id %u): the worker refused it: %s",
@@ -321,7 +345,10 @@ users_start(struct daemon *d)
 			       "a rate below the port rate / 2^21 or a burst smaller "
 			       "than a frame ([shaper] port_rate, [wire] mtu)" :
 			       rc == -ENOSPC ? "more distinct pairs of rate and burst "
-			       "than [shaper] profiles" : strerror(-rc));
+			       "than [shaper] profiles" : rc == -ENOBUFS ? "its plan "
+			       "is full ([shaper] plan_users)" : rc == -ENOTSUP ?
+			       "plans need [shaper] engine = sched and an aqm other "
+			       "than red" : strerror(-rc));
 			return rc;
 		}
 		n++;
@@ -413,6 +440,7 @@ users_stats_json(struct daemon *d, json_t *reply)
 		"static", (int)st, "dynamic", (int)dyn,
 		"retired", (int)lc_user_retired_count(d->users),
 		"capacity", (int)d->conf.users.capacity));
+	plans_stats_json(d, reply);
 	json_object_set_new(reply, "unassigned", json_pack("{s:o,s:o}",
 		"up", direction_json(unassigned, LC_FLOW_DIR_UP, tap),
 		"down", direction_json(unassigned, LC_FLOW_DIR_DOWN, tap)));

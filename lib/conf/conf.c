@@ -126,6 +126,8 @@ static const struct key_def key_defs[] = {
 	R(shaper, port_rate, 0, 0),
 	U(shaper, frame_overhead, 0, 64, 0),
 	U(shaper, profiles, 2, 65536, 1024),
+	U(shaper, plans, 0, LC_SHAPER_PLANS_MAX, 4),
+	U(shaper, plan_users, 1, 65536, LC_SHAPER_PLAN_USERS_DEFAULT),
 
 	U(users, capacity, 16, 1048576, 65536),
 	S(users, state_file, "/var/lib/linecap/users.conf"),
@@ -485,11 +487,29 @@ lc_conf_load(const char *path, struct lc_conf *out, lc_conf_warn_fn warn,
 		}
 	}
 	free(entries);
+	/*
+	 * Unset, plan_users follows a small [users] capacity down, so that
+	 * a file written before plans existed still loads.
+	 */
+	if (rc == 0 && !rte_cfgfile_has_entry(cfg, "shaper", "plan_users") &&
+	    conf.shaper.plan_users > conf.users.capacity)
+		conf.shaper.plan_users = conf.users.capacity;
 	rte_cfgfile_close(cfg);
 
 	if (rc == 0 && conf.wire.client_port == conf.wire.server_port) {
 		snprintf(err, errlen, "%s: [wire] server_port = '%u': must differ "
 			 "from client_port", path, conf.wire.server_port);
+		rc = -EINVAL;
+	}
+	/*
+	 * A plan never holds more users than exist; the shaper sizes each
+	 * plan's pipes for plan_users, so a larger value is memory spent on
+	 * nothing.
+	 */
+	if (rc == 0 && conf.shaper.plan_users > conf.users.capacity) {
+		snprintf(err, errlen, "%s: [shaper] plan_users = '%u': at most "
+			 "[users] capacity (%u)", path, conf.shaper.plan_users,
+			 conf.users.capacity);
 		rc = -EINVAL;
 	}
 	if (rc == 0)

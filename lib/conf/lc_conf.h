@@ -70,6 +70,8 @@ struct lc_conf_shaper {
 	uint64_t port_rate;   /* bit/s; 0 = link speed */
 	uint32_t frame_overhead; /* bytes added to every frame */
 	uint32_t profiles;    /* distinct (rate, burst) pairs per direction */
+	uint32_t plans;       /* plan slots, ids 1..plans (0: no plans) */
+	uint32_t plan_users;  /* users a plan holds at most (rounded up to 2^n) */
 };
 
 struct lc_conf_users {

@@ -44,10 +44,17 @@ extern "C" {
 /* Largest capacity, so that ids and table sizes stay far from overflow. */
 #define LC_USER_CAPACITY_MAX (UINT32_C(1) << 24)
 
+/* Plans a registry holds at most (the shaper's LC_SHAPER_PLANS_MAX). */
+#define LC_USER_PLANS_MAX 62u
+/* Longest plan name, in bytes: [A-Za-z0-9._-]. */
+#define LC_PLAN_NAME_MAX 32
+
 struct lc_user_params {
 	uint32_t capacity;     /* ids 1..capacity; 1..LC_USER_CAPACITY_MAX */
-	uint64_t default_up;   /* bit/s of a new user whose up is not given */
-	uint64_t default_down; /* bit/s of a new user whose down is not given */
+	uint64_t default_up;   /* bit/s of a user whose up is not given */
+	uint64_t default_down; /* bit/s of a user whose down is not given */
+	uint32_t plans;        /* plan ids 1..plans; 0..LC_USER_PLANS_MAX */
+	uint32_t plan_users;   /* users a plan holds at most; 0: no limit */
 };
 
 /*
@@ -61,6 +68,7 @@ struct lc_user_params {
 #define LC_USER_LIMIT_DOWN       0x2u
 #define LC_USER_LIMIT_BURST_UP   0x4u
 #define LC_USER_LIMIT_BURST_DOWN 0x8u
+#define LC_USER_LIMIT_PLAN       0x10u
 
 /*
  * Limits of a `user set`. Only the fields named in `fields` are applied, so
@@ -72,6 +80,7 @@ struct lc_user_limits {
 	uint64_t down;       /* bit/s, at most LC_RATE_MAX */
 	uint64_t burst_up;   /* bytes, at most LC_USER_BURST_MAX; 0 = default */
 	uint64_t burst_down; /* bytes, at most LC_USER_BURST_MAX; 0 = default */
+	uint32_t plan;       /* plan id; 0 = out of any plan */
 };
 
 /*
@@ -85,13 +94,111 @@ struct lc_user {
 	uint16_t email_len;    /* bytes, without the NUL */
 	bool is_static;        /* made by `user set`: saved, never collected */
 	uint32_t active_flows; /* from the worker, by lc_user_note_activity() */
-	uint64_t up;           /* bit/s */
-	uint64_t down;         /* bit/s */
+	uint64_t up;           /* bit/s, in force: own, the plan's or default */
+	uint64_t down;         /* bit/s, in force */
+	uint32_t own;          /* LC_USER_LIMIT_UP/DOWN: rates set for it */
+	uint32_t plan;         /* plan id; 0: none */
 	uint64_t burst_up;     /* bytes; 0 = default */
 	uint64_t burst_down;   /* bytes; 0 = default */
 	uint64_t created;      /* caller's seconds: made, or loaded */
 	uint64_t last_traffic; /* caller's seconds; 0 = never */
 };
+
+struct lc_user_registry;
+
+/*
+ * A plan: a named group of users that share a total rate per direction,
+ * and the rate per direction a user of the plan has when none is set for
+ * the user itself. Every rate is in bit/s, 0 meaning none.
+ *
+ * A user's rate in force, per direction, is its own if one was set (`user
+ * set up=`, or a state file's up=), else its plan's per-user rate if the
+ * plan has one, else the registry's default. The registry keeps lc_user.up
+ * and .down at that rate as plans and users change.
+ */
+struct lc_plan {
+	char name[LC_PLAN_NAME_MAX + 1]; /* "": the slot is free */
+	uint32_t id;         /* 1..params.plans */
+	uint64_t total_up;   /* bit/s shared by the plan's users; 0: none */
+	uint64_t total_down;
+	uint64_t up;         /* bit/s of a user of the plan without its own */
+	uint64_t down;
+	uint32_t users;      /* live users in the plan */
+};
+
+/* lc_plan_limits.fields: which of the values are given. */
+#define LC_PLAN_TOTAL_UP   0x1u
+#define LC_PLAN_TOTAL_DOWN 0x2u
+#define LC_PLAN_UP         0x4u
+#define LC_PLAN_DOWN       0x8u
+
+/* The values of a `plan set`; only the fields named are applied. */
+struct lc_plan_limits {
+	uint32_t fields;     /* LC_PLAN_* */
+	uint64_t total_up;   /* bit/s, at most LC_RATE_MAX; 0: none */
+	uint64_t total_down;
+	uint64_t up;
+	uint64_t down;
+};
+
+/* Whether s is a plan name: 1..LC_PLAN_NAME_MAX of [A-Za-z0-9._-]. */
+bool lc_user_plan_name_valid(const char *s);
+
+/*
+ * Parse the arguments of `plan set` after the name: total=RATE (both
+ * directions), total_up=, total_down=, up=, down=; 0 means none. Returns
+ * 0, -EINVAL or -ERANGE with a message naming the bad argument in err; *lim
+ * is written only on success.
+ */
+int lc_user_plan_parse_limits(int argc, char **argv, struct lc_plan_limits *lim,
+			      char *err, size_t errlen);
+
+/*
+ * Create or update the plan of name: a new plan takes the lowest free id
+ * and 0 (none) for every value not given. Users of the plan without a rate
+ * of their own take its new per-user rates at once. *out (if out) is the
+ * plan and *created (if created) whether it is new. Returns 0, -EINVAL
+ * (bad name or field), -ERANGE (a rate above LC_RATE_MAX) or -ENOSPC (no
+ * free plan slot).
+ */
+int lc_user_plan_set(struct lc_user_registry *reg, const char *name,
+		     const struct lc_plan_limits *lim, const struct lc_plan **out,
+		     bool *created);
+
+/*
+ * What lc_user_plan_set() would make of the plan of name, with nothing changed:
+ * *next, with the id a new plan would take. Returns as lc_user_plan_set().
+ */
+int lc_user_plan_preview(const struct lc_user_registry *reg, const char *name,
+			 const struct lc_plan_limits *lim, struct lc_plan *next);
+
+/* The id a new plan would take now, or 0 when every slot is used. */
+uint32_t lc_user_plan_free_id(const struct lc_user_registry *reg);
+
+/* The plan of name, or of id; NULL if there is none. */
+const struct lc_plan *lc_user_plan_find(const struct lc_user_registry *reg,
+					const char *name);
+const struct lc_plan *lc_user_plan_get(const struct lc_user_registry *reg,
+				       uint32_t id);
+
+/* Plans in id order, as lc_user_next(): start with *cursor = 0. */
+const struct lc_plan *lc_user_plan_next(const struct lc_user_registry *reg,
+					uint32_t *cursor);
+
+/* Delete a plan: 0, -ENOENT, or -EBUSY while users are in it. */
+int lc_user_plan_del(struct lc_user_registry *reg, const char *name);
+
+/* Plan slots (params.plans) and users a plan holds (params.plan_users). */
+uint32_t lc_user_plan_slots(const struct lc_user_registry *reg);
+uint32_t lc_user_plan_capacity(const struct lc_user_registry *reg);
+
+/*
+ * The rate a user without its own would have in direction dir
+ * (LC_USER_LIMIT_UP or LC_USER_LIMIT_DOWN) with a plan whose per-user rate
+ * there is plan_rate (0: none): plan_rate, or the registry's default.
+ */
+uint64_t lc_user_plan_rate(const struct lc_user_registry *reg, uint32_t dir,
+			   uint64_t plan_rate);
 
 struct lc_user_registry;
 
@@ -107,6 +214,21 @@ struct lc_user_registry;
  */
 int lc_user_parse_limits(int argc, char **argv, struct lc_user_limits *lim,
 			 char *err, size_t errlen);
+
+/*
+ * Arguments of `user set` after the email, at most: one of each of up,
+ * down, burst, burst_up, burst_down and plan.
+ */
+#define LC_USER_SET_ARGS_MAX 6
+
+/*
+ * lc_user_parse_limits() and plan=NAME (plan=none: out of any plan), the
+ * plan looked up in reg: -ENOENT with a message for a plan that does not
+ * exist, else as lc_user_parse_limits().
+ */
+int lc_user_parse_set(const struct lc_user_registry *reg, int argc,
+		      char **argv, struct lc_user_limits *lim, char *err,
+		      size_t errlen);
 
 /*
  * The email rule (lib/email, lc_email_valid()), shared by the registry, the
@@ -135,18 +257,29 @@ uint32_t lc_user_capacity(const struct lc_user_registry *reg);
 
 /*
  * Create or update the user of email (`user set`). A new user takes the
- * lowest free id and params.default_up/down for any rate not given, and is
- * static if make_static, dynamic otherwise. An update changes only the
- * fields given in limits (NULL: none); make_static turns a dynamic user
- * static, and a static user stays static whatever make_static says. *out
- * (if out) is the user and *created (if created) whether it is new.
- * Returns 0, -EINVAL (bad email or unknown limits field), -ERANGE (a rate
- * above LC_RATE_MAX or a burst above LC_USER_BURST_MAX), -ENOSPC (no
- * free id: retired ids count) or -ENOMEM.
+ * lowest free id and, for any rate not given, its plan's per-user rate or
+ * params.default_up/down; it is static if make_static, dynamic otherwise.
+ * An update changes only the fields given in limits (NULL: none); a rate
+ * given becomes the user's own, and a user that changes plans takes the
+ * new plan's rates where it has none of its own. make_static turns a
+ * dynamic user static, and a static user stays static whatever make_static
+ * says. *out (if out) is the user and *created (if created) whether it is
+ * new. Returns 0, -EINVAL (bad email or unknown limits field), -ERANGE (a
+ * rate above LC_RATE_MAX or a burst above LC_USER_BURST_MAX), -ENOENT (no
+ * such plan), -ENOBUFS (the plan holds params.plan_users users already),
+ * -ENOSPC (no free id: retired ids count) or -ENOMEM.
  */
 int lc_user_set(struct lc_user_registry *reg, const char *email,
 		const struct lc_user_limits *limits, bool make_static,
 		uint64_t now, const struct lc_user **out, bool *created);
+
+/*
+ * What lc_user_set() would make of the user of email with limits, with
+ * nothing changed: *next is the user as it would be (its email NULL when
+ * it would be new). Returns 0, or the error lc_user_set() would return.
+ */
+int lc_user_preview(const struct lc_user_registry *reg, const char *email,
+		    const struct lc_user_limits *limits, struct lc_user *next);
 
 /*
  * The user of email for an `assign`: the existing user untouched, or a new

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The limits of `user set`: up=RATE, down=RATE, burst=SIZE. */
+/*
+ * The limits of `user set` (up=RATE, down=RATE, burst=SIZE, plan=NAME is
+ * the caller's) and the rate arguments `plan set` shares with it.
+ */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -9,6 +12,7 @@
 #include "lc_num.h"
 #include "lc_rate.h"
 #include "lc_user.h"
+#include "user_private.h"
 
 /* Bytes of an argument quoted in a message: enough to recognise it. */
 #define QUOTE_MAX 64
@@ -28,6 +32,26 @@ quote_len(const char *val, const char **more)
 }
 
 int
+user_parse_rate(const char *val, bool zero_ok, uint64_t *v, char *err,
+		size_t errlen)
+{
+	const char *more;
+	int rc = lc_rate_parse(val, v), n = quote_len(val, &more);
+
+	if (rc == -ERANGE) {
+		snprintf(err, errlen, "rate '%.*s%s' out of range: at most 10tbit",
+			 n, val, more);
+		return -ERANGE;
+	}
+	if (rc != 0 || (*v == 0 && !zero_ok)) {
+		snprintf(err, errlen, "bad rate '%.*s%s' (e.g. 500kbit, 10mbit, "
+			 "1gbit%s)", n, val, more, zero_ok ? ", or 0 for none" : "");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
 lc_user_parse_limits(int argc, char **argv, struct lc_user_limits *lim,
 		     char *err, size_t errlen)
 {
@@ -42,18 +66,9 @@ lc_user_parse_limits(int argc, char **argv, struct lc_user_limits *lim,
 
 		if ((klen == 2 && strncmp(argv[i], "up", 2) == 0) ||
 		    (klen == 4 && strncmp(argv[i], "down", 4) == 0)) {
-			rc = lc_rate_parse(val, &v);
-			n = quote_len(val, &more);
-			if (rc == -ERANGE) {
-				snprintf(err, errlen, "rate '%.*s%s' out of range: "
-					 "at most 10tbit", n, val, more);
-				return -ERANGE;
-			}
-			if (rc != 0 || v == 0) {
-				snprintf(err, errlen, "bad rate '%.*s%s' (e.g. 500kbit, "
-					 "10mbit, 1gbit)", n, val, more);
-				return -EINVAL;
-			}
+			rc = user_parse_rate(val, false, &v, err, errlen);
+			if (rc != 0)
+				return rc;
 			if (klen == 2) {
 				l.up = v;
 				l.fields |= LC_USER_LIMIT_UP;
@@ -88,10 +103,48 @@ lc_user_parse_limits(int argc, char **argv, struct lc_user_limits *lim,
 		} else {
 			n = quote_len(argv[i], &more);
 			snprintf(err, errlen, "unknown argument '%.*s%s' (up=RATE, "
-				 "down=RATE, burst=SIZE)", n, argv[i], more);
+				 "down=RATE, burst=SIZE, plan=NAME)", n, argv[i], more);
 			return -EINVAL;
 		}
 	}
 	*lim = l;
+	return 0;
+}
+
+int
+lc_user_parse_set(const struct lc_user_registry *reg, int argc, char **argv,
+		  struct lc_user_limits *lim, char *err, size_t errlen)
+{
+	char *rest[LC_USER_SET_ARGS_MAX];
+	const struct lc_plan *p = NULL;
+	const char *plan = NULL, *more;
+	int n = 0, rc;
+
+	if (argc > LC_USER_SET_ARGS_MAX) {
+		snprintf(err, errlen, "too many arguments (at most %d)",
+			 LC_USER_SET_ARGS_MAX);
+		return -EINVAL;
+	}
+	for (int i = 0; i < argc; i++) {
+		if (strncmp(argv[i], "plan=", 5) == 0)
+			plan = argv[i] + 5; /* the last one counts, as for rates */
+		else
+			rest[n++] = argv[i];
+	}
+	if (plan != NULL && strcmp(plan, "none") != 0) {
+		p = lc_user_plan_find(reg, plan);
+		if (p == NULL) {
+			int len = quote_len(plan, &more);
+
+			snprintf(err, errlen, "no plan '%.*s%s' (see 'plan list'; "
+				 "plan=none for no plan)", len, plan, more);
+			return -ENOENT;
+		}
+	}
+	rc = lc_user_parse_limits(n, rest, lim, err, errlen);
+	if (rc != 0 || plan == NULL)
+		return rc;
+	lim->fields |= LC_USER_LIMIT_PLAN;
+	lim->plan = p != NULL ? p->id : 0;
 	return 0;
 }

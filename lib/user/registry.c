@@ -7,31 +7,9 @@
 #include "lc_user.h"
 #include "user_private.h"
 
-/*
- * Users live in an array indexed by id, so lc_user_get() is an index and a
- * pointer to a user stays put for its whole life. Two bitmaps over the ids
- * say which hold a user and which are free; an id in neither is retired.
- * The free bitmap gives the lowest free id with a word scan that starts at
- * a hint below which every id is known to be taken.
- */
-struct lc_user_registry {
-	uint32_t capacity;
-	uint32_t words;         /* 64-bit words in each bitmap */
-	uint64_t default_up;
-	uint64_t default_down;
-	struct lc_user *users;  /* [capacity + 1]; users[0] is never used */
-	uint64_t *live;         /* id holds a user */
-	uint64_t *free_ids;     /* id may be given to a new user */
-	uint32_t free_hint;     /* no free id in the words below this one */
-	uint32_t n_static;
-	uint32_t n_dynamic;
-	uint32_t n_retired;
-	uint64_t static_gen;
-	struct user_email_index index;
-};
-
 #define ALL_LIMITS (LC_USER_LIMIT_UP | LC_USER_LIMIT_DOWN | \
-		    LC_USER_LIMIT_BURST_UP | LC_USER_LIMIT_BURST_DOWN)
+		    LC_USER_LIMIT_BURST_UP | LC_USER_LIMIT_BURST_DOWN | \
+		    LC_USER_LIMIT_PLAN)
 
 static bool
 bit_test(const uint64_t *map, uint32_t id)
@@ -65,7 +43,8 @@ lc_user_registry_create(const struct lc_user_params *params)
 	if (params == NULL || params->capacity == 0 ||
 	    params->capacity > LC_USER_CAPACITY_MAX ||
 	    params->default_up > LC_RATE_MAX ||
-	    params->default_down > LC_RATE_MAX) {
+	    params->default_down > LC_RATE_MAX ||
+	    params->plans > LC_USER_PLANS_MAX) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -76,6 +55,8 @@ lc_user_registry_create(const struct lc_user_params *params)
 	reg->words = (params->capacity + 1 + 63) / 64;
 	reg->default_up = params->default_up;
 	reg->default_down = params->default_down;
+	reg->plan_slots = params->plans;
+	reg->plan_users = params->plan_users;
 	reg->users = calloc((size_t)params->capacity + 1, sizeof(reg->users[0]));
 	reg->live = calloc(reg->words, sizeof(uint64_t));
 	reg->free_ids = calloc(reg->words, sizeof(uint64_t));
@@ -148,27 +129,87 @@ check_limits(const struct lc_user_limits *limits)
 	return 0;
 }
 
-/* Apply the given limits; returns whether anything changed. */
-static bool
+/*
+ * Apply the given limits to u (a copy, see next_user()): a rate given is
+ * the user's own from now on.
+ */
+static void
 apply_limits(struct lc_user *u, const struct lc_user_limits *limits)
 {
-	bool changed = false;
-
 	if (limits == NULL)
-		return false;
-#define APPLY(flag, field)                                              \
-	do {                                                            \
-		if ((limits->fields & (flag)) &&                        \
-		    u->field != limits->field) {                        \
-			u->field = limits->field;                       \
-			changed = true;                                 \
-		}                                                       \
-	} while (0)
-	APPLY(LC_USER_LIMIT_UP, up);
-	APPLY(LC_USER_LIMIT_DOWN, down);
-	APPLY(LC_USER_LIMIT_BURST_UP, burst_up);
-	APPLY(LC_USER_LIMIT_BURST_DOWN, burst_down);
-#undef APPLY
+		return;
+	if (limits->fields & LC_USER_LIMIT_UP)
+		u->up = limits->up;
+	if (limits->fields & LC_USER_LIMIT_DOWN)
+		u->down = limits->down;
+	if (limits->fields & LC_USER_LIMIT_BURST_UP)
+		u->burst_up = limits->burst_up;
+	if (limits->fields & LC_USER_LIMIT_BURST_DOWN)
+		u->burst_down = limits->burst_down;
+	if (limits->fields & LC_USER_LIMIT_PLAN)
+		u->plan = limits->plan;
+	u->own |= limits->fields & (LC_USER_LIMIT_UP | LC_USER_LIMIT_DOWN);
+}
+
+/*
+ * The user cur (NULL: a new one) would be with limits applied, in *next:
+ * the limits checked, the plan it joins there and with room, and rates it
+ * has not of its own taken from its plan when it changes plans (or is
+ * new). Nothing is changed.
+ */
+static int
+next_user(const struct lc_user_registry *reg, const struct lc_user *cur,
+	  const struct lc_user_limits *limits, struct lc_user *next)
+{
+	uint32_t was = cur != NULL ? cur->plan : 0;
+	int rc = check_limits(limits);
+
+	if (rc != 0)
+		return rc;
+	if (cur != NULL)
+		*next = *cur;
+	else
+		*next = (struct lc_user){ .up = reg->default_up,
+					  .down = reg->default_down };
+	apply_limits(next, limits);
+	if (next->plan != was && next->plan != 0) {
+		const struct lc_plan *p = lc_user_plan_get(reg, next->plan);
+
+		if (p == NULL)
+			return -ENOENT;
+		if (reg->plan_users != 0 && p->users >= reg->plan_users)
+			return -ENOBUFS;
+	}
+	if (cur == NULL || next->plan != was)
+		user_plan_inherit(reg, next);
+	return 0;
+}
+
+/*
+ * Make u what next_user() said, counting it out of its old plan and into
+ * its new one. Returns whether anything saved in the file changed.
+ */
+static bool
+commit_user(struct lc_user_registry *reg, struct lc_user *u,
+	    const struct lc_user *next)
+{
+	bool changed = u->up != next->up || u->down != next->down ||
+		       u->burst_up != next->burst_up ||
+		       u->burst_down != next->burst_down ||
+		       u->own != next->own || u->plan != next->plan;
+
+	if (u->plan != next->plan) {
+		if (u->plan != 0)
+			reg->plans[u->plan].users--;
+		if (next->plan != 0)
+			reg->plans[next->plan].users++;
+	}
+	u->up = next->up;
+	u->down = next->down;
+	u->burst_up = next->burst_up;
+	u->burst_down = next->burst_down;
+	u->own = next->own;
+	u->plan = next->plan;
 	return changed;
 }
 
@@ -205,10 +246,15 @@ create_user(struct lc_user_registry *reg, const char *email, size_t len,
 	    uint32_t hash, bool is_static, const struct lc_user_limits *limits,
 	    uint64_t now, const struct lc_user **out, bool *created)
 {
-	uint32_t id = lowest_free_id(reg);
-	struct lc_user *u;
+	struct lc_user *u, next;
+	uint32_t id;
 	char *copy;
+	int rc;
 
+	rc = next_user(reg, NULL, limits, &next);
+	if (rc != 0)
+		return rc;
+	id = lowest_free_id(reg);
 	if (id == 0)
 		return -ENOSPC;
 	copy = malloc(len + 1);
@@ -216,7 +262,7 @@ create_user(struct lc_user_registry *reg, const char *email, size_t len,
 		return -ENOMEM;
 	memcpy(copy, email, len + 1);
 	u = place_user(reg, id, copy, len, hash, is_static, now);
-	apply_limits(u, limits);
+	commit_user(reg, u, &next);
 	if (out != NULL)
 		*out = u;
 	if (created != NULL)
@@ -243,15 +289,12 @@ lc_user_set(struct lc_user_registry *reg, const char *email,
 {
 	size_t len = email_checked_len(email);
 	uint32_t hash, id;
-	struct lc_user *u;
+	struct lc_user *u, next;
 	bool changed;
 	int rc;
 
 	if (len == 0)
 		return -EINVAL;
-	rc = check_limits(limits);
-	if (rc != 0)
-		return rc;
 	hash = user_email_index_hash(&reg->index, email, len);
 	id = user_email_index_find(&reg->index, email, len, hash);
 	if (id == 0)
@@ -259,7 +302,10 @@ lc_user_set(struct lc_user_registry *reg, const char *email,
 				   now, out, created);
 
 	u = &reg->users[id];
-	changed = apply_limits(u, limits);
+	rc = next_user(reg, u, limits, &next);
+	if (rc != 0)
+		return rc;
+	changed = commit_user(reg, u, &next);
 	if (make_static && !u->is_static) {
 		u->is_static = true;
 		reg->n_dynamic--;
@@ -273,6 +319,24 @@ lc_user_set(struct lc_user_registry *reg, const char *email,
 	if (created != NULL)
 		*created = false;
 	return 0;
+}
+
+int
+lc_user_preview(const struct lc_user_registry *reg, const char *email,
+		const struct lc_user_limits *limits, struct lc_user *next)
+{
+	const struct lc_user *u;
+	int rc;
+
+	if (email_checked_len(email) == 0)
+		return -EINVAL;
+	u = lc_user_find(reg, email);
+	rc = next_user(reg, u, limits, next);
+	/* A new user needs a free id too; lowest_free_id() would move a hint. */
+	if (rc == 0 && u == NULL && lc_user_count(reg, NULL, NULL) +
+	    reg->n_retired >= reg->capacity)
+		return -ENOSPC;
+	return rc;
 }
 
 int
@@ -296,9 +360,22 @@ lc_user_ensure_dynamic(struct lc_user_registry *reg, const char *email,
 		return rc;
 	hash = user_email_index_hash(&reg->index, email, len);
 	id = user_email_index_find(&reg->index, email, len, hash);
-	if (id == 0)
-		return create_user(reg, email, len, hash, false, &limits, now,
-				   out, created);
+	if (id == 0) {
+		const struct lc_user *u;
+
+		rc = create_user(reg, email, len, hash, false, &limits, now,
+				 &u, created);
+		if (rc != 0)
+			return rc;
+		/*
+		 * The rates an assignment gives are the defaults, not the
+		 * user's own: a plan it is put in later gives its own.
+		 */
+		reg->users[u->id].own = 0;
+		if (out != NULL)
+			*out = u;
+		return 0;
+	}
 	if (out != NULL)
 		*out = &reg->users[id];
 	if (created != NULL)
@@ -337,6 +414,8 @@ lc_user_del(struct lc_user_registry *reg, uint32_t id)
 	if (!id_live(reg, id))
 		return -ENOENT;
 	u = &reg->users[id];
+	if (u->plan != 0)
+		reg->plans[u->plan].users--;
 	user_email_index_remove(&reg->index,
 				user_email_index_hash(&reg->index, u->email,
 						      u->email_len),
@@ -478,10 +557,12 @@ user_registry_add_static(struct lc_user_registry *reg, uint32_t id,
 			 char *email, size_t len,
 			 const struct lc_user_limits *limits, uint64_t now)
 {
-	struct lc_user *u;
+	struct lc_user *u, next;
 
+	/* The loader checked what next_user() checks: it cannot fail here. */
+	next_user(reg, NULL, limits, &next);
 	u = place_user(reg, id, email, len,
 		       user_email_index_hash(&reg->index, email, len), true,
 		       now);
-	apply_limits(u, limits);
+	commit_user(reg, u, &next);
 }

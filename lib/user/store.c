@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The state file: static users, one per line, between a version header and
- * an `end COUNT` trailer. docs/USERS.md describes the format. The trailer and
+ * The state file: plans, then static users, one per line, between a
+ * version header and an `end COUNT` trailer. docs/USERS.md describes the
+ * format. Version 1 has users only, each with both rates; version 2 adds
+ * plans, a user's plan and users without a rate of their own. A file that
+ * needs nothing of version 2 is written as version 1, so that an older
+ * linecap still reads it. The trailer and
  * the rule that every line ends in a newline mean that a file cut at any
  * byte is refused rather than half loaded.
  */
@@ -24,7 +28,8 @@
 #include "user_private.h"
 
 #define STORE_MAGIC "linecap-users"
-#define STORE_VERSION "1"
+#define STORE_VERSION "2"   /* the newest this linecap reads */
+#define STORE_VERSION_MAX 2
 #define STORE_LINE_MAX 4096 /* far above the longest line linecap writes */
 /*
  * The largest file a registry loads: the header and trailer, and 1 KiB a
@@ -96,22 +101,76 @@ make_dirs(const char *dir)
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
+/* Whether the file needs version 2: plans, or users of their features. */
+static bool
+needs_v2(const struct lc_user_registry *reg)
+{
+	const uint32_t both = LC_USER_LIMIT_UP | LC_USER_LIMIT_DOWN;
+	const struct lc_user *u;
+	uint32_t cursor = 0;
+
+	if (lc_user_plan_next(reg, &cursor) != NULL)
+		return true;
+	cursor = 0;
+	while ((u = lc_user_next(reg, &cursor)) != NULL)
+		if (u->is_static && (u->plan != 0 || (u->own & both) != both))
+			return true;
+	return false;
+}
+
+/* "plan ID NAME total_up=RATE total_down=RATE up=RATE down=RATE" */
+static void
+write_plans(const struct lc_user_registry *reg, FILE *f)
+{
+	const struct lc_plan *p;
+	uint32_t cursor = 0;
+	char r[4][32];
+
+	while ((p = lc_user_plan_next(reg, &cursor)) != NULL)
+		fprintf(f, "plan %" PRIu32 " %s total_up=%s total_down=%s up=%s "
+			"down=%s\n", p->id, p->name,
+			lc_rate_format(p->total_up, r[0], sizeof(r[0])),
+			lc_rate_format(p->total_down, r[1], sizeof(r[1])),
+			lc_rate_format(p->up, r[2], sizeof(r[2])),
+			lc_rate_format(p->down, r[3], sizeof(r[3])));
+}
+
+/*
+ * "user ID EMAIL [up=RATE] [down=RATE] burst_up=N burst_down=N
+ * [plan=NAME]": a rate is written only when it is the user's own, so that
+ * a user without one follows its plan (or the default) after a restart.
+ */
+static void
+write_user(const struct lc_user_registry *reg, const struct lc_user *u,
+	   FILE *f)
+{
+	const struct lc_plan *p = lc_user_plan_get(reg, u->plan);
+	char rate[32];
+
+	fprintf(f, "user %" PRIu32 " %s", u->id, u->email);
+	if (u->own & LC_USER_LIMIT_UP)
+		fprintf(f, " up=%s", lc_rate_format(u->up, rate, sizeof(rate)));
+	if (u->own & LC_USER_LIMIT_DOWN)
+		fprintf(f, " down=%s", lc_rate_format(u->down, rate, sizeof(rate)));
+	fprintf(f, " burst_up=%" PRIu64 " burst_down=%" PRIu64, u->burst_up,
+		u->burst_down);
+	if (p != NULL)
+		fprintf(f, " plan=%s", p->name);
+	fputc('\n', f);
+}
+
 static int
 write_users(const struct lc_user_registry *reg, FILE *f)
 {
 	const struct lc_user *u;
 	uint32_t cursor = 0, n = 0;
-	char up[32], down[32];
 
-	fprintf(f, STORE_MAGIC " " STORE_VERSION "\n");
+	fprintf(f, STORE_MAGIC " %d\n", needs_v2(reg) ? 2 : 1);
+	write_plans(reg, f);
 	while ((u = lc_user_next(reg, &cursor)) != NULL) {
 		if (!u->is_static)
 			continue;
-		fprintf(f, "user %" PRIu32 " %s up=%s down=%s burst_up=%" PRIu64
-			" burst_down=%" PRIu64 "\n", u->id, u->email,
-			lc_rate_format(u->up, up, sizeof(up)),
-			lc_rate_format(u->down, down, sizeof(down)),
-			u->burst_up, u->burst_down);
+		write_user(reg, u, f);
 		n++;
 	}
 	fprintf(f, "end %" PRIu32 "\n", n);
@@ -212,8 +271,18 @@ struct store_entry {
 	struct lc_user_limits limits;
 };
 
+/* One plan line, parsed and checked, waiting for the whole file. */
+struct store_plan {
+	char name[LC_PLAN_NAME_MAX + 1]; /* "": no line for this id */
+	unsigned line;
+	uint32_t users;               /* user lines that name it */
+	struct lc_plan_limits limits;
+};
+
 struct store_load {
 	const char *path;
+	int version;
+	struct store_plan plans[LC_USER_PLANS_MAX + 1]; /* by id */
 	char *err;
 	size_t errlen;
 	struct lc_user_registry *reg;
@@ -237,62 +306,185 @@ bad_line(struct store_load *ld, const char *fmt, ...)
 	return -EINVAL;
 }
 
+/* find_field() sets bit i for names[i]: the limits' bits, in order. */
+_Static_assert(LC_USER_LIMIT_UP == 1u && LC_USER_LIMIT_DOWN == 2u &&
+	       LC_USER_LIMIT_BURST_UP == 4u && LC_USER_LIMIT_BURST_DOWN == 8u,
+	       "user fields by bit");
+_Static_assert(LC_PLAN_TOTAL_UP == 1u && LC_PLAN_TOTAL_DOWN == 2u &&
+	       LC_PLAN_UP == 4u && LC_PLAN_DOWN == 8u, "plan fields by bit");
+
+/*
+ * The field tok ("name=value") among names[n], each allowed once: its
+ * index i, with *val at its value and bit 1 << i set in *seen; or -EINVAL
+ * with the message (a bad, unknown or duplicate field).
+ */
 static int
-parse_field(struct store_load *ld, struct lc_user_limits *lim, char *tok)
+find_field(struct store_load *ld, char *tok, const char *const names[],
+	   size_t n, uint32_t *seen, const char **val)
 {
-	static const struct {
-		const char *name;
-		uint32_t flag;
-		bool rate;
-	} fields[] = {
-		{ "up", LC_USER_LIMIT_UP, true },
-		{ "down", LC_USER_LIMIT_DOWN, true },
-		{ "burst_up", LC_USER_LIMIT_BURST_UP, false },
-		{ "burst_down", LC_USER_LIMIT_BURST_DOWN, false },
-	};
 	char *eq = strchr(tok, '=');
 	char q[352];
 
 	if (eq == NULL)
 		return bad_line(ld, "bad field '%s'", quote(tok, q, sizeof(q)));
 	*eq = '\0';
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		const char *val = eq + 1;
-		uint64_t v;
-		int rc;
-
-		if (strcmp(tok, fields[i].name) != 0)
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(tok, names[i]) != 0)
 			continue;
-		if (lim->fields & fields[i].flag)
+		if (*seen & (UINT32_C(1) << i))
 			return bad_line(ld, "duplicate field '%s'", tok);
-		if (fields[i].rate) {
-			rc = lc_rate_parse(val, &v);
-			if (rc == -ERANGE)
-				return bad_line(ld, "rate '%s' above the maximum",
-						quote(val, q, sizeof(q)));
-			if (rc != 0)
-				return bad_line(ld, "bad rate '%s'",
-						quote(val, q, sizeof(q)));
-		} else {
-			rc = lc_num_parse_u64(val, 0, LC_USER_BURST_MAX, &v);
-			if (rc == -ERANGE)
-				return bad_line(ld, "burst '%s' above the maximum "
-						"%" PRIu32, quote(val, q, sizeof(q)),
-						LC_USER_BURST_MAX);
-			if (rc != 0)
-				return bad_line(ld, "bad burst '%s'",
-						quote(val, q, sizeof(q)));
-		}
-		lim->fields |= fields[i].flag;
-		switch (fields[i].flag) {
-		case LC_USER_LIMIT_UP: lim->up = v; break;
-		case LC_USER_LIMIT_DOWN: lim->down = v; break;
-		case LC_USER_LIMIT_BURST_UP: lim->burst_up = v; break;
-		default: lim->burst_down = v; break;
-		}
-		return 0;
+		*seen |= UINT32_C(1) << i;
+		*val = eq + 1;
+		return (int)i;
 	}
 	return bad_line(ld, "unknown field '%s'", quote(tok, q, sizeof(q)));
+}
+
+/* A rate field's value: 0, or -EINVAL with the message. */
+static int
+parse_rate_field(struct store_load *ld, const char *val, uint64_t *v)
+{
+	int rc = lc_rate_parse(val, v);
+	char q[352];
+
+	if (rc == -ERANGE)
+		return bad_line(ld, "rate '%s' above the maximum",
+				quote(val, q, sizeof(q)));
+	if (rc != 0)
+		return bad_line(ld, "bad rate '%s'", quote(val, q, sizeof(q)));
+	return 0;
+}
+
+/* A user line's field: up, down, burst_up or burst_down, each once. */
+static int
+parse_field(struct store_load *ld, struct lc_user_limits *lim, char *tok)
+{
+	/* In the order of their bits, LC_USER_LIMIT_UP to _BURST_DOWN. */
+	static const char *const names[] = { "up", "down", "burst_up",
+					     "burst_down" };
+	uint64_t *const dst[] = { &lim->up, &lim->down, &lim->burst_up,
+				  &lim->burst_down };
+	uint32_t seen = lim->fields;
+	const char *val;
+	char q[352];
+	int i, rc;
+
+	i = find_field(ld, tok, names, 4, &seen, &val);
+	if (i < 0)
+		return i;
+	if (i < 2) {
+		rc = parse_rate_field(ld, val, dst[i]);
+		if (rc != 0)
+			return rc;
+	} else {
+		rc = lc_num_parse_u64(val, 0, LC_USER_BURST_MAX, dst[i]);
+		if (rc == -ERANGE)
+			return bad_line(ld, "burst '%s' above the maximum %" PRIu32,
+					quote(val, q, sizeof(q)), LC_USER_BURST_MAX);
+		if (rc != 0)
+			return bad_line(ld, "bad burst '%s'", quote(val, q, sizeof(q)));
+	}
+	lim->fields = seen;
+	return 0;
+}
+
+/* A plan line's id among the plans above, by name; 0 if none. */
+static uint32_t
+store_plan_id(const struct store_load *ld, const char *name)
+{
+	for (uint32_t id = 1; id <= LC_USER_PLANS_MAX; id++)
+		if (strcmp(ld->plans[id].name, name) == 0)
+			return id;
+	return 0;
+}
+
+/* A user's plan=NAME: a plan of a line above, with room for one more. */
+static int
+parse_user_plan(struct store_load *ld, struct lc_user_limits *lim,
+		const char *name)
+{
+	const uint32_t room = lc_user_plan_capacity(ld->reg);
+	uint32_t id;
+	char q[352];
+
+	if (lim->fields & LC_USER_LIMIT_PLAN)
+		return bad_line(ld, "duplicate field 'plan'");
+	id = lc_user_plan_name_valid(name) ? store_plan_id(ld, name) : 0;
+	if (id == 0)
+		return bad_line(ld, "plan '%s' not defined by a plan line above",
+				quote(name, q, sizeof(q)));
+	if (room != 0 && ld->plans[id].users >= room)
+		return bad_line(ld, "plan '%s' holds more than %" PRIu32 " users "
+				"([shaper] plan_users)", name, room);
+	lim->fields |= LC_USER_LIMIT_PLAN;
+	lim->plan = id;
+	return 0;
+}
+
+/* A plan line's field: total_up, total_down, up or down, each once. */
+static int
+parse_plan_field(struct store_load *ld, struct lc_plan_limits *lim, char *tok)
+{
+	/* In the order of their bits, LC_PLAN_TOTAL_UP to LC_PLAN_DOWN. */
+	static const char *const names[] = { "total_up", "total_down", "up",
+					     "down" };
+	uint64_t *const dst[] = { &lim->total_up, &lim->total_down, &lim->up,
+				  &lim->down };
+	uint32_t seen = lim->fields;
+	const char *val;
+	int i, rc;
+
+	i = find_field(ld, tok, names, 4, &seen, &val);
+	if (i < 0)
+		return i;
+	rc = parse_rate_field(ld, val, dst[i]);
+	if (rc != 0)
+		return rc;
+	lim->fields = seen;
+	return 0;
+}
+
+/* "plan ID NAME [total_up=RATE] [total_down=RATE] [up=RATE] [down=RATE]" */
+static int
+parse_plan(struct store_load *ld, char **save)
+{
+	const uint32_t slots = lc_user_plan_slots(ld->reg);
+	struct store_plan *sp;
+	char *tok, *name, q[352];
+	uint64_t id;
+	int rc;
+
+	if (ld->n > 0)
+		return bad_line(ld, "plan line after a user line");
+	tok = strtok_r(NULL, " \t", save);
+	if (tok == NULL)
+		return bad_line(ld, "missing plan id");
+	rc = lc_num_parse_u64(tok, 1, LC_USER_PLANS_MAX, &id);
+	if (rc != 0)
+		return bad_line(ld, "bad plan id '%s'", quote(tok, q, sizeof(q)));
+	if (id > slots)
+		return bad_line(ld, "plan id %" PRIu64 " above [shaper] plans = %"
+				PRIu32, id, slots);
+	sp = &ld->plans[id];
+	if (sp->line != 0)
+		return bad_line(ld, "duplicate plan id %" PRIu64 " (first on line "
+				"%u)", id, sp->line);
+	name = strtok_r(NULL, " \t", save);
+	if (name == NULL)
+		return bad_line(ld, "missing plan name");
+	if (!lc_user_plan_name_valid(name))
+		return bad_line(ld, "bad plan name '%s'", quote(name, q, sizeof(q)));
+	if (store_plan_id(ld, name) != 0)
+		return bad_line(ld, "duplicate plan name '%s' (first on line %u)",
+				name, ld->plans[store_plan_id(ld, name)].line);
+	while ((tok = strtok_r(NULL, " \t", save)) != NULL) {
+		rc = parse_plan_field(ld, &sp->limits, tok);
+		if (rc != 0)
+			return rc;
+	}
+	snprintf(sp->name, sizeof(sp->name), "%s", name);
+	sp->line = ld->line;
+	return 0;
 }
 
 /* "user ID EMAIL up=RATE down=RATE [burst_up=N] [burst_down=N]" */
@@ -334,14 +526,20 @@ parse_user(struct store_load *ld, char **save)
 				ld->ents[prev - 1].line);
 
 	while ((tok = strtok_r(NULL, " \t", save)) != NULL) {
-		rc = parse_field(ld, &e.limits, tok);
+		if (ld->version >= 2 && strncmp(tok, "plan=", 5) == 0)
+			rc = parse_user_plan(ld, &e.limits, tok + 5);
+		else
+			rc = parse_field(ld, &e.limits, tok);
 		if (rc != 0)
 			return rc;
 	}
-	if (!(e.limits.fields & LC_USER_LIMIT_UP))
+	/* Version 2 leaves out a rate that is not the user's own. */
+	if (ld->version < 2 && !(e.limits.fields & LC_USER_LIMIT_UP))
 		return bad_line(ld, "missing up=");
-	if (!(e.limits.fields & LC_USER_LIMIT_DOWN))
+	if (ld->version < 2 && !(e.limits.fields & LC_USER_LIMIT_DOWN))
 		return bad_line(ld, "missing down=");
+	if (e.limits.fields & LC_USER_LIMIT_PLAN)
+		ld->plans[e.limits.plan].users++;
 
 	if (ld->n == ld->cap) {
 		size_t cap = ld->cap ? ld->cap * 2 : 64;
@@ -406,11 +604,15 @@ parse_file(struct store_load *ld, FILE *f)
 					      "')");
 				break;
 			}
-			if (strcmp(version, STORE_VERSION) != 0) {
-				rc = bad_line(ld, "unsupported version '%s'",
-					      quote(version, q, sizeof(q)));
+			if (strcmp(version, "1") != 0 &&
+			    strcmp(version, STORE_VERSION) != 0) {
+				rc = bad_line(ld, "unsupported version '%s' (this "
+					      "linecap reads 1 to %d)",
+					      quote(version, q, sizeof(q)),
+					      STORE_VERSION_MAX);
 				break;
 			}
+			ld->version = version[0] - '0';
 			where = IN_BODY;
 			continue;
 		}
@@ -424,6 +626,10 @@ parse_file(struct store_load *ld, FILE *f)
 		}
 		if (strcmp(tok, "user") == 0) {
 			rc = parse_user(ld, &save);
+			if (rc != 0)
+				break;
+		} else if (ld->version >= 2 && strcmp(tok, "plan") == 0) {
+			rc = parse_plan(ld, &save);
 			if (rc != 0)
 				break;
 		} else if (strcmp(tok, "end") == 0) {
@@ -550,6 +756,27 @@ read_whole(const char *path, uint64_t max, char **text, size_t *len,
 	return 0;
 }
 
+/* The file's plans clash with none of the registry's (by id or name). */
+static int
+check_plans(struct store_load *ld)
+{
+	for (uint32_t id = 1; id <= LC_USER_PLANS_MAX; id++) {
+		const struct store_plan *sp = &ld->plans[id];
+		const struct lc_plan *p;
+
+		if (sp->line == 0)
+			continue;
+		ld->line = sp->line;
+		p = lc_user_plan_find(ld->reg, sp->name);
+		if (lc_user_plan_get(ld->reg, id) != NULL || p != NULL) {
+			bad_line(ld, "plan %s", p != NULL ?
+				 "name already in use" : "id already in use");
+			return -EEXIST;
+		}
+	}
+	return 0;
+}
+
 int
 lc_user_load(struct lc_user_registry *reg, const char *path, uint64_t now,
 	     char *err, size_t errlen)
@@ -593,7 +820,10 @@ lc_user_load(struct lc_user_registry *reg, const char *path, uint64_t now,
 	if (rc != 0)
 		goto out;
 
-	/* Check every user against the registry before adding any. */
+	/* Check every plan and user against the registry before adding any. */
+	rc = check_plans(&ld);
+	if (rc != 0)
+		goto out;
 	for (size_t i = 0; i < ld.n; i++) {
 		const struct store_entry *e = &ld.ents[i];
 
@@ -611,6 +841,10 @@ lc_user_load(struct lc_user_registry *reg, const char *path, uint64_t now,
 			goto out;
 		}
 	}
+	for (uint32_t id = 1; id <= LC_USER_PLANS_MAX; id++)
+		if (ld.plans[id].line != 0)
+			user_plan_place(reg, id, ld.plans[id].name,
+					&ld.plans[id].limits);
 	for (size_t i = 0; i < ld.n; i++) {
 		struct store_entry *e = &ld.ents[i];
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Inside lib/user: the email index shared by the registry and the state file
- * loader, and the hooks store.c needs to put saved users back under their
- * saved ids. Nothing outside lib/user (its unit test aside) includes this.
+ * loader, the registry itself (registry.c's users, plans.c's plans), and the
+ * hooks store.c needs to put saved users and plans back under their saved
+ * ids. Nothing outside lib/user (its unit test aside) includes this.
  */
 #ifndef LC_USER_PRIVATE_H
 #define LC_USER_PRIVATE_H
@@ -52,10 +53,60 @@ void user_email_index_remove(struct user_email_index *ix, uint32_t hash,
 uint64_t user_siphash24(const void *in, size_t len, const uint64_t key[2]);
 
 /*
+ * The registry. Users live in an array indexed by id, so lc_user_get() is an index and a
+ * pointer to a user stays put for its whole life. Two bitmaps over the ids
+ * say which hold a user and which are free; an id in neither is retired.
+ * The free bitmap gives the lowest free id with a word scan that starts at
+ * a hint below which every id is known to be taken.
+ */
+struct lc_user_registry {
+	uint32_t capacity;
+	uint32_t words;         /* 64-bit words in each bitmap */
+	uint64_t default_up;
+	uint64_t default_down;
+	struct lc_user *users;  /* [capacity + 1]; users[0] is never used */
+	uint64_t *live;         /* id holds a user */
+	uint64_t *free_ids;     /* id may be given to a new user */
+	uint32_t free_hint;     /* no free id in the words below this one */
+	uint32_t n_static;
+	uint32_t n_dynamic;
+	uint32_t n_retired;
+	uint64_t static_gen;
+	struct user_email_index index;
+	uint32_t plan_slots;    /* plan ids 1..plan_slots */
+	uint32_t plan_users;    /* users a plan holds; 0: no limit */
+	struct lc_plan plans[LC_USER_PLANS_MAX + 1]; /* [0] is never used */
+};
+
+/*
+ * Give u the rates of its plan (or the defaults) in every direction that
+ * has no rate of u's own.
+ */
+void user_plan_inherit(const struct lc_user_registry *reg, struct lc_user *u);
+
+/* Whether lc_plan_limits are in range: 0, -EINVAL or -ERANGE. */
+int user_plan_check_limits(const struct lc_plan_limits *lim);
+
+/*
+ * For the loader: put a plan in the free slot id. The caller has checked
+ * the id, the name (valid and unknown) and the limits.
+ */
+void user_plan_place(struct lc_user_registry *reg, uint32_t id,
+		     const char *name, const struct lc_plan_limits *lim);
+
+/*
+ * A rate argument's value, for `user set` and `plan set`: 0 (none) only if
+ * zero_ok. Returns 0, -EINVAL or -ERANGE with a message in err.
+ */
+int user_parse_rate(const char *val, bool zero_ok, uint64_t *v, char *err,
+		    size_t errlen);
+
+/*
  * For the loader: whether id is free (neither held nor retired), and adding
  * a static user under a given id. The caller has checked the id is free, the
- * email valid, unknown and allocated with malloc (the registry takes it) and
- * the rates in range, so adding cannot fail.
+ * email valid, unknown and allocated with malloc (the registry takes it),
+ * the rates in range and the plan (if any) there with room, so adding
+ * cannot fail.
  */
 bool user_registry_id_free(const struct lc_user_registry *reg, uint32_t id);
 void user_registry_add_static(struct lc_user_registry *reg, uint32_t id,

@@ -3,8 +3,9 @@
  * Fuzz target of the management protocol: the input is split into request
  * lines and run through the command table in batches, as the socket server
  * does. The table holds linecapd's user and assignment commands wired to the
- * same parsers linecapd uses (lc_mgmt_parse_endpoint, lc_user_parse_limits,
- * lc_email_valid, lc_conf_parse_mode) and to a real user registry, so that
+ * same parsers linecapd uses (lc_mgmt_parse_endpoint, lc_user_parse_set,
+ * lc_user_plan_parse_limits, lc_email_valid, lc_conf_parse_mode) and to a real
+ * user registry with plans, so that
  * any line reaches tokenising, dispatch, argument checks and the registry.
  * Every reply must be an object with a boolean "ok", and an error must carry
  * a message.
@@ -42,12 +43,43 @@ cmd_user_set(void *ctx, int argc, char **argv, json_t *reply)
 	(void)ctx;
 	if (email_arg(argv[0], reply) != 0)
 		return -EINVAL;
-	if (lc_user_parse_limits(argc - 1, argv + 1, &lim, why, sizeof(why)) != 0)
+	if (lc_user_parse_set(reg, argc - 1, argv + 1, &lim, why, sizeof(why)) != 0)
 		return lc_mgmt_error(reply, "%s", why);
 	rc = lc_user_set(reg, argv[0], &lim, true, 1, &u, &created);
 	if (rc != 0)
 		return lc_mgmt_error(reply, "user not set: %s", strerror(-rc));
 	json_object_set_new(reply, "id", json_integer(u->id));
+	return 0;
+}
+
+static int
+cmd_plan_set(void *ctx, int argc, char **argv, json_t *reply)
+{
+	struct lc_plan_limits lim;
+	const struct lc_plan *p;
+	char why[256];
+	int rc;
+
+	(void)ctx;
+	if (lc_user_plan_parse_limits(argc - 1, argv + 1, &lim, why, sizeof(why)) != 0)
+		return lc_mgmt_error(reply, "%s", why);
+	rc = lc_user_plan_set(reg, argv[0], &lim, &p, NULL);
+	if (rc != 0)
+		return lc_mgmt_error(reply, "plan not set: %s", strerror(-rc));
+	json_object_set_new(reply, "id", json_integer(p->id));
+	return 0;
+}
+
+static int
+cmd_plan_del(void *ctx, int argc, char **argv, json_t *reply)
+{
+	int rc;
+
+	(void)ctx;
+	(void)argc;
+	rc = lc_user_plan_del(reg, argv[0]);
+	if (rc != 0)
+		return lc_mgmt_error(reply, "plan not deleted: %s", strerror(-rc));
 	return 0;
 }
 
@@ -131,7 +163,11 @@ cmd_gc(void *ctx, int argc, char **argv, json_t *reply)
 }
 
 static const struct lc_mgmt_cmd cmds[] = {
-	{ "user set", "EMAIL [up=RATE] [down=RATE] [burst=SIZE]", "", 1, 6, cmd_user_set, NULL },
+	{ "user set", "EMAIL [up=RATE] [down=RATE] [burst=SIZE] [plan=NAME]", "", 1,
+	  1 + LC_USER_SET_ARGS_MAX, cmd_user_set, NULL },
+	{ "plan set", "NAME [total=RATE] [up=RATE] [down=RATE]", "", 1, 6, cmd_plan_set,
+	  NULL },
+	{ "plan del", "NAME", "", 1, 1, cmd_plan_del, NULL },
 	{ "user del", "EMAIL", "", 1, 1, cmd_user_del, NULL },
 	{ "assign", "EMAIL IP[:PORT]", "", 2, 2, cmd_assign, NULL, .follower_ok = true },
 	{ "unassign", "IP[:PORT]", "", 1, 1, cmd_unassign, NULL, .follower_ok = true },
@@ -150,7 +186,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (table == NULL) {
 		struct lc_user_params p = { .capacity = 64, .default_up = 1000,
-					    .default_down = 1000 };
+					    .default_down = 1000, .plans = 2,
+					    .plan_users = 4 };
 
 		reg = lc_user_registry_create(&p);
 		table = lc_mgmt_table_create();

@@ -66,7 +66,8 @@ lc_write_conf "$WORK/lc.conf" \
 lc_start "$WORK/lc.conf"
 grep -q "metrics: serving $URL" "$LC_LOG" || fail "no 'metrics: serving' line in the log"
 
-printf '%s\n' "user set $ALICE up=5mbit down=8mbit" "assign $ALICE 10.1.0.1" \
+printf '%s\n' "plan set gold total=50mbit" \
+    "user set $ALICE up=5mbit down=8mbit plan=gold" "assign $ALICE 10.1.0.1" \
     "user set $ODD up=1mbit down=2mbit" "assign $ODD 10.1.0.2 node=node-x" |
     lc_ctl - | jq -se 'all(.ok)' > /dev/null || fail "users not set"
 [ "$(lc_ctl start | jq -r .receiving)" = true ] || fail "start"
@@ -130,6 +131,12 @@ scrape)
         "assignments through node-x"
     expect_eq "$(value "$WORK/m2.txt" 'linecap_node_followers{node="node-x"}')" 0 \
         "followers of node-x"
+    # Plans: alice's, whose bytes are hers alone.
+    expect_eq "$(value "$WORK/m2.txt" 'linecap_plan_users{plan="gold"}')" 1 "gold's users"
+    expect_eq "$(value "$WORK/m2.txt" 'linecap_plan_total_bps{plan="gold",direction="down"}')" \
+        50000000 "gold's download total"
+    expect_eq "$(value "$WORK/m2.txt" 'linecap_plan_bytes_total{plan="gold",direction="down"}')" \
+        "$(value "$WORK/m2.txt" "$(alice_down)")" "gold's bytes are alice's"
     grep -q '^linecap_info{version=".*",mode="inline",state="present"} 1$' "$WORK/m2.txt" ||
         fail "linecap_info: $(grep '^linecap_info' "$WORK/m2.txt")"
     echo "ok: linecap_info"

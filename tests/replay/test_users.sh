@@ -6,10 +6,10 @@
 # --expect-flows), which writes them from the connections it built.
 # Cases fulldisk, badfile and limits check what `ok` means for the users
 # file, files that are not files, and numbers and emails that do not fit.
-#   test_users.sh assign|nodes|protocol|persist|gc|fulldisk|badfile|limits
+#   test_users.sh assign|nodes|protocol|persist|plans|gc|fulldisk|badfile|limits
 . "$(dirname "$0")/lib.sh"
 
-case_name=${1:?usage: test_users.sh assign|nodes|protocol|persist|gc|fulldisk|badfile|limits}
+case_name=${1:?usage: test_users.sh assign|nodes|protocol|persist|plans|gc|fulldisk|badfile|limits}
 
 FLOWS_JSON=$WORK/flows.json
 
@@ -285,8 +285,8 @@ protocol)
     expect_error "too many arguments; usage: gc" "gc x" gc x
     expect_error "too many arguments; usage: save" "save x" save x
     expect_error "too many arguments; usage: state" "state present x" state present x
-    expect_error "too many arguments; usage: user set" "user set, 7 arguments" \
-        user set a@x up=1mbit down=1mbit burst=1k burst_up=1k burst_down=1k up=2mbit
+    expect_error "too many arguments; usage: user set" "user set, 8 arguments" \
+        user set a@x up=1mbit down=1mbit burst=1k burst_up=1k burst_down=1k plan=none up=2mbit
     expect_error "too many words" "33 words" user set a@x $(seq 1 31)
 
     # Over-long lines, through a batch: 4096 bytes is a line, 4097 is not;
@@ -375,8 +375,10 @@ protocol)
     expect_eq "$(jq .removed <<<"$r")" 0 "gc removed"
     r=$(ok_reply save save)
     expect_eq "$(jq -r .file <<<"$r")" "$WORK/users.conf" "save: file"
-    expect_eq "$(head -n 1 "$WORK/users.conf")" "linecap-users 1" "state file header"
-    grep -q "^user [0-9]* again@example.com up=" "$WORK/users.conf" || fail "saved file lacks the user"
+    # Version 2: again@example.com has no rates of its own, and follows
+    # the defaults.
+    expect_eq "$(head -n 1 "$WORK/users.conf")" "linecap-users 2" "state file header"
+    grep -q "^user [0-9]* again@example.com burst_up=" "$WORK/users.conf" || fail "saved file lacks the user"
     expect_eq "$(tail -n 1 "$WORK/users.conf")" "end 1" "state file trailer"
     r=$(ok_reply help help)
     for kw in ping stats "user set" "user del" "user get" "user list" assign unassign \
@@ -740,6 +742,66 @@ limits)
         done
     done
     echo "ok: long multibyte arguments keep their error messages"
+    lc_stop
+    ;;
+plans)
+    # Plans: made, changed, refused, deleted; users in them with and
+    # without rates of their own; stats; the state file across a restart.
+    gen_users
+    write_conf "$WORK/lc.conf" inline "$WORK/client.pcap" "$WORK/server.pcap" \
+        "[wire]" "autostart = no" "[shaper]" "plans = 2" "plan_users = 2"
+    STATE=$WORK/users.conf
+    lc_start "$WORK/lc.conf"
+    r=$(ok_reply "plan set gold" plan set gold total=100mbit up=5mbit)
+    expect_eq "$(jq -c '.plan | [.name, .id, .total_up, .total_down, .up, .down, .users, .capacity]' <<<"$r")" \
+        '["gold",1,100000000,100000000,5000000,0,0,2]' "plan set gold"
+    ok_reply "plan set silver" plan set silver total_down=20mbit > /dev/null
+    expect_error "no room for another plan \(\[shaper\] plans = 2\)" "a third plan" plan set bronze
+    expect_error "bad plan name 'a/b'" "bad plan name" plan set a/b
+    expect_error "bad rate 'fast'" "bad plan rate" plan set gold total=fast
+    expect_error "unknown argument 'speed=1'" "unknown plan argument" plan set gold speed=1
+    expect_error "no plan 'bronze'" "plan get of no plan" plan get bronze
+    expect_error "no plan 'bronze'" "user set plan= of no plan" user set a@example.com plan=bronze
+
+    r=$(ok_reply "alice joins gold" user set alice@example.com plan=gold)
+    expect_eq "$(jq -c '.user | [.plan, .up, .down]' <<<"$r")" '["gold",5000000,1000000000]' \
+        "alice: gold's per-user up, the default down"
+    r=$(ok_reply "bob joins gold" user set bob@example.com up=7mbit plan=gold)
+    expect_eq "$(jq -c '.user | [.plan, .up]' <<<"$r")" '["gold",7000000]' "bob: his own up"
+    expect_error "plan gold is full \(2 users, \[shaper\] plan_users\)" "a full plan" \
+        user set carol@example.com plan=gold
+    expect_error "no user 'carol@example.com'" "carol not made" user get carol@example.com
+    ok_reply "plan set gold up=6mbit" plan set gold up=6mbit down=3mbit > /dev/null
+    expect_eq "$(user_field alice@example.com '.user | [.up, .down] | tostring')" '[6000000,3000000]' \
+        "alice follows gold"
+    expect_eq "$(user_field bob@example.com '.user | [.up, .down] | tostring')" '[7000000,3000000]' \
+        "bob keeps his own up"
+    r=$(ok_reply "plan get gold" plan get gold)
+    expect_eq "$(jq .plan.users <<<"$r")" 2 "plan get gold: users"
+    expect_eq "$(jq -c '[.plan.shaper.up.users, .plan.shaper.down.users, .plan.shaper.up.total]' <<<"$r")" \
+        '[2,2,100000000]' "plan get gold: the shaper's view"
+    expect_eq "$(lc_ctl plan list | jq -c '[.plans[].name]')" '["gold","silver"]' "plan list"
+    expect_eq "$(lc_ctl stats | jq -c '.plans.gold | [.id, .users, .total_up, .up]')" \
+        '[1,2,100000000,6000000]' "stats: plans"
+    expect_error "plan gold has 2 users" "plan del of a plan in use" plan del gold
+    ok_reply "bob leaves" user set bob@example.com plan=none > /dev/null
+    expect_eq "$(user_field bob@example.com '.user | [.plan, .up, .down] | tostring')" \
+        '[null,7000000,1000000000]' "bob out of any plan"
+    expect_eq "$(lc_ctl plan get gold | jq .plan.users)" 1 "gold after bob left"
+    ok_reply "plan del silver" plan del silver > /dev/null
+    expect_error "no plan 'silver'" "silver deleted" plan get silver
+    lc_stop
+    grep -q "^plan 1 gold total_up=100mbit total_down=100mbit up=6mbit down=3mbit$" "$STATE" ||
+        fail "state file: gold: $(cat "$STATE")"
+    grep -q "^user [0-9]* alice@example.com burst_up=0 burst_down=0 plan=gold$" "$STATE" ||
+        fail "state file: alice: $(cat "$STATE")"
+
+    # Restart: the plan and alice's place in it come back.
+    lc_start "$WORK/lc.conf"
+    expect_eq "$(user_field alice@example.com '.user | [.plan, .up, .down] | tostring')" \
+        '["gold",6000000,3000000]' "alice after restart"
+    expect_eq "$(lc_ctl plan get gold | jq -c '[.plan.users, .plan.shaper.down.users, .plan.total_down]')" \
+        '[1,1,100000000]' "gold after restart"
     lc_stop
     ;;
 nodes)

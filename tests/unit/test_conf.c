@@ -196,6 +196,37 @@ test_host_section(void **state)
 	assert_memory_equal(&c, &d, sizeof(c));
 }
 
+/* [shaper] plans and plan_users: defaults, values, and a small capacity. */
+static void
+test_plan_keys(void **state)
+{
+	struct warnings w = { 0 };
+	struct lc_conf c;
+	char err[512];
+
+	(void)state;
+	lc_conf_defaults(&c);
+	assert_int_equal(c.shaper.plans, 4);
+	assert_int_equal(c.shaper.plan_users, 1024);
+	assert_int_equal(load_text("[shaper]\nplans = 62\nplan_users = 300\n",
+				   &c, &w, err, sizeof(err)), 0);
+	assert_int_equal(c.shaper.plans, 62);
+	assert_int_equal(c.shaper.plan_users, 300);
+	assert_int_equal(load_text("[shaper]\nplans = 0\n", &c, &w, err,
+				   sizeof(err)), 0);
+	assert_int_equal(c.shaper.plans, 0);
+	/* Unset, it follows a capacity below its default; set, it may not. */
+	assert_int_equal(load_text("[users]\ncapacity = 100\n", &c, &w, err,
+				   sizeof(err)), 0);
+	assert_int_equal(c.shaper.plan_users, 100);
+	assert_int_equal(load_text("[users]\ncapacity = 100\n[shaper]\n"
+				   "plan_users = 101\n", &c, &w, err,
+				   sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "plan_users = '101': at most [users] "
+			       "capacity (100)"));
+	assert_int_equal(w.count, 0);
+}
+
 static void
 test_unknown_warns(void **state)
 {
@@ -234,6 +265,10 @@ test_bad_values(void **state)
 		{ "[shaper]\ndefault_up = 0\n", "[shaper] default_up = '0'" },
 		{ "[shaper]\nengine = htb\n", "[shaper] engine = 'htb': expected sched or police" },
 		{ "[shaper]\naqm = codel\n", "[shaper] aqm = 'codel': expected none, pie or red" },
+		{ "[shaper]\nplans = 63\n", "[shaper] plans = '63': expected an integer from 0 to 62" },
+		{ "[shaper]\nplan_users = 0\n", "[shaper] plan_users = '0'" },
+		{ "[users]\ncapacity = 512\n[shaper]\nplan_users = 1024\n",
+		  "[shaper] plan_users = '1024': at most [users] capacity (512)" },
 		{ "[mgmt]\nsocket_mode = 0999\n", "[mgmt] socket_mode = '0999'" },
 		{ "[mgmt]\nsocket =\n", "[mgmt] socket = ''" },
 		{ "[metrics]\nlisten = localhost:9469\n",
@@ -535,6 +570,7 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_full_file),
 		cmocka_unit_test(test_unknown_warns),
+		cmocka_unit_test(test_plan_keys),
 		cmocka_unit_test(test_socket_group),
 		cmocka_unit_test(test_host_section),
 		cmocka_unit_test(test_bad_values),

@@ -564,7 +564,7 @@ test_set_errors_change_nothing(void **state)
 	long_email[255] = '\0';
 	assert_int_equal(lc_user_ensure_dynamic(reg, "\xc0\xaf", 1, 1, 0, &u,
 						&created), -EINVAL);
-	lim.fields = 0x10;
+	lim.fields = 0x20;
 	assert_int_equal(lc_user_set(reg, "a", &lim, true, 0, &u, &created),
 			 -EINVAL);
 	lim = (struct lc_user_limits){
@@ -1098,7 +1098,8 @@ test_file_format(void **state)
 	assert_int_equal(lc_user_set(reg, "alice@example.com", &lim, true, 0,
 				     NULL, NULL), 0);
 	lim = (struct lc_user_limits){
-		.fields = LC_USER_LIMIT_UP, .up = 12345,
+		.fields = LC_USER_LIMIT_UP | LC_USER_LIMIT_DOWN, .up = 12345,
+		.down = GBIT,
 	};
 	assert_int_equal(lc_user_set(reg, "bob", &lim, true, 0, NULL, NULL), 0);
 	assert_int_equal(lc_user_save(reg, path, err, sizeof(err)), 0);
@@ -1110,6 +1111,22 @@ test_file_format(void **state)
 		"user 3 bob up=12345bit down=1gbit burst_up=0 burst_down=0\n"
 		"end 2\n");
 	free(text);
+	/*
+	 * Version 2 only when needed: here for a user whose down is not its
+	 * own (it follows the default), and for plans.
+	 */
+	add_user(reg, "erin", true, 0);
+	assert_int_equal(lc_user_save(reg, path, err, sizeof(err)), 0);
+	text = read_file(path, NULL);
+	assert_string_equal(text,
+		"linecap-users 2\n"
+		"user 2 alice@example.com up=10mbit down=2500mbit burst_up=0 "
+		"burst_down=65536\n"
+		"user 3 bob up=12345bit down=1gbit burst_up=0 burst_down=0\n"
+		"user 4 erin burst_up=0 burst_down=0\n"
+		"end 3\n");
+	free(text);
+	assert_int_equal(lc_user_del(reg, lc_user_find(reg, "erin")->id), 0);
 	assert_int_equal(stat(path, &st), 0);
 	mode_t um = umask(0);
 
@@ -1301,14 +1318,15 @@ test_corrupt_files(void **state)
 	static const struct corrupt_case cases[] = {
 		{ "", 1, "no header (empty or truncated file)" },
 		{ "linecap-user 1\nend 0\n", 1,
-		  "bad header (expected 'linecap-users 1')" },
+		  "bad header (expected 'linecap-users 2')" },
 		{ "linecap-users\nend 0\n", 1,
-		  "bad header (expected 'linecap-users 1')" },
+		  "bad header (expected 'linecap-users 2')" },
 		{ "linecap-users 1 x\nend 0\n", 1,
-		  "bad header (expected 'linecap-users 1')" },
+		  "bad header (expected 'linecap-users 2')" },
 		{ "# comment first\nlinecap-users 1\nend 0\n", 1,
-		  "bad header (expected 'linecap-users 1')" },
-		{ "linecap-users 2\nend 0\n", 1, "unsupported version '2'" },
+		  "bad header (expected 'linecap-users 2')" },
+		{ "linecap-users 3\nend 0\n", 1,
+		  "unsupported version '3' (this linecap reads 1 to 2)" },
 		{ "linecap-users 1\nusr 1 a up=1 down=1\nend 1\n", 2,
 		  "unknown keyword 'usr'" },
 		{ "linecap-users 1\nuser\nend 1\n", 2, "missing id" },
@@ -1375,15 +1393,54 @@ test_corrupt_files(void **state)
 		{ "linecap-users 1\nend 0", 2,
 		  "line not terminated (file truncated?)" },
 		{ "linecap-users 1\nuser 1 a up=1 down=1\r\nend 1\n", 2,
-		  "bad rate '1\\x0d'" },
+		  "bad rate '1\\x0d'" },		/* Plans (the registry has 2 slots of 2 users). */
+		{ "linecap-users 1\nplan 1 gold\nend 0\n", 2,
+		  "unknown keyword 'plan'" },
+		{ "linecap-users 1\nuser 1 a up=1 down=1 plan=gold\nend 1\n", 2,
+		  "unknown field 'plan'" },
+		{ "linecap-users 1\nuser 1 a down=1\nend 1\n", 2, "missing up=" },
+		{ "linecap-users 2\nplan\nend 0\n", 2, "missing plan id" },
+		{ "linecap-users 2\nplan x gold\nend 0\n", 2, "bad plan id 'x'" },
+		{ "linecap-users 2\nplan 0 gold\nend 0\n", 2, "bad plan id '0'" },
+		{ "linecap-users 2\nplan 63 gold\nend 0\n", 2, "bad plan id '63'" },
+		{ "linecap-users 2\nplan 3 gold\nend 0\n", 2,
+		  "plan id 3 above [shaper] plans = 2" },
+		{ "linecap-users 2\nplan 1\nend 0\n", 2, "missing plan name" },
+		{ "linecap-users 2\nplan 1 a/b\nend 0\n", 2, "bad plan name 'a/b'" },
+		{ "linecap-users 2\nplan 1 gold\nplan 1 silver\nend 0\n", 3,
+		  "duplicate plan id 1 (first on line 2)" },
+		{ "linecap-users 2\nplan 1 gold\nplan 2 gold\nend 0\n", 3,
+		  "duplicate plan name 'gold' (first on line 2)" },
+		{ "linecap-users 2\nplan 1 gold up=fast\nend 0\n", 2,
+		  "bad rate 'fast'" },
+		{ "linecap-users 2\nplan 1 gold up=1 up=2\nend 0\n", 2,
+		  "duplicate field 'up'" },
+		{ "linecap-users 2\nplan 1 gold speed=1\nend 0\n", 2,
+		  "unknown field 'speed'" },
+		{ "linecap-users 2\nplan 1 gold fast\nend 0\n", 2,
+		  "bad field 'fast'" },
+		{ "linecap-users 2\nuser 1 a\nplan 1 gold\nend 1\n", 3,
+		  "plan line after a user line" },
+		{ "linecap-users 2\nuser 1 a plan=gold\nend 1\n", 2,
+		  "plan 'gold' not defined by a plan line above" },
+		{ "linecap-users 2\nplan 1 gold\nuser 1 a plan=gold plan=gold\n"
+		  "end 1\n", 3, "duplicate field 'plan'" },
+		{ "linecap-users 2\nplan 1 gold\nuser 1 a plan=gold\n"
+		  "user 2 b plan=gold\nuser 3 c plan=gold\nend 3\n", 5,
+		  "plan 'gold' holds more than 2 users ([shaper] plan_users)" },
 	};
 	char path[128], err[512], want[512];
 
 	(void)state;
 	tmp_path("bad.conf", path, sizeof(path));
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct lc_user_registry *reg = new_registry(8);
+		const struct lc_user_params p = {
+			.capacity = 8, .default_up = GBIT, .default_down = GBIT,
+			.plans = 2, .plan_users = 2,
+		};
+		struct lc_user_registry *reg = lc_user_registry_create(&p);
 
+		assert_non_null(reg);
 		/* A user already there must survive a failed load. */
 		add_user(reg, "keep", false, 0);
 		write_file(path, cases[i].text, strlen(cases[i].text));
@@ -1396,6 +1453,7 @@ test_corrupt_files(void **state)
 		assert_int_equal(lc_user_count(reg, NULL, NULL), 1);
 		assert_null(lc_user_get(reg, 2));
 		assert_null(lc_user_find(reg, "a"));
+		assert_int_equal(lc_user_plan_free_id(reg), 1);
 		lc_user_registry_free(reg);
 	}
 
@@ -1750,6 +1808,285 @@ test_email_check(void **state)
 	assert_int_equal(lc_email_check("a", 256, NULL, NULL), LC_EMAIL_TOO_LONG);
 }
 
+/* ---- plans ---- */
+
+/* A registry with two plans of at most two users each. */
+static struct lc_user_registry *
+plan_registry(void)
+{
+	const struct lc_user_params p = {
+		.capacity = 16,
+		.default_up = 1 * GBIT,
+		.default_down = 1 * GBIT,
+		.plans = 2,
+		.plan_users = 2,
+	};
+	struct lc_user_registry *reg = lc_user_registry_create(&p);
+
+	assert_non_null(reg);
+	return reg;
+}
+
+/* `plan set NAME ARGS...` through the parser, as the command does it. */
+static int
+plan_set(struct lc_user_registry *reg, const char *name, const char *args,
+	 const struct lc_plan **out)
+{
+	char buf[256], *argv[8], *save;
+	struct lc_plan_limits lim;
+	char err[256];
+	int argc = 0, rc;
+
+	snprintf(buf, sizeof(buf), "%s", args);
+	for (char *t = strtok_r(buf, " ", &save); t != NULL && argc < 8;
+	     t = strtok_r(NULL, " ", &save))
+		argv[argc++] = t;
+	rc = lc_user_plan_parse_limits(argc, argv, &lim, err, sizeof(err));
+	assert_int_equal(rc, 0);
+	return lc_user_plan_set(reg, name, &lim, out, NULL);
+}
+
+/* `user set EMAIL ARGS...` through the parser. */
+static int
+user_set(struct lc_user_registry *reg, const char *email, const char *args)
+{
+	char buf[256], *argv[8], *save, err[256];
+	struct lc_user_limits lim;
+	int argc = 0, rc;
+
+	snprintf(buf, sizeof(buf), "%s", args);
+	for (char *t = strtok_r(buf, " ", &save); t != NULL && argc < 8;
+	     t = strtok_r(NULL, " ", &save))
+		argv[argc++] = t;
+	rc = lc_user_parse_set(reg, argc, argv, &lim, err, sizeof(err));
+	if (rc != 0)
+		return rc;
+	return lc_user_set(reg, email, &lim, true, 0, NULL, NULL);
+}
+
+static void
+test_plan_names(void **state)
+{
+	(void)state;
+	assert_true(lc_user_plan_name_valid("gold"));
+	assert_true(lc_user_plan_name_valid("Plan_1.0-b"));
+	assert_true(lc_user_plan_name_valid("abcdefghijabcdefghijabcdefghij12"));
+	assert_false(lc_user_plan_name_valid("abcdefghijabcdefghijabcdefghij123"));
+	assert_false(lc_user_plan_name_valid(""));
+	assert_false(lc_user_plan_name_valid(NULL));
+	assert_false(lc_user_plan_name_valid("a b"));
+	assert_false(lc_user_plan_name_valid("a=b"));
+	assert_false(lc_user_plan_name_valid("caf\xc3\xa9"));
+}
+
+static void
+test_plan_parse(void **state)
+{
+	struct lc_user_registry *reg = plan_registry();
+	struct lc_plan_limits pl = { .fields = 99 };
+	struct lc_user_limits ul;
+	char *ok[] = { "total=10mbit", "up=0", "down=2mbit", "total_down=1gbit" };
+	char *bad_key[] = { "speed=1mbit" }, *bad_rate[] = { "total=fast" };
+	char *big[] = { "up=10001gbit" };
+	char *join[] = { "up=1mbit", "plan=gold" }, *leave[] = { "plan=none" };
+	char *nope[] = { "plan=nope" };
+	char err[256];
+
+	(void)state;
+	assert_int_equal(lc_user_plan_parse_limits(4, ok, &pl, err, sizeof(err)), 0);
+	assert_int_equal(pl.fields, LC_PLAN_TOTAL_UP | LC_PLAN_TOTAL_DOWN |
+			 LC_PLAN_UP | LC_PLAN_DOWN);
+	assert_true(pl.total_up == 10 * MBIT && pl.total_down == GBIT);
+	assert_true(pl.up == 0 && pl.down == 2 * MBIT);
+	assert_int_equal(lc_user_plan_parse_limits(1, bad_key, &pl, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "unknown argument 'speed=1mbit'"));
+	assert_int_equal(lc_user_plan_parse_limits(1, bad_rate, &pl, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "bad rate 'fast'"));
+	assert_int_equal(lc_user_plan_parse_limits(1, big, &pl, err, sizeof(err)),
+			 -ERANGE);
+
+	assert_int_equal(plan_set(reg, "gold", "", NULL), 0);
+	assert_int_equal(lc_user_parse_set(reg, 2, join, &ul, err, sizeof(err)), 0);
+	assert_int_equal(ul.fields, LC_USER_LIMIT_UP | LC_USER_LIMIT_PLAN);
+	assert_int_equal(ul.plan, lc_user_plan_find(reg, "gold")->id);
+	assert_int_equal(lc_user_parse_set(reg, 1, leave, &ul, err, sizeof(err)), 0);
+	assert_int_equal(ul.fields, LC_USER_LIMIT_PLAN);
+	assert_int_equal(ul.plan, 0);
+	assert_int_equal(lc_user_parse_set(reg, 1, nope, &ul, err, sizeof(err)),
+			 -ENOENT);
+	assert_non_null(strstr(err, "no plan 'nope'"));
+	lc_user_registry_free(reg);
+}
+
+/* Plans made, updated, full, refused and deleted. */
+static void
+test_plan_registry(void **state)
+{
+	struct lc_user_registry *reg = plan_registry();
+	struct lc_plan_limits big = { .fields = LC_PLAN_UP, .up = LC_RATE_MAX + 1 };
+	const struct lc_plan *gold, *p;
+	uint32_t cursor = 0;
+	uint64_t gen;
+	bool created = false;
+
+	(void)state;
+	assert_int_equal(lc_user_plan_slots(reg), 2);
+	assert_int_equal(lc_user_plan_capacity(reg), 2);
+	assert_int_equal(lc_user_plan_free_id(reg), 1);
+	assert_int_equal(lc_user_plan_set(reg, "gold", NULL, &gold, &created), 0);
+	assert_true(created);
+	assert_int_equal(gold->id, 1);
+	assert_true(gold->total_up == 0 && gold->up == 0 && gold->users == 0);
+	gen = lc_user_static_generation(reg);
+	assert_int_equal(plan_set(reg, "gold", "total=100mbit up=5mbit", &p), 0);
+	assert_ptr_equal(p, gold);
+	assert_true(gold->total_up == 100 * MBIT && gold->total_down == 100 * MBIT);
+	assert_true(gold->up == 5 * MBIT && gold->down == 0);
+	assert_true(lc_user_static_generation(reg) != gen);
+	assert_int_equal(plan_set(reg, "silver", "total_down=1mbit", NULL), 0);
+	assert_int_equal(lc_user_plan_free_id(reg), 0);
+	/* No slot, bad name, bad rate: refused, nothing changed. */
+	gen = lc_user_static_generation(reg);
+	assert_int_equal(lc_user_plan_set(reg, "bronze", NULL, NULL, NULL), -ENOSPC);
+	assert_int_equal(lc_user_plan_set(reg, "a b", NULL, NULL, NULL), -EINVAL);
+	assert_int_equal(lc_user_plan_set(reg, "gold", &big, NULL, NULL), -ERANGE);
+	assert_true(gold->up == 5 * MBIT);
+	assert_null(lc_user_plan_find(reg, "bronze"));
+	assert_true(lc_user_static_generation(reg) == gen);
+	assert_ptr_equal(lc_user_plan_next(reg, &cursor), gold);
+	assert_string_equal(lc_user_plan_next(reg, &cursor)->name, "silver");
+	assert_null(lc_user_plan_next(reg, &cursor));
+
+	/* Users join: the plan's per-user rate where they have none. */
+	assert_int_equal(user_set(reg, "alice", "plan=gold"), 0);
+	assert_int_equal(user_set(reg, "bob", "up=7mbit plan=gold"), 0);
+	const struct lc_user *alice = lc_user_find(reg, "alice");
+	const struct lc_user *bob = lc_user_find(reg, "bob");
+	assert_true(alice->plan == 1 && alice->up == 5 * MBIT &&
+		    alice->down == GBIT);
+	assert_true(bob->plan == 1 && bob->up == 7 * MBIT);
+	assert_int_equal(gold->users, 2);
+	/* Full: a third is refused, and a new user is not made. */
+	assert_int_equal(user_set(reg, "carol", "plan=gold"), -ENOBUFS);
+	assert_null(lc_user_find(reg, "carol"));
+	assert_int_equal(user_set(reg, "carol", ""), 0);
+	assert_int_equal(user_set(reg, "carol", "plan=gold"), -ENOBUFS);
+	assert_int_equal(lc_user_find(reg, "carol")->plan, 0);
+	/* Setting the plan a user is in again is no join. */
+	assert_int_equal(user_set(reg, "alice", "plan=gold"), 0);
+
+	/* New per-user rates reach the users without their own. */
+	assert_int_equal(plan_set(reg, "gold", "up=6mbit down=3mbit", NULL), 0);
+	assert_true(alice->up == 6 * MBIT && alice->down == 3 * MBIT);
+	assert_true(bob->up == 7 * MBIT && bob->down == 3 * MBIT);
+	/* The plan's rate gone: the default again. */
+	assert_int_equal(plan_set(reg, "gold", "down=0", NULL), 0);
+	assert_true(alice->down == GBIT);
+
+	/* Deleted only when empty; leaving takes the default back. */
+	assert_int_equal(lc_user_plan_del(reg, "gold"), -EBUSY);
+	assert_int_equal(user_set(reg, "alice", "plan=none"), 0);
+	assert_true(alice->plan == 0 && alice->up == GBIT);
+	assert_int_equal(gold->users, 1);
+	assert_int_equal(lc_user_del(reg, bob->id), 0);
+	assert_int_equal(gold->users, 0);
+	assert_int_equal(lc_user_plan_del(reg, "gold"), 0);
+	assert_int_equal(lc_user_plan_del(reg, "gold"), -ENOENT);
+	assert_null(lc_user_plan_find(reg, "gold"));
+	assert_int_equal(user_set(reg, "alice", "plan=gold"), -ENOENT);
+	assert_int_equal(lc_user_plan_free_id(reg), 1);
+	lc_user_registry_free(reg);
+}
+
+/* lc_user_preview() says what lc_user_set() does, and changes nothing. */
+static void
+test_plan_preview(void **state)
+{
+	struct lc_user_registry *reg = plan_registry();
+	struct lc_user_limits lim = { .fields = LC_USER_LIMIT_PLAN, .plan = 1 };
+	struct lc_user next;
+	uint64_t gen;
+
+	(void)state;
+	assert_int_equal(plan_set(reg, "gold", "up=5mbit", NULL), 0);
+	assert_int_equal(user_set(reg, "alice", ""), 0);
+	gen = lc_user_static_generation(reg);
+	assert_int_equal(lc_user_preview(reg, "alice", &lim, &next), 0);
+	assert_true(next.plan == 1 && next.up == 5 * MBIT);
+	assert_int_equal(lc_user_find(reg, "alice")->plan, 0);
+	assert_int_equal(lc_user_preview(reg, "new", &lim, &next), 0);
+	assert_null(next.email);
+	assert_true(next.up == 5 * MBIT && next.down == GBIT);
+	assert_null(lc_user_find(reg, "new"));
+	assert_int_equal(lc_user_plan_find(reg, "gold")->users, 0);
+	assert_true(lc_user_static_generation(reg) == gen);
+	lim.plan = 2;
+	assert_int_equal(lc_user_preview(reg, "alice", &lim, &next), -ENOENT);
+	assert_int_equal(lc_user_preview(reg, "a b", &lim, &next), -EINVAL);
+	lc_user_registry_free(reg);
+}
+
+/* Plans and users' plans survive a save and a load. */
+static void
+test_plan_save_load(void **state)
+{
+	struct lc_user_registry *reg = plan_registry();
+	char path[128], err[256], *text;
+
+	(void)state;
+	tmp_path("plans.conf", path, sizeof(path));
+	assert_int_equal(plan_set(reg, "gold", "total=100mbit up=5mbit", NULL), 0);
+	assert_int_equal(plan_set(reg, "silver", "total_down=20mbit", NULL), 0);
+	assert_int_equal(user_set(reg, "alice", "plan=gold"), 0);
+	assert_int_equal(user_set(reg, "bob", "up=7mbit down=8mbit plan=gold"), 0);
+	assert_int_equal(user_set(reg, "carol", "up=1mbit down=1mbit"), 0);
+	assert_int_equal(lc_user_save(reg, path, err, sizeof(err)), 0);
+	text = read_file(path, NULL);
+	assert_string_equal(text,
+		"linecap-users 2\n"
+		"plan 1 gold total_up=100mbit total_down=100mbit up=5mbit "
+		"down=0bit\n"
+		"plan 2 silver total_up=0bit total_down=20mbit up=0bit down=0bit\n"
+		"user 1 alice burst_up=0 burst_down=0 plan=gold\n"
+		"user 2 bob up=7mbit down=8mbit burst_up=0 burst_down=0 plan=gold\n"
+		"user 3 carol up=1mbit down=1mbit burst_up=0 burst_down=0\n"
+		"end 3\n");
+	free(text);
+	lc_user_registry_free(reg);
+
+	reg = plan_registry();
+	assert_int_equal(lc_user_load(reg, path, 0, err, sizeof(err)), 0);
+	const struct lc_plan *gold = lc_user_plan_find(reg, "gold");
+	const struct lc_plan *silver = lc_user_plan_find(reg, "silver");
+	assert_non_null(gold);
+	assert_non_null(silver);
+	assert_true(gold->id == 1 && gold->total_up == 100 * MBIT &&
+		    gold->total_down == 100 * MBIT && gold->up == 5 * MBIT &&
+		    gold->down == 0 && gold->users == 2);
+	assert_true(silver->id == 2 && silver->total_down == 20 * MBIT &&
+		    silver->users == 0);
+	const struct lc_user *alice = lc_user_find(reg, "alice");
+	assert_true(alice->plan == 1 && alice->own == 0 &&
+		    alice->up == 5 * MBIT && alice->down == GBIT);
+	assert_true(lc_user_find(reg, "bob")->plan == 1 &&
+		    lc_user_find(reg, "bob")->up == 7 * MBIT);
+	assert_int_equal(lc_user_find(reg, "carol")->plan, 0);
+	/* Alice still follows her plan after the load. */
+	assert_int_equal(plan_set(reg, "gold", "up=9mbit", NULL), 0);
+	assert_true(alice->up == 9 * MBIT);
+	assert_true(lc_user_find(reg, "bob")->up == 7 * MBIT);
+	/* Loading again clashes with the plans already there. */
+	lc_user_registry_free(reg);
+	reg = plan_registry();
+	assert_int_equal(plan_set(reg, "gold", "", NULL), 0);
+	assert_int_equal(lc_user_load(reg, path, 0, err, sizeof(err)), -EEXIST);
+	assert_non_null(strstr(err, ":2: plan name already in use"));
+	assert_null(lc_user_find(reg, "alice"));
+	lc_user_registry_free(reg);
+}
+
 int
 main(void)
 {
@@ -1794,6 +2131,12 @@ main(void)
 						dir_teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_everywhere,
 						dir_setup, dir_teardown),
+		cmocka_unit_test(test_plan_names),
+		cmocka_unit_test(test_plan_parse),
+		cmocka_unit_test(test_plan_registry),
+		cmocka_unit_test(test_plan_preview),
+		cmocka_unit_test_setup_teardown(test_plan_save_load, dir_setup,
+						dir_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
