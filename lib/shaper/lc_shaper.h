@@ -84,7 +84,7 @@ struct lc_shaper_params {
 	uint32_t max_profiles;      /* distinct (rate, burst) pairs, at least 2 */
 	uint64_t unassigned_rate;   /* bit/s for pipe 0; 0: the port rate */
 	uint64_t hz;                /* units of `now` for the meters; 0: TSC hz */
-	uint32_t flows;             /* flow slots for flow queuing (0: none) */
+	uint32_t flows;             /* flow slots (0: no flow queuing) */
 	uint32_t plans;             /* plans 1..plans (0: none), LC_SHAPER_PLANS_MAX at most */
 	uint32_t plan_users;        /* users per plan, rounded up to 2^n; 0: 1024 */
 };
@@ -94,7 +94,8 @@ struct lc_shaper_params {
 #define LC_SHAPER_PLAN_USERS_DEFAULT 1024u
 
 struct lc_shaper_stats {
-	uint64_t enqueued;          /* packets accepted into a queue */
+	uint64_t enqueued;          /* packets accepted into a queue, less those
+				     * pushed out of it later (counted as tail drops) */
 	uint64_t dequeued;          /* packets out of the queues */
 	uint64_t dequeued_bytes;
 	uint64_t dropped_tail;      /* refused by a full queue */
@@ -179,11 +180,12 @@ uint32_t lc_shaper_enqueue(struct lc_shaper *sh, struct rte_mbuf **pkts,
  * lc_shaper_enqueue() with each frame's flow: flows[i], the flow slot of
  * pkts[i] plus 1, below params.flows + 1 (LC_SHAPER_NO_FLOW for none; NULL:
  * every frame of no flow). While a limited pipe's frames wait for its
- * rate, each flow's frames wait in a FIFO of their own, and the pipe
- * serves its FIFOs in turn (deficit round robin), so that a user's
- * interactive flow does not wait behind the same user's bulk flow; a full
- * pipe drops from its fattest FIFO. Frames of no flow share the pipe's
- * own FIFO. Returns n less the frames this call dropped: refused, or
+ * rate, each flow's frames wait in a FIFO of their own (of up to 4 per
+ * user: two flows share one only if their slots meet while both wait),
+ * and the pipe serves its FIFOs in turn (deficit round robin), so that a
+ * user's interactive flow does not wait behind the same user's bulk flow;
+ * a full pipe drops from its fattest FIFO. Frames of no flow share the
+ * pipe's own FIFO. Returns n less the frames this call dropped: refused, or
  * pushed out of a full pipe to make room for a newer one.
  */
 uint32_t lc_shaper_enqueue_flows(struct lc_shaper *sh, struct rte_mbuf **pkts,

@@ -153,6 +153,8 @@ _Static_assert(SUBPORT_PLAN0 + LC_SHAPER_PLANS_MAX < SUBPORTS_MAX, "plans fit");
  */
 #define FQ_QUANTUM 1600
 #define FQ_SPARSE 2u
+/* FIFOs for flows, per user, at most (and at least 1024 in all). */
+#define FLOW_FIFOS_PER_USER 4u
 
 /*
  * A frame waiting in the pacer is linked to the next one of its pipe
@@ -251,11 +253,12 @@ struct lc_shaper {
 	uint32_t *wheel;               /* PACE_SLOTS heads: pipe + 1, 0: empty */
 	uint32_t *wheel_next;          /* users + 1: the next pipe in its slot, + 1 */
 	/*
-	 * The pacer's FIFOs: one per flow slot (flow_slots), then one per
+	 * The pacer's FIFOs: flow_fifos for flows (a flow slot's is its slot
+	 * modulo their number, a power of two), then one per
 	 * pipe (users + 1), for frames of no flow.
 	 */
 	struct lc_shaper_fifo *fifos;
-	uint32_t flow_slots;
+	uint32_t flow_fifos;
 	/* Pipes with drops not yet collected, a bit each (linecap's drops). */
 	uint64_t *drop_map;
 	uint64_t wheel_slot;           /* the next slot to look at, absolute */
@@ -1172,15 +1175,22 @@ lc_shaper_create(const struct lc_shaper_params *p)
 						     (uint64_t)1)) - 1;
 		sh->memory += sizeof(*sh->wheel) * PACE_SLOTS +
 			      sizeof(*sh->wheel_next) * ((size_t)p->users + 1);
-		sh->flow_slots = p->flows;
+		/*
+		 * A FIFO per flow, up to FLOW_FIFOS_PER_USER per user: only flows
+		 * with frames waiting hold one, so two share one only when their
+		 * slots meet modulo the count while both wait.
+		 */
+		if (p->flows > 0)
+			sh->flow_fifos = rte_align32prevpow2(
+				RTE_MIN(p->flows, RTE_MAX(FLOW_FIFOS_PER_USER * p->users, 1024u)));
 		sh->fifos = rte_zmalloc_socket("lc_shaper_fifos", sizeof(*sh->fifos) *
-					((size_t)p->flows + p->users + 1),
+					((size_t)sh->flow_fifos + p->users + 1),
 					RTE_CACHE_LINE_SIZE, socket);
 		if (sh->fifos == NULL) {
 			ret = -ENOMEM;
 			goto fail;
 		}
-		sh->memory += sizeof(*sh->fifos) * ((size_t)p->flows + p->users + 1);
+		sh->memory += sizeof(*sh->fifos) * ((size_t)sh->flow_fifos + p->users + 1);
 		sh->drop_map = rte_zmalloc_socket("lc_shaper_drop_map",
 						  sizeof(*sh->drop_map) * (p->users / 64 + 1),
 						  RTE_CACHE_LINE_SIZE, socket);
@@ -1410,22 +1420,30 @@ pace_cost(const struct lc_shaper *sh, const struct rte_mbuf *m)
 	return m->pkt_len + sh->frame_overhead;
 }
 
+/* The FIFO of a flow (a flow slot + 1, not LC_SHAPER_NO_FLOW). */
+static inline uint32_t
+flow_fifo(const struct lc_shaper *sh, uint32_t flow)
+{
+	return (flow - 1) & (sh->flow_fifos - 1);
+}
+
 /*
  * The FIFO for a frame of `flow` (a flow slot + 1, or LC_SHAPER_NO_FLOW)
  * of a pipe: the flow's own, unless it holds another pipe's frames (its
- * flow slot was reused, or the flow moved to another user meanwhile) or
- * there is no flow; then the pipe's.
+ * flow slot was reused, the flow moved to another user meanwhile, or
+ * another flow's slot meets it) or there is no flow; then the pipe's.
  */
 static inline uint32_t
 fifo_of(const struct lc_shaper *sh, uint32_t pipe, uint32_t flow)
 {
-	if (flow != LC_SHAPER_NO_FLOW && flow <= sh->flow_slots) {
-		const struct lc_shaper_fifo *f = &sh->fifos[flow - 1];
+	if (flow != LC_SHAPER_NO_FLOW && sh->flow_fifos > 0) {
+		uint32_t q = flow_fifo(sh, flow);
+		const struct lc_shaper_fifo *f = &sh->fifos[q];
 
 		if (f->len == 0 || f->pipe == pipe)
-			return flow - 1;
+			return q;
 	}
-	return sh->flow_slots + pipe;
+	return sh->flow_fifos + pipe;
 }
 
 /*
@@ -1756,8 +1774,8 @@ admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
 
 		rte_prefetch0(p);
 		rte_prefetch0(&p->pie);
-		if (flows != NULL && flows[i] != LC_SHAPER_NO_FLOW && flows[i] <= sh->flow_slots)
-			rte_prefetch0(&sh->fifos[flows[i] - 1]);
+		if (flows != NULL && flows[i] != LC_SHAPER_NO_FLOW && sh->flow_fifos > 0)
+			rte_prefetch0(&sh->fifos[flow_fifo(sh, flows[i])]);
 	}
 	/* The last frame waiting in each FIFO, which a frame held is linked to. */
 	for (uint32_t i = 0; i < n; i++) {
@@ -2047,7 +2065,8 @@ lc_shaper_stats_get(struct lc_shaper *sh, struct lc_shaper_stats *st)
 				sh->dropped_aqm += ss.n_pkts_cman_dropped[i];
 		}
 	}
-	st->enqueued = sh->enqueued;
+	/* A frame pushed out for a newer one counts as dropped, not enqueued. */
+	st->enqueued = sh->enqueued - sh->evicted;
 	st->dequeued = sh->dequeued;
 	st->dequeued_bytes = sh->dequeued_bytes;
 	st->dropped_aqm = sh->dropped_aqm;
