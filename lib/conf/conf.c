@@ -488,12 +488,16 @@ lc_conf_load(const char *path, struct lc_conf *out, lc_conf_warn_fn warn,
 	}
 	free(entries);
 	/*
-	 * Unset, plan_users follows a small [users] capacity down, so that
-	 * a file written before plans existed still loads.
+	 * Unset, plan_users is 1/64 of the [users] capacity (at least 16),
+	 * from 16 to 1024: each plan reserves queues for that many users,
+	 * so that the plans of a small capacity cost a small part of its
+	 * memory, and a file written before plans existed still fits where
+	 * it did.
 	 */
-	if (rc == 0 && !rte_cfgfile_has_entry(cfg, "shaper", "plan_users") &&
-	    conf.shaper.plan_users > conf.users.capacity)
-		conf.shaper.plan_users = conf.users.capacity;
+	if (rc == 0 && !rte_cfgfile_has_entry(cfg, "shaper", "plan_users"))
+		conf.shaper.plan_users =
+			RTE_MAX(RTE_MIN(conf.users.capacity / 64, LC_SHAPER_PLAN_USERS_DEFAULT),
+				16u);
 	rte_cfgfile_close(cfg);
 
 	if (rc == 0 && conf.wire.client_port == conf.wire.server_port) {

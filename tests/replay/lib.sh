@@ -47,7 +47,7 @@ write_conf() {
     shift 4
     lc_write_conf "$file" \
         "[eal]" \
-        "args = --no-huge -m 256 --no-pci -l 0,1 --file-prefix=lc-$$ --log-level=warning" \
+        "args = --no-huge -m 320 --no-pci -l 0,1 --file-prefix=lc-$$ --log-level=warning" \
         "args = --vdev=net_pcap0,rx_pcap=$cin,tx_pcap=$WORK/client-out.pcap" \
         "args = --vdev=net_pcap1,rx_pcap=$sin,tx_pcap=$WORK/server-out.pcap" \
         "[wire]" "mode = $mode" "mbufs = 8192" \

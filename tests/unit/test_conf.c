@@ -215,10 +215,16 @@ test_plan_keys(void **state)
 	assert_int_equal(load_text("[shaper]\nplans = 0\n", &c, &w, err,
 				   sizeof(err)), 0);
 	assert_int_equal(c.shaper.plans, 0);
-	/* Unset, it follows a capacity below its default; set, it may not. */
+	/* Unset, it is 1/64 of the capacity, from 16 to 1024; set, it may not pass it. */
 	assert_int_equal(load_text("[users]\ncapacity = 100\n", &c, &w, err,
 				   sizeof(err)), 0);
-	assert_int_equal(c.shaper.plan_users, 100);
+	assert_int_equal(c.shaper.plan_users, 16);
+	assert_int_equal(load_text("[users]\ncapacity = 4096\n", &c, &w, err,
+				   sizeof(err)), 0);
+	assert_int_equal(c.shaper.plan_users, 64);
+	assert_int_equal(load_text("[users]\ncapacity = 262144\n", &c, &w, err,
+				   sizeof(err)), 0);
+	assert_int_equal(c.shaper.plan_users, 1024);
 	assert_int_equal(load_text("[users]\ncapacity = 100\n[shaper]\n"
 				   "plan_users = 101\n", &c, &w, err,
 				   sizeof(err)), -EINVAL);
