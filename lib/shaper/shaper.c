@@ -5,9 +5,9 @@
  * and the measurements behind every number here.
  *
  * The rte_sched hierarchy:
- * - subport 0 holds the users of no plan: user u is its pipe u - 1.
- *   rte_sched wants a power of two of pipes in a subport, so it holds users
- *   rounded up;
+ * - subport 0 holds the users of no plan: user u is its pipe
+ *   spread(u - 1) (below). rte_sched wants a power of two of pipes in a
+ *   subport, so it holds users rounded up;
  * - subport 1 holds one pipe, the unassigned traffic (pipe 0). Keeping it
  *   apart means that a power-of-two user capacity (65536 by default) costs
  *   exactly its own pipes, not twice as many;
@@ -97,6 +97,8 @@ _Static_assert(SUBPORT_PLAN0 + LC_SHAPER_PLANS_MAX < SUBPORTS_MAX, "plans fit");
  * the pipe on and off).
  */
 #define TC_PERIOD_MIN_MS 1000u
+/* The TC period of the subports at the port rate (see sched_create()). */
+#define PORT_TC_PERIOD_MS 10u
 #define TC_PERIOD_FRAMES 64u
 #define TC_PERIOD_BURSTS 10u
 #define TB_HEADROOM_DIV 128u
@@ -486,6 +488,31 @@ profile_add(struct lc_shaper *sh, uint64_t rate, uint64_t burst)
 	return (int)sh->n_profiles++;
 }
 
+/*
+ * rte_sched shares a subport between its 64-bit bitmap words in turn
+ * (each a group of 4 pipes: a grinder takes a word's pipes together),
+ * then between the pipes of a word: pipes alone in their word get as
+ * much as a whole word of 4. So the k-th pipe handed out goes to word
+ * k mod (pipes / 4): the first quarter of a subport's pipes each have a
+ * word of their own, and the shares of that many backlogged users are
+ * equal. spread() maps k to that pipe, unspread() back.
+ */
+static inline uint32_t
+spread(uint32_t k, uint32_t log2)
+{
+	if (log2 < 2)
+		return k;
+	return (k & ((1u << (log2 - 2)) - 1)) << 2 | k >> (log2 - 2);
+}
+
+static inline uint32_t
+unspread(uint32_t pipe, uint32_t log2)
+{
+	if (log2 < 2)
+		return pipe;
+	return (pipe & 3) << (log2 - 2) | pipe >> 2;
+}
+
 /* rte_sched's queue id: subport, pipe, then 4 bits of queue (TC 0 = 0). */
 static inline uint32_t
 make_qid(const struct lc_shaper *sh, uint32_t subport, uint32_t pipe_in_subport)
@@ -510,7 +537,7 @@ static inline uint32_t
 home_qid(const struct lc_shaper *sh, uint32_t pipe)
 {
 	return pipe == LC_SHAPER_UNASSIGNED ? make_qid(sh, SUBPORT_UNASSIGNED, 0) :
-	       make_qid(sh, SUBPORT_USERS, pipe - 1);
+	       make_qid(sh, SUBPORT_USERS, spread(pipe - 1, sh->user_pipes_log2));
 }
 
 /* A pipe's queue now (sched engine). */
@@ -808,14 +835,20 @@ slot_find(struct lc_shaper *sh, uint32_t plan)
 
 	if (sh->plan_users[plan] >= n)
 		return -1;
-	for (uint32_t i = 0; i < n; i++)
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t i = spread(k, sh->plan_pipes_log2);
+
 		if (*plan_slot(sh, plan, i) == 0)
 			return (int)i;
-	for (uint32_t i = 0; i < n; i++)
+	}
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t i = spread(k, sh->plan_pipes_log2);
+
 		if (slot_drained(sh, plan, i)) {
 			*plan_slot(sh, plan, i) = 0;
 			return (int)i;
 		}
+	}
 	return -1;
 }
 
@@ -1000,8 +1033,13 @@ sched_create(struct lc_shaper *sh, const struct lc_shaper_params *p)
 	 */
 	memset(spp, 0, sizeof(spp));
 	spp[SUBPORT_PROFILE_RATE].tb_size = lc_shaper_default_burst(sh->port_rate * 8);
-	spp[SUBPORT_PROFILE_RATE].tc_period =
-		tc_period_ms(sh, sh->port_rate, spp[SUBPORT_PROFILE_RATE].tb_size);
+	/*
+	 * linecap's port bucket holds the port rate; this profile must only
+	 * never bind. With a long period it did: on a port below about
+	 * 57 mbit, a full port got 40 % of its rate (1 s periods; 59 % with
+	 * 100 ms ones), measured by test_port_share.
+	 */
+	spp[SUBPORT_PROFILE_RATE].tc_period = PORT_TC_PERIOD_MS;
 	spp[SUBPORT_PROFILE_FLUSH].tb_size = 2 * everything;
 	spp[SUBPORT_PROFILE_FLUSH].tc_period =
 		RTE_MAX(ms_for(everything, sh->port_rate), (uint64_t)TC_PERIOD_MIN_MS);
@@ -1988,7 +2026,7 @@ lc_shaper_pkt_pipe(const struct lc_shaper *sh, const struct rte_mbuf *pkt)
 	uint32_t sub = qid_subport(sh, qid);
 
 	if (likely(sub == SUBPORT_USERS))
-		return qid_pipe(sh, qid) + 1;
+		return unspread(qid_pipe(sh, qid), sh->user_pipes_log2) + 1;
 	if (sub == SUBPORT_UNASSIGNED)
 		return LC_SHAPER_UNASSIGNED;
 	return *plan_slot(sh, sub - SUBPORT_PLAN0, qid_pipe(sh, qid)) & ~SLOT_DRAINING;
