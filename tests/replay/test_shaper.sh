@@ -7,7 +7,7 @@
 # over a window of the replay. Upload leaves the server port
 # (server-out.pcap, client address = source), download the client port
 # (client-out.pcap, client address = destination).
-#   test_shaper.sh rates|fair|live|police|tap|states
+#   test_shaper.sh rates|fair|plans|live|police|tap|states
 #
 # The load: 10.1.0.1-4 and 2001:db8:1::9, ::a send 1000-byte frames,
 # 10.1.0.5-8 9000-byte frames (offered several Gbit/s); 10.1.0.4 and
@@ -41,7 +41,7 @@
 
 : "${LC_PCAPRATE:?}"
 
-case_name=${1:?usage: test_shaper.sh rates|fair|live|police|tap|states}
+case_name=${1:?usage: test_shaper.sh rates|fair|plans|live|police|tap|states}
 
 CIN=$WORK/client.pcap
 SIN=$WORK/server.pcap
@@ -505,6 +505,40 @@ fair_run() {
     guard_lost "download, two users" "$J_DOWN2"
 }
 
+# ---------------------------------------------------------------- plans --
+# Plans: a "free" plan with a total of 100 mbit each way holds ten users
+# with no limit of their own, one per client address of the load but
+# 10.9.0.1 (1000-byte frames for all: load1000), each offered far more;
+# rte_sched shares the plan's subport between them: 10 mbit each. A "paid"
+# user at 50 mbit each way (10.9.0.1), in a plan of no total, keeps its 50.
+# plan_users = 64: rte_sched shares a subport between groups of 4 pipes,
+# so the shares are equal while a plan's backlogged users are no more than
+# a quarter of its places (docs/SHAPING.md, Plans).
+PLAN_FREE=(10.1.0.1 10.1.0.2 10.1.0.3 10.1.0.4 10.1.0.5 10.1.0.6 10.1.0.7
+           10.1.0.8 2001:db8:1::9 2001:db8:1::a)
+plans_run() {
+    local f_up f_down i lines=("plan set free total=100mbit" "plan set paid")
+    write_load_conf "$WORK/lc.conf" "[shaper]" "plan_users = 64"
+    lc_start_prio "$WORK/lc.conf"
+    for i in "${!PLAN_FREE[@]}"; do
+        lines+=("user set free$i@t plan=free" "assign free$i@t ${PLAN_FREE[$i]}")
+    done
+    lines+=("user set paid@t up=50mbit down=50mbit plan=paid" "assign paid@t 10.9.0.1")
+    batch "${lines[@]}" > /dev/null
+    PLAN_GET=$(lc_ctl plan get free)
+    USER_GET=$(lc_ctl user get free3@t)
+    ctl_start
+    sleep 3
+    ctl_stop
+    lc_stop
+    f_up=$(jq .first <<<"$(whole "$OUT_UP" src)")
+    f_down=$(jq .first <<<"$(whole "$OUT_DOWN" dst)")
+    J_UP=$(measure "$OUT_UP" src 0.5 "$(calc "$T_STOP - $f_up - 0.05")")
+    J_DOWN=$(measure "$OUT_DOWN" dst 0.5 "$(calc "$T_STOP - $f_down - 0.05")")
+    guard_lost "upload" "$J_UP"
+    guard_lost "download" "$J_DOWN"
+}
+
 # ----------------------------------------------------------------- live --
 # A user at 5 mbit is set to 20 mbit ~1 s into the replay; after `stop`,
 # with frames still queued and nothing arriving, it is set to 1 mbit. The
@@ -837,6 +871,21 @@ fair)
         check_rate "$a up, two users on 60 mbit" "$J_UP2" 30e6 5 sched "$a"
         check_rate "$a down, two users on 60 mbit" "$J_DOWN2" 30e6 5 sched "$a"
     done
+    ;;
+plans)
+    "$LC_PCAPGEN" load1000 "$CIN" "$SIN" --count "$ROUNDS" > /dev/null
+    attempt plans_run
+    expect_eq "$(jq -c '[.ok, .plan.users, .plan.total_up, .plan.total_down]' <<<"$PLAN_GET")" \
+        "[true,10,100000000,100000000]" "plan get free"
+    expect_eq "$(jq -r .user.plan <<<"$USER_GET")" free "user get free3@t: its plan"
+    for a in "${PLAN_FREE[@]}"; do
+        check_rate "$a up, one of ten in a plan of 100 mbit" "$J_UP" 10e6 5 sched "$a"
+        check_rate "$a down, one of ten in a plan of 100 mbit" "$J_DOWN" 10e6 5 sched "$a"
+    done
+    check_rate "the free plan up, together" "$J_UP" 100e6 2 sched "${PLAN_FREE[@]}"
+    check_rate "the free plan down, together" "$J_DOWN" 100e6 2 sched "${PLAN_FREE[@]}"
+    check_rate "10.9.0.1 up, paid at 50 mbit" "$J_UP" 50e6 2 sched 10.9.0.1
+    check_rate "10.9.0.1 down, paid at 50 mbit" "$J_DOWN" 50e6 2 sched 10.9.0.1
     ;;
 states)
     "$LC_PCAPGEN" load "$CIN" "$SIN" --count "$ROUNDS" > /dev/null
