@@ -528,7 +528,7 @@ plans_run() {
     PLAN_GET=$(lc_ctl plan get free)
     USER_GET=$(lc_ctl user get free3@t)
     ctl_start
-    sleep 3
+    sleep 5
     ctl_stop
     lc_stop
     f_up=$(jq .first <<<"$(whole "$OUT_UP" src)")
