@@ -543,6 +543,7 @@ rig_up(const struct rig_opts *o)
 			.aqm = LC_SHAPER_AQM_NONE,
 			.max_profiles = o->max_profiles != 0 ? o->max_profiles : 8,
 			.unassigned_rate = o->unassigned_rate,
+			.plans = 2, .plan_users = 2,
 		};
 		r->sh[d] = lc_shaper_create(&sp);
 		assert_non_null(r->sh[d]);
@@ -1596,6 +1597,74 @@ test_full_stop_flushes_queues(void **state)
 	rig_down(r);
 }
 
+/* Users and the plan info of both directions: the users of plan 1. */
+static uint32_t
+plan1_users(struct lc_wire *w)
+{
+	struct lc_shaper_plan_info pi[LC_FLOW_DIRS];
+
+	assert_int_equal(lc_wire_plan_info(w, 1, pi), 0);
+	assert_int_equal(pi[LC_FLOW_DIR_UP].users, pi[LC_FLOW_DIR_DOWN].users);
+	return pi[LC_FLOW_DIR_UP].users;
+}
+
+/*
+ * Plans on the worker: a plan's totals on both shapers or on neither; a
+ * user joins its plan with its limits, and a full plan refuses it (the
+ * user does not come to life); a user leaves its plan when set out of it,
+ * when deleted, and when the state goes absent.
+ */
+static void
+test_full_plans(void **state)
+{
+	struct rig_opts o = { .mode = LC_WIRE_INLINE, .engine = LC_SHAPER_SCHED };
+	const struct lc_wire_limits in1 = { .rate = { USER_RATE, USER_RATE }, .plan = 1 };
+	const struct lc_wire_limits out = { .rate = { USER_RATE, USER_RATE } };
+	const uint64_t totals[LC_FLOW_DIRS] = { 20 * MBIT, 10 * MBIT };
+	const uint64_t too_low[LC_FLOW_DIRS] = { 20 * MBIT, 1000 };
+	unsigned int lcore = rte_get_next_lcore(-1, 1, 0);
+	struct lc_shaper_plan_info pi[LC_FLOW_DIRS];
+	struct rig *r;
+
+	(void)state;
+	r = rig_up(&o);
+	assert_true(lcore < RTE_MAX_LCORE);
+	assert_int_equal(rte_eal_remote_launch(lc_wire_worker_main, r->w, lcore), 0);
+	rig_launched = true;
+
+	assert_int_equal(lc_wire_plan_set(r->w, 1, totals), 0);
+	assert_int_equal(lc_wire_plan_set(r->w, 3, totals), -EINVAL);
+	/* Down cannot take 1000 bit/s: up keeps its total too. */
+	assert_int_equal(lc_wire_plan_set(r->w, 1, too_low), -EINVAL);
+	assert_int_equal(lc_wire_plan_info(r->w, 1, pi), 0);
+	assert_int_equal(pi[LC_FLOW_DIR_UP].total, 20 * MBIT);
+	assert_int_equal(pi[LC_FLOW_DIR_DOWN].total, 10 * MBIT);
+	assert_int_equal(pi[LC_FLOW_DIR_UP].capacity, 2);
+
+	assert_int_equal(lc_wire_user_add(r->w, 1, &in1), 0);
+	assert_int_equal(lc_wire_user_add(r->w, 2, &in1), 0);
+	assert_int_equal(plan1_users(r->w), 2);
+	/* Full: user 3 does not come to life. */
+	assert_int_equal(lc_wire_user_add(r->w, 3, &in1), -ENOBUFS);
+	assert_false(__atomic_load_n(&r->users[3].live, __ATOMIC_ACQUIRE));
+	assert_int_equal(lc_wire_user_add(r->w, 3, &out), 0);
+	assert_int_equal(lc_wire_user_set(r->w, 3, &in1), -ENOBUFS);
+	assert_int_equal(plan1_users(r->w), 2);
+
+	assert_int_equal(lc_wire_user_set(r->w, 2, &out), 0);
+	assert_int_equal(plan1_users(r->w), 1);
+	assert_int_equal(lc_wire_user_set(r->w, 3, &in1), 0);
+	assert_int_equal(lc_wire_user_del(r->w, 1), 0);
+	assert_int_equal(plan1_users(r->w), 1);
+	assert_int_equal(lc_wire_set_state(r->w, LC_STATE_ABSENT, NULL), 0);
+	assert_int_equal(plan1_users(r->w), 0);
+	assert_int_equal(lc_wire_set_state(r->w, LC_STATE_PRESENT, NULL), 0);
+	lc_wire_stop(r->w);
+	assert_int_equal(rte_eal_wait_lcore(lcore), 0);
+	rig_launched = false;
+	rig_down(r);
+}
+
 /* The tests of a full wire clean up after themselves even when they fail. */
 #define full_test(t) cmocka_unit_test_teardown(t, rig_cleanup)
 
@@ -1621,6 +1690,7 @@ main(void)
 		full_test(test_full_invalid_flow_dropped),
 		full_test(test_full_users_and_assignments),
 		full_test(test_full_stop_flushes_queues),
+		full_test(test_full_plans),
 	};
 
 	return cmocka_run_group_tests_name("wire", tests, setup, teardown);
