@@ -1593,6 +1593,19 @@ send_ready(struct lc_shaper *sh, struct rte_mbuf *m, bool *to_sched)
 	return true;
 }
 
+/* The first frame of FIFO f of a pipe (pc), out of the pacer. */
+static inline struct rte_mbuf *
+fifo_shift(struct lc_shaper *sh, struct lc_shaper_pace *pc, struct lc_shaper_fifo *f)
+{
+	struct rte_mbuf *m = f->head;
+
+	f->head = pace_link(m);
+	f->len--;
+	pc->waiting--;
+	sh->pace_waiting--;
+	return m;
+}
+
 /*
  * The first frame of the first FIFO of a pipe's round, out of the pacer
  * and marked for rte_sched; its bytes are taken from the FIFO's deficit,
@@ -1604,17 +1617,14 @@ pace_pop(struct lc_shaper *sh, uint32_t pipe)
 	struct lc_shaper_pace *pc = &sh->pipes[pipe].pace;
 	uint32_t q = pc->round_head - 1;
 	struct lc_shaper_fifo *f = &sh->fifos[q];
-	struct rte_mbuf *m = f->head;
+	struct rte_mbuf *m = fifo_shift(sh, pc, f);
 
-	f->head = pace_link(m);
 	f->deficit -= (int32_t)pace_cost(sh, m);
-	if (--f->len == 0) {
+	if (f->len == 0) {
 		pc->round_head = f->next;
 		if (pc->round_head == 0)
 			pc->round_tail = 0;
 	}
-	pc->waiting--;
-	sh->pace_waiting--;
 	rte_mbuf_sched_set(m, pipe_qid(sh, pipe), TC_SHAPED, RTE_COLOR_GREEN);
 	return m;
 }
@@ -1637,11 +1647,7 @@ fifo_drop_fattest(struct lc_shaper *sh, uint32_t pipe, uint32_t q)
 	f = &sh->fifos[p->pace.fat - 1];
 	if (f->pipe != pipe || f->len < 2 || f->len <= sh->fifos[q].len)
 		return false;
-	m = f->head;
-	f->head = pace_link(m);
-	f->len--;
-	p->pace.waiting--;
-	sh->pace_waiting--;
+	m = fifo_shift(sh, &p->pace, f);
 	p->qlen--;
 	p->qbytes -= m->pkt_len;
 	pipe_drop(sh, p, pipe, m->pkt_len, false);
