@@ -40,7 +40,7 @@ wire_plan_set(struct daemon *d, const struct lc_plan *p)
 		[LC_FLOW_DIR_DOWN] = p->total_down,
 	};
 
-	return lc_wire_plan_set(d->wire, p->id, total);
+	return lc_wire_plan_set(d->wire, p->id, total, p->weight);
 }
 
 /* Why the worker refused a plan's totals (lc_wire_plan_set()). */
@@ -205,7 +205,8 @@ static int
 apply_plan_del(struct daemon *d, int argc, char **argv, json_t *reply)
 {
 	const struct lc_plan *p = find_plan(d, argv[0], reply);
-	const struct lc_plan none = { .id = p != NULL ? p->id : 0 };
+	const struct lc_plan none = { .id = p != NULL ? p->id : 0,
+				      .weight = LC_PLAN_WEIGHT_DEFAULT };
 	int rc;
 
 	(void)argc;

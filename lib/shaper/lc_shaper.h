@@ -238,6 +238,19 @@ int lc_shaper_set_plan(struct lc_shaper *sh, uint32_t plan, uint64_t total_bps);
 int lc_shaper_check_plan(const struct lc_shaper *sh, uint32_t plan, uint64_t total_bps);
 
 /*
+ * A plan's weight, 1..LC_SHAPER_WEIGHT_MAX (1 when created): when the port
+ * is full, the plans with frames waiting, and the users of no plan as one
+ * more of weight 1, share it in proportion to their weights. rte_sched
+ * serves its subports in turn, a dequeue call's frames each; the weight
+ * sets how many frames a plan's turn may take, so the shares are in
+ * frames, and a turn is at least one frame (a ratio of weights above the
+ * dequeue burst holds as the burst). 0, -EINVAL (no such plan, or a
+ * weight out of range), -ENOTSUP (the police engine, or aqm red).
+ */
+#define LC_SHAPER_WEIGHT_MAX 100u
+int lc_shaper_set_plan_weight(struct lc_shaper *sh, uint32_t plan, uint32_t weight);
+
+/*
  * Move a pipe (a user, not 0) into a plan (0: out of any plan). 0, or
  * -EINVAL, -ENOBUFS (the plan holds params.plan_users users already, or
  * its free places still hold frames of users that left), -ENOTSUP (the
@@ -254,6 +267,7 @@ struct lc_shaper_plan_info {
 	uint64_t total;             /* bit/s; the port rate when it has none */
 	uint32_t users;             /* pipes in the plan now */
 	uint32_t capacity;          /* params.plan_users, rounded */
+	uint32_t weight;            /* lc_shaper_set_plan_weight() */
 };
 
 /* A plan's total and users: 0, or -EINVAL (no such plan). */

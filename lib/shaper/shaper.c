@@ -302,6 +302,16 @@ struct lc_shaper {
 	uint64_t plan_total[LC_SHAPER_PLANS_MAX + 1]; /* bytes/s; 0: none */
 	uint64_t sub_rate[SUBPORTS_MAX * PLAN_PROFILES_PER_PLAN]; /* subport profiles' rates */
 	uint32_t n_sub_profiles;
+	/*
+	 * Turns of a full port between subports (sub_turn()): each subport's
+	 * weight, frames in rte_sched, and carry of a fraction of a frame;
+	 * the subport rte_sched's next dequeue starts at.
+	 */
+	uint32_t sub_weight[SUBPORTS_MAX];
+	uint32_t sub_queued[SUBPORTS_MAX];
+	int32_t sub_carry[SUBPORTS_MAX];
+	uint32_t sub_next;
+	bool weighted;                 /* a weight is not 1 */
 	bool flushing;
 	bool own_drops;                /* linecap decides drops (not RED) */
 	struct lc_pie_config pie;
@@ -810,6 +820,29 @@ lc_shaper_set_plan(struct lc_shaper *sh, uint32_t plan, uint64_t total_bps)
 	return 0;
 }
 
+int
+lc_shaper_set_plan_weight(struct lc_shaper *sh, uint32_t plan, uint32_t weight)
+{
+	uint64_t rate;
+	int ret;
+
+	if (sh == NULL)
+		return -EINVAL;
+	ret = plan_rate(sh, plan, 0, &rate);
+	if (ret != 0 && ret != -EBUSY)
+		return ret;
+	if (weight == 0 || weight > LC_SHAPER_WEIGHT_MAX)
+		return -EINVAL;
+	sh->sub_weight[SUBPORT_PLAN0 + plan] = weight;
+	sh->weighted = false;
+	for (uint32_t s = 0; s < sh->n_subports; s++) {
+		sh->sub_carry[s] = 0;
+		if (sh->sub_weight[s] != 1)
+			sh->weighted = true;
+	}
+	return 0;
+}
+
 /*
  * Whether a plan's pipe left by its user may be given out again: nothing
  * of the user is in rte_sched (all it has queued waits in the pacer), nor
@@ -939,6 +972,7 @@ lc_shaper_plan_info(const struct lc_shaper *sh, uint32_t plan,
 	info->total = (sh->plan_total[plan] != 0 ? sh->plan_total[plan] : sh->port_rate) * 8;
 	info->users = sh->plan_users[plan];
 	info->capacity = 1u << sh->plan_pipes_log2;
+	info->weight = sh->sub_weight[SUBPORT_PLAN0 + plan];
 	return 0;
 }
 
@@ -1170,6 +1204,8 @@ lc_shaper_create(const struct lc_shaper_params *p)
 					      sh->user_pipes_log2);
 	}
 	sh->n_subports = rte_align32pow2(SUBPORT_PLAN0 + 1 + sh->plans);
+	for (uint32_t s = 0; s < SUBPORTS_MAX; s++)
+		sh->sub_weight[s] = 1;
 	sh->plan_qid0 = make_qid(sh, SUBPORT_PLAN0 + 1, 0);
 	/* rte_sched's queue ids are 32 bits: subport, pipe, queue. */
 	if (rte_log2_u32(sh->n_subports) + sh->user_pipes_log2 + 4 > 32) {
@@ -1561,9 +1597,45 @@ sched_put(struct lc_shaper *sh, struct rte_mbuf **pkts, uint32_t n)
 
 	if (n == 0)
 		return;
+	for (uint32_t i = 0; i < n; i++)
+		sh->sub_queued[qid_subport(sh, rte_mbuf_sched_queue_get(pkts[i]))]++;
 	k = rte_sched_port_enqueue(sh->port, pkts, n);
 	RTE_ASSERT((uint32_t)k == n);
 	sh->sched_in += (uint32_t)k;
+}
+
+/*
+ * How many frames the next dequeue asks of rte_sched, of want. rte_sched
+ * serves its subports in turn: a dequeue call serves the subport it
+ * starts at (sh->sub_next) until it has given the frames asked for, and
+ * the next call starts at the subport after it; a subport with nothing
+ * it may send passes the call on to the next. So the frames asked for
+ * are a turn: the first subport with frames from sub_next gets its weight
+ * over the largest weight among those with frames, of want (at least one
+ * frame; what rounding leaves is carried to its next turn).
+ */
+static uint32_t
+sub_turn(struct lc_shaper *sh, uint32_t want)
+{
+	uint32_t first = UINT32_MAX, wmax = 0, mask = sh->n_subports - 1;
+	int64_t num;
+	int32_t q;
+
+	for (uint32_t i = 0; i < sh->n_subports; i++) {
+		uint32_t s = (sh->sub_next + i) & mask;
+
+		if (sh->sub_queued[s] == 0)
+			continue;
+		if (first == UINT32_MAX)
+			first = s;
+		wmax = RTE_MAX(wmax, sh->sub_weight[s]);
+	}
+	if (first == UINT32_MAX || sh->sub_weight[first] == wmax)
+		return want;
+	num = (int64_t)want * sh->sub_weight[first] + sh->sub_carry[first];
+	q = (int32_t)RTE_MAX(num / wmax, 1);
+	sh->sub_carry[first] = (int32_t)RTE_MAX(num - (int64_t)q * wmax, -(int64_t)wmax);
+	return (uint32_t)q;
 }
 
 /*
@@ -1966,9 +2038,14 @@ lc_shaper_dequeue(struct lc_shaper *sh, struct rte_mbuf **pkts, uint32_t n,
 	ready = k;
 	if (k < n && sh->sched_in != sh->sched_out &&
 	    (sh->flushing || port_refill(sh, now))) {
-		uint32_t j = (uint32_t)rte_sched_port_dequeue(sh->port, pkts + k, n - k);
+		uint32_t want = sh->weighted && !sh->flushing ? sub_turn(sh, n - k) : n - k;
+		uint32_t j = (uint32_t)rte_sched_port_dequeue(sh->port, pkts + k, want);
 
 		sh->sched_out += j;
+		/* rte_sched starts its next call after the subport that filled this one. */
+		if (j == want)
+			sh->sub_next = (qid_subport(sh, rte_mbuf_sched_queue_get(pkts[k + j - 1])) + 1) &
+				       (sh->n_subports - 1);
 		k += j;
 	}
 	for (uint32_t i = 0; i < k; i++) {
@@ -1982,6 +2059,8 @@ lc_shaper_dequeue(struct lc_shaper *sh, struct rte_mbuf **pkts, uint32_t n,
 
 			p->qlen--;
 			p->qbytes -= len;
+			if (i >= ready)
+				sh->sub_queued[qid_subport(sh, rte_mbuf_sched_queue_get(pkts[i]))]--;
 		}
 	}
 	/* What rte_sched let out is the port's (the ready frames paid before). */

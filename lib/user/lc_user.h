@@ -123,6 +123,7 @@ struct lc_plan {
 	uint64_t total_down;
 	uint64_t up;         /* bit/s of a user of the plan without its own */
 	uint64_t down;
+	uint32_t weight;     /* share of a full port against other plans, 1..LC_PLAN_WEIGHT_MAX */
 	uint32_t users;      /* live users in the plan */
 };
 
@@ -131,6 +132,11 @@ struct lc_plan {
 #define LC_PLAN_TOTAL_DOWN 0x2u
 #define LC_PLAN_UP         0x4u
 #define LC_PLAN_DOWN       0x8u
+#define LC_PLAN_WEIGHT     0x10u
+
+/* A plan's weight: 1 (the users of no plan, and a new plan) to this. */
+#define LC_PLAN_WEIGHT_DEFAULT 1u
+#define LC_PLAN_WEIGHT_MAX 100u
 
 /* The values of a `plan set`; only the fields named are applied. */
 struct lc_plan_limits {
@@ -139,6 +145,7 @@ struct lc_plan_limits {
 	uint64_t total_down;
 	uint64_t up;
 	uint64_t down;
+	uint32_t weight;     /* 1..LC_PLAN_WEIGHT_MAX */
 };
 
 /* Whether s is a plan name: 1..LC_PLAN_NAME_MAX of [A-Za-z0-9._-]. */

@@ -183,6 +183,8 @@ apply_plan(struct lc_plan *p, const struct lc_plan_limits *lim)
 		p->up = lim->up;
 	if (lim->fields & LC_PLAN_DOWN)
 		p->down = lim->down;
+	if (lim->fields & LC_PLAN_WEIGHT)
+		p->weight = lim->weight;
 }
 
 void
@@ -191,7 +193,7 @@ user_plan_place(struct lc_user_registry *reg, uint32_t id, const char *name,
 {
 	struct lc_plan *p = &reg->plans[id];
 
-	*p = (struct lc_plan){ .id = id };
+	*p = (struct lc_plan){ .id = id, .weight = LC_PLAN_WEIGHT_DEFAULT };
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	apply_plan(p, lim);
 	reg->static_gen++;
@@ -225,7 +227,8 @@ lc_user_plan_preview(const struct lc_user_registry *reg, const char *name,
 	if (found != NULL) {
 		*next = *found;
 	} else {
-		*next = (struct lc_plan){ .id = lc_user_plan_free_id(reg) };
+		*next = (struct lc_plan){ .id = lc_user_plan_free_id(reg),
+					  .weight = LC_PLAN_WEIGHT_DEFAULT };
 		if (next->id == 0)
 			return -ENOSPC;
 		snprintf(next->name, sizeof(next->name), "%s", name);

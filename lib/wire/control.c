@@ -231,11 +231,13 @@ lc_wire_user_del(struct lc_wire *w, uint32_t id)
 }
 
 int
-lc_wire_plan_set(struct lc_wire *w, uint32_t plan, const uint64_t total[LC_FLOW_DIRS])
+lc_wire_plan_set(struct lc_wire *w, uint32_t plan, const uint64_t total[LC_FLOW_DIRS],
+		 uint32_t weight)
 {
 	struct wire_cmd cmd = { .op = WIRE_OP_PLAN_SET };
 
 	cmd.req.plan.id = plan;
+	cmd.req.plan.weight = weight;
 	memcpy(cmd.req.plan.total, total, sizeof(cmd.req.plan.total));
 	return call(w, &cmd);
 }

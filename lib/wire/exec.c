@@ -181,10 +181,13 @@ plans_clear(struct lc_wire *w)
 		plan_move(w, id, 0);
 }
 
-/* A plan's totals, on both shapers or on neither. */
+/* A plan's totals and weight, on both shapers or on neither. */
 static int
-plan_set(struct lc_wire *w, uint32_t plan, const uint64_t total[LC_FLOW_DIRS])
+plan_set(struct lc_wire *w, uint32_t plan, const uint64_t total[LC_FLOW_DIRS],
+	 uint32_t weight)
 {
+	if (weight == 0 || weight > LC_SHAPER_WEIGHT_MAX)
+		return -EINVAL;
 	for (int d = 0; d < LC_FLOW_DIRS; d++) {
 		int rc;
 
@@ -197,6 +200,8 @@ plan_set(struct lc_wire *w, uint32_t plan, const uint64_t total[LC_FLOW_DIRS])
 	for (int d = 0; d < LC_FLOW_DIRS; d++) {
 		int rc = lc_shaper_set_plan(w->p.shaper[d], plan, total[d]);
 
+		if (rc == 0)
+			rc = lc_shaper_set_plan_weight(w->p.shaper[d], plan, weight);
 		if (rc != 0)
 			return rc;
 	}
@@ -357,7 +362,8 @@ cmd_execute(struct lc_wire *w, struct wire_cmd *cmd)
 		cmd->result = 0;
 		break;
 	case WIRE_OP_PLAN_SET:
-		cmd->result = plan_set(w, cmd->req.plan.id, cmd->req.plan.total);
+		cmd->result = plan_set(w, cmd->req.plan.id, cmd->req.plan.total,
+				     cmd->req.plan.weight);
 		break;
 	case WIRE_OP_PLAN_INFO:
 		cmd->result = plan_info(w, cmd->req.plan.id, cmd->resp.plan);

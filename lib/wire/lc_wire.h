@@ -270,14 +270,15 @@ int lc_wire_user_set(struct lc_wire *wire, uint32_t id, const struct lc_wire_lim
 int lc_wire_user_del(struct lc_wire *wire, uint32_t id);
 
 /*
- * A plan's totals (bit/s by direction, 0: none) on both shapers, or on
+ * A plan's totals (bit/s by direction, 0: none) and weight (1..
+ * LC_SHAPER_WEIGHT_MAX, lc_shaper_set_plan_weight()) on both shapers, or on
  * neither: 0, -EINVAL, -ENOSPC (lc_shaper_set_plan()). A user joins a plan
  * with its limits (lc_wire_limits.plan: lc_wire_user_add(),
  * lc_wire_user_set(), which then also return -ENOBUFS when the plan is
  * full).
  */
 int lc_wire_plan_set(struct lc_wire *wire, uint32_t plan,
-		     const uint64_t total[LC_FLOW_DIRS]);
+		     const uint64_t total[LC_FLOW_DIRS], uint32_t weight);
 /* A plan's total and users by direction (lc_shaper_plan_info()). */
 int lc_wire_plan_info(struct lc_wire *wire, uint32_t plan,
 		      struct lc_shaper_plan_info out[LC_FLOW_DIRS]);

@@ -70,6 +70,7 @@ struct wire_cmd {
 		struct {
 			uint32_t id;
 			uint64_t total[LC_FLOW_DIRS];
+			uint32_t weight;        /* PLAN_SET */
 		} plan;                         /* PLAN_SET, PLAN_INFO */
 	} req;
 	union {

@@ -1488,6 +1488,43 @@ test_plan_share(void **state)
 }
 
 /*
+ * A full port is shared between plans by weight, the users of no plan
+ * taking weight 1: a user alone in a plan of weight 1, one in a plan of
+ * weight 3 and one of no plan, all unlimited on a 40 mbit port, get 8,
+ * 24 and 8 mbit. Back at weight 1, they share it equally.
+ */
+static void
+test_plan_weight(void **state)
+{
+	struct lc_shaper_params p = params(LC_SHAPER_SCHED, 16);
+	struct lc_shaper_plan_info info;
+	struct lc_shaper *sh;
+
+	(void)state;
+	p.mtu = 1518;
+	p.port_rate = 40 * MBIT;
+	p.plans = 2;
+	p.plan_users = 4;
+	sh = make(&p);
+	assert_int_equal(lc_shaper_set_plan_weight(sh, 1, 0), -EINVAL);
+	assert_int_equal(lc_shaper_set_plan_weight(sh, 1, LC_SHAPER_WEIGHT_MAX + 1), -EINVAL);
+	assert_int_equal(lc_shaper_set_plan_weight(sh, 3, 1), -EINVAL);
+	assert_int_equal(lc_shaper_set_plan_weight(sh, 0, 1), -EINVAL);
+	assert_int_equal(lc_shaper_plan_info(sh, 2, &info), 0);
+	assert_int_equal(info.weight, 1);
+	assert_int_equal(lc_shaper_set_plan_weight(sh, 2, 3), 0);
+	assert_int_equal(lc_shaper_plan_info(sh, 2, &info), 0);
+	assert_int_equal(info.weight, 3);
+	assert_int_equal(lc_shaper_pipe_plan_set(sh, 1, 1), 0);
+	assert_int_equal(lc_shaper_pipe_plan_set(sh, 2, 2), 0);
+
+	share_run(sh, 3, (const double[]){ 8e6, 24e6, 8e6 }, 3, 40e6);
+	assert_int_equal(lc_shaper_set_plan_weight(sh, 2, 1), 0);
+	share_run(sh, 3, (const double[]){ 40e6 / 3, 40e6 / 3, 40e6 / 3 }, 3, 40e6);
+	lc_shaper_free(sh);
+}
+
+/*
  * Users join and leave plans: a full plan says so, a pipe left with
  * frames in rte_sched keeps naming its user until they are out, and only
  * then takes another user.
@@ -1630,6 +1667,7 @@ main(void)
 		cmocka_unit_test_setup(test_fq_slot_owned, whole_pools),
 		cmocka_unit_test_setup(test_plan_moves, whole_pools),
 		cmocka_unit_test_setup(test_plan_share, whole_pools),
+		cmocka_unit_test_setup(test_plan_weight, whole_pools),
 		cmocka_unit_test_setup(test_port_share, whole_pools),
 		cmocka_unit_test_setup(test_many_saturated, whole_pools),
 	};

@@ -1632,10 +1632,10 @@ test_full_plans(void **state)
 	assert_int_equal(rte_eal_remote_launch(lc_wire_worker_main, r->w, lcore), 0);
 	rig_launched = true;
 
-	assert_int_equal(lc_wire_plan_set(r->w, 1, totals), 0);
-	assert_int_equal(lc_wire_plan_set(r->w, 3, totals), -EINVAL);
+	assert_int_equal(lc_wire_plan_set(r->w, 1, totals, 1), 0);
+	assert_int_equal(lc_wire_plan_set(r->w, 3, totals, 1), -EINVAL);
 	/* Down cannot take 1000 bit/s: up keeps its total too. */
-	assert_int_equal(lc_wire_plan_set(r->w, 1, too_low), -EINVAL);
+	assert_int_equal(lc_wire_plan_set(r->w, 1, too_low, 1), -EINVAL);
 	assert_int_equal(lc_wire_plan_info(r->w, 1, pi), 0);
 	assert_int_equal(pi[LC_FLOW_DIR_UP].total, 20 * MBIT);
 	assert_int_equal(pi[LC_FLOW_DIR_DOWN].total, 10 * MBIT);
