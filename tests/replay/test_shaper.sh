@@ -41,7 +41,7 @@
 
 : "${LC_PCAPRATE:?}"
 
-case_name=${1:?usage: test_shaper.sh rates|fair|plans|live|police|tap|states}
+case_name=${1:?usage: test_shaper.sh rates|fair|weights|plans|live|police|tap|states}
 
 CIN=$WORK/client.pcap
 SIN=$WORK/server.pcap
@@ -505,6 +505,38 @@ fair_run() {
     guard_lost "download, two users" "$J_DOWN2"
 }
 
+# -------------------------------------------------------------- weights --
+# Plans share a full port by weight: the three users of `fair` (50 mbit
+# each way, port_rate = 60mbit), fa in a plan "gold" of weight 2, fb in a
+# plan "free" of weight 1, fc in none (the users of no plan weigh 1): for
+# 2 s they get 30, 15 and 15. Then gold's weight goes to 1: 20 each.
+weights_run() {
+    local f_up f_down t_mid
+    write_load_conf "$WORK/lc.conf" "[shaper]" "port_rate = 60mbit"
+    lc_start_prio "$WORK/lc.conf"
+    set_users "${FAIR_USERS[@]}"
+    batch "plan set gold weight=2" "plan set free" "user set fa@t plan=gold" \
+        "user set fb@t plan=free" > /dev/null
+    W_PLAN=$(lc_ctl plan get gold)
+    ctl_start
+    sleep 2
+    t_mid=$(now)
+    batch "plan set gold weight=1" > /dev/null
+    sleep 2
+    ctl_stop
+    lc_stop
+    f_up=$(jq .first <<<"$(whole "$OUT_UP" src)")
+    f_down=$(jq .first <<<"$(whole "$OUT_DOWN" dst)")
+    J_UPW=$(measure "$OUT_UP" src 0.5 "$(calc "$t_mid - $f_up - 0.05")")
+    J_DOWNW=$(measure "$OUT_DOWN" dst 0.5 "$(calc "$t_mid - $f_down - 0.05")")
+    J_UPE=$(measure "$OUT_UP" src "$(calc "$t_mid - $f_up + 0.5")" "$(calc "$T_STOP - $f_up - 0.05")")
+    J_DOWNE=$(measure "$OUT_DOWN" dst "$(calc "$t_mid - $f_down + 0.5")" "$(calc "$T_STOP - $f_down - 0.05")")
+    guard_lost "upload, weights 2:1:1" "$J_UPW"
+    guard_lost "download, weights 2:1:1" "$J_DOWNW"
+    guard_lost "upload, weights 1:1:1" "$J_UPE"
+    guard_lost "download, weights 1:1:1" "$J_DOWNE"
+}
+
 # ---------------------------------------------------------------- plans --
 # Plans: a "free" plan with a total of 100 mbit each way holds ten users
 # with no limit of their own, one per client address of the load but
@@ -870,6 +902,23 @@ fair)
     for a in 10.1.0.1 10.1.0.2; do
         check_rate "$a up, two users on 60 mbit" "$J_UP2" 30e6 5 sched "$a"
         check_rate "$a down, two users on 60 mbit" "$J_DOWN2" 30e6 5 sched "$a"
+    done
+    ;;
+weights)
+    "$LC_PCAPGEN" load "$CIN" "$SIN" --count "$ROUNDS" > /dev/null
+    small_load "$CIN" src
+    small_load "$SIN" dst
+    attempt weights_run
+    expect_eq "$(jq -c '[.ok, .plan.weight]' <<<"$W_PLAN")" "[true,2]" "plan get gold: its weight"
+    for dir in UP DOWN; do
+        v=J_${dir}W
+        check_rate "10.1.0.1 $dir, plan of weight 2" "${!v}" 30e6 5 sched 10.1.0.1
+        check_rate "10.1.0.2 $dir, plan of weight 1" "${!v}" 15e6 5 sched 10.1.0.2
+        check_rate "10.1.0.3 $dir, no plan" "${!v}" 15e6 5 sched 10.1.0.3
+        v=J_${dir}E
+        for a in 10.1.0.1 10.1.0.2 10.1.0.3; do
+            check_rate "$a $dir, weights 1:1:1" "${!v}" 20e6 5 sched "$a"
+        done
     done
     ;;
 plans)
