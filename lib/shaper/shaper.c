@@ -598,6 +598,27 @@ pipe_profile(const struct lc_shaper *sh, uint32_t pipe)
 			  sizeof(sh->profiles[0]));
 }
 
+/*
+ * Configure the pipe of a queue id with profile idx's rates (and clock:
+ * rte_sched's clock brought to now first, for a pipe that may hold
+ * frames). Re-configuring a pipe resets its credits and keeps its queue:
+ * nothing queued is dropped. The arguments are known good, which matters:
+ * on a bad one rte_sched frees the port. 0, or -EINVAL (the profile has no
+ * rte_sched profile in the queue's subport).
+ */
+static int
+qid_config(struct lc_shaper *sh, uint32_t qid, uint32_t idx, bool clock)
+{
+	uint32_t id = sh->profiles[idx].sched_id[qid_subport(sh, qid)];
+
+	if (id == PROFILE_NONE)
+		return -EINVAL;
+	if (clock)
+		sched_clock_now(sh);
+	return rte_sched_pipe_config(sh->port, qid_subport(sh, qid), qid_pipe(sh, qid),
+				     (int32_t)id) != 0 ? -EINVAL : 0;
+}
+
 /* Point a pipe at a profile: its queue (if any) and its meter. */
 static int
 pipe_apply(struct lc_shaper *sh, uint32_t pipe, uint32_t idx, bool fresh)
@@ -605,23 +626,9 @@ pipe_apply(struct lc_shaper *sh, uint32_t pipe, uint32_t idx, bool fresh)
 	struct lc_shaper_profile *pr = &sh->profiles[idx];
 	struct lc_shaper_meter *m = &sh->meters.pipe[pipe];
 
-	if (sh->port != NULL) {
-		uint32_t qid = fresh ? home_qid(sh, pipe) : pipe_qid(sh, pipe);
-		uint32_t id = pr->sched_id[qid_subport(sh, qid)];
-
-		if (id == PROFILE_NONE)
-			return -EINVAL;
-		if (!fresh)
-			sched_clock_now(sh);
-		/*
-		 * Re-configuring a pipe resets its credits and keeps its
-		 * queue: nothing queued is dropped. The arguments are known
-		 * good, which matters: on a bad one rte_sched frees the port.
-		 */
-		if (rte_sched_pipe_config(sh->port, qid_subport(sh, qid),
-					  qid_pipe(sh, qid), (int32_t)id) != 0)
-			return -EINVAL;
-	}
+	if (sh->port != NULL &&
+	    qid_config(sh, fresh ? home_qid(sh, pipe) : pipe_qid(sh, pipe), idx, !fresh) != 0)
+		return -EINVAL;
 	if (fresh) {
 		/* A full bucket; time 0 makes the first check fill it. */
 		memset(m, 0, sizeof(*m));
@@ -913,7 +920,7 @@ int
 lc_shaper_pipe_plan_set(struct lc_shaper *sh, uint32_t pipe, uint32_t plan)
 {
 	struct lc_shaper_pipe *p;
-	uint32_t old, qid, id;
+	uint32_t old, qid;
 	int ret = pipe_plan_args(sh, pipe, plan), slot = 0;
 
 	if (ret != 0)
@@ -931,12 +938,7 @@ lc_shaper_pipe_plan_set(struct lc_shaper *sh, uint32_t pipe, uint32_t plan)
 		qid = home_qid(sh, pipe);
 	}
 	/* The pipe there takes the user's limit, with fresh credits. */
-	id = sh->profiles[pipe_profile(sh, pipe)].sched_id[qid_subport(sh, qid)];
-	if (id == PROFILE_NONE)
-		return -EINVAL;
-	sched_clock_now(sh);
-	if (rte_sched_pipe_config(sh->port, qid_subport(sh, qid), qid_pipe(sh, qid),
-				  (int32_t)id) != 0)
+	if (qid_config(sh, qid, pipe_profile(sh, pipe), true) != 0)
 		return -EINVAL;
 	if (plan != 0) {
 		*plan_slot(sh, plan, (uint32_t)slot) = pipe;
