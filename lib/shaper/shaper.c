@@ -1847,17 +1847,6 @@ pace_release(struct lc_shaper *sh, uint64_t now)
 			rte_prefetch0(&sh->fifos[sh->pipes[due[i]].pace.round_head - 1]);
 		for (uint32_t i = 0; i < n; i++)
 			rte_prefetch0(sh->fifos[sh->pipes[due[i]].pace.round_head - 1].head);
-		/*
-		 * The frame after the first: a pipe at its limit lets one frame
-		 * go a wake, and reads the next one's length for when it is due.
-		 */
-		for (uint32_t i = 0; i < n; i++) {
-			const struct rte_mbuf *m =
-				sh->fifos[sh->pipes[due[i]].pace.round_head - 1].head;
-
-			if (sh->pipes[due[i]].pace.waiting > 1 && pace_link(m) != NULL)
-				rte_prefetch0(pace_link(m));
-		}
 		for (uint32_t i = 0; i < n; i++)
 			pace_wake(sh, due[i], now, out, &n_out, &to_sched);
 		budget -= n;
@@ -1914,15 +1903,6 @@ admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
 
 		if (f->len > 0)
 			rte_prefetch0(f->tail);
-		/* A full pipe drops the first frame of its fattest FIFO (fifo_drop_fattest()). */
-		if (sh->pipes[pipe].qlen >= sh->queue_size && sh->pipes[pipe].pace.fat != 0) {
-			const struct lc_shaper_fifo *fat = &sh->fifos[sh->pipes[pipe].pace.fat - 1];
-
-			if (fat->len > 1) {
-				rte_prefetch0(fat->head);
-				rte_prefetch0((const char *)fat->head + RTE_CACHE_LINE_SIZE);
-			}
-		}
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
