@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lc_num.h"
 #include "lc_rate.h"
 #include "lc_user.h"
 #include "user_private.h"
@@ -30,30 +29,6 @@ lc_user_plan_name_valid(const char *s)
 	/* The name goes into the state file, metrics labels and JSON as is. */
 	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 		      "0123456789._-") == len;
-}
-
-/* A plan's weight=N: a whole number, 1 to LC_PLAN_WEIGHT_MAX. */
-static int
-user_plan_parse_weight(const char *val, uint32_t *weight, char *err,
-		      size_t errlen)
-{
-	uint64_t v;
-	int rc = lc_num_parse_u64(val, 1, LC_PLAN_WEIGHT_MAX, &v);
-	size_t len = strlen(val), n = lc_email_cut(val, len, 64);
-
-	if (rc == -ERANGE) {
-		snprintf(err, errlen, "weight '%.*s%s' out of range: 1 to %u",
-			 (int)n, val, n < len ? "..." : "", LC_PLAN_WEIGHT_MAX);
-		return -ERANGE;
-	}
-	if (rc != 0) {
-		snprintf(err, errlen, "bad weight '%.*s%s' (a whole number, 1 to "
-			 "%u)", (int)n, val, n < len ? "..." : "",
-			 LC_PLAN_WEIGHT_MAX);
-		return -EINVAL;
-	}
-	*weight = (uint32_t)v;
-	return 0;
 }
 
 int
@@ -93,7 +68,7 @@ lc_user_plan_parse_limits(int argc, char **argv, struct lc_plan_limits *lim,
 			return -EINVAL;
 		}
 		if (keys[k].fields == LC_PLAN_WEIGHT) {
-			rc = user_plan_parse_weight(eq + 1, &l.weight, err, errlen);
+			rc = user_parse_weight(eq + 1, &l.weight, err, errlen);
 			if (rc != 0)
 				return rc;
 			l.fields |= LC_PLAN_WEIGHT;
