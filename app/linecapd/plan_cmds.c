@@ -169,6 +169,7 @@ apply_plan_set(struct daemon *d, int argc, char **argv, json_t *reply)
 	if (rc != 0)
 		return lc_mgmt_error(reply, "plan not set: %s", strerror(-rc));
 	cur = lc_user_plan_get(d->users, next.id);
+	/* The worker takes totals and weight together. */
 	totals = cur == NULL || cur->total_up != next.total_up ||
 		 cur->total_down != next.total_down || cur->weight != next.weight;
 	if (totals && (rc = wire_plan_set(d, &next)) != 0)

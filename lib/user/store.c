@@ -5,9 +5,8 @@
  * format. Version 1 has users only, each with both rates; version 2 adds
  * plans, a user's plan and users without a rate of their own; a plan's
  * weight= came later, within version 2, and a plan line without one has
- * weight 1. A file that
- * needs nothing of version 2 is written as version 1, so that an older
- * linecap still reads it. The trailer and
+ * weight 1. A file that needs nothing of version 2 is written as version
+ * 1, so that an older linecap still reads it. The trailer and
  * the rule that every line ends in a newline mean that a file cut at any
  * byte is refused rather than half loaded.
  */
