@@ -446,6 +446,13 @@ write_plans(struct daemon *d, struct metrics_text *t)
 	while ((p = lc_user_plan_next(d->users, &cursor)) != NULL)
 		metrics_text_u64(t, "linecap_plan_users",
 				 &(struct metrics_label){ "plan", p->name }, 1, p->users);
+	family(t, "linecap_plan_weight", "gauge",
+	       "The plan's weight: its share of a full port against the other "
+	       "plans, 1 to 100.");
+	cursor = 0;
+	while ((p = lc_user_plan_next(d->users, &cursor)) != NULL)
+		metrics_text_u64(t, "linecap_plan_weight",
+				 &(struct metrics_label){ "plan", p->name }, 1, p->weight);
 	family(t, "linecap_plan_total_bps", "gauge",
 	       "The plan's total rate in bit/s, by direction; 0: none.");
 	cursor = 0;

@@ -20,18 +20,19 @@
 static json_t *
 plan_json(struct daemon *d, const struct lc_plan *p)
 {
-	return json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	return json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 		"name", p->name,
 		"id", (json_int_t)p->id,
 		"total_up", (json_int_t)p->total_up,
 		"total_down", (json_int_t)p->total_down,
 		"up", (json_int_t)p->up,
 		"down", (json_int_t)p->down,
+		"weight", (json_int_t)p->weight,
 		"users", (json_int_t)p->users,
 		"capacity", (json_int_t)lc_user_plan_capacity(d->users));
 }
 
-/* A plan's totals as the worker takes them. */
+/* A plan's totals and weight as the worker takes them. */
 static int
 wire_plan_set(struct daemon *d, const struct lc_plan *p)
 {
@@ -168,8 +169,9 @@ apply_plan_set(struct daemon *d, int argc, char **argv, json_t *reply)
 	if (rc != 0)
 		return lc_mgmt_error(reply, "plan not set: %s", strerror(-rc));
 	cur = lc_user_plan_get(d->users, next.id);
+	/* The worker takes totals and weight together. */
 	totals = cur == NULL || cur->total_up != next.total_up ||
-		 cur->total_down != next.total_down;
+		 cur->total_down != next.total_down || cur->weight != next.weight;
 	if (totals && (rc = wire_plan_set(d, &next)) != 0)
 		return totals_refused(d, reply, rc);
 	if (cur != NULL && (cur->up != next.up || cur->down != next.down)) {
@@ -250,13 +252,14 @@ cmd_plan_del(void *ctx, int argc, char **argv, json_t *reply)
 	return run_one(batch_plan_del, ctx, argc, argv, reply);
 }
 
-/* What the shaper holds of a plan: total in force, users, capacity. */
+/* What the shaper holds of a plan: total in force, users, capacity, weight. */
 static json_t *
 plan_info_json(const struct lc_shaper_plan_info *in)
 {
-	return json_pack("{s:I,s:I,s:I}", "total", (json_int_t)in->total,
+	return json_pack("{s:I,s:I,s:I,s:I}", "total", (json_int_t)in->total,
 			 "users", (json_int_t)in->users,
-			 "capacity", (json_int_t)in->capacity);
+			 "capacity", (json_int_t)in->capacity,
+			 "weight", (json_int_t)in->weight);
 }
 
 static int
@@ -337,8 +340,9 @@ plans_start(struct daemon *d)
 
 static const struct lc_mgmt_cmd plan_cmds[] = {
 	{ "plan set", "NAME [total=RATE] [total_up=RATE] [total_down=RATE] "
-	  "[up=RATE] [down=RATE]",
-	  "create or update a plan: users sharing a total rate", 1, 6,
+	  "[up=RATE] [down=RATE] [weight=N]",
+	  "create or update a plan: users sharing a total rate, and a full "
+	  "port by weight (1 to 100)", 1, 7,
 	  cmd_plan_set, batch_plan_set },
 	{ "plan del", "NAME", "remove a plan that has no users", 1, 1,
 	  cmd_plan_del, batch_plan_del },

@@ -153,20 +153,22 @@ bool lc_user_plan_name_valid(const char *s);
 
 /*
  * Parse the arguments of `plan set` after the name: total=RATE (both
- * directions), total_up=, total_down=, up=, down=; 0 means none. Returns
- * 0, -EINVAL or -ERANGE with a message naming the bad argument in err; *lim
- * is written only on success.
+ * directions), total_up=, total_down=, up=, down=, 0 meaning none; and
+ * weight=N, 1 to LC_PLAN_WEIGHT_MAX. Returns 0, -EINVAL or -ERANGE with a
+ * message naming the bad argument in err; *lim is written only on success.
  */
 int lc_user_plan_parse_limits(int argc, char **argv, struct lc_plan_limits *lim,
 			      char *err, size_t errlen);
 
 /*
  * Create or update the plan of name: a new plan takes the lowest free id
- * and 0 (none) for every value not given. Users of the plan without a rate
- * of their own take its new per-user rates at once. *out (if out) is the
- * plan and *created (if created) whether it is new. Returns 0, -EINVAL
- * (bad name or field), -ERANGE (a rate above LC_RATE_MAX) or -ENOSPC (no
- * free plan slot).
+ * and 0 (none) for every rate not given, LC_PLAN_WEIGHT_DEFAULT for a
+ * weight not given; an update keeps what it does not name. Users of the
+ * plan without a rate of their own take its new per-user rates at once.
+ * *out (if out) is the plan and *created (if created) whether it is new.
+ * Returns 0, -EINVAL (bad name or field), -ERANGE (a rate above
+ * LC_RATE_MAX, a weight outside 1..LC_PLAN_WEIGHT_MAX) or -ENOSPC (no free
+ * plan slot).
  */
 int lc_user_plan_set(struct lc_user_registry *reg, const char *name,
 		     const struct lc_plan_limits *lim, const struct lc_plan **out,

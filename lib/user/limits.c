@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The limits of `user set` (up=RATE, down=RATE, burst=SIZE, plan=NAME is
- * the caller's) and the rate arguments `plan set` shares with it.
+ * the caller's), the rate arguments `plan set` shares with it, and the
+ * weight of `plan set`.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -48,6 +49,28 @@ user_parse_rate(const char *val, bool zero_ok, uint64_t *v, char *err,
 			 "1gbit%s)", n, val, more, zero_ok ? ", or 0 for none" : "");
 		return -EINVAL;
 	}
+	return 0;
+}
+
+int
+user_parse_weight(const char *val, uint32_t *weight, char *err, size_t errlen)
+{
+	const char *more;
+	uint64_t v;
+	int rc = lc_num_parse_u64(val, 1, LC_PLAN_WEIGHT_MAX, &v);
+	int n = quote_len(val, &more);
+
+	if (rc == -ERANGE) {
+		snprintf(err, errlen, "weight '%.*s%s' out of range: 1 to %u",
+			 n, val, more, LC_PLAN_WEIGHT_MAX);
+		return -ERANGE;
+	}
+	if (rc != 0) {
+		snprintf(err, errlen, "bad weight '%.*s%s' (a whole number, 1 to "
+			 "%u)", n, val, more, LC_PLAN_WEIGHT_MAX);
+		return -EINVAL;
+	}
+	*weight = (uint32_t)v;
 	return 0;
 }
 

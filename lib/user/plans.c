@@ -14,7 +14,7 @@
 #include "user_private.h"
 
 #define ALL_PLAN_FIELDS (LC_PLAN_TOTAL_UP | LC_PLAN_TOTAL_DOWN | LC_PLAN_UP | \
-			 LC_PLAN_DOWN)
+			 LC_PLAN_DOWN | LC_PLAN_WEIGHT)
 
 bool
 lc_user_plan_name_valid(const char *s)
@@ -44,6 +44,7 @@ lc_user_plan_parse_limits(int argc, char **argv, struct lc_plan_limits *lim,
 		{ "total_down", LC_PLAN_TOTAL_DOWN },
 		{ "up", LC_PLAN_UP },
 		{ "down", LC_PLAN_DOWN },
+		{ "weight", LC_PLAN_WEIGHT },
 	};
 	struct lc_plan_limits l = { 0 };
 
@@ -60,10 +61,18 @@ lc_user_plan_parse_limits(int argc, char **argv, struct lc_plan_limits *lim,
 				break;
 		if (k == sizeof(keys) / sizeof(keys[0])) {
 			snprintf(err, errlen, "unknown argument '%.*s%s' (total=RATE, "
-				 "total_up=RATE, total_down=RATE, up=RATE, down=RATE)",
+				 "total_up=RATE, total_down=RATE, up=RATE, down=RATE, "
+				 "weight=N)",
 				 (int)lc_email_cut(argv[i], strlen(argv[i]), 64),
 				 argv[i], strlen(argv[i]) > 64 ? "..." : "");
 			return -EINVAL;
+		}
+		if (keys[k].fields == LC_PLAN_WEIGHT) {
+			rc = user_parse_weight(eq + 1, &l.weight, err, errlen);
+			if (rc != 0)
+				return rc;
+			l.fields |= LC_PLAN_WEIGHT;
+			continue;
 		}
 		rc = user_parse_rate(eq + 1, true, &v, err, errlen);
 		if (rc != 0)
@@ -91,6 +100,9 @@ user_plan_check_limits(const struct lc_plan_limits *lim)
 		return -EINVAL;
 	if (lim->total_up > LC_RATE_MAX || lim->total_down > LC_RATE_MAX ||
 	    lim->up > LC_RATE_MAX || lim->down > LC_RATE_MAX)
+		return -ERANGE;
+	if ((lim->fields & LC_PLAN_WEIGHT) &&
+	    (lim->weight < 1 || lim->weight > LC_PLAN_WEIGHT_MAX))
 		return -ERANGE;
 	return 0;
 }
@@ -254,7 +266,7 @@ lc_user_plan_set(struct lc_user_registry *reg, const char *name,
 	rates = p->up != next.up || p->down != next.down;
 	/* Field by field: the name's padding may differ. */
 	if (is_new || rates || p->total_up != next.total_up ||
-	    p->total_down != next.total_down)
+	    p->total_down != next.total_down || p->weight != next.weight)
 		reg->static_gen++;
 	*p = next;
 	/* A new plan has no users yet. */

@@ -3,9 +3,10 @@
  * The state file: plans, then static users, one per line, between a
  * version header and an `end COUNT` trailer. docs/USERS.md describes the
  * format. Version 1 has users only, each with both rates; version 2 adds
- * plans, a user's plan and users without a rate of their own. A file that
- * needs nothing of version 2 is written as version 1, so that an older
- * linecap still reads it. The trailer and
+ * plans, a user's plan and users without a rate of their own; a plan's
+ * weight= came later, within version 2, and a plan line without one has
+ * weight 1. A file that needs nothing of version 2 is written as version
+ * 1, so that an older linecap still reads it. The trailer and
  * the rule that every line ends in a newline mean that a file cut at any
  * byte is refused rather than half loaded.
  */
@@ -118,7 +119,7 @@ needs_v2(const struct lc_user_registry *reg)
 	return false;
 }
 
-/* "plan ID NAME total_up=RATE total_down=RATE up=RATE down=RATE" */
+/* "plan ID NAME total_up=RATE total_down=RATE up=RATE down=RATE weight=N" */
 static void
 write_plans(const struct lc_user_registry *reg, FILE *f)
 {
@@ -128,11 +129,11 @@ write_plans(const struct lc_user_registry *reg, FILE *f)
 
 	while ((p = lc_user_plan_next(reg, &cursor)) != NULL)
 		fprintf(f, "plan %" PRIu32 " %s total_up=%s total_down=%s up=%s "
-			"down=%s\n", p->id, p->name,
+			"down=%s weight=%" PRIu32 "\n", p->id, p->name,
 			lc_rate_format(p->total_up, r[0], sizeof(r[0])),
 			lc_rate_format(p->total_down, r[1], sizeof(r[1])),
 			lc_rate_format(p->up, r[2], sizeof(r[2])),
-			lc_rate_format(p->down, r[3], sizeof(r[3])));
+			lc_rate_format(p->down, r[3], sizeof(r[3])), p->weight);
 }
 
 /*
@@ -311,7 +312,8 @@ _Static_assert(LC_USER_LIMIT_UP == 1u && LC_USER_LIMIT_DOWN == 2u &&
 	       LC_USER_LIMIT_BURST_UP == 4u && LC_USER_LIMIT_BURST_DOWN == 8u,
 	       "user fields by bit");
 _Static_assert(LC_PLAN_TOTAL_UP == 1u && LC_PLAN_TOTAL_DOWN == 2u &&
-	       LC_PLAN_UP == 4u && LC_PLAN_DOWN == 8u, "plan fields by bit");
+	       LC_PLAN_UP == 4u && LC_PLAN_DOWN == 8u && LC_PLAN_WEIGHT == 16u,
+	       "plan fields by bit");
 
 /*
  * The field tok ("name=value") among names[n], each allowed once: its
@@ -421,30 +423,49 @@ parse_user_plan(struct store_load *ld, struct lc_user_limits *lim,
 	return 0;
 }
 
-/* A plan line's field: total_up, total_down, up or down, each once. */
+/*
+ * A plan line's field: total_up, total_down, up, down or weight, each
+ * once. A line without weight= (one written before plans had weights)
+ * leaves the plan at LC_PLAN_WEIGHT_DEFAULT.
+ */
 static int
 parse_plan_field(struct store_load *ld, struct lc_plan_limits *lim, char *tok)
 {
-	/* In the order of their bits, LC_PLAN_TOTAL_UP to LC_PLAN_DOWN. */
+	/* In the order of their bits, LC_PLAN_TOTAL_UP to LC_PLAN_WEIGHT. */
 	static const char *const names[] = { "total_up", "total_down", "up",
-					     "down" };
+					     "down", "weight" };
 	uint64_t *const dst[] = { &lim->total_up, &lim->total_down, &lim->up,
 				  &lim->down };
 	uint32_t seen = lim->fields;
 	const char *val;
+	uint64_t v;
+	char q[352];
 	int i, rc;
 
-	i = find_field(ld, tok, names, 4, &seen, &val);
+	i = find_field(ld, tok, names, 5, &seen, &val);
 	if (i < 0)
 		return i;
-	rc = parse_rate_field(ld, val, dst[i]);
-	if (rc != 0)
-		return rc;
+	if (i < 4) {
+		rc = parse_rate_field(ld, val, dst[i]);
+		if (rc != 0)
+			return rc;
+	} else {
+		rc = lc_num_parse_u64(val, 1, LC_PLAN_WEIGHT_MAX, &v);
+		if (rc == -ERANGE)
+			return bad_line(ld, "weight '%s' out of range: 1 to %u",
+					quote(val, q, sizeof(q)), LC_PLAN_WEIGHT_MAX);
+		if (rc != 0)
+			return bad_line(ld, "bad weight '%s'", quote(val, q, sizeof(q)));
+		lim->weight = (uint32_t)v;
+	}
 	lim->fields = seen;
 	return 0;
 }
 
-/* "plan ID NAME [total_up=RATE] [total_down=RATE] [up=RATE] [down=RATE]" */
+/*
+ * "plan ID NAME [total_up=RATE] [total_down=RATE] [up=RATE] [down=RATE]
+ * [weight=N]"
+ */
 static int
 parse_plan(struct store_load *ld, char **save)
 {

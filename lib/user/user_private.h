@@ -102,6 +102,13 @@ int user_parse_rate(const char *val, bool zero_ok, uint64_t *v, char *err,
 		    size_t errlen);
 
 /*
+ * A plan's weight=N value: a whole number, 1 to LC_PLAN_WEIGHT_MAX. Returns
+ * 0, -EINVAL or -ERANGE with a message in err.
+ */
+int user_parse_weight(const char *val, uint32_t *weight, char *err,
+		      size_t errlen);
+
+/*
  * For the loader: whether id is free (neither held nor retired), and adding
  * a static user under a given id. The caller has checked the id is free, the
  * email valid, unknown and allocated with malloc (the registry takes it),

@@ -165,8 +165,8 @@ cmd_gc(void *ctx, int argc, char **argv, json_t *reply)
 static const struct lc_mgmt_cmd cmds[] = {
 	{ "user set", "EMAIL [up=RATE] [down=RATE] [burst=SIZE] [plan=NAME]", "", 1,
 	  1 + LC_USER_SET_ARGS_MAX, cmd_user_set, NULL },
-	{ "plan set", "NAME [total=RATE] [up=RATE] [down=RATE]", "", 1, 6, cmd_plan_set,
-	  NULL },
+	{ "plan set", "NAME [total=RATE] [up=RATE] [down=RATE] [weight=N]", "", 1,
+	  7, cmd_plan_set, NULL },
 	{ "plan del", "NAME", "", 1, 1, cmd_plan_del, NULL },
 	{ "user del", "EMAIL", "", 1, 1, cmd_user_del, NULL },
 	{ "assign", "EMAIL IP[:PORT]", "", 2, 2, cmd_assign, NULL, .follower_ok = true },

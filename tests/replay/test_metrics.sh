@@ -66,7 +66,7 @@ lc_write_conf "$WORK/lc.conf" \
 lc_start "$WORK/lc.conf"
 grep -q "metrics: serving $URL" "$LC_LOG" || fail "no 'metrics: serving' line in the log"
 
-printf '%s\n' "plan set gold total=50mbit" \
+printf '%s\n' "plan set gold total=50mbit weight=4" \
     "user set $ALICE up=5mbit down=8mbit plan=gold" "assign $ALICE 10.1.0.1" \
     "user set $ODD up=1mbit down=2mbit" "assign $ODD 10.1.0.2 node=node-x" |
     lc_ctl - | jq -se 'all(.ok)' > /dev/null || fail "users not set"
@@ -133,6 +133,7 @@ scrape)
         "followers of node-x"
     # Plans: alice's, whose bytes are hers alone.
     expect_eq "$(value "$WORK/m2.txt" 'linecap_plan_users{plan="gold"}')" 1 "gold's users"
+    expect_eq "$(value "$WORK/m2.txt" 'linecap_plan_weight{plan="gold"}')" 4 "gold's weight"
     expect_eq "$(value "$WORK/m2.txt" 'linecap_plan_total_bps{plan="gold",direction="down"}')" \
         50000000 "gold's download total"
     expect_eq "$(value "$WORK/m2.txt" 'linecap_plan_bytes_total{plan="gold",direction="down"}')" \

@@ -755,11 +755,22 @@ plans)
     r=$(ok_reply "plan set gold" plan set gold total=100mbit up=5mbit)
     expect_eq "$(jq -c '.plan | [.name, .id, .total_up, .total_down, .up, .down, .users, .capacity]' <<<"$r")" \
         '["gold",1,100000000,100000000,5000000,0,0,2]' "plan set gold"
-    ok_reply "plan set silver" plan set silver total_down=20mbit > /dev/null
+    r=$(ok_reply "plan set silver" plan set silver total_down=20mbit)
+    expect_eq "$(jq .plan.weight <<<"$r")" 1 "silver: weight 1 when not given"
+    r=$(ok_reply "plan set gold weight=3" plan set gold weight=3)
+    expect_eq "$(jq -c '.plan | [.weight, .total_up, .up]' <<<"$r")" '[3,100000000,5000000]' \
+        "gold: weight 3, its rates kept"
+    expect_error "weight '0' out of range: 1 to 100" "plan weight 0" plan set gold weight=0
+    expect_error "weight '101' out of range: 1 to 100" "plan weight 101" plan set gold weight=101
+    expect_error "bad weight 'abc'" "plan weight abc" plan set gold weight=abc
+    expect_error "weight '0' out of range" "a new plan of weight 0" plan set x weight=0
+    expect_error "no plan 'x'" "x not made" plan get x
+    expect_eq "$(lc_ctl plan get gold | jq -c '.plan | [.weight, .shaper.up.weight, .shaper.down.weight]')" \
+        '[3,3,3]' "plan get gold: weight 3, in the shaper too"
     expect_error "no room for another plan \(\[shaper\] plans = 2\)" "a third plan" plan set bronze
     expect_error "bad plan name 'a/b'" "bad plan name" plan set a/b
     expect_error "bad rate 'fast'" "bad plan rate" plan set gold total=fast
-    expect_error "unknown argument 'speed=1'" "unknown plan argument" plan set gold speed=1
+    expect_error "unknown argument 'speed=1' \\(.*weight=N\\)" "unknown plan argument" plan set gold speed=1
     expect_error "no plan 'bronze'" "plan get of no plan" plan get bronze
     expect_error "no plan 'bronze'" "user set plan= of no plan" user set a@example.com plan=bronze
 
@@ -780,7 +791,8 @@ plans)
     expect_eq "$(jq .plan.users <<<"$r")" 2 "plan get gold: users"
     expect_eq "$(jq -c '[.plan.shaper.up.users, .plan.shaper.down.users, .plan.shaper.up.total]' <<<"$r")" \
         '[2,2,100000000]' "plan get gold: the shaper's view"
-    expect_eq "$(lc_ctl plan list | jq -c '[.plans[].name]')" '["gold","silver"]' "plan list"
+    expect_eq "$(lc_ctl plan list | jq -c '[.plans[] | [.name, .weight]]')" '[["gold",3],["silver",1]]' \
+        "plan list"
     expect_eq "$(lc_ctl stats | jq -c '.plans.gold | [.id, .users, .total_up, .up]')" \
         '[1,2,100000000,6000000]' "stats: plans"
     expect_error "plan gold has 2 users" "plan del of a plan in use" plan del gold
@@ -791,7 +803,7 @@ plans)
     ok_reply "plan del silver" plan del silver > /dev/null
     expect_error "no plan 'silver'" "silver deleted" plan get silver
     lc_stop
-    grep -q "^plan 1 gold total_up=100mbit total_down=100mbit up=6mbit down=3mbit$" "$STATE" ||
+    grep -q "^plan 1 gold total_up=100mbit total_down=100mbit up=6mbit down=3mbit weight=3$" "$STATE" ||
         fail "state file: gold: $(cat "$STATE")"
     grep -q "^user [0-9]* alice@example.com burst_up=0 burst_down=0 plan=gold$" "$STATE" ||
         fail "state file: alice: $(cat "$STATE")"
@@ -802,6 +814,8 @@ plans)
         '["gold",6000000,3000000]' "alice after restart"
     expect_eq "$(lc_ctl plan get gold | jq -c '[.plan.users, .plan.shaper.down.users, .plan.total_down]')" \
         '[1,1,100000000]' "gold after restart"
+    expect_eq "$(lc_ctl plan get gold | jq -c '.plan | [.weight, .shaper.up.weight, .shaper.down.weight]')" \
+        '[3,3,3]' "gold's weight after restart, in the shaper too"
     lc_stop
     ;;
 nodes)

@@ -1419,6 +1419,21 @@ test_corrupt_files(void **state)
 		  "unknown field 'speed'" },
 		{ "linecap-users 2\nplan 1 gold fast\nend 0\n", 2,
 		  "bad field 'fast'" },
+		{ "linecap-users 2\nplan 1 gold weight=0\nend 0\n", 2,
+		  "weight '0' out of range: 1 to 100" },
+		{ "linecap-users 2\nplan 1 gold weight=101\nend 0\n", 2,
+		  "weight '101' out of range: 1 to 100" },
+		{ "linecap-users 2\nplan 1 gold weight=99999999999999999999\n"
+		  "end 0\n", 2, "weight '99999999999999999999' out of range: 1 to "
+		  "100" },
+		{ "linecap-users 2\nplan 1 gold weight=x\nend 0\n", 2,
+		  "bad weight 'x'" },
+		{ "linecap-users 2\nplan 1 gold weight=\nend 0\n", 2,
+		  "bad weight ''" },
+		{ "linecap-users 2\nplan 1 gold weight=+3\nend 0\n", 2,
+		  "bad weight '+3'" },
+		{ "linecap-users 2\nplan 1 gold weight=2 weight=3\nend 0\n", 2,
+		  "duplicate field 'weight'" },
 		{ "linecap-users 2\nuser 1 a\nplan 1 gold\nend 1\n", 3,
 		  "plan line after a user line" },
 		{ "linecap-users 2\nuser 1 a plan=gold\nend 1\n", 2,
@@ -1890,6 +1905,32 @@ test_plan_parse(void **state)
 	char *big[] = { "up=10001gbit" };
 	char *join[] = { "up=1mbit", "plan=gold" }, *leave[] = { "plan=none" };
 	char *nope[] = { "plan=nope" };
+	char *w1[] = { "weight=1" }, *w100[] = { "up=1mbit", "weight=100" };
+	char *w_last[] = { "weight=3", "weight=4" };
+	static const struct {
+		const char *arg;
+		int rc;
+		const char *msg;
+	} bad_weights[] = {
+		{ "weight=0", -ERANGE, "weight '0' out of range: 1 to 100" },
+		{ "weight=101", -ERANGE, "weight '101' out of range: 1 to 100" },
+		{ "weight=18446744073709551617", -ERANGE,
+		  "weight '18446744073709551617' out of range: 1 to 100" },
+		{ "weight=abc", -EINVAL,
+		  "bad weight 'abc' (a whole number, 1 to 100)" },
+		{ "weight=1.5", -EINVAL,
+		  "bad weight '1.5' (a whole number, 1 to 100)" },
+		{ "weight=", -EINVAL, "bad weight '' (a whole number, 1 to 100)" },
+		{ "weight=+5", -EINVAL,
+		  "bad weight '+5' (a whole number, 1 to 100)" },
+		{ "weight=-1", -EINVAL,
+		  "bad weight '-1' (a whole number, 1 to 100)" },
+		{ "weight=5mbit", -EINVAL,
+		  "bad weight '5mbit' (a whole number, 1 to 100)" },
+		{ "weight= 5", -EINVAL,
+		  "bad weight ' 5' (a whole number, 1 to 100)" },
+		{ "weight", -EINVAL, "unknown argument 'weight'" },
+	};
 	char err[256];
 
 	(void)state;
@@ -1901,6 +1942,31 @@ test_plan_parse(void **state)
 	assert_int_equal(lc_user_plan_parse_limits(1, bad_key, &pl, err, sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "unknown argument 'speed=1mbit'"));
+	assert_non_null(strstr(err, "weight=N"));
+
+	/* weight=N: 1 to 100, nothing else; the last one counts. */
+	assert_int_equal(lc_user_plan_parse_limits(1, w1, &pl, err, sizeof(err)), 0);
+	assert_int_equal(pl.fields, LC_PLAN_WEIGHT);
+	assert_int_equal(pl.weight, 1);
+	assert_int_equal(lc_user_plan_parse_limits(2, w100, &pl, err, sizeof(err)), 0);
+	assert_int_equal(pl.fields, LC_PLAN_UP | LC_PLAN_WEIGHT);
+	assert_true(pl.up == MBIT && pl.weight == 100);
+	assert_int_equal(lc_user_plan_parse_limits(2, w_last, &pl, err, sizeof(err)), 0);
+	assert_int_equal(pl.weight, 4);
+	for (size_t i = 0; i < sizeof(bad_weights) / sizeof(bad_weights[0]); i++) {
+		char arg[64], *argv[] = { arg };
+		struct lc_plan_limits before = { .fields = 77, .weight = 55 };
+
+		snprintf(arg, sizeof(arg), "%s", bad_weights[i].arg);
+		err[0] = '\0';
+		pl = before;
+		if (lc_user_plan_parse_limits(1, argv, &pl, err, sizeof(err)) !=
+		    bad_weights[i].rc || strstr(err, bad_weights[i].msg) == NULL)
+			fail_msg("'%s': got '%s', want '%s'", bad_weights[i].arg,
+				 err, bad_weights[i].msg);
+		/* Nothing written on failure. */
+		assert_true(pl.fields == 77 && pl.weight == 55);
+	}
 	assert_int_equal(lc_user_plan_parse_limits(1, bad_rate, &pl, err, sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "bad rate 'fast'"));
@@ -1926,6 +1992,9 @@ test_plan_registry(void **state)
 {
 	struct lc_user_registry *reg = plan_registry();
 	struct lc_plan_limits big = { .fields = LC_PLAN_UP, .up = LC_RATE_MAX + 1 };
+	struct lc_plan_limits heavy = { .fields = LC_PLAN_WEIGHT,
+					.weight = LC_PLAN_WEIGHT_MAX + 1 };
+	struct lc_plan_limits light = { .fields = LC_PLAN_WEIGHT, .weight = 0 };
 	const struct lc_plan *gold, *p;
 	uint32_t cursor = 0;
 	uint64_t gen;
@@ -1945,14 +2014,25 @@ test_plan_registry(void **state)
 	assert_true(gold->total_up == 100 * MBIT && gold->total_down == 100 * MBIT);
 	assert_true(gold->up == 5 * MBIT && gold->down == 0);
 	assert_true(lc_user_static_generation(reg) != gen);
+	/* A weight: 1 at first, kept by a plan set that does not name it. */
+	assert_int_equal(gold->weight, LC_PLAN_WEIGHT_DEFAULT);
+	gen = lc_user_static_generation(reg);
+	assert_int_equal(plan_set(reg, "gold", "weight=5", NULL), 0);
+	assert_int_equal(gold->weight, 5);
+	assert_true(lc_user_static_generation(reg) != gen);
+	assert_int_equal(plan_set(reg, "gold", "total=100mbit up=5mbit", NULL), 0);
+	assert_int_equal(gold->weight, 5);
 	assert_int_equal(plan_set(reg, "silver", "total_down=1mbit", NULL), 0);
+	assert_int_equal(lc_user_plan_find(reg, "silver")->weight, 1);
 	assert_int_equal(lc_user_plan_free_id(reg), 0);
 	/* No slot, bad name, bad rate: refused, nothing changed. */
 	gen = lc_user_static_generation(reg);
 	assert_int_equal(lc_user_plan_set(reg, "bronze", NULL, NULL, NULL), -ENOSPC);
 	assert_int_equal(lc_user_plan_set(reg, "a b", NULL, NULL, NULL), -EINVAL);
 	assert_int_equal(lc_user_plan_set(reg, "gold", &big, NULL, NULL), -ERANGE);
-	assert_true(gold->up == 5 * MBIT);
+	assert_int_equal(lc_user_plan_set(reg, "gold", &heavy, NULL, NULL), -ERANGE);
+	assert_int_equal(lc_user_plan_set(reg, "gold", &light, NULL, NULL), -ERANGE);
+	assert_true(gold->up == 5 * MBIT && gold->weight == 5);
 	assert_null(lc_user_plan_find(reg, "bronze"));
 	assert_true(lc_user_static_generation(reg) == gen);
 	assert_ptr_equal(lc_user_plan_next(reg, &cursor), gold);
@@ -2037,7 +2117,8 @@ test_plan_save_load(void **state)
 
 	(void)state;
 	tmp_path("plans.conf", path, sizeof(path));
-	assert_int_equal(plan_set(reg, "gold", "total=100mbit up=5mbit", NULL), 0);
+	assert_int_equal(plan_set(reg, "gold", "total=100mbit up=5mbit weight=7",
+				  NULL), 0);
 	assert_int_equal(plan_set(reg, "silver", "total_down=20mbit", NULL), 0);
 	assert_int_equal(user_set(reg, "alice", "plan=gold"), 0);
 	assert_int_equal(user_set(reg, "bob", "up=7mbit down=8mbit plan=gold"), 0);
@@ -2047,8 +2128,9 @@ test_plan_save_load(void **state)
 	assert_string_equal(text,
 		"linecap-users 2\n"
 		"plan 1 gold total_up=100mbit total_down=100mbit up=5mbit "
-		"down=0bit\n"
-		"plan 2 silver total_up=0bit total_down=20mbit up=0bit down=0bit\n"
+		"down=0bit weight=7\n"
+		"plan 2 silver total_up=0bit total_down=20mbit up=0bit down=0bit "
+		"weight=1\n"
 		"user 1 alice burst_up=0 burst_down=0 plan=gold\n"
 		"user 2 bob up=7mbit down=8mbit burst_up=0 burst_down=0 plan=gold\n"
 		"user 3 carol up=1mbit down=1mbit burst_up=0 burst_down=0\n"
@@ -2065,8 +2147,10 @@ test_plan_save_load(void **state)
 	assert_true(gold->id == 1 && gold->total_up == 100 * MBIT &&
 		    gold->total_down == 100 * MBIT && gold->up == 5 * MBIT &&
 		    gold->down == 0 && gold->users == 2);
+	assert_int_equal(gold->weight, 7);
 	assert_true(silver->id == 2 && silver->total_down == 20 * MBIT &&
 		    silver->users == 0);
+	assert_int_equal(silver->weight, 1);
 	const struct lc_user *alice = lc_user_find(reg, "alice");
 	assert_true(alice->plan == 1 && alice->own == 0 &&
 		    alice->up == 5 * MBIT && alice->down == GBIT);
@@ -2084,6 +2168,30 @@ test_plan_save_load(void **state)
 	assert_int_equal(lc_user_load(reg, path, 0, err, sizeof(err)), -EEXIST);
 	assert_non_null(strstr(err, ":2: plan name already in use"));
 	assert_null(lc_user_find(reg, "alice"));
+	lc_user_registry_free(reg);
+
+	/*
+	 * A file written before plans had weights: its plan lines have no
+	 * weight=, and load with weight 1; weight= may come anywhere.
+	 */
+	static const char old[] =
+		"linecap-users 2\n"
+		"plan 1 gold total_up=100mbit total_down=100mbit up=5mbit "
+		"down=0bit\n"
+		"plan 2 silver weight=100 total_down=20mbit\n"
+		"user 1 alice burst_up=0 burst_down=0 plan=gold\n"
+		"end 1\n";
+	write_file(path, old, sizeof(old) - 1);
+	reg = plan_registry();
+	assert_int_equal(lc_user_load(reg, path, 0, err, sizeof(err)), 0);
+	gold = lc_user_plan_find(reg, "gold");
+	silver = lc_user_plan_find(reg, "silver");
+	assert_non_null(gold);
+	assert_non_null(silver);
+	assert_int_equal(gold->weight, 1);
+	assert_true(gold->total_up == 100 * MBIT && gold->users == 1);
+	assert_int_equal(silver->weight, 100);
+	assert_true(silver->total_down == 20 * MBIT);
 	lc_user_registry_free(reg);
 }
 
