@@ -47,8 +47,8 @@
  * frame may go, the round says which, so that a ping or a keystroke waits
  * behind at most a quantum of each busy flow of the same user, not behind
  * the user's whole queue. A full pipe drops from the head of its fattest
- * FIFO, and PIE spares FIFOs of FQ_SPARSE frames or fewer: a bulk flow
- * pays for its own backlog.
+ * FIFO, and PIE spares FIFOs of FQ_SPARSE frames or fewer while a fatter
+ * one fills the queue: a bulk flow pays for its own backlog.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -1704,6 +1704,19 @@ pace_pop(struct lc_shaper *sh, uint32_t pipe)
 }
 
 /*
+ * Whether a pipe's fattest FIFO (as far as holding tells) holds more than
+ * FQ_SPARSE frames: a flow fills the pipe's queue.
+ */
+static inline bool
+fifo_bulk(const struct lc_shaper *sh, uint32_t pipe)
+{
+	uint32_t fat = sh->pipes[pipe].pace.fat;
+
+	return fat != 0 && sh->fifos[fat - 1].pipe == pipe &&
+	       sh->fifos[fat - 1].len > FQ_SPARSE;
+}
+
+/*
  * A full pipe makes room for a frame of FIFO q: the head of its fattest
  * FIFO goes, if that FIFO is longer than q and keeps a frame (so that it
  * stays in the round: a FIFO leaves it only from the front). False when
@@ -1919,11 +1932,16 @@ admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
 		f = &sh->fifos[q];
 		/*
 		 * While the pipe's frames wait in the pacer, PIE spares a flow
-		 * that has next to nothing waiting there.
+		 * that has next to nothing waiting there, if another flow of
+		 * the pipe is the one that fills the queue. When every flow is
+		 * thin (many flows, each with a frame or two waiting), none is
+		 * spared: otherwise PIE would drop nothing, and the queue would
+		 * stay full.
 		 */
 		if (sh->aqm == LC_SHAPER_AQM_PIE && p->qlen < sh->queue_size) {
 			pipe_pie_catch_up(sh, pipe, now_us);
-			drop_aqm = (p->pace.waiting == 0 || f->len > FQ_SPARSE) &&
+			drop_aqm = (p->pace.waiting == 0 || f->len > FQ_SPARSE ||
+				    !fifo_bulk(sh, pipe)) &&
 				   lc_pie_drop(&sh->pie, &p->pie, p->qbytes,
 					       (uint32_t)rte_rand());
 		}

@@ -1334,6 +1334,61 @@ test_fq_round(void **state)
 }
 
 /*
+ * A user of many thin flows, each with a frame or two waiting, at twice
+ * its limit with aqm pie: no flow is fatter than the others, so none is
+ * spared, and PIE shortens the queue instead of leaving it full with every
+ * drop a tail drop. 64 flows of 500-byte frames at 2 x 1 mbit, a queue of
+ * 128 frames (512 ms: PIE drops hard above 250 ms); the queue is sampled
+ * from 2.5 s to 4 s, before each round of arrivals.
+ */
+static void
+test_fq_thin_flows_pie(void **state)
+{
+	struct lc_shaper_params p = params(LC_SHAPER_SCHED, 8);
+	struct rte_mbuf *out[BURST];
+	struct lc_shaper_stats st;
+	uint64_t start = rte_rdtsc(), next = start, from = start + ms_to_tsc(2500);
+	uint64_t until = start + ms_to_tsc(4000), qsum = 0, samples = 0;
+	struct lc_shaper *sh;
+
+	(void)state;
+	p.mtu = 1518;
+	p.flows = FQ_FLOWS;
+	p.queue_size = 128;
+	p.aqm = LC_SHAPER_AQM_PIE;
+	sh = make(&p);
+	assert_int_equal(lc_shaper_set_pipe(sh, 1, 1 * MBIT, 2000), 0);
+	while (rte_rdtsc() < until) {
+		uint64_t now = rte_rdtsc();
+		uint32_t k;
+
+		if (now >= next) {
+			if (now >= from) {
+				qsum += lc_shaper_queued(sh);
+				samples++;
+			}
+			for (uint32_t flow = 1; flow <= FQ_FLOWS; flow++)
+				offer_flow(sh, 1, flow, 1, 500);
+			next += ms_to_tsc(128);
+		}
+		k = lc_shaper_dequeue(sh, out, BURST, now);
+		rte_pktmbuf_free_bulk(out, k);
+	}
+	lc_shaper_stats_get(sh, &st);
+	print_message("    %u thin flows at 2 x 1 mbit, aqm pie: %" PRIu64 " aqm drops, %"
+		      PRIu64 " tail drops, %.1f frames queued on average (of 128)\n",
+		      FQ_FLOWS, st.dropped_aqm, st.dropped_tail,
+		      samples > 0 ? (double)qsum / (double)samples : 0.0);
+	assert_true(samples > 0);
+	assert_true(st.dropped_aqm > 0);
+	assert_true(qsum < samples * 96);
+	assert_int_equal(lc_shaper_set_pipe(sh, 1, 0, 0), 0);
+	drain(sh, 2000);
+	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
+	lc_shaper_free(sh);
+}
+
+/*
  * A full pipe makes room for a frame of a short FIFO by dropping the head
  * of its fattest FIFO; a frame of the fattest FIFO itself is the one
  * dropped. What is dropped is counted and freed.
@@ -1662,6 +1717,7 @@ main(void)
 		cmocka_unit_test_setup(test_memory, whole_pools),
 		cmocka_unit_test_setup(test_pacer_crowd, whole_pools),
 		cmocka_unit_test_setup(test_fq_sparse_first, whole_pools),
+		cmocka_unit_test_setup(test_fq_thin_flows_pie, whole_pools),
 		cmocka_unit_test_setup(test_fq_round, whole_pools),
 		cmocka_unit_test_setup(test_fq_full_drops_fattest, whole_pools),
 		cmocka_unit_test_setup(test_fq_slot_owned, whole_pools),
