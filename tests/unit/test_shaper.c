@@ -1381,7 +1381,7 @@ test_fq_thin_flows_pie(void **state)
 		      samples > 0 ? (double)qsum / (double)samples : 0.0);
 	assert_true(samples > 0);
 	assert_true(st.dropped_aqm > 0);
-	assert_true(qsum < samples * 96);
+	assert_true(qsum < samples * 48);
 	assert_int_equal(lc_shaper_set_pipe(sh, 1, 0, 0), 0);
 	drain(sh, 2000);
 	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
