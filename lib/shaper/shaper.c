@@ -1704,16 +1704,24 @@ pace_pop(struct lc_shaper *sh, uint32_t pipe)
 }
 
 /*
- * Whether a pipe's fattest FIFO (as far as holding tells) holds more than
- * FQ_SPARSE frames: a flow fills the pipe's queue.
+ * Whether PIE spares a frame for FIFO f of a pipe whose frames wait in
+ * the pacer: f holds FQ_SPARSE frames or fewer (a ping, a keystroke), and
+ * either a fatter flow fills the queue (the pipe's fattest FIFO, as far as
+ * holding tells, holds more) or the queue is under PIE's target. A queue
+ * over the target made of thin flows only (many flows, a frame or two
+ * each) spares none: otherwise PIE would drop nothing and the queue would
+ * stay full, every drop a tail drop.
  */
 static inline bool
-fifo_bulk(const struct lc_shaper *sh, uint32_t pipe)
+fifo_spared(struct lc_shaper *sh, uint32_t pipe, const struct lc_shaper_fifo *f)
 {
 	uint32_t fat = sh->pipes[pipe].pace.fat;
 
-	return fat != 0 && sh->fifos[fat - 1].pipe == pipe &&
-	       sh->fifos[fat - 1].len > FQ_SPARSE;
+	if (sh->pipes[pipe].pace.waiting == 0 || f->len > FQ_SPARSE)
+		return false;
+	if (fat != 0 && sh->fifos[fat - 1].pipe == pipe && sh->fifos[fat - 1].len > FQ_SPARSE)
+		return true;
+	return pipe_qdelay_us(sh, pipe) < sh->pie.target_us;
 }
 
 /*
@@ -1932,16 +1940,11 @@ admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
 		f = &sh->fifos[q];
 		/*
 		 * While the pipe's frames wait in the pacer, PIE spares a flow
-		 * that has next to nothing waiting there, if another flow of
-		 * the pipe is the one that fills the queue. When every flow is
-		 * thin (many flows, each with a frame or two waiting), none is
-		 * spared: otherwise PIE would drop nothing, and the queue would
-		 * stay full.
+		 * that has next to nothing waiting there (fifo_spared()).
 		 */
 		if (sh->aqm == LC_SHAPER_AQM_PIE && p->qlen < sh->queue_size) {
 			pipe_pie_catch_up(sh, pipe, now_us);
-			drop_aqm = (p->pace.waiting == 0 || f->len > FQ_SPARSE ||
-				    !fifo_bulk(sh, pipe)) &&
+			drop_aqm = !fifo_spared(sh, pipe, f) &&
 				   lc_pie_drop(&sh->pie, &p->pie, p->qbytes,
 					       (uint32_t)rte_rand());
 		}
