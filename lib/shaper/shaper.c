@@ -1844,19 +1844,21 @@ pace_gather(struct lc_shaper *sh, uint64_t slot_now, uint32_t *p, uint32_t *slot
 }
 
 /*
- * Fetch ahead what the next calls will read, in three stages over the
- * slots to come, `span` slots each (about what a call passes): the first
- * frames of the pipes due in the next span slots (their FIFOs were fetched
- * a call before), the first FIFOs of the span after (their states were
- * fetched a call before), the states of the span after that. A pipe at its
- * limit waits a frame's time (30 ms at peak) between two wakes: what a
- * wake reads is out of every cache by then. At most PACE_BATCH pipes a
- * stage; the wheel's links are in arrays of their own, read, not fetched.
+ * Fetch ahead what the next calls will read, in stages over the slots to
+ * come, `span` slots each (about what a call passes). A pipe at its limit
+ * waits a frame's time (30 ms at peak) between two wakes, so what a wake
+ * reads is out of every cache by then: its state, its first FIFO, its
+ * first frame (the one let go) and the frame after it (whose length says
+ * when the pipe is due again). Each stage reads what the one before
+ * fetched a call earlier, and fetches the next thing: for the next span
+ * the frames after the first, for the span after it the first frames,
+ * then the first FIFOs, then the states. At most PACE_BATCH pipes a stage;
+ * the wheel's links are in arrays of their own, read, not fetched.
  */
 static void
 pace_prefetch(struct lc_shaper *sh, uint64_t slot_now, uint32_t span)
 {
-	for (uint32_t stage = 0; stage < 3; stage++) {
+	for (uint32_t stage = 0; stage < 4; stage++) {
 		uint64_t from = slot_now + (uint64_t)stage * span;
 		uint32_t n = 0;
 
@@ -1865,17 +1867,19 @@ pace_prefetch(struct lc_shaper *sh, uint64_t slot_now, uint32_t span)
 
 			for (; p != 0 && n < PACE_BATCH; p = sh->wheel_next[p - 1], n++) {
 				const struct lc_shaper_pace *pc = &sh->pipes[p - 1].pace;
+				const struct lc_shaper_fifo *f;
 
-				if (stage == 2) {
+				if (stage == 3) {
 					rte_prefetch0(pc);
-				} else if (pc->round_head != 0) {
-					const struct lc_shaper_fifo *f = &sh->fifos[pc->round_head - 1];
-
-					if (stage == 1)
-						rte_prefetch0(f);
-					else if (f->len > 0)
-						rte_prefetch0(f->head);
+					continue;
 				}
+				if (pc->round_head == 0)
+					continue;
+				f = &sh->fifos[pc->round_head - 1];
+				if (stage == 2)
+					rte_prefetch0(f);
+				else if (f->len > stage)
+					rte_prefetch0(stage == 1 ? f->head : pace_link(f->head));
 			}
 		}
 	}
