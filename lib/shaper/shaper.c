@@ -138,8 +138,6 @@ _Static_assert(SUBPORT_PLAN0 + LC_SHAPER_PLANS_MAX < SUBPORTS_MAX, "plans fit");
 #define PACE_RELEASE_SLOTS 4u
 /* Released frames go to rte_sched this many at a time. */
 #define PACE_BATCH 64u
-/* Slots a stage of pace_prefetch() looks ahead, at most. */
-#define PACE_PREFETCH_SPAN_MAX 64u
 /* Frames that leave without rte_sched, waiting for the next dequeue. */
 #define READY_SIZE 2048u
 /*
@@ -1844,48 +1842,6 @@ pace_gather(struct lc_shaper *sh, uint64_t slot_now, uint32_t *p, uint32_t *slot
 }
 
 /*
- * Fetch ahead what the next calls will read, in stages over the slots to
- * come, `span` slots each (about what a call passes). A pipe at its limit
- * waits a frame's time (30 ms at peak) between two wakes, so what a wake
- * reads is out of every cache by then: its state, its first FIFO, its
- * first frame (the one let go) and the frame after it (whose length says
- * when the pipe is due again). Each stage reads what the one before
- * fetched a call earlier, and fetches the next thing: for the next span
- * the frames after the first, for the span after it the first frames,
- * then the first FIFOs, then the states. At most PACE_BATCH pipes a stage;
- * the wheel's links are in arrays of their own, read, not fetched.
- */
-static void
-pace_prefetch(struct lc_shaper *sh, uint64_t slot_now, uint32_t span)
-{
-	for (uint32_t stage = 0; stage < 4; stage++) {
-		uint64_t from = slot_now + (uint64_t)stage * span;
-		uint32_t n = 0;
-
-		for (uint64_t slot = from; slot < from + span && n < PACE_BATCH; slot++) {
-			uint32_t p = sh->wheel[slot & (PACE_SLOTS - 1)];
-
-			for (; p != 0 && n < PACE_BATCH; p = sh->wheel_next[p - 1], n++) {
-				const struct lc_shaper_pace *pc = &sh->pipes[p - 1].pace;
-				const struct lc_shaper_fifo *f;
-
-				if (stage == 3) {
-					rte_prefetch0(pc);
-					continue;
-				}
-				if (pc->round_head == 0)
-					continue;
-				f = &sh->fifos[pc->round_head - 1];
-				if (stage == 2)
-					rte_prefetch0(f);
-				else if (f->len > stage)
-					rte_prefetch0(stage == 1 ? f->head : pace_link(f->head));
-			}
-		}
-	}
-}
-
-/*
  * Wake the pipes of every slot that has passed, PACE_BUDGET pipes at most;
  * a slot not finished keeps the rest of its pipes for the next call. The
  * pipes go a batch at a time, gathered across slots (at peak a slot holds
@@ -1919,9 +1875,6 @@ pace_release(struct lc_shaper *sh, uint64_t now)
 	/* Out of budget: the rest of the slot last taken goes first next call. */
 	sh->wheel_carry = p;
 	sched_put(sh, out, n_out);
-	if (p == 0 && sh->pace_waiting > 0)
-		pace_prefetch(sh, slot_now, RTE_MAX(RTE_MIN(slots, PACE_PREFETCH_SPAN_MAX),
-						    PACE_RELEASE_SLOTS));
 }
 
 /* Everything in the pacer to rte_sched, whatever the buckets (flushing). */
