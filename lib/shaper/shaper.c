@@ -183,6 +183,27 @@ pace_link(const struct rte_mbuf *m)
 	return next;
 }
 
+/*
+ * A frame waiting also keeps the length of the frame after it, in its
+ * packet_type (the same line as the link; what the receiving port said of
+ * the frame's type is not used past the parser, and a frame leaves the
+ * pacer with it unknown). A wake lets the first frame of a FIFO go and
+ * then needs the next one's length, for when the pipe is due: it reads it
+ * from the frame it lets go, not from the next frame, whose lines have
+ * waited out of every cache.
+ */
+static inline void
+pace_len_next_set(struct rte_mbuf *m, uint32_t next_len)
+{
+	m->packet_type = next_len;
+}
+
+static inline uint16_t
+pace_len_next(const struct rte_mbuf *m)
+{
+	return (uint16_t)m->packet_type;
+}
+
 /* One (rate, burst) pair, shared by every pipe that has it. */
 struct lc_shaper_profile {
 	uint64_t rate;                 /* bytes/s */
@@ -220,8 +241,10 @@ struct lc_shaper_fifo {
 	uint32_t pipe;                 /* whose frames these are */
 	uint32_t next;                 /* the next FIFO in the round, + 1; 0: none */
 	int32_t deficit;               /* bytes it may still send in its turn */
-	uint32_t len;                  /* frames */
+	uint16_t len;                  /* frames (queue_size at most) */
+	uint16_t head_len;             /* the first frame's pkt_len (pace_len_next()) */
 };
+_Static_assert(LC_SHAPER_QUEUE_SIZE_MAX <= UINT16_MAX, "a FIFO's length fits");
 
 /*
  * A queue's state (sched engine), two cache lines: while linecap decides
@@ -1568,6 +1591,7 @@ pace_hold(struct lc_shaper *sh, uint32_t pipe, uint32_t q, struct rte_mbuf *m,
 	pace_link_set(m, NULL);
 	if (f->len++ == 0) {
 		f->head = m;
+		f->head_len = (uint16_t)m->pkt_len;
 		f->pipe = pipe;
 		f->next = 0;
 		f->deficit = FQ_QUANTUM;
@@ -1578,6 +1602,7 @@ pace_hold(struct lc_shaper *sh, uint32_t pipe, uint32_t q, struct rte_mbuf *m,
 		pc->round_tail = q + 1;
 	} else {
 		pace_link_set(f->tail, m);
+		pace_len_next_set(f->tail, m->pkt_len);
 	}
 	f->tail = m;
 	/* The fattest FIFO, as far as holding tells: for a full pipe's drop. */
@@ -1674,6 +1699,8 @@ fifo_shift(struct lc_shaper *sh, struct lc_shaper_pace *pc, struct lc_shaper_fif
 	struct rte_mbuf *m = f->head;
 
 	f->head = pace_link(m);
+	f->head_len = pace_len_next(m);
+	m->packet_type = RTE_PTYPE_UNKNOWN;
 	f->len--;
 	pc->waiting--;
 	sh->pace_waiting--;
@@ -1787,10 +1814,11 @@ pace_wake(struct lc_shaper *sh, uint32_t pipe, uint64_t now,
 		return;
 	}
 	while (pc->waiting > 0) {
-		struct rte_mbuf *m = sh->fifos[fifo_pick(sh, pc)].head;
+		uint32_t cost = sh->fifos[fifo_pick(sh, pc)].head_len + sh->frame_overhead;
+		struct rte_mbuf *m;
 
-		if (!pace_take(pc, mp, pace_cost(sh, m))) {
-			pace_schedule(sh, pipe, pace_due(pc, mp, pace_cost(sh, m)));
+		if (!pace_take(pc, mp, cost)) {
+			pace_schedule(sh, pipe, pace_due(pc, mp, cost));
 			return;
 		}
 		m = pace_pop(sh, pipe);
