@@ -138,6 +138,8 @@ _Static_assert(SUBPORT_PLAN0 + LC_SHAPER_PLANS_MAX < SUBPORTS_MAX, "plans fit");
 #define PACE_RELEASE_SLOTS 4u
 /* Released frames go to rte_sched this many at a time. */
 #define PACE_BATCH 64u
+/* Slots a stage of pace_prefetch() looks ahead, at most. */
+#define PACE_PREFETCH_SPAN_MAX 64u
 /* Frames that leave without rte_sched, waiting for the next dequeue. */
 #define READY_SIZE 2048u
 /*
@@ -1870,6 +1872,44 @@ pace_gather(struct lc_shaper *sh, uint64_t slot_now, uint32_t *p, uint32_t *slot
 }
 
 /*
+ * Fetch ahead what the next calls will read, in three stages over the
+ * slots to come, `span` slots each (about what a call passes): the first
+ * frames of the pipes due in the next span slots (their FIFOs were fetched
+ * a call before), the first FIFOs of the span after (their states were
+ * fetched a call before), the states of the span after that. A pipe at its
+ * limit waits a frame's time (30 ms at peak) between two wakes: what a
+ * wake reads is out of every cache by then. At most PACE_BATCH pipes a
+ * stage; the wheel's links are in arrays of their own, read, not fetched.
+ */
+static void
+pace_prefetch(struct lc_shaper *sh, uint64_t slot_now, uint32_t span)
+{
+	for (uint32_t stage = 0; stage < 3; stage++) {
+		uint64_t from = slot_now + (uint64_t)stage * span;
+		uint32_t n = 0;
+
+		for (uint64_t slot = from; slot < from + span && n < PACE_BATCH; slot++) {
+			uint32_t p = sh->wheel[slot & (PACE_SLOTS - 1)];
+
+			for (; p != 0 && n < PACE_BATCH; p = sh->wheel_next[p - 1], n++) {
+				const struct lc_shaper_pace *pc = &sh->pipes[p - 1].pace;
+
+				if (stage == 2) {
+					rte_prefetch0(pc);
+				} else if (pc->round_head != 0) {
+					const struct lc_shaper_fifo *f = &sh->fifos[pc->round_head - 1];
+
+					if (stage == 1)
+						rte_prefetch0(f);
+					else if (f->len > 0)
+						rte_prefetch0(f->head);
+				}
+			}
+		}
+	}
+}
+
+/*
  * Wake the pipes of every slot that has passed, PACE_BUDGET pipes at most;
  * a slot not finished keeps the rest of its pipes for the next call. The
  * pipes go a batch at a time, gathered across slots (at peak a slot holds
@@ -1903,6 +1943,9 @@ pace_release(struct lc_shaper *sh, uint64_t now)
 	/* Out of budget: the rest of the slot last taken goes first next call. */
 	sh->wheel_carry = p;
 	sched_put(sh, out, n_out);
+	if (p == 0 && sh->pace_waiting > 0)
+		pace_prefetch(sh, slot_now, RTE_MAX(RTE_MIN(slots, PACE_PREFETCH_SPAN_MAX),
+						    PACE_RELEASE_SLOTS));
 }
 
 /* Everything in the pacer to rte_sched, whatever the buckets (flushing). */
