@@ -22,6 +22,9 @@
 #   --profile    also sample the worker thread with perf (cpu-clock) for 5 s
 #                after each 64-byte configuration, and write its shares by
 #                library and symbol to bench/profile-CONFIGURATION.txt
+#   --peers DIR  also run the peers section with the DPDK 22.11 source tree
+#                DIR (its examples/qos_sched is built under the work folder)
+#   --peer-users LIST  users of the peers section (default 1000,10000)
 #
 # It builds linecap in build-bench (release), then measures:
 #   rate      Mpps of 64-byte and IMIX traffic (100,000 flows of 10,000
@@ -40,6 +43,9 @@
 #             UDP up) in the lab (scripts/lab.sh), aqm none and pie
 #   metrics   a Prometheus scrape of /metrics at 65,536 users: time, bytes,
 #             the control thread's steps, management pings meanwhile
+#   peers     (--peers only) linecapd, DPDK's qos_sched and testpmd on the
+#             same QinQ traffic, users not limiting and all limited, by the
+#             peer tool of ../shared/peers (scripts/bench/peers_section.sh)
 # and prints a table, writes bench/results.json and docs/bench-mpps.png.
 #
 # The machine is shared: before each section the script waits (20 s polls,
@@ -67,6 +73,10 @@ REPORT_ONLY=0
 PARTIAL=0
 TRAFFIC_SEL=
 PEAK_SEL=
+PEER_SRC=
+PEER_USERS=(1000 10000)
+PEER_ROUNDS=1
+PEERS_DIR=${PEERS_DIR:-$ROOT/../shared/peers}
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) QUICK=1 ;;
@@ -75,12 +85,15 @@ while [ $# -gt 0 ]; do
     --only) ONLY=$2; PARTIAL=1; shift ;;
     --traffic) TRAFFIC_SEL=$2; PARTIAL=1; shift ;;
     --peak) PEAK_SEL=$2; PARTIAL=1; shift ;;
+    --peers) PEER_SRC=$(cd "$2" && pwd); shift ;;
+    --peer-users) IFS=, read -r -a PEER_USERS <<<"$2"; shift ;;
     --report) REPORT_ONLY=1 ;;
     -h|--help) sed -n '3,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift
 done
+[ -z "$PEER_SRC" ] || ONLY=$ONLY,peers
 want() { [[ ",$ONLY," == *",$1,"* ]]; }
 
 if [ $QUICK = 1 ]; then
@@ -168,6 +181,8 @@ LC_FAIL=linecapd_failed
 . "$ROOT/scripts/bench/latency.sh"
 # shellcheck source=SCRIPTDIR/bench/metrics_section.sh
 . "$ROOT/scripts/bench/metrics_section.sh"
+# shellcheck source=SCRIPTDIR/bench/peers_section.sh
+. "$ROOT/scripts/bench/peers_section.sh"
 
 # section_start SECTION / section_end SECTION: a monitor notes, every 5 s,
 # the others that use CPU; results.json says whether any did ("contended").
@@ -194,7 +209,7 @@ put .machine "$(jq -nc --arg cpu "$(lscpu | sed -n 's/^Model name: *//p')" \
     '{cpu: $cpu, cpus: $n, kernel: $k, dpdk: $dpdk, commit: $commit, date: $date, quick: ($quick == 1),
       notes: "no hugepages (--no-huge), net_pcap infinite_rx vdevs, shared vCPUs"}')"
 
-for s in rate peak accuracy control memory latency metrics; do
+for s in rate peak accuracy control memory latency metrics peers; do
     want $s || continue
     [ $WAIT = 0 ] || wait_quiet $s
     section_start $s

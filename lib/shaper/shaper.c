@@ -142,6 +142,8 @@ _Static_assert(SUBPORT_PLAN0 + LC_SHAPER_PLANS_MAX < SUBPORTS_MAX, "plans fit");
 #define PACE_PREFETCH_SPAN_MAX 64u
 /* Frames that leave without rte_sched, waiting for the next dequeue. */
 #define READY_SIZE 2048u
+/* Places of that ring the pacer leaves to frames that arrive. */
+#define PACE_READY_ROOM 512u
 /*
  * A paced pipe's rte_sched limits: its rate plus 1/PACE_HEADROOM_DIV,
  * plus 2^-PACE_ABS_LOG2 of the port rate (rte_sched approximates a pipe's
@@ -1806,19 +1808,23 @@ pace_wake(struct lc_shaper *sh, uint32_t pipe, uint64_t now,
 	const struct rte_meter_srtcm_profile *mp = &pc->pr->meter;
 
 	pace_refill(pc, mp, now);
-	/*
-	 * While the frames that skip rte_sched fill their ring, the others
-	 * wait here rather than in rte_sched, whose round of every pipe would
-	 * then be every frame's way out: the pipe looks again a slot later.
-	 */
-	if (unlikely(sh->ready_tail - sh->ready_head == READY_SIZE)) {
-		pace_schedule(sh, pipe, now + (1ull << sh->slot_shift));
-		return;
-	}
 	while (pc->waiting > 0) {
 		uint32_t cost = sh->fifos[fifo_pick(sh, pc)].head_len + sh->frame_overhead;
 		struct rte_mbuf *m;
 
+		/*
+		 * While the frames that skip rte_sched fill their ring, the
+		 * others wait here rather than in rte_sched, whose round of
+		 * every pipe would then be every frame's way out (a frame
+		 * there sends every later one there, until it is empty): the
+		 * pipe looks again a slot later. The pacer leaves the ring's
+		 * last PACE_READY_ROOM places to frames that arrive.
+		 */
+		if (unlikely(sh->ready_tail - sh->ready_head >= READY_SIZE - PACE_READY_ROOM) &&
+		    !*to_sched && sh->sched_in == sh->sched_out) {
+			pace_schedule(sh, pipe, now + (1ull << sh->slot_shift));
+			return;
+		}
 		if (!pace_take(pc, mp, cost)) {
 			pace_schedule(sh, pipe, pace_due(pc, mp, cost));
 			return;
