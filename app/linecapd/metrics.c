@@ -273,6 +273,8 @@ write_shaper(struct metrics_text *t, const struct lc_shaper_stats sh[LC_FLOW_DIR
 		F("queued_packets", "gauge", queued, "Frames in the shaper's queues now."),
 		F("pacer_queued_packets", "gauge", pacer_queued,
 		  "Frames of the queues waiting for their users' buckets now."),
+		F("sched_queued_packets", "gauge", sched_queued,
+		  "Frames of the queues in rte_sched now."),
 		F("paced_packets_total", "counter", paced,
 		  "Frames that waited for their users' buckets."),
 		F("enqueued_packets_total", "counter", enqueued,

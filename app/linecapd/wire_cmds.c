@@ -94,7 +94,7 @@ wire_stats_json(struct daemon *d, json_t *reply)
 			const struct lc_shaper_stats *t = &sh_stats[dir];
 
 			json_object_set_new(sh, dir == LC_FLOW_DIR_UP ? "up" : "down",
-				json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:I}",
+				json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:I}",
 				"enqueued", (json_int_t)t->enqueued,
 				"dequeued", (json_int_t)t->dequeued,
 				"dequeued_bytes", (json_int_t)t->dequeued_bytes,
@@ -103,6 +103,7 @@ wire_stats_json(struct daemon *d, json_t *reply)
 				"queued", (json_int_t)t->queued,
 				"paced", (json_int_t)t->paced,
 				"pacer_queued", (json_int_t)t->pacer_queued,
+				"sched_queued", (json_int_t)t->sched_queued,
 				"meter_red", (json_int_t)t->meter_red,
 				"profiles_used", (int)t->profiles_used,
 				"profiles_max", (int)t->profiles_max,

@@ -103,6 +103,7 @@ struct lc_shaper_stats {
 	uint64_t queued;            /* packets in the queues now */
 	uint64_t paced;             /* packets that waited in the pacer */
 	uint64_t pacer_queued;      /* packets in the pacer now (part of queued) */
+	uint64_t sched_queued;      /* packets in rte_sched now (part of queued) */
 	uint64_t meter_red;         /* packets lc_shaper_meter() coloured red */
 	uint32_t profiles_used;
 	uint32_t profiles_max;

@@ -2298,6 +2298,7 @@ lc_shaper_stats_get(struct lc_shaper *sh, struct lc_shaper_stats *st)
 	st->queued = sh->enqueued - sh->dequeued - sh->evicted;
 	st->paced = sh->paced;
 	st->pacer_queued = sh->pace_waiting;
+	st->sched_queued = sh->sched_in - sh->sched_out;
 	st->meter_red = sh->meters.red;
 	st->profiles_used = sh->n_profiles;
 	st->profiles_max = sh->max_profiles;

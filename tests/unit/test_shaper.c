@@ -1230,6 +1230,66 @@ test_pacer_crowd(void **state)
 	lc_shaper_free(sh);
 }
 
+/*
+ * More frames due at once than the ring of frames that skip rte_sched
+ * holds, on a port with room for them all: the pacer fills the ring only
+ * to its last PACE_READY_ROOM (512) places and keeps the rest, and
+ * nothing goes to rte_sched. A released frame sent there would have sent
+ * every later frame there too, a busy user's among them, to wait for
+ * rte_sched's round of every pipe with frames. 3000 pipes at 8 kbit/s,
+ * 17 frames of 100 bytes each: their buckets let 15 go at once (drained
+ * at once), the others fall due about 80 and 180 ms later, 600 KB
+ * together. 200 ms later, 20 dequeues of 32 frames back to back: each
+ * wakes up to 256 pipes, which let two frames go each.
+ */
+static void
+test_pacer_ready_room(void **state)
+{
+	struct lc_shaper_params p = params(LC_SHAPER_SCHED, 3001);
+	struct rte_mbuf *out[BURST];
+	struct lc_shaper_stats st;
+	uint64_t taken = 0;
+	struct lc_shaper *sh;
+
+	(void)state;
+	p.mtu = 1518;
+	p.queue_size = 32;
+	sh = make(&p);
+	for (uint32_t i = 1; i <= 3000; i++)
+		assert_int_equal(lc_shaper_set_pipe(sh, i, 8000, 1518), 0);
+	for (uint32_t i = 1; i <= 3000; i++) {
+		assert_int_equal(offer(sh, i, 17, 100), 17);
+		if (i % 100 != 0)
+			continue;
+		do {
+			rte_pktmbuf_free_bulk(out, lc_shaper_dequeue(sh, out, BURST, rte_rdtsc()));
+			lc_shaper_stats_get(sh, &st);
+		} while (st.queued > st.pacer_queued);
+	}
+	lc_shaper_stats_get(sh, &st);
+	assert_int_equal(st.pacer_queued, 6000);
+	assert_int_equal(st.sched_queued, 0);
+	rte_delay_ms(200);
+	for (int i = 0; i < 20; i++) {
+		uint32_t k = lc_shaper_dequeue(sh, out, BURST, rte_rdtsc());
+
+		taken += k;
+		rte_pktmbuf_free_bulk(out, k);
+	}
+	lc_shaper_stats_get(sh, &st);
+	print_message("    6000 frames due at once: %" PRIu64 " out, %" PRIu64
+		      " still in the pacer, %" PRIu64 " in rte_sched\n",
+		      taken, st.pacer_queued, st.sched_queued);
+	assert_int_equal(taken, 20 * BURST);
+	assert_int_equal(st.sched_queued, 0);
+	/* The ring holds at most 2048 - 512: the rest waits in the pacer. */
+	assert_true(st.queued - st.pacer_queued <= 2048 - 512);
+	assert_true(st.pacer_queued > 0);
+	assert_int_equal(drain(sh, 2000), 6000 - taken);
+	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
+	lc_shaper_free(sh);
+}
+
 /* ---- flow queuing ---------------------------------------------------- */
 
 #define FQ_FLOWS 64u
@@ -1716,6 +1776,7 @@ main(void)
 		cmocka_unit_test_setup(test_pie_controller, whole_pools),
 		cmocka_unit_test_setup(test_memory, whole_pools),
 		cmocka_unit_test_setup(test_pacer_crowd, whole_pools),
+		cmocka_unit_test_setup(test_pacer_ready_room, whole_pools),
 		cmocka_unit_test_setup(test_fq_sparse_first, whole_pools),
 		cmocka_unit_test_setup(test_fq_thin_flows_pie, whole_pools),
 		cmocka_unit_test_setup(test_fq_round, whole_pools),
