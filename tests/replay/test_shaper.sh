@@ -482,27 +482,38 @@ rates_run() {
 # The small load: 10.9.0.1, thinned, passes unassigned and unlimited.
 FAIR_USERS=("fa@t 50 50 10.1.0.1" "fb@t 50 50 10.1.0.2" "fc@t 50 50 10.1.0.3")
 fair_run() {
-    local f_up f_down t_mid
     write_load_conf "$WORK/lc.conf" "[shaper]" "port_rate = 60mbit"
     lc_start_prio "$WORK/lc.conf"
     set_users "${FAIR_USERS[@]}"
+    halves 3 2 "three users" "two users" "user del fc@t"
+}
+
+# halves A B LABEL_A LABEL_B LINE...: the replay for 2 s, then the batch
+# of LINEs, then 2 s more, and linecapd stopped. The steady window of each
+# half (from 0.5 s into it to just before its end) goes to J_UP<A>,
+# J_DOWN<A>, J_UP<B> and J_DOWN<B>.
+halves() {
+    local a=$1 b=$2 la=$3 lb=$4 f_up f_down t_mid v name
+    shift 4
     ctl_start
     sleep 2
     t_mid=$(now)
-    batch "user del fc@t" > /dev/null
+    batch "$@" > /dev/null
     sleep 2
     ctl_stop
     lc_stop
     f_up=$(jq .first <<<"$(whole "$OUT_UP" src)")
     f_down=$(jq .first <<<"$(whole "$OUT_DOWN" dst)")
-    J_UP3=$(measure "$OUT_UP" src 0.5 "$(calc "$t_mid - $f_up - 0.05")")
-    J_DOWN3=$(measure "$OUT_DOWN" dst 0.5 "$(calc "$t_mid - $f_down - 0.05")")
-    J_UP2=$(measure "$OUT_UP" src "$(calc "$t_mid - $f_up + 0.5")" "$(calc "$T_STOP - $f_up - 0.05")")
-    J_DOWN2=$(measure "$OUT_DOWN" dst "$(calc "$t_mid - $f_down + 0.5")" "$(calc "$T_STOP - $f_down - 0.05")")
-    guard_lost "upload, three users" "$J_UP3"
-    guard_lost "download, three users" "$J_DOWN3"
-    guard_lost "upload, two users" "$J_UP2"
-    guard_lost "download, two users" "$J_DOWN2"
+    printf -v "J_UP$a" '%s' "$(measure "$OUT_UP" src 0.5 "$(calc "$t_mid - $f_up - 0.05")")"
+    printf -v "J_DOWN$a" '%s' "$(measure "$OUT_DOWN" dst 0.5 "$(calc "$t_mid - $f_down - 0.05")")"
+    printf -v "J_UP$b" '%s' "$(measure "$OUT_UP" src "$(calc "$t_mid - $f_up + 0.5")" \
+        "$(calc "$T_STOP - $f_up - 0.05")")"
+    printf -v "J_DOWN$b" '%s' "$(measure "$OUT_DOWN" dst "$(calc "$t_mid - $f_down + 0.5")" \
+        "$(calc "$T_STOP - $f_down - 0.05")")"
+    for v in "UP$a upload, $la" "DOWN$a download, $la" "UP$b upload, $lb" "DOWN$b download, $lb"; do
+        name=J_${v%% *}
+        guard_lost "${v#* }" "${!name}"
+    done
 }
 
 # -------------------------------------------------------------- weights --
@@ -511,30 +522,13 @@ fair_run() {
 # plan "free" of weight 1, fc in none (the users of no plan weigh 1): for
 # 2 s they get 30, 15 and 15. Then gold's weight goes to 1: 20 each.
 weights_run() {
-    local f_up f_down t_mid
     write_load_conf "$WORK/lc.conf" "[shaper]" "port_rate = 60mbit"
     lc_start_prio "$WORK/lc.conf"
     set_users "${FAIR_USERS[@]}"
     batch "plan set gold weight=2" "plan set free" "user set fa@t plan=gold" \
         "user set fb@t plan=free" > /dev/null
     W_PLAN=$(lc_ctl plan get gold)
-    ctl_start
-    sleep 2
-    t_mid=$(now)
-    batch "plan set gold weight=1" > /dev/null
-    sleep 2
-    ctl_stop
-    lc_stop
-    f_up=$(jq .first <<<"$(whole "$OUT_UP" src)")
-    f_down=$(jq .first <<<"$(whole "$OUT_DOWN" dst)")
-    J_UPW=$(measure "$OUT_UP" src 0.5 "$(calc "$t_mid - $f_up - 0.05")")
-    J_DOWNW=$(measure "$OUT_DOWN" dst 0.5 "$(calc "$t_mid - $f_down - 0.05")")
-    J_UPE=$(measure "$OUT_UP" src "$(calc "$t_mid - $f_up + 0.5")" "$(calc "$T_STOP - $f_up - 0.05")")
-    J_DOWNE=$(measure "$OUT_DOWN" dst "$(calc "$t_mid - $f_down + 0.5")" "$(calc "$T_STOP - $f_down - 0.05")")
-    guard_lost "upload, weights 2:1:1" "$J_UPW"
-    guard_lost "download, weights 2:1:1" "$J_DOWNW"
-    guard_lost "upload, weights 1:1:1" "$J_UPE"
-    guard_lost "download, weights 1:1:1" "$J_DOWNE"
+    halves W E "weights 2:1:1" "weights 1:1:1" "plan set gold weight=1"
 }
 
 # ---------------------------------------------------------------- plans --
@@ -895,6 +889,7 @@ fair)
     small_load "$CIN" src
     small_load "$SIN" dst
     attempt fair_run
+    # shellcheck disable=SC2153 # J_UP3, J_DOWN3, J_UP2, J_DOWN2: set by halves()
     for a in 10.1.0.1 10.1.0.2 10.1.0.3; do
         check_rate "$a up, three users on 60 mbit" "$J_UP3" 20e6 5 sched "$a"
         check_rate "$a down, three users on 60 mbit" "$J_DOWN3" 20e6 5 sched "$a"
