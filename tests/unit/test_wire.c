@@ -597,6 +597,26 @@ rig_down(struct rig *r)
 	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
 }
 
+/* The rig's worker on the first worker lcore; rig_cleanup() stops it if the test fails. */
+static void
+rig_launch(struct rig *r)
+{
+	unsigned int lcore = rte_get_next_lcore(-1, 1, 0);
+
+	assert_true(lcore < RTE_MAX_LCORE);
+	assert_int_equal(rte_eal_remote_launch(lc_wire_worker_main, r->w, lcore), 0);
+	rig_launched = true;
+}
+
+/* Stop the worker of rig_launch() and wait for it. */
+static void
+rig_land(struct rig *r)
+{
+	lc_wire_stop(r->w);
+	assert_int_equal(rte_eal_wait_lcore(rte_get_next_lcore(-1, 1, 0)), 0);
+	rig_launched = false;
+}
+
 /*
  * After a test that failed half-way: stop its worker, free its rig and
  * whatever it left on the rings, so that the tests after it start clean.
@@ -1415,7 +1435,6 @@ test_full_users_and_assignments(void **state)
 	const struct lc_wire_limits l8 = { .rate = { USER_RATE, USER_RATE } };
 	const struct lc_wire_limits l16 = { .rate = { 2 * USER_RATE, 2 * USER_RATE } };
 	const struct lc_wire_limits l8_16 = { .rate = { USER_RATE, 2 * USER_RATE } };
-	unsigned int lcore = rte_get_next_lcore(-1, 1, 0);
 	struct lc_wire_flow_info list[8];
 	const struct lc_wire_flow_info *fi;
 	struct lc_assign_counters ac;
@@ -1430,9 +1449,7 @@ test_full_users_and_assignments(void **state)
 
 	(void)state;
 	r = rig_up(&o);
-	assert_true(lcore < RTE_MAX_LCORE);
-	assert_int_equal(rte_eal_remote_launch(lc_wire_worker_main, r->w, lcore), 0);
-	rig_launched = true;
+	rig_launch(r);
 
 	/* Profiles: the port rate, 8 and 16 Mbit/s; the table is then full. */
 	assert_int_equal(lc_wire_user_add(r->w, 1, &l8), 0);
@@ -1547,9 +1564,7 @@ test_full_users_and_assignments(void **state)
 	assert_int_equal(__atomic_load_n(&r->users[1].packets[LC_FLOW_DIR_UP],
 					 __ATOMIC_RELAXED), 0);
 
-	lc_wire_stop(r->w);
-	assert_int_equal(rte_eal_wait_lcore(lcore), 0);
-	rig_launched = false;
+	rig_land(r);
 	for (uint32_t i = 0; i < 11; i++)
 		assert_true(seen_up[i]);
 	rig_down(r);
@@ -1563,7 +1578,6 @@ static void
 test_full_stop_flushes_queues(void **state)
 {
 	struct rig_opts o = { .mode = LC_WIRE_INLINE, .engine = LC_SHAPER_SCHED };
-	unsigned int lcore = rte_get_next_lcore(-1, 1, 0);
 	struct lc_wire_assignment e[2] = {
 		{ .op = LC_WIRE_USER_ADD, .user = 1,
 		  .limits = { .rate = { 64000, 64000 },
@@ -1576,9 +1590,7 @@ test_full_stop_flushes_queues(void **state)
 
 	(void)state;
 	r = rig_up(&o);
-	assert_true(lcore < RTE_MAX_LCORE);
-	assert_int_equal(rte_eal_remote_launch(lc_wire_worker_main, r->w, lcore), 0);
-	rig_launched = true;
+	rig_launch(r);
 	client_addr(1, e[1].addr);
 	assert_int_equal(lc_wire_assign(r->w, e, 2), 0);
 	assert_int_equal(e[0].err, 0);
@@ -1587,9 +1599,7 @@ test_full_stop_flushes_queues(void **state)
 	fr_series(f, 20, FR_UDP, false, 1, 0, FRAME_LEN);
 	fr_inject(f, 20);
 	assert_true(wait_count(&r->users[1].packets[LC_FLOW_DIR_UP], 20));
-	lc_wire_stop(r->w);
-	assert_int_equal(rte_eal_wait_lcore(lcore), 0);
-	rig_launched = false;
+	rig_land(r);
 	assert_int_equal(lc_shaper_queued(r->sh[LC_FLOW_DIR_UP]), 0);
 	assert_int_equal(fr_take(LC_SIDE_SERVER, f, 20), 20);
 	lc_wire_get_port_stats(r->w, LC_SIDE_SERVER, &ss);
@@ -1622,15 +1632,12 @@ test_full_plans(void **state)
 	const struct lc_wire_limits out = { .rate = { USER_RATE, USER_RATE } };
 	const uint64_t totals[LC_FLOW_DIRS] = { 20 * MBIT, 10 * MBIT };
 	const uint64_t too_low[LC_FLOW_DIRS] = { 20 * MBIT, 1000 };
-	unsigned int lcore = rte_get_next_lcore(-1, 1, 0);
 	struct lc_shaper_plan_info pi[LC_FLOW_DIRS];
 	struct rig *r;
 
 	(void)state;
 	r = rig_up(&o);
-	assert_true(lcore < RTE_MAX_LCORE);
-	assert_int_equal(rte_eal_remote_launch(lc_wire_worker_main, r->w, lcore), 0);
-	rig_launched = true;
+	rig_launch(r);
 
 	assert_int_equal(lc_wire_plan_set(r->w, 1, totals, 1), 0);
 	assert_int_equal(lc_wire_plan_set(r->w, 3, totals, 1), -EINVAL);
@@ -1659,9 +1666,7 @@ test_full_plans(void **state)
 	assert_int_equal(lc_wire_set_state(r->w, LC_STATE_ABSENT, NULL), 0);
 	assert_int_equal(plan1_users(r->w), 0);
 	assert_int_equal(lc_wire_set_state(r->w, LC_STATE_PRESENT, NULL), 0);
-	lc_wire_stop(r->w);
-	assert_int_equal(rte_eal_wait_lcore(lcore), 0);
-	rig_launched = false;
+	rig_land(r);
 	rig_down(r);
 }
 
