@@ -27,9 +27,12 @@ struct daemon {
 	struct lc_mgmt *mgmt;
 	struct lc_mgmt_table *table;
 	struct rte_mempool *pool;
+	/* Worker 0's flow table, users and shapers; more[i - 1]: worker i's. */
 	struct lc_flow_table *flows;
 	struct lc_assign *assign;
 	struct lc_shaper *shaper[LC_FLOW_DIRS]; /* by direction */
+	unsigned int workers;                   /* [wire] workers */
+	struct lc_wire_part more[LC_WIRE_WORKERS_MAX - 1];
 	uint64_t min_rate[LC_FLOW_DIRS];        /* bit/s a shaper takes at least */
 	struct lc_user_registry *users;
 	struct nodes *nodes;          /* the VPN nodes (nodes.c) */
@@ -38,7 +41,7 @@ struct daemon {
 	bool *retired_gone;           /* the worker's answers about them */
 	uint64_t saved_generation;    /* lc_user_static_generation() at last save */
 	bool port_started[LC_SIDE_MAX];
-	unsigned int worker_lcore;
+	unsigned int worker_lcore[LC_WIRE_WORKERS_MAX];
 	time_t started;
 	uint64_t next_tick;           /* monotonic seconds of the next upkeep */
 	uint64_t next_gc;
@@ -59,6 +62,10 @@ void users_upkeep(struct daemon *d); /* from the control loop, often */
 void users_stop(struct daemon *d);   /* saves the state file */
 void users_free(struct daemon *d);
 void users_stats_json(struct daemon *d, json_t *reply);
+/* Worker i's part (0: d->flows, d->assign, d->shaper). */
+struct lc_wire_part daemon_part(const struct daemon *d, unsigned int i);
+/* A user's counters (0: no user's), added up over the workers. */
+void user_counters(const struct daemon *d, uint32_t id, struct lc_worker_user *out);
 
 /* Plans (plan_cmds.c): the plan commands and stats' "plans" section. */
 int plans_register_cmds(struct daemon *d);

@@ -293,16 +293,21 @@ port_rate(const struct daemon *d, uint16_t port)
 	return 10000000000ULL;
 }
 
-/* Upload is scheduled on the server port's egress, download on the client's. */
+/*
+ * Upload is scheduled on the server port's egress, download on the
+ * client's: the two shapers of worker w, into sh[].
+ */
 static int
-shapers_up(struct daemon *d, const uint16_t port[LC_SIDE_MAX])
+shapers_up(struct daemon *d, const uint16_t port[LC_SIDE_MAX], unsigned int w,
+	   struct lc_shaper *sh[LC_FLOW_DIRS])
 {
 	const struct lc_conf_shaper *sc = &d->conf.shaper;
 
 	for (int dir = 0; dir < LC_FLOW_DIRS; dir++) {
 		uint16_t out = port[dir == LC_FLOW_DIR_UP ? LC_SIDE_SERVER : LC_SIDE_CLIENT];
+		char name[32];
 		struct lc_shaper_params sp = {
-			.name = dir == LC_FLOW_DIR_UP ? "lc_up" : "lc_down",
+			.name = name,
 			.socket_id = (int)rte_socket_id(),
 			.engine = sc->engine,
 			.port_rate = port_rate(d, out),
@@ -315,31 +320,36 @@ shapers_up(struct daemon *d, const uint16_t port[LC_SIDE_MAX])
 			.unassigned_rate = dir == LC_FLOW_DIR_UP ? sc->unassigned_up :
 				   sc->unassigned_down,
 			.hz = rte_get_tsc_hz(),
-			.flows = d->conf.flows.capacity,
+			/* Flows of every worker's table are numbered apart. */
+			.flows = (uint32_t)RTE_MIN((uint64_t)d->conf.flows.capacity *
+						   d->workers, 1ull << 26),
 			.plans = sc->plans,
 			.plan_users = sc->plan_users,
 		};
 
+		snprintf(name, sizeof(name), w == 0 ? "lc_%s" : "lc_%s%u",
+			 dir == LC_FLOW_DIR_UP ? "up" : "down", w);
 		d->min_rate[dir] = RTE_MAX((uint64_t)LC_SHAPER_RATE_MIN,
 					   sp.port_rate >> LC_SHAPER_RATE_RATIO_LOG2);
-		d->shaper[dir] = lc_shaper_create(&sp);
-		if (d->shaper[dir] == NULL) {
-			lc_log("error", "cannot create the %s shaper: %s (raise EAL -m, or "
-			       "lower [users] capacity or [shaper] queue_size)",
-			       dir == LC_FLOW_DIR_UP ? "upload" : "download",
+		sh[dir] = lc_shaper_create(&sp);
+		if (sh[dir] == NULL) {
+			lc_log("error", "cannot create the %s shaper of worker %u: %s (raise "
+			       "EAL -m, or lower [users] capacity or [shaper] queue_size)",
+			       dir == LC_FLOW_DIR_UP ? "upload" : "download", w,
 			       rte_strerror(rte_errno));
 			return -ENOMEM;
 		}
-		if (lc_shaper_set_pipe(d->shaper[dir], 1, dir == LC_FLOW_DIR_UP ?
+		if (lc_shaper_set_pipe(sh[dir], 1, dir == LC_FLOW_DIR_UP ?
 				       sc->default_up : sc->default_down, 0) != 0) {
 			lc_log("error", "[shaper] default_%s: not a rate the shaper takes",
 			       dir == LC_FLOW_DIR_UP ? "up" : "down");
 			return -EINVAL;
 		}
-		lc_log("info", "%s shaper: %s, %" PRIu64 " bit/s on port %u, %s",
-		       dir == LC_FLOW_DIR_UP ? "upload" : "download",
-		       lc_shaper_engine_name(sp.engine), sp.port_rate, out,
-		       lc_shaper_aqm_name(sp.aqm));
+		if (w == 0)
+			lc_log("info", "%s shaper: %s, %" PRIu64 " bit/s on port %u, %s",
+			       dir == LC_FLOW_DIR_UP ? "upload" : "download",
+			       lc_shaper_engine_name(sp.engine), sp.port_rate, out,
+			       lc_shaper_aqm_name(sp.aqm));
 	}
 	return 0;
 }
@@ -468,11 +478,15 @@ ports_up(struct daemon *d)
 		char name[RTE_ETH_NAME_MAX_LEN] = "";
 
 		rc = lc_wire_port_init(port[s], d->pool, wc->mtu,
-				       (uint16_t)wc->rx_desc, (uint16_t)wc->tx_desc);
+				       (uint16_t)wc->rx_desc, (uint16_t)wc->tx_desc,
+				       (uint16_t)d->workers);
 		if (rc != 0) {
 			lc_log("error", "cannot start %s port %u: %s", lc_side_name(s),
 			       port[s], rc == -ENOTSUP ? "it cannot receive frames of "
-			       "[wire] mtu bytes" : strerror(-rc));
+			       "[wire] mtu bytes" : rc == -ERANGE ? "it has fewer RX or "
+			       "TX queues than [wire] workers (a net_pcap vdev has one "
+			       "per rx_pcap and tx_pcap, net_af_packet qpairs=N)" :
+			       strerror(-rc));
 			return rc;
 		}
 		d->port_started[s] = true;
@@ -487,37 +501,49 @@ ports_up(struct daemon *d)
 	}
 	mem_done(&mem, MEM_USERS);
 	const struct lc_conf_flows *fc = &d->conf.flows;
-	struct lc_flow_params fp = {
-		.name = "lc_flows",
-		.socket_id = (int)rte_socket_id(),
-		.capacity = fc->capacity,
-		.permit_invalid_flow = fc->permit_invalid_flow,
-		.tcp_timeout = fc->tcp_timeout,
-		.tcp_closing_timeout = fc->tcp_closing_timeout,
-		.udp_timeout = fc->udp_timeout,
-		.hz = rte_get_tsc_hz(),
-		/* `assign EMAIL IP:PORT` finds flows by their client endpoint. */
-		.client_index = true,
-		.expire = lc_assign_flow_expired,
-		.expire_arg = d->assign,
-	};
-	d->flows = lc_flow_table_create(&fp);
-	if (d->flows == NULL) {
-		lc_log("error", "cannot create the flow table of %u flows: %s (raise "
-		       "EAL -m or lower [flows] capacity)", fc->capacity,
-		       rte_strerror(rte_errno));
-		mem_short(&mem, MEM_FLOWS);
-		return -ENOMEM;
+	for (unsigned int w = 0; w < d->workers; w++) {
+		struct lc_wire_part part = daemon_part(d, w);
+		char fname[32];
+		struct lc_flow_params fp = {
+			.name = fname,
+			.socket_id = (int)rte_socket_id(),
+			.capacity = fc->capacity,
+			.permit_invalid_flow = fc->permit_invalid_flow,
+			.tcp_timeout = fc->tcp_timeout,
+			.tcp_closing_timeout = fc->tcp_closing_timeout,
+			.udp_timeout = fc->udp_timeout,
+			.hz = rte_get_tsc_hz(),
+			/* `assign EMAIL IP:PORT` finds flows by their client endpoint. */
+			.client_index = true,
+			.expire = lc_assign_flow_expired,
+			.expire_arg = part.assign,
+		};
+
+		snprintf(fname, sizeof(fname), w == 0 ? "lc_flows" : "lc_flows%u", w);
+		part.flows = lc_flow_table_create(&fp);
+		if (part.flows == NULL) {
+			lc_log("error", "cannot create the flow table of %u flows (worker %u): "
+			       "%s (raise EAL -m or lower [flows] capacity)", fc->capacity,
+			       w, rte_strerror(rte_errno));
+			mem_short(&mem, MEM_FLOWS);
+			return -ENOMEM;
+		}
+		if (w == 0)
+			d->flows = part.flows;
+		else
+			d->more[w - 1].flows = part.flows;
 	}
 	mem_done(&mem, MEM_FLOWS);
-	lc_log("info", "flow table: %u flows, %zu MiB", fc->capacity,
-	       lc_flow_table_memory(d->flows) >> 20);
+	lc_log("info", "flow table: %u flows, %zu MiB (one per worker, %u)", fc->capacity,
+	       lc_flow_table_memory(d->flows) >> 20, d->workers);
 
-	rc = shapers_up(d, port);
-	if (rc != 0) {
-		if (rc == -ENOMEM)
-			mem_short(&mem, MEM_SHAPERS);
-		return rc;
+	for (unsigned int w = 0; w < d->workers; w++) {
+		rc = shapers_up(d, port, w, w == 0 ? d->shaper : d->more[w - 1].shaper);
+		if (rc != 0) {
+			if (rc == -ENOMEM)
+				mem_short(&mem, MEM_SHAPERS);
+			return rc;
+		}
 	}
 	mem_done(&mem, MEM_SHAPERS);
 	mem_report(&mem);
@@ -539,11 +565,43 @@ ports_up(struct daemon *d)
 		.shape_unassigned = { d->conf.shaper.unassigned_up != 0,
 				      d->conf.shaper.unassigned_down != 0 },
 		.users = d->conf.users.capacity,
+		.workers = (uint16_t)d->workers,
 	};
+	for (unsigned int w = 1; w < d->workers; w++)
+		wp.more[w - 1] = d->more[w - 1];
 	d->wire = lc_wire_create(&wp);
 	if (d->wire == NULL) {
 		lc_log("error", "cannot create the wire: %s", rte_strerror(rte_errno));
 		return -rte_errno;
+	}
+	return 0;
+}
+
+/* Stop every worker and wait for it. */
+static void
+workers_land(struct daemon *d)
+{
+	lc_wire_stop(d->wire);
+	for (unsigned int w = 0; w < d->workers; w++)
+		if (rte_eal_get_lcore_state(d->worker_lcore[w]) != WAIT)
+			rte_eal_wait_lcore(d->worker_lcore[w]);
+}
+
+/* Every worker on its lcore; on failure the ones launched are stopped. */
+static int
+workers_launch(struct daemon *d)
+{
+	for (unsigned int w = 0; w < d->workers; w++) {
+		int rc = rte_eal_remote_launch(lc_wire_worker_main,
+					       lc_wire_worker(d->wire, w),
+					       d->worker_lcore[w]);
+
+		if (rc != 0) {
+			lc_log("error", "cannot launch worker %u on lcore %u: %s", w,
+			       d->worker_lcore[w], strerror(-rc));
+			workers_land(d);
+			return rc;
+		}
 	}
 	return 0;
 }
@@ -706,11 +764,18 @@ main(int argc, char **argv)
 		return 1;
 	}
 
-	d.worker_lcore = rte_get_next_lcore(-1, 1, 0);
-	if (d.worker_lcore >= RTE_MAX_LCORE) {
-		lc_log("error", "linecapd needs two lcores, the control thread and a "
-		       "worker: give EAL -l with two cores (e.g. -l 0,1)");
-		goto out;
+	d.workers = d.conf.wire.workers;
+	for (unsigned int w = 0, lcore = -1u; w < d.workers; w++) {
+		lcore = rte_get_next_lcore(lcore, 1, 0);
+		if (lcore >= RTE_MAX_LCORE) {
+			lc_log("error", "linecapd needs %u lcores, the control thread and "
+			       "%u worker%s ([wire] workers): give EAL -l with as many "
+			       "(e.g. -l 0-%u), or --lcores to put two on a CPU",
+			       d.workers + 1, d.workers, d.workers == 1 ? "" : "s",
+			       d.workers);
+			goto out;
+		}
+		d.worker_lcore[w] = lcore;
 	}
 	if (ports_up(&d) != 0 || users_load(&d) != 0 || control_up(&d) != 0)
 		goto out;
@@ -722,20 +787,16 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	d.started = time(NULL);
-	rc = rte_eal_remote_launch(lc_wire_worker_main, d.wire, d.worker_lcore);
-	if (rc != 0) {
-		lc_log("error", "cannot launch the worker on lcore %u: %s",
-		       d.worker_lcore, strerror(-rc));
+	if (workers_launch(&d) != 0)
 		goto out;
-	}
 	if (users_start(&d) != 0) {
-		lc_wire_stop(d.wire);
-		rte_eal_wait_lcore(d.worker_lcore);
+		workers_land(&d);
 		goto out;
 	}
-	lc_log("info", "linecapd %s running: mode %s, vlan_mode %s, worker lcore %u, "
+	lc_log("info", "linecapd %s running: mode %s, vlan_mode %s, worker lcore %u%s, "
 	       "socket %s%s", LC_VERSION, lc_wire_mode_name(d.conf.wire.mode),
-	       lc_vlan_mode_name(d.conf.wire.vlan_mode), d.worker_lcore,
+	       lc_vlan_mode_name(d.conf.wire.vlan_mode), d.worker_lcore[0],
+	       d.workers > 1 ? " and more ([wire] workers)" : "",
 	       d.conf.mgmt.socket, d.conf.wire.autostart ? "" :
 	       ", not receiving until 'start'");
 
@@ -751,8 +812,7 @@ main(int argc, char **argv)
 	metrics_down();
 	lc_log("info", "%s: stopping", stop_signal ? strsignal(stop_signal) : "error");
 
-	lc_wire_stop(d.wire);
-	rte_eal_wait_lcore(d.worker_lcore);
+	workers_land(&d);
 	log_final_counters(&d);
 	users_stop(&d);
 	status = rc == 0 ? 0 : 1;
@@ -762,9 +822,13 @@ out:
 	lc_mgmt_table_free(d.table);
 	ports_down(&d);
 	lc_wire_free(d.wire);
-	lc_flow_table_free(d.flows);
-	lc_shaper_free(d.shaper[0]);
-	lc_shaper_free(d.shaper[1]);
+	for (unsigned int w = 0; w < RTE_MAX(d.workers, 1u); w++) {
+		struct lc_wire_part part = daemon_part(&d, w);
+
+		lc_flow_table_free(part.flows);
+		lc_shaper_free(part.shaper[0]);
+		lc_shaper_free(part.shaper[1]);
+	}
 	users_free(&d);
 	nodes_free(&d);
 	rte_mempool_free(d.pool);

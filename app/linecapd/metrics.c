@@ -369,7 +369,7 @@ write_assignments(struct metrics_text *t, const struct lc_assign_counters *c)
 static void
 write_users(struct daemon *d, struct metrics_text *t)
 {
-	const struct lc_worker_user *un = &lc_assign_users(d->assign)[0];
+	struct lc_worker_user sum, *un = &sum;
 	uint32_t st = 0, dyn = 0;
 	static const char *const what[] = { "bytes", "packets", "drops" };
 	static const char *const help[] = {
@@ -378,6 +378,7 @@ write_users(struct daemon *d, struct metrics_text *t)
 		"Frames of no user dropped (would be, in TAP mode).",
 	};
 
+	user_counters(d, 0, &sum);
 	lc_user_count(d->users, &st, &dyn);
 	family(t, "linecap_users", "gauge",
 	       "Users by kind: static, dynamic, and retired (deleted, id not yet free).");
@@ -578,7 +579,7 @@ static const struct {
 static void
 write_user(struct daemon *d, struct scrape *s, const struct lc_user *u)
 {
-	const struct lc_worker_user *w = &lc_assign_users(d->assign)[u->id];
+	struct lc_worker_user sum, *w = &sum;
 	struct metrics_text *t = &s->text;
 	enum scrape_part part = s->part;
 	uint64_t *plan = u->plan != 0 && u->plan <= LC_USER_PLANS_MAX ?
@@ -586,6 +587,7 @@ write_user(struct daemon *d, struct scrape *s, const struct lc_user *u)
 	const char *name = user_family[part].name;
 	struct metrics_label l[2] = { { "user", u->email }, { "direction", NULL } };
 
+	user_counters(d, u->id, &sum);
 	if (part == PART_USER_FLOWS) {
 		metrics_text_u64(t, name, l, 1, __atomic_load_n(&w->flows, __ATOMIC_RELAXED));
 		return;

@@ -97,6 +97,17 @@ node_used(const struct nodes *ns, unsigned int id)
 	return id != 0 && id <= ns->n && ns->node[id].name[0] != '\0';
 }
 
+/* What holds a node on any worker: its assignments and flows. */
+static uint64_t
+node_refs(const struct daemon *d, uint8_t id)
+{
+	uint64_t refs = 0;
+
+	for (unsigned int i = 0; i < RTE_MAX(d->workers, 1u); i++)
+		refs += lc_assign_node_refs(daemon_part(d, i).assign, id);
+	return refs;
+}
+
 /*
  * Forget every node that nothing holds and that was last named at least
  * idle seconds ago. Returns how many.
@@ -114,7 +125,7 @@ nodes_reclaim(struct daemon *d, uint64_t idle)
 
 		if (!node_used(ns, id) || n->followers != 0 ||
 		    now - n->last_seen < idle || d->assign == NULL ||
-		    lc_assign_node_refs(d->assign, (uint8_t)id) != 0)
+		    node_refs(d, (uint8_t)id) != 0)
 			continue;
 		lc_log("info", "node %s forgotten: no follower, assignment or flow "
 		       "holds it (id %u free)", n->name, id);

@@ -105,10 +105,45 @@ direction_json(const struct lc_worker_user *us, int dir, bool tap)
 		(json_int_t)__atomic_load_n(&us->drops[dir], __ATOMIC_RELAXED));
 }
 
+struct lc_wire_part
+daemon_part(const struct daemon *d, unsigned int i)
+{
+	if (i == 0)
+		return (struct lc_wire_part){
+			.flows = d->flows, .assign = d->assign,
+			.shaper = { d->shaper[0], d->shaper[1] },
+		};
+	return d->more[i - 1];
+}
+
+void
+user_counters(const struct daemon *d, uint32_t id, struct lc_worker_user *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned int i = 0; i < RTE_MAX(d->workers, 1u); i++) {
+		struct lc_assign *a = daemon_part(d, i).assign;
+		const struct lc_worker_user *w;
+
+		if (a == NULL)
+			continue;
+		w = &lc_assign_users(a)[id];
+		for (int dir = 0; dir < LC_ASSIGN_DIRS; dir++) {
+			out->packets[dir] += __atomic_load_n(&w->packets[dir], __ATOMIC_RELAXED);
+			out->bytes[dir] += __atomic_load_n(&w->bytes[dir], __ATOMIC_RELAXED);
+			out->drops[dir] += __atomic_load_n(&w->drops[dir], __ATOMIC_RELAXED);
+		}
+		out->last_seen = RTE_MAX(out->last_seen,
+					 __atomic_load_n(&w->last_seen, __ATOMIC_RELAXED));
+		out->flows += __atomic_load_n(&w->flows, __ATOMIC_RELAXED);
+	}
+}
+
 json_t *
 user_json(struct daemon *d, const struct lc_user *u)
 {
-	const struct lc_worker_user *us = &lc_assign_users(d->assign)[u->id];
+	struct lc_worker_user sum, *us = &sum;
+
+	user_counters(d, u->id, &sum);
 	bool tap = lc_wire_mode(d->wire) == LC_WIRE_TAP;
 
 	return json_pack("{s:s,s:I,s:I,s:I,s:o,s:I,s:I,s:b,s:I,s:I,s:o,s:{s:o,s:o}}",
@@ -199,20 +234,20 @@ save_users(struct daemon *d, bool force)
 static void
 note_activity(struct daemon *d)
 {
-	const struct lc_worker_user *st = lc_assign_users(d->assign);
 	uint64_t now_tsc = rte_rdtsc(), hz = rte_get_tsc_hz();
 	uint64_t now = lc_monotonic_sec();
 	const struct lc_user *u;
 	uint32_t cursor = 0;
 
 	while ((u = lc_user_next(d->users, &cursor)) != NULL) {
-		uint64_t seen = __atomic_load_n(&st[u->id].last_seen, __ATOMIC_RELAXED);
-		uint64_t last = 0;
+		struct lc_worker_user st;
+		uint64_t seen, last = 0;
 
+		user_counters(d, u->id, &st);
+		seen = st.last_seen;
 		if (seen != 0 && seen <= now_tsc)
 			last = now - RTE_MIN(now, (now_tsc - seen) / hz);
-		lc_user_note_activity(d->users, u->id, last,
-				      __atomic_load_n(&st[u->id].flows, __ATOMIC_RELAXED));
+		lc_user_note_activity(d->users, u->id, last, st.flows);
 	}
 }
 
@@ -278,11 +313,24 @@ users_create(struct daemon *d)
 		lc_log("error", "cannot create the user registry: %s", strerror(errno));
 		return -errno;
 	}
-	d->assign = lc_assign_create(&ap);
-	if (d->assign == NULL) {
-		lc_log("error", "cannot create the assignment tables: %s (raise EAL -m "
-		       "or lower [users] capacity)", rte_strerror(rte_errno));
-		return -ENOMEM;
+	/* Every worker keeps every user's counters and assignments. */
+	for (unsigned int i = 0; i < RTE_MAX(d->workers, 1u); i++) {
+		char name[16];
+		struct lc_assign *a;
+
+		snprintf(name, sizeof(name), i == 0 ? "lc" : "lc%u", i);
+		ap.name = name;
+		a = lc_assign_create(&ap);
+		if (a == NULL) {
+			lc_log("error", "cannot create the assignment tables of worker "
+			       "%u: %s (raise EAL -m or lower [users] capacity)", i,
+			       rte_strerror(rte_errno));
+			return -ENOMEM;
+		}
+		if (i == 0)
+			d->assign = a;
+		else
+			d->more[i - 1].assign = a;
 	}
 	return 0;
 }
@@ -421,6 +469,8 @@ users_free(struct daemon *d)
 {
 	lc_user_registry_free(d->users);
 	lc_assign_free(d->assign);
+	for (unsigned int i = 1; i < RTE_MAX(d->workers, 1u); i++)
+		lc_assign_free(d->more[i - 1].assign);
 	free(d->retired);
 	free(d->retired_gone);
 }
@@ -429,7 +479,7 @@ void
 users_stats_json(struct daemon *d, json_t *reply)
 {
 	struct lc_assign_counters c;
-	const struct lc_worker_user *unassigned = &lc_assign_users(d->assign)[0];
+	struct lc_worker_user sum, *unassigned = &sum;
 	bool tap = lc_wire_mode(d->wire) == LC_WIRE_TAP;
 	uint32_t st = 0, dyn = 0;
 
@@ -441,6 +491,7 @@ users_stats_json(struct daemon *d, json_t *reply)
 		"retired", (int)lc_user_retired_count(d->users),
 		"capacity", (int)d->conf.users.capacity));
 	plans_stats_json(d, reply);
+	user_counters(d, 0, &sum);
 	json_object_set_new(reply, "unassigned", json_pack("{s:o,s:o}",
 		"up", direction_json(unassigned, LC_FLOW_DIR_UP, tap),
 		"down", direction_json(unassigned, LC_FLOW_DIR_DOWN, tap)));

@@ -51,6 +51,39 @@ port_json(const struct lc_wire *w, enum lc_side side)
 			 "parse", parse);
 }
 
+/* Each worker's own share: what it received, sent and handed on, its loop. */
+static json_t *
+workers_json(const struct lc_wire *w)
+{
+	json_t *list = json_array();
+
+	for (unsigned int i = 0; i < lc_wire_workers(w); i++) {
+		struct lc_wire_port_stats ps[LC_SIDE_MAX];
+		struct lc_wire_loop_stats l;
+		uint64_t rx = 0, tx = 0, handed = 0, handoff_full = 0;
+
+		for (int s = 0; s < LC_SIDE_MAX; s++) {
+			lc_wire_get_port_stats_of(w, i, s, &ps[s]);
+			rx += ps[s].rx_packets;
+			tx += ps[s].tx_packets;
+			handed += ps[s].handed_off;
+			handoff_full += ps[s].drops[LC_DROP_HANDOFF_FULL];
+		}
+		lc_wire_get_loop_stats_of(w, i, &l);
+		json_array_append_new(list, json_pack("{s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:f}",
+			"worker", (int)i,
+			"rx_packets", (json_int_t)rx,
+			"tx_packets", (json_int_t)tx,
+			"handed_off", (json_int_t)handed,
+			"handoff_full", (json_int_t)handoff_full,
+			"packets", (json_int_t)l.packets,
+			"busy_cycles", (json_int_t)l.busy_cycles,
+			"cycles_per_packet", l.packets ? (double)l.busy_cycles /
+						      (double)l.packets : 0.0));
+	}
+	return list;
+}
+
 int
 worker_error(json_t *reply, const char *what, int rc)
 {
@@ -80,6 +113,7 @@ wire_stats_json(struct daemon *d, json_t *reply)
 		"commands_cancelled", (json_int_t)l.commands_cancelled,
 		"cycles_per_packet", l.packets ? (double)l.busy_cycles / (double)l.packets : 0.0,
 		"tsc_hz", (json_int_t)rte_get_tsc_hz()));
+	json_object_set_new(reply, "workers", workers_json(w));
 
 	/*
 	 * The shaper and flow sections come from the worker. One that did not

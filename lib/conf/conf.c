@@ -108,6 +108,7 @@ static const struct key_def key_defs[] = {
 	U(wire, tx_retries, 1, 1000, 8),
 	U(wire, idle_sleep, 0, 1000000, 0),
 	B(wire, autostart, true),
+	U(wire, workers, 1, 16, 1),
 
 	U(flows, capacity, 1024, 67108864, 1048576),
 	B(flows, permit_invalid_flow, true),

@@ -48,6 +48,7 @@ struct lc_conf_wire {
 	uint32_t tx_retries;  /* TX attempts before a frame is dropped */
 	uint32_t idle_sleep;  /* microseconds to sleep after an idle poll */
 	bool autostart;       /* receive from the start, or wait for 'start' */
+	uint32_t workers;     /* worker lcores, each its own RX and TX queue */
 };
 
 struct lc_conf_flows {

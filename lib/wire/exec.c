@@ -19,7 +19,7 @@
 #define FLOW_LIST_BUDGET 8192
 
 static int
-flow_list(struct lc_wire *w, struct wire_cmd *cmd)
+flow_list(struct wire_worker *w, struct wire_cmd *cmd)
 {
 	struct lc_flow *found[64];
 	uint32_t cursor = cmd->req.flow_list.cursor;
@@ -55,7 +55,7 @@ flow_list(struct lc_wire *w, struct wire_cmd *cmd)
  * to neither.
  */
 static int
-limits_fit(const struct lc_wire *w, const struct lc_wire_limits *l,
+limits_fit(const struct wire_worker *w, const struct lc_wire_limits *l,
 	   uint64_t rate[LC_FLOW_DIRS])
 {
 	for (int d = 0; d < LC_FLOW_DIRS; d++) {
@@ -73,7 +73,7 @@ limits_fit(const struct lc_wire *w, const struct lc_wire_limits *l,
 
 /* Whether both shapers can put a user in a plan (0: out of any). */
 static int
-plan_fit(const struct lc_wire *w, uint32_t id, uint32_t plan)
+plan_fit(const struct wire_worker *w, uint32_t id, uint32_t plan)
 {
 	for (int d = 0; d < LC_FLOW_DIRS; d++) {
 		const struct lc_shaper *sh = w->p.shaper[d];
@@ -90,7 +90,7 @@ plan_fit(const struct lc_wire *w, uint32_t id, uint32_t plan)
 
 /* Move a user's pipes into a plan, both or neither. */
 static int
-plan_move(struct lc_wire *w, uint32_t id, uint32_t plan)
+plan_move(struct wire_worker *w, uint32_t id, uint32_t plan)
 {
 	uint32_t old[LC_FLOW_DIRS] = { 0, 0 };
 
@@ -116,22 +116,44 @@ plan_move(struct lc_wire *w, uint32_t id, uint32_t plan)
 }
 
 /*
+ * With several workers: the user's frames go to the worker of the plan its
+ * pipes are in now (every worker keeps the same table).
+ */
+static void
+owner_update(struct wire_worker *w, uint32_t id)
+{
+	uint32_t plan = 0;
+
+	if (w->owner == NULL || id > w->p.users)
+		return;
+	if (w->p.shaper[0] != NULL)
+		plan = lc_shaper_pipe_plan(w->p.shaper[0], id);
+	else if (w->p.shaper[1] != NULL)
+		plan = lc_shaper_pipe_plan(w->p.shaper[1], id);
+	__atomic_store_n(&w->owner[id], wire_owner(w->n, id, plan), __ATOMIC_RELAXED);
+}
+
+/*
  * Give a user's pipes the rates of limits_fit() (burst 0: the default),
  * then its plan.
  */
 static int
-limits_apply(struct lc_wire *w, uint32_t id, const uint64_t rate[LC_FLOW_DIRS],
+limits_apply(struct wire_worker *w, uint32_t id, const uint64_t rate[LC_FLOW_DIRS],
 	     const struct lc_wire_limits *l)
 {
+	int rc;
+
 	for (int d = 0; d < LC_FLOW_DIRS; d++)
 		if (w->p.shaper[d] != NULL)
 			lc_shaper_set_pipe(w->p.shaper[d], id, rate[d], l->burst[d]);
-	return plan_move(w, id, l->plan);
+	rc = plan_move(w, id, l->plan);
+	owner_update(w, id);
+	return rc;
 }
 
 /* The one way a user comes to life on the worker: with its limits. */
 static int
-user_add(struct lc_wire *w, uint32_t id, const struct lc_wire_limits *l)
+user_add(struct wire_worker *w, uint32_t id, const struct lc_wire_limits *l)
 {
 	uint64_t rate[LC_FLOW_DIRS];
 	int rc = limits_fit(w, l, rate);
@@ -147,7 +169,7 @@ user_add(struct lc_wire *w, uint32_t id, const struct lc_wire_limits *l)
 }
 
 static int
-user_set(struct lc_wire *w, uint32_t id, const struct lc_wire_limits *l)
+user_set(struct wire_worker *w, uint32_t id, const struct lc_wire_limits *l)
 {
 	uint64_t rate[LC_FLOW_DIRS];
 	int rc;
@@ -164,26 +186,30 @@ user_set(struct lc_wire *w, uint32_t id, const struct lc_wire_limits *l)
 
 /* A user that goes leaves its plan, so that its place can be given out. */
 static int
-user_del(struct lc_wire *w, uint32_t id)
+user_del(struct wire_worker *w, uint32_t id)
 {
 	int rc = lc_assign_user_del(w->p.assign, id);
 
-	if (id != 0 && id <= w->p.users)
+	if (id != 0 && id <= w->p.users) {
 		plan_move(w, id, 0);
+		owner_update(w, id);
+	}
 	return rc;
 }
 
 /* Every user leaves its plan (the state absent: users are gone). */
 static void
-plans_clear(struct lc_wire *w)
+plans_clear(struct wire_worker *w)
 {
-	for (uint32_t id = 1; id <= w->p.users; id++)
+	for (uint32_t id = 1; id <= w->p.users; id++) {
 		plan_move(w, id, 0);
+		owner_update(w, id);
+	}
 }
 
 /* A plan's totals and weight, on both shapers or on neither. */
 static int
-plan_set(struct lc_wire *w, uint32_t plan, const uint64_t total[LC_FLOW_DIRS],
+plan_set(struct wire_worker *w, uint32_t plan, const uint64_t total[LC_FLOW_DIRS],
 	 uint32_t weight)
 {
 	if (weight == 0 || weight > LC_SHAPER_WEIGHT_MAX)
@@ -209,7 +235,7 @@ plan_set(struct lc_wire *w, uint32_t plan, const uint64_t total[LC_FLOW_DIRS],
 }
 
 static int
-plan_info(struct lc_wire *w, uint32_t plan, struct lc_shaper_plan_info out[LC_FLOW_DIRS])
+plan_info(struct wire_worker *w, uint32_t plan, struct lc_shaper_plan_info out[LC_FLOW_DIRS])
 {
 	for (int d = 0; d < LC_FLOW_DIRS; d++) {
 		int rc;
@@ -224,7 +250,7 @@ plan_info(struct lc_wire *w, uint32_t plan, struct lc_shaper_plan_info out[LC_FL
 }
 
 static void
-assign_batch(struct lc_wire *w, struct lc_wire_assignment *list, uint32_t n)
+assign_batch(struct wire_worker *w, struct lc_wire_assignment *list, uint32_t n)
 {
 	struct lc_assign *a = w->p.assign;
 	uint64_t now = rte_rdtsc();
@@ -268,7 +294,7 @@ assign_batch(struct lc_wire *w, struct lc_wire_assignment *list, uint32_t n)
 
 /* The commands about users and assignments. */
 static int
-user_cmd(struct lc_wire *w, struct wire_cmd *cmd)
+user_cmd(struct wire_worker *w, struct wire_cmd *cmd)
 {
 	struct lc_assign *a = w->p.assign;
 
@@ -304,7 +330,7 @@ user_cmd(struct lc_wire *w, struct wire_cmd *cmd)
 }
 
 static void
-cmd_execute(struct lc_wire *w, struct wire_cmd *cmd)
+cmd_execute(struct wire_worker *w, struct wire_cmd *cmd)
 {
 	switch (cmd->op) {
 	case WIRE_OP_NOP:
@@ -384,7 +410,7 @@ cmd_execute(struct lc_wire *w, struct wire_cmd *cmd)
 }
 
 unsigned int
-wire_drain_commands(struct lc_wire *w)
+wire_drain_commands(struct wire_worker *w)
 {
 	void *objs[CMD_BURST];
 	unsigned int n = rte_ring_sc_dequeue_burst(w->cmd_ring, objs, CMD_BURST, NULL);

@@ -52,6 +52,7 @@ enum lc_drop_reason {
 	LC_DROP_SHAPER,       /* a user's queue was full, or its AQM refused it */
 	LC_DROP_POLICE,       /* above a user's rate, with the police engine */
 	LC_DROP_OVERSIZE,     /* longer than [wire] mtu: never transmitted */
+	LC_DROP_HANDOFF_FULL, /* the ring to the worker of its user was full */
 	LC_DROP_REASON_MAX
 };
 
@@ -66,6 +67,7 @@ struct lc_wire_port_stats {
 	uint64_t parse[LC_PARSE_REASON_MAX]; /* frames received, by parse reason */
 	uint64_t fragments;   /* IP fragments without ports: no flow */
 	uint64_t untracked;   /* IP frames of no flow: other protocols, ICMP errors */
+	uint64_t handed_off;  /* frames handed to their user's worker */
 };
 
 /* Worker loop accounting, in TSC cycles. */
@@ -83,6 +85,16 @@ struct lc_wire_loop_stats {
  * frames up to two VLAN tags longer, as a QinQ wire adds them.
  */
 #define LC_WIRE_TAG_SLACK 8
+
+/* Workers a wire runs at most ([wire] workers). */
+#define LC_WIRE_WORKERS_MAX 16
+
+/* What one worker owns: its flow table, its users and its two shapers. */
+struct lc_wire_part {
+	struct lc_flow_table *flows;
+	struct lc_assign *assign;
+	struct lc_shaper *shaper[LC_FLOW_DIRS];
+};
 
 struct lc_wire_params {
 	uint16_t port[LC_SIDE_MAX]; /* DPDK port ids */
@@ -122,6 +134,17 @@ struct lc_wire_params {
 	uint32_t users;          /* user ids 1..users */
 	/* How long a call waits for the worker; 0: LC_WIRE_CALL_TIMEOUT_MS. */
 	uint32_t call_timeout_ms;
+	/*
+	 * Workers (0 is 1). Worker i receives on RX queue i of each port and
+	 * transmits on TX queue i; flows, assign and shaper above are worker
+	 * 0's, more[i - 1] worker i's, each as complete as worker 0's (or all
+	 * NULL alike). Each worker classifies what it receives and hands a
+	 * frame to be shaped to the worker that owns its user: the user's
+	 * plan's (plan p on worker (p - 1) mod workers), else its id's (id mod
+	 * workers), so that every user and every plan is shaped in one place.
+	 */
+	uint16_t workers;
+	struct lc_wire_part more[LC_WIRE_WORKERS_MAX - 1];
 };
 
 /* The shaping state ('state' command). */
@@ -181,11 +204,13 @@ void lc_wire_free(struct lc_wire *wire);
 /*
  * Configure and start one port so that no offload alters a frame: no VLAN
  * stripping or insertion, CRC kept off the wire as received, promiscuous, and
- * frames up to mtu bytes (multi-segment when the device supports it).
+ * frames up to mtu bytes (multi-segment when the device supports it), with
+ * `queues` RX and TX queues (one per worker; more than one hashes
+ * symmetrically by RSS where the device has it).
  * Returns 0 or -errno.
  */
 int lc_wire_port_init(uint16_t port, struct rte_mempool *pool, uint32_t mtu,
-		      uint16_t rx_desc, uint16_t tx_desc);
+		      uint16_t rx_desc, uint16_t tx_desc, uint16_t queues);
 
 /*
  * Create the packet pool: mbufs large enough for mtu-byte frames in one
@@ -195,14 +220,21 @@ int lc_wire_port_init(uint16_t port, struct rte_mempool *pool, uint32_t mtu,
 struct rte_mempool *lc_wire_pool_create(const uint16_t port[LC_SIDE_MAX],
 					uint32_t mtu, uint32_t n, int socket_id);
 
-/* The worker's lcore function: loops until lc_wire_stop(). arg is the wire. */
+/*
+ * A worker's lcore function: loops until lc_wire_stop(). arg is
+ * lc_wire_worker(wire, i); each worker runs on its own lcore.
+ */
 int lc_wire_worker_main(void *arg);
+void *lc_wire_worker(struct lc_wire *wire, unsigned int i);
+/* The workers of the wire. */
+unsigned int lc_wire_workers(const struct lc_wire *wire);
 
 /*
  * One iteration of the worker loop: a burst from each port, the shapers'
  * dequeues, then pending commands. Returns the number of frames it moved:
  * received, and let out of the shapers (0: an idle iteration). Unit tests
- * call it on the main thread instead of launching the worker.
+ * call it on the main thread instead of launching the worker; with more
+ * than one worker it runs one iteration of each in turn.
  */
 unsigned int lc_wire_poll(struct lc_wire *wire);
 
@@ -222,6 +254,12 @@ void lc_wire_pause(struct lc_wire *wire, unsigned int ms);
  * command within the call timeout (then nothing of it was applied),
  * -ENOBUFS when too many commands are outstanding, -ENOTSUP when the wire
  * runs without what the command needs (flows, users, shapers).
+ *
+ * With several workers every call goes to every worker at once and their
+ * answers are merged: counters add up, the first error is returned. A
+ * worker that times out leaves the others' part applied: the call then
+ * returns -ETIMEDOUT as with one worker, and the caller's retry (or the
+ * retired-ids step, lc_wire_users_gone()) makes them agree again.
  */
 #define LC_WIRE_CALL_TIMEOUT_MS 1000 /* what every call waits for the worker */
 
@@ -298,11 +336,18 @@ int lc_wire_users_gone(struct lc_wire *wire, const uint32_t *ids, uint32_t n,
  */
 int lc_wire_assign(struct lc_wire *wire, struct lc_wire_assignment *list, uint32_t n);
 
-/* Snapshot of the counters, safe to call while the worker runs. */
+/*
+ * Snapshot of the counters, safe to call while the workers run: the sum
+ * over the workers, or (the _of forms) one worker's.
+ */
 void lc_wire_get_port_stats(const struct lc_wire *wire, enum lc_side side,
 			    struct lc_wire_port_stats *stats);
 void lc_wire_get_loop_stats(const struct lc_wire *wire,
 			    struct lc_wire_loop_stats *stats);
+void lc_wire_get_port_stats_of(const struct lc_wire *wire, unsigned int worker,
+			       enum lc_side side, struct lc_wire_port_stats *stats);
+void lc_wire_get_loop_stats_of(const struct lc_wire *wire, unsigned int worker,
+			       struct lc_wire_loop_stats *stats);
 enum lc_wire_mode lc_wire_mode(const struct lc_wire *wire);
 enum lc_state lc_wire_state(const struct lc_wire *wire);
 uint16_t lc_wire_port_id(const struct lc_wire *wire, enum lc_side side);

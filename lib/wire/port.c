@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -47,7 +48,7 @@ lc_wire_pool_create(const uint16_t port[LC_SIDE_MAX], uint32_t mtu, uint32_t n,
 
 int
 lc_wire_port_init(uint16_t port, struct rte_mempool *pool, uint32_t mtu,
-		  uint16_t rx_desc, uint16_t tx_desc)
+		  uint16_t rx_desc, uint16_t tx_desc, uint16_t queues)
 {
 	struct rte_eth_conf conf = { 0 };
 	struct rte_eth_dev_info info;
@@ -59,9 +60,13 @@ lc_wire_port_init(uint16_t port, struct rte_mempool *pool, uint32_t mtu,
 
 	if (!rte_eth_dev_is_valid_port(port))
 		return -ENODEV;
+	if (queues == 0)
+		queues = 1;
 	rc = rte_eth_dev_info_get(port, &info);
 	if (rc != 0)
 		return rc;
+	if (queues > info.max_rx_queues || queues > info.max_tx_queues)
+		return -ERANGE;
 	if (socket < 0)
 		socket = (int)rte_socket_id();
 
@@ -91,8 +96,26 @@ lc_wire_port_init(uint16_t port, struct rte_mempool *pool, uint32_t mtu,
 	}
 	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	/*
+	 * Several queues: RSS over the IP addresses with a symmetric key, so
+	 * that both directions of a flow reach the same worker, where the
+	 * device hashes at all (vdevs spread frames their own way).
+	 */
+	if (queues > 1 && (info.flow_type_rss_offloads & RTE_ETH_RSS_IP)) {
+		static uint8_t sym_key[40];
 
-	rc = rte_eth_dev_configure(port, 1, 1, &conf);
+		memset(sym_key, 0, sizeof(sym_key));
+		for (size_t i = 0; i < sizeof(sym_key); i += 2) {
+			sym_key[i] = 0x6d;
+			sym_key[i + 1] = 0x5a;
+		}
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_key = info.hash_key_size == 40 ? sym_key : NULL;
+		conf.rx_adv_conf.rss_conf.rss_key_len = info.hash_key_size == 40 ? 40 : 0;
+		conf.rx_adv_conf.rss_conf.rss_hf = RTE_ETH_RSS_IP & info.flow_type_rss_offloads;
+	}
+
+	rc = rte_eth_dev_configure(port, queues, queues, &conf);
 	if (rc != 0)
 		return rc;
 	rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &rx_desc, &tx_desc);
@@ -101,15 +124,18 @@ lc_wire_port_init(uint16_t port, struct rte_mempool *pool, uint32_t mtu,
 
 	rxconf = info.default_rxconf;
 	rxconf.offloads = conf.rxmode.offloads;
-	rc = rte_eth_rx_queue_setup(port, 0, rx_desc, (unsigned int)socket,
-				    &rxconf, pool);
-	if (rc != 0)
-		return rc;
 	txconf = info.default_txconf;
 	txconf.offloads = conf.txmode.offloads;
-	rc = rte_eth_tx_queue_setup(port, 0, tx_desc, (unsigned int)socket, &txconf);
-	if (rc != 0)
-		return rc;
+	for (uint16_t q = 0; q < queues; q++) {
+		rc = rte_eth_rx_queue_setup(port, q, rx_desc, (unsigned int)socket,
+					    &rxconf, pool);
+		if (rc != 0)
+			return rc;
+		rc = rte_eth_tx_queue_setup(port, q, tx_desc, (unsigned int)socket,
+					    &txconf);
+		if (rc != 0)
+			return rc;
+	}
 
 	/* Packet type parsing is done by lib/parse; the device need not. */
 	rte_eth_dev_set_ptypes(port, RTE_PTYPE_UNKNOWN, NULL, 0);

@@ -88,11 +88,37 @@ struct wire_cmd {
 	} resp;
 };
 
-struct lc_wire {
+/*
+ * What a worker hands to the worker that owns a frame's user: the frame,
+ * its user's pipe, and its flow for flow queuing (slot + 1) with the side
+ * it came in on in the top bit.
+ */
+struct wire_handoff {
+	struct rte_mbuf *m;
+	uint32_t pipe;
+	uint32_t fq_side;
+};
+#define HANDOFF_SIDE_BIT (1u << 31)
+/* Frames each ring between two workers holds. */
+#define HANDOFF_RING_SIZE 4096
+
+/*
+ * One worker: its lcore runs wire_worker_loop() on it. p is the wire's
+ * parameters with flows, assign and shaper[] of this worker.
+ */
+struct wire_worker {
 	/* Read-mostly: set at create. */
 	struct lc_wire_params p;
 	struct rte_ring *cmd_ring;
 	struct rte_mempool *cmd_pool;
+	struct lc_wire *wire;
+	uint16_t index;              /* this worker; also its RX and TX queue */
+	uint16_t n;                  /* workers of the wire */
+	/* The handoff rings: out[j] to worker j, in[j] from it (NULL: self). */
+	struct rte_ring *out[LC_WIRE_WORKERS_MAX];
+	struct rte_ring *in[LC_WIRE_WORKERS_MAX];
+	/* The worker that shapes each user (users + 1 entries; NULL: n == 1). */
+	uint8_t *owner;
 
 	/* Owned by the worker; others read it with atomic loads. */
 	uint32_t mode __rte_cache_aligned; /* enum lc_wire_mode */
@@ -108,6 +134,13 @@ struct lc_wire {
 
 	struct lc_wire_port_stats port_stats[LC_SIDE_MAX] __rte_cache_aligned;
 	struct lc_wire_loop_stats loop __rte_cache_aligned;
+};
+
+/* The wire: its workers, which the control thread calls in turn. */
+struct lc_wire {
+	struct lc_wire_params p;
+	uint16_t n;
+	struct wire_worker *wk[LC_WIRE_WORKERS_MAX];
 };
 
 /*
@@ -131,6 +164,13 @@ cnt_get(const uint64_t *c)
 #define WIRE_MAX_BURST 256
 
 /* Run the commands waiting in the ring (exec.c); returns how many were taken. */
-unsigned int wire_drain_commands(struct lc_wire *w);
+unsigned int wire_drain_commands(struct wire_worker *w);
+
+/* The worker that shapes a user in a plan (1..), or of none (plan 0). */
+static inline uint8_t
+wire_owner(uint16_t n, uint32_t id, uint32_t plan)
+{
+	return (uint8_t)(plan != 0 ? (plan - 1) % n : id % n);
+}
 
 #endif /* LC_WIRE_PRIV_H */

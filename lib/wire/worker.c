@@ -20,7 +20,7 @@
 
 /* Transmit n frames received on side `from` out of the other port. */
 static void
-forward(struct lc_wire *w, enum lc_side from, struct rte_mbuf **pkts, uint16_t n)
+forward(struct wire_worker *w, enum lc_side from, struct rte_mbuf **pkts, uint16_t n)
 {
 	enum lc_side to = from == LC_SIDE_CLIENT ? LC_SIDE_SERVER : LC_SIDE_CLIENT;
 	struct lc_wire_port_stats *out = &w->port_stats[to];
@@ -29,7 +29,8 @@ forward(struct lc_wire *w, enum lc_side from, struct rte_mbuf **pkts, uint16_t n
 
 	/* A full TX ring gets a few more chances, then the rest is dropped. */
 	for (unsigned int tries = 0; sent < n && tries < w->p.tx_retries; tries++) {
-		uint16_t k = rte_eth_tx_burst(w->p.port[to], 0, pkts + sent, n - sent);
+		uint16_t k = rte_eth_tx_burst(w->p.port[to], w->index, pkts + sent,
+					      n - sent);
 
 		for (uint16_t i = sent; i < sent + k; i++)
 			bytes += pkts[i]->pkt_len;
@@ -57,7 +58,7 @@ forward(struct lc_wire *w, enum lc_side from, struct rte_mbuf **pkts, uint16_t n
  * pipes and fq. Returns how many stay.
  */
 static uint16_t
-track_flows(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
+track_flows(struct wire_worker *w, enum lc_side side, struct rte_mbuf **pkts,
 	    uint16_t n, const struct lc_parse_result *pr, uint32_t *pipes,
 	    uint32_t *fq, uint64_t now)
 {
@@ -118,8 +119,14 @@ track_flows(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 				u = lc_assign_classify(w->p.assign, w->users, flows[j],
 						       kp[j], status[j], dir, lens[j], now);
 			pipes[idx[j]] = u;
+			/*
+			 * With several workers the flow's worker is in its number,
+			 * so that flows of two workers' tables seldom meet in
+			 * the user's worker's flow queues.
+			 */
 			if (flows[j] != NULL)
-				fq[idx[j]] = lc_flow_id(w->p.flows, flows[j]) + 1;
+				fq[idx[j]] = lc_flow_id(w->p.flows, flows[j]) * w->n +
+					     w->index + 1;
 		}
 	}
 	if (fragments)
@@ -146,7 +153,7 @@ track_flows(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 
 /* Add drops to a user's counter: drops, or would_drop in TAP mode. */
 static inline void
-count_user_drops(struct lc_wire *w, uint32_t pipe, int dir, uint64_t n)
+count_user_drops(struct wire_worker *w, uint32_t pipe, int dir, uint64_t n)
 {
 	if (w->users == NULL || pipe > w->p.users)
 		return;
@@ -160,7 +167,7 @@ count_user_drops(struct lc_wire *w, uint32_t pipe, int dir, uint64_t n)
  * are forwarded at once: a balancer's keep-alive never waits behind users.
  */
 static void
-shape_burst(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
+shape_burst(struct wire_worker *w, enum lc_side side, struct rte_mbuf **pkts,
 	    const uint32_t *pipes, const uint32_t *fq, uint16_t n, uint64_t now)
 {
 	int dir = side == LC_SIDE_CLIENT ? LC_FLOW_DIR_UP : LC_FLOW_DIR_DOWN;
@@ -234,6 +241,104 @@ shape_burst(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 }
 
 /*
+ * With several workers: the frames whose user another worker shapes (or
+ * polices, or meters in TAP mode) go to that worker through their ring,
+ * in order; the rest stay, compacted to the front. Returns how many stay.
+ */
+static uint16_t
+hand_off(struct wire_worker *w, enum lc_side side, struct rte_mbuf **pkts,
+	 uint32_t *pipes, uint32_t *fq, uint16_t n)
+{
+	int dir = side == LC_SIDE_CLIENT ? LC_FLOW_DIR_UP : LC_FLOW_DIR_DOWN;
+	uint32_t free_pipe = w->p.shape_unassigned[dir] ? PIPE_BYPASS : 0;
+	uint32_t side_bit = side == LC_SIDE_SERVER ? HANDOFF_SIDE_BIT : 0;
+	struct wire_handoff h[MAX_BURST];
+	uint8_t own[MAX_BURST];
+	uint32_t others = 0, full = 0, handed = 0;
+	uint16_t kept = 0;
+
+	if (w->p.shaper[dir] == NULL || w->state != LC_STATE_PRESENT)
+		return n;
+	for (uint16_t i = 0; i < n; i++) {
+		uint32_t u = pipes[i];
+
+		own[i] = (uint8_t)w->index;
+		if (u != PIPE_BYPASS && u != free_pipe && u <= w->p.users)
+			own[i] = w->owner[u];
+		if (own[i] != w->index)
+			others |= 1u << own[i];
+	}
+	if (others == 0)
+		return n;
+	while (others != 0) {
+		unsigned int j = (unsigned int)__builtin_ctz(others);
+		unsigned int k = 0, sent;
+
+		others &= others - 1;
+		for (uint16_t i = 0; i < n; i++) {
+			if (own[i] != j)
+				continue;
+			h[k].m = pkts[i];
+			h[k].pipe = pipes[i];
+			h[k++].fq_side = fq[i] | side_bit;
+		}
+		sent = rte_ring_sp_enqueue_burst_elem(w->out[j], h, sizeof(h[0]), k, NULL);
+		for (unsigned int i = sent; i < k; i++)
+			rte_pktmbuf_free(h[i].m);
+		full += k - sent;
+		handed += sent;
+	}
+	cnt_add(&w->port_stats[side].handed_off, handed);
+	if (full != 0)
+		cnt_add(&w->port_stats[side].drops[LC_DROP_HANDOFF_FULL], full);
+	for (uint16_t i = 0; i < n; i++) {
+		if (own[i] != w->index)
+			continue;
+		pkts[kept] = pkts[i];
+		pipes[kept] = pipes[i];
+		fq[kept++] = fq[i];
+	}
+	return kept;
+}
+
+/*
+ * The frames other workers handed to this one: shaped here as if received
+ * here, a burst from each ring.
+ */
+static unsigned int
+take_handoffs(struct wire_worker *w, uint64_t now)
+{
+	struct wire_handoff h[MAX_BURST];
+	struct rte_mbuf *pkts[LC_SIDE_MAX][MAX_BURST];
+	uint32_t pipes[LC_SIDE_MAX][MAX_BURST], fq[LC_SIDE_MAX][MAX_BURST];
+	unsigned int total = 0;
+
+	for (unsigned int j = 0; j < w->n; j++) {
+		uint16_t k[LC_SIDE_MAX] = { 0, 0 };
+		unsigned int got;
+
+		if (w->in[j] == NULL)
+			continue;
+		got = rte_ring_sc_dequeue_burst_elem(w->in[j], h, sizeof(h[0]),
+						     w->p.burst, NULL);
+		for (unsigned int i = 0; i < got; i++) {
+			int s = h[i].fq_side & HANDOFF_SIDE_BIT ? LC_SIDE_SERVER :
+								 LC_SIDE_CLIENT;
+
+			pkts[s][k[s]] = h[i].m;
+			pipes[s][k[s]] = h[i].pipe;
+			fq[s][k[s]++] = h[i].fq_side & ~HANDOFF_SIDE_BIT;
+		}
+		for (int s = 0; s < LC_SIDE_MAX; s++)
+			if (k[s] > 0)
+				shape_burst(w, (enum lc_side)s, pkts[s], pipes[s], fq[s],
+					    k[s], now);
+		total += got;
+	}
+	return total;
+}
+
+/*
  * Parse a frame whose headers may not all sit in its first segment: the
  * parser gets the first segment when it holds the header window, else the
  * window copied out into buf. The lengths in its headers are checked against
@@ -255,7 +360,7 @@ parse_chained(const struct rte_mbuf *m, enum lc_vlan_mode mode, uint8_t *buf,
 }
 
 static void
-handle_burst(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
+handle_burst(struct wire_worker *w, enum lc_side side, struct rte_mbuf **pkts,
 	     uint16_t n, uint64_t now)
 {
 	struct lc_wire_port_stats *st = &w->port_stats[side];
@@ -306,13 +411,15 @@ handle_burst(struct lc_wire *w, enum lc_side side, struct rte_mbuf **pkts,
 		for (uint16_t i = 0; i < n; i++)
 			pipes[i] = PIPE_BYPASS;
 	}
+	if (w->n > 1 && n > 0)
+		n = hand_off(w, side, pkts, pipes, fq, n);
 	if (n > 0)
 		shape_burst(w, side, pkts, pipes, fq, n, now);
 }
 
 /* Frames whose time has come leave the shapers' queues. */
 static unsigned int
-drain_shapers(struct lc_wire *w, uint64_t now)
+drain_shapers(struct wire_worker *w, uint64_t now)
 {
 	struct rte_mbuf *pkts[MAX_BURST];
 	unsigned int total = 0;
@@ -342,7 +449,7 @@ static void
 shaper_drop_cb(void *arg, uint32_t pipe, uint64_t pkts, uint64_t bytes,
 	       uint64_t aqm_pkts)
 {
-	struct lc_wire *w = ((void **)arg)[0];
+	struct wire_worker *w = ((void **)arg)[0];
 	int dir = (int)(uintptr_t)((void **)arg)[1];
 
 	(void)bytes;
@@ -352,7 +459,7 @@ shaper_drop_cb(void *arg, uint32_t pipe, uint64_t pkts, uint64_t bytes,
 
 /* A bounded range of pipes per iteration: their drops go to their users. */
 static void
-collect_shaper_drops(struct lc_wire *w)
+collect_shaper_drops(struct wire_worker *w)
 {
 	for (int dir = 0; dir < LC_FLOW_DIRS; dir++) {
 		struct lc_shaper *sh = w->p.shaper[dir];
@@ -369,7 +476,7 @@ collect_shaper_drops(struct lc_wire *w)
 }
 
 static bool
-shapers_busy(const struct lc_wire *w)
+shapers_busy(const struct wire_worker *w)
 {
 	for (int d = 0; d < LC_FLOW_DIRS; d++)
 		if (w->p.shaper[d] != NULL && lc_shaper_queued(w->p.shaper[d]) > 0)
@@ -377,15 +484,18 @@ shapers_busy(const struct lc_wire *w)
 	return false;
 }
 
-unsigned int
-lc_wire_poll(struct lc_wire *w)
+static unsigned int
+worker_poll(struct wire_worker *w)
 {
 	struct rte_mbuf *pkts[MAX_BURST];
 	uint64_t start = rte_rdtsc();
 	unsigned int total = 0;
 
+	/* What other workers handed over first: it waits at most one loop. */
+	if (w->n > 1)
+		total += take_handoffs(w, start);
 	for (int s = 0; s < LC_SIDE_MAX && w->rx_enabled; s++) {
-		uint16_t n = rte_eth_rx_burst(w->p.port[s], 0, pkts, w->p.burst);
+		uint16_t n = rte_eth_rx_burst(w->p.port[s], w->index, pkts, w->p.burst);
 
 		if (n > 0) {
 			handle_burst(w, (enum lc_side)s, pkts, n, start);
@@ -420,10 +530,20 @@ lc_wire_poll(struct lc_wire *w)
 	return total;
 }
 
+unsigned int
+lc_wire_poll(struct lc_wire *wire)
+{
+	unsigned int total = 0;
+
+	for (unsigned int i = 0; i < wire->n; i++)
+		total += worker_poll(wire->wk[i]);
+	return total;
+}
+
 int
 lc_wire_worker_main(void *arg)
 {
-	struct lc_wire *w = arg;
+	struct wire_worker *w = arg;
 
 	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
 		uint64_t until = __atomic_load_n(&w->pause_until, __ATOMIC_RELAXED);
@@ -439,7 +559,7 @@ lc_wire_worker_main(void *arg)
 		 * Never sleep while users' queues hold frames: rte_sched's clock
 		 * loses time for good if it is not dequeued for ~2^24 cycles.
 		 */
-		if (lc_wire_poll(w) == 0 && w->p.idle_sleep_us > 0 &&
+		if (worker_poll(w) == 0 && w->p.idle_sleep_us > 0 &&
 		    !shapers_busy(w))
 			rte_delay_us_sleep(w->p.idle_sleep_us);
 	}
@@ -462,16 +582,30 @@ lc_wire_worker_main(void *arg)
 }
 
 void
-lc_wire_stop(struct lc_wire *w)
+lc_wire_stop(struct lc_wire *wire)
 {
-	__atomic_store_n(&w->stop, true, __ATOMIC_RELEASE);
+	for (unsigned int i = 0; i < wire->n; i++)
+		__atomic_store_n(&wire->wk[i]->stop, true, __ATOMIC_RELEASE);
 }
 
 void
-lc_wire_pause(struct lc_wire *w, unsigned int ms)
+lc_wire_pause(struct lc_wire *wire, unsigned int ms)
 {
 	uint64_t until = rte_get_timer_cycles() + rte_get_timer_hz() / 1000 * ms;
 
-	__atomic_store_n(&w->pause_until, until, __ATOMIC_RELAXED);
+	for (unsigned int i = 0; i < wire->n; i++)
+		__atomic_store_n(&wire->wk[i]->pause_until, until, __ATOMIC_RELAXED);
+}
+
+void *
+lc_wire_worker(struct lc_wire *wire, unsigned int i)
+{
+	return i < wire->n ? wire->wk[i] : NULL;
+}
+
+unsigned int
+lc_wire_workers(const struct lc_wire *wire)
+{
+	return wire->n;
 }
 

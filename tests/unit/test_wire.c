@@ -34,6 +34,15 @@ struct side_rings {
 static struct rte_mempool *pool;
 static struct side_rings sides[LC_SIDE_MAX];
 
+/* A second pair of ports, of two queues each, for two workers. */
+#define Q2 2
+struct side_rings2 {
+	struct rte_ring *rx[Q2];
+	struct rte_ring *tx[Q2];
+	uint16_t port;
+};
+static struct side_rings2 sides2[LC_SIDE_MAX];
+
 static int
 setup(void **state)
 {
@@ -64,7 +73,27 @@ setup(void **state)
 		if (port < 0)
 			return -1;
 		sides[s].port = (uint16_t)port;
-		if (lc_wire_port_init(sides[s].port, pool, 1518, 1024, 1024) != 0)
+		if (lc_wire_port_init(sides[s].port, pool, 1518, 1024, 1024, 1) != 0)
+			return -1;
+	}
+	for (int s = 0; s < LC_SIDE_MAX; s++) {
+		char name[32];
+
+		for (int q = 0; q < Q2; q++) {
+			snprintf(name, sizeof(name), "q2rx%d_%d", s, q);
+			sides2[s].rx[q] = rte_ring_create(name, 1024, SOCKET_ID_ANY,
+							  RING_F_SP_ENQ | RING_F_SC_DEQ);
+			snprintf(name, sizeof(name), "q2tx%d_%d", s, q);
+			sides2[s].tx[q] = rte_ring_create(name, 1024, SOCKET_ID_ANY,
+							  RING_F_SP_ENQ | RING_F_SC_DEQ);
+		}
+		snprintf(name, sizeof(name), "q2port%d", s);
+		int port = rte_eth_from_rings(name, sides2[s].rx, Q2, sides2[s].tx, Q2,
+					      SOCKET_ID_ANY);
+		if (port < 0)
+			return -1;
+		sides2[s].port = (uint16_t)port;
+		if (lc_wire_port_init(sides2[s].port, pool, 1518, 1024, 1024, Q2) != 0)
 			return -1;
 	}
 	return 0;
@@ -77,6 +106,8 @@ teardown(void **state)
 	for (int s = 0; s < LC_SIDE_MAX; s++) {
 		rte_eth_dev_stop(sides[s].port);
 		rte_eth_dev_close(sides[s].port);
+		rte_eth_dev_stop(sides2[s].port);
+		rte_eth_dev_close(sides2[s].port);
 	}
 	rte_mempool_free(pool);
 	rte_eal_cleanup();
@@ -252,7 +283,7 @@ test_live_mode_switch(void **state)
 	(void)state;
 	assert_true(lcore < RTE_MAX_LCORE);
 	inject(LC_SIDE_CLIENT, 0, 50);
-	assert_int_equal(rte_eal_remote_launch(lc_wire_worker_main, w, lcore), 0);
+	assert_int_equal(rte_eal_remote_launch(lc_wire_worker_main, lc_wire_worker(w, 0), lcore), 0);
 	/* Wait until the worker has seen all 50 frames in TAP mode. */
 	struct lc_wire_port_stats cs;
 	do {
@@ -278,7 +309,7 @@ test_live_mode_switch(void **state)
 
 	/* A bad mode is refused by the worker and changes nothing. */
 	w = make_wire(LC_WIRE_INLINE);
-	assert_int_equal(rte_eal_remote_launch(lc_wire_worker_main, w, lcore), 0);
+	assert_int_equal(rte_eal_remote_launch(lc_wire_worker_main, lc_wire_worker(w, 0), lcore), 0);
 	assert_int_equal(lc_wire_set_mode(w, (enum lc_wire_mode)7, NULL), -EINVAL);
 	assert_int_equal(lc_wire_mode(w), LC_WIRE_INLINE);
 	assert_int_equal(lc_wire_ping(w), 0);
@@ -317,7 +348,7 @@ test_timed_out_command_never_runs(void **state)
 	assert_int_equal(l.commands_cancelled, 2);
 	/* The wire still answers what it is asked in time. */
 	unsigned int lcore = rte_get_next_lcore(-1, 1, 0);
-	assert_int_equal(rte_eal_remote_launch(lc_wire_worker_main, w, lcore), 0);
+	assert_int_equal(rte_eal_remote_launch(lc_wire_worker_main, lc_wire_worker(w, 0), lcore), 0);
 	assert_int_equal(lc_wire_set_mode(w, LC_WIRE_INLINE, NULL), 0);
 	assert_int_equal(lc_wire_mode(w), LC_WIRE_INLINE);
 	lc_wire_stop(w);
@@ -489,6 +520,7 @@ struct rig_opts {
 	uint64_t unassigned_rate; /* bit/s of pipe 0; 0: the port rate */
 	uint32_t queue_size;      /* frames per user queue; 0: 64 */
 	uint32_t max_profiles;    /* 0: 8 */
+	uint16_t workers;         /* 0 or 1: one, on sides; 2: on sides2 */
 };
 
 struct rig {
@@ -497,6 +529,8 @@ struct rig {
 	struct lc_assign *assign;
 	struct lc_shaper *sh[LC_FLOW_DIRS];
 	struct lc_worker_user *users; /* lc_assign_users(assign) */
+	struct lc_wire_part more;     /* the second worker's, with two */
+	struct lc_worker_user *users1; /* lc_assign_users(more.assign) */
 };
 
 static unsigned int rig_seq;
@@ -507,37 +541,34 @@ static bool rig_launched;
 /* One rig at a time, not on a test's stack, so that rig_cleanup() finds it. */
 static struct rig rig;
 
-static struct rig *
-rig_up(const struct rig_opts *o)
+/* One worker's flow table, users and shapers, named after the rig and k. */
+static struct lc_wire_part
+rig_part(const struct rig_opts *o, unsigned int n, unsigned int k)
 {
-	struct rig *r = &rig;
-	char fname[16], aname[16], sname[LC_FLOW_DIRS][16];
+	struct lc_wire_part part;
+	char fname[16], aname[16], sname[16];
 	uint64_t hz = rte_get_tsc_hz();
-	unsigned int n = rig_seq++;
 
-	memset(r, 0, sizeof(*r));
-	rig_now = r;
-	snprintf(aname, sizeof(aname), "wa%u", n);
-	snprintf(fname, sizeof(fname), "wf%u", n);
+	snprintf(aname, sizeof(aname), "wa%u_%u", n, k);
+	snprintf(fname, sizeof(fname), "wf%u_%u", n, k);
 	struct lc_assign_params ap = {
 		.name = aname, .socket_id = SOCKET_ID_ANY, .users = RIG_USERS,
 		.ip_capacity = 64, .pending_capacity = 64, .pending_ttl = 60 * hz,
 	};
-	r->assign = lc_assign_create(&ap);
-	assert_non_null(r->assign);
-	r->users = lc_assign_users(r->assign);
+	part.assign = lc_assign_create(&ap);
+	assert_non_null(part.assign);
 	struct lc_flow_params fp = {
 		.name = fname, .socket_id = SOCKET_ID_ANY, .capacity = 1024,
 		.permit_invalid_flow = o->permit_invalid_flow, .hz = hz,
 		.client_index = true, .expire = lc_assign_flow_expired,
-		.expire_arg = r->assign,
+		.expire_arg = part.assign,
 	};
-	r->flows = lc_flow_table_create(&fp);
-	assert_non_null(r->flows);
+	part.flows = lc_flow_table_create(&fp);
+	assert_non_null(part.flows);
 	for (int d = 0; d < LC_FLOW_DIRS; d++) {
-		snprintf(sname[d], sizeof(sname[d]), "w%c%u", d == 0 ? 'u' : 'd', n);
+		snprintf(sname, sizeof(sname), "w%c%u_%u", d == 0 ? 'u' : 'd', n, k);
 		struct lc_shaper_params sp = {
-			.name = sname[d], .socket_id = SOCKET_ID_ANY, .engine = o->engine,
+			.name = sname, .socket_id = SOCKET_ID_ANY, .engine = o->engine,
 			.port_rate = 1000 * MBIT, .mtu = 1518, .users = RIG_USERS,
 			.queue_size = o->queue_size != 0 ? o->queue_size : 64,
 			.aqm = LC_SHAPER_AQM_NONE,
@@ -545,11 +576,35 @@ rig_up(const struct rig_opts *o)
 			.unassigned_rate = o->unassigned_rate,
 			.plans = 2, .plan_users = 2,
 		};
-		r->sh[d] = lc_shaper_create(&sp);
-		assert_non_null(r->sh[d]);
+		part.shaper[d] = lc_shaper_create(&sp);
+		assert_non_null(part.shaper[d]);
+	}
+	return part;
+}
+
+static struct rig *
+rig_up(const struct rig_opts *o)
+{
+	struct rig *r = &rig;
+	unsigned int n = rig_seq++;
+	bool two = o->workers == Q2;
+	struct lc_wire_part p0;
+
+	memset(r, 0, sizeof(*r));
+	rig_now = r;
+	p0 = rig_part(o, n, 0);
+	r->assign = p0.assign;
+	r->flows = p0.flows;
+	r->sh[0] = p0.shaper[0];
+	r->sh[1] = p0.shaper[1];
+	r->users = lc_assign_users(r->assign);
+	if (two) {
+		r->more = rig_part(o, n, 1);
+		r->users1 = lc_assign_users(r->more.assign);
 	}
 	struct lc_wire_params p = {
-		.port = { sides[0].port, sides[1].port },
+		.port = { two ? sides2[0].port : sides[0].port,
+			  two ? sides2[1].port : sides[1].port },
 		.mode = o->mode,
 		.vlan_mode = 2,
 		.burst = 32,
@@ -565,6 +620,8 @@ rig_up(const struct rig_opts *o)
 		.users = RIG_USERS,
 		/* Generous: the worker, or the test thread playing it, shares CPUs. */
 		.call_timeout_ms = DRAIN_LIMIT_S * 1000,
+		.workers = two ? Q2 : 1,
+		.more = { r->more },
 	};
 	r->w = lc_wire_create(&p);
 	assert_non_null(r->w);
@@ -579,10 +636,14 @@ static void
 rig_free(struct rig *r)
 {
 	lc_wire_free(r->w);
-	for (int d = 0; d < LC_FLOW_DIRS; d++)
+	for (int d = 0; d < LC_FLOW_DIRS; d++) {
 		lc_shaper_free(r->sh[d]);
+		lc_shaper_free(r->more.shaper[d]);
+	}
 	lc_flow_table_free(r->flows);
 	lc_assign_free(r->assign);
+	lc_flow_table_free(r->more.flows);
+	lc_assign_free(r->more.assign);
 	rig_now = NULL;
 }
 
@@ -604,7 +665,7 @@ rig_launch(struct rig *r)
 	unsigned int lcore = rte_get_next_lcore(-1, 1, 0);
 
 	assert_true(lcore < RTE_MAX_LCORE);
-	assert_int_equal(rte_eal_remote_launch(lc_wire_worker_main, r->w, lcore), 0);
+	assert_int_equal(rte_eal_remote_launch(lc_wire_worker_main, lc_wire_worker(r->w, 0), lcore), 0);
 	rig_launched = true;
 }
 
@@ -639,6 +700,12 @@ rig_cleanup(void **state)
 			rte_pktmbuf_free(m);
 		while (rte_ring_dequeue(sides[s].tx, (void **)&m) == 0)
 			rte_pktmbuf_free(m);
+		for (int q = 0; q < Q2; q++) {
+			while (rte_ring_dequeue(sides2[s].rx[q], (void **)&m) == 0)
+				rte_pktmbuf_free(m);
+			while (rte_ring_dequeue(sides2[s].tx[q], (void **)&m) == 0)
+				rte_pktmbuf_free(m);
+		}
 	}
 	return 0;
 }
@@ -1670,6 +1737,296 @@ test_full_plans(void **state)
 	rig_down(r);
 }
 
+/*
+ * ---- Two workers -------------------------------------------------------
+ *
+ * The wire over sides2, whose ports have two queues: worker i receives
+ * and transmits on queue i. The test thread plays both workers
+ * (lc_wire_poll() runs an iteration of each), and control calls run on the
+ * other lcore (ctl_run()). Users' frames are shaped by their user's worker
+ * (id mod 2, or their plan's), whichever worker received them.
+ */
+
+/* Put frames on RX queue q of the two-queue port each one arrives on. */
+static void
+fr_inject_q(const struct fr *d, uint32_t n, unsigned int q)
+{
+	uint8_t buf[LC_FRAME_MAX_LEN];
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+		uint16_t len = fr_build(&d[i], buf);
+
+		assert_non_null(m);
+		memcpy(rte_pktmbuf_append(m, len), buf, len);
+		assert_int_equal(rte_ring_enqueue(sides2[d[i].down ? LC_SIDE_SERVER :
+						  LC_SIDE_CLIENT].rx[q], m), 0);
+	}
+}
+
+/* What TX queue q of a two-queue port sent, which must be d[0..n-1] in order. */
+static uint32_t
+fr_take_q(int side, unsigned int q, const struct fr *d, uint32_t n)
+{
+	struct rte_mbuf *m;
+	uint32_t got = 0;
+
+	while (got < n && rte_ring_dequeue(sides2[side].tx[q], (void **)&m) == 0) {
+		bool same = fr_same(m, &d[got]);
+
+		rte_pktmbuf_free(m);
+		if (!same)
+			fail_msg("frame %u out of %s queue %u: not seq %u as sent", got,
+				 lc_side_name((enum lc_side)side), q, d[got].seq);
+		got++;
+	}
+	return got;
+}
+
+/* Poll both workers until queue q of a port has sent d[got..n-1]. */
+static uint32_t
+poll_take_q(struct rig *r, int side, unsigned int q, const struct fr *d, uint32_t n)
+{
+	uint64_t end = deadline_s(DRAIN_LIMIT_S);
+	uint32_t got = 0;
+
+	while (got < n && before(end)) {
+		lc_wire_poll(r->w);
+		got += fr_take_q(side, q, d + got, n - got);
+	}
+	return got;
+}
+
+static void
+rig2_down(struct rig *r)
+{
+	for (int s = 0; s < LC_SIDE_MAX; s++) {
+		for (int q = 0; q < Q2; q++) {
+			assert_int_equal(rte_ring_count(sides2[s].rx[q]), 0);
+			assert_int_equal(rte_ring_count(sides2[s].tx[q]), 0);
+		}
+	}
+	rig_free(r);
+	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
+}
+
+static int
+ctl_user_set_fn(struct lc_wire *w, void *arg)
+{
+	const struct lc_wire_limits *l = arg;
+
+	return lc_wire_user_set(w, 1, l);
+}
+
+static int
+ctl_plan1_fn(struct lc_wire *w, void *arg)
+{
+	const uint64_t totals[LC_FLOW_DIRS] = { 500 * MBIT, 500 * MBIT };
+
+	(void)arg;
+	return lc_wire_plan_set(w, 1, totals, 1);
+}
+
+/* Walk the flows of every worker: how many, through the merged cursor. */
+static int
+ctl_flow_walk_fn(struct lc_wire *w, void *arg)
+{
+	struct lc_wire_flow_info out[4];
+	uint32_t cursor = LC_FLOW_CURSOR_START, *count = arg;
+	uint64_t now;
+
+	*count = 0;
+	while (cursor != LC_FLOW_CURSOR_END) {
+		int n = lc_wire_flows(w, &cursor, out, RTE_DIM(out), &now);
+
+		if (n < 0)
+			return n;
+		*count += (uint32_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Every command reaches both workers, and frames go where their user is
+ * shaped: user 1 (worker 1) and user 2 (worker 0), each with flows that the
+ * other worker receives; a plan moves a user's frames to the plan's worker;
+ * TAP, the states and the counters hold on both.
+ */
+static void
+test_two_workers_commands(void **state)
+{
+	struct rig_opts o = { .mode = LC_WIRE_INLINE, .engine = LC_SHAPER_SCHED,
+			      .workers = Q2 };
+	const struct lc_wire_limits in_plan1 = { .rate = { 100 * MBIT, 100 * MBIT },
+						 .plan = 1 };
+	struct lc_wire_port_stats ps0, ps1, cs;
+	struct lc_wire_switch was = { .old_mode = LC_WIRE_TAP };
+	struct lc_flow_counters fc;
+	struct fr a[10], b[10], ad[10], t[4], p[5], x[5];
+	struct rig *r;
+	uint32_t flows = 0;
+
+	(void)state;
+	r = rig_up(&o);
+	assert_int_equal(lc_wire_workers(r->w), Q2);
+	add_user_ip(r, 1, 100 * MBIT, 0, 1);
+	add_user_ip(r, 2, 100 * MBIT, 0, 2);
+	assert_true(r->users1[1].live && r->users1[2].live);
+
+	/* Flow 1 (user 1) reaches worker 0, flow 2 (user 2) worker 1. */
+	fr_series(a, 10, FR_UDP, false, 1, 0, FRAME_LEN);
+	fr_series(ad, 10, FR_UDP, true, 1, 100, FRAME_LEN);
+	fr_series(b, 10, FR_UDP, false, 2, 200, FRAME_LEN);
+	fr_inject_q(a, 10, 0);
+	fr_inject_q(ad, 10, 0);
+	fr_inject_q(b, 10, 1);
+	assert_int_equal(poll_take_q(r, LC_SIDE_SERVER, 1, a, 10), 10);
+	assert_int_equal(poll_take_q(r, LC_SIDE_CLIENT, 1, ad, 10), 10);
+	assert_int_equal(poll_take_q(r, LC_SIDE_SERVER, 0, b, 10), 10);
+	/* Counted where classified, shaped where the user lives. */
+	assert_int_equal(r->users[1].packets[LC_FLOW_DIR_UP], 10);
+	assert_int_equal(r->users1[1].packets[LC_FLOW_DIR_UP], 0);
+	assert_int_equal(r->users1[2].packets[LC_FLOW_DIR_UP], 10);
+	assert_int_equal(lc_shaper_queued(r->more.shaper[LC_FLOW_DIR_UP]), 0);
+	lc_wire_get_port_stats_of(r->w, 0, LC_SIDE_CLIENT, &ps0);
+	lc_wire_get_port_stats_of(r->w, 1, LC_SIDE_CLIENT, &ps1);
+	assert_int_equal(ps0.rx_packets, 10);
+	assert_int_equal(ps1.rx_packets, 10);
+	lc_wire_get_port_stats(r->w, LC_SIDE_SERVER, &cs);
+	assert_int_equal(cs.tx_packets, 20);
+	assert_int_equal(cs.drops[LC_DROP_HANDOFF_FULL], 0);
+	lc_wire_get_port_stats(r->w, LC_SIDE_CLIENT, &cs);
+	/* Flow 1 up (worker 0 to 1), flow 2 up (1 to 0). */
+	assert_int_equal(cs.handed_off, 20);
+
+	/* The flows of both workers' tables, counted and listed. */
+	assert_int_equal(ctl_run(r->w, ctl_flow_counters_fn, &fc), 0);
+	assert_int_equal(fc.active, 2);
+	assert_int_equal(ctl_run(r->w, ctl_flow_walk_fn, &flows), 0);
+	assert_int_equal(flows, 2);
+
+	/* TAP on both workers, exact: the frames before it on each. */
+	assert_int_equal(ctl_run(r->w, ctl_mode_fn, &was), 0);
+	assert_int_equal(was.old_mode, LC_WIRE_INLINE);
+	assert_int_equal(was.rx_packets[LC_SIDE_CLIENT], 20);
+	assert_int_equal(was.rx_packets[LC_SIDE_SERVER], 10);
+	fr_series(t, 2, FR_UDP, false, 1, 300, FRAME_LEN);
+	fr_series(t + 2, 2, FR_UDP, false, 2, 302, FRAME_LEN);
+	fr_inject_q(t, 2, 0);
+	fr_inject_q(t + 2, 2, 1);
+	for (int i = 0; i < 4; i++)
+		lc_wire_poll(r->w);
+	lc_wire_get_port_stats(r->w, LC_SIDE_CLIENT, &cs);
+	assert_int_equal(cs.tap_packets, 4);
+	was.old_mode = LC_WIRE_INLINE;
+	assert_int_equal(ctl_run(r->w, ctl_mode_fn, &was), 0);
+	assert_int_equal(was.old_mode, LC_WIRE_TAP);
+
+	/* Plan 1 lives on worker 0: user 1's frames move there. */
+	assert_int_equal(ctl_run(r->w, ctl_plan1_fn, NULL), 0);
+	assert_int_equal(ctl_run(r->w, ctl_user_set_fn, (void *)&in_plan1), 0);
+	fr_series(p, 5, FR_UDP, false, 1, 400, FRAME_LEN);
+	fr_inject_q(p, 5, 1);
+	assert_int_equal(poll_take_q(r, LC_SIDE_SERVER, 0, p, 5), 5);
+
+	/* Absent: no user on either worker; frames stay on their worker. */
+	assert_int_equal(set_state(r, LC_STATE_ABSENT), LC_STATE_PRESENT);
+	assert_false(r->users[1].live || r->users1[1].live);
+	fr_series(x, 5, FR_UDP, false, 1, 500, FRAME_LEN);
+	fr_inject_q(x, 5, 1);
+	assert_int_equal(poll_take_q(r, LC_SIDE_SERVER, 1, x, 5), 5);
+	assert_int_equal(r->users1[0].packets[LC_FLOW_DIR_UP], 5);
+	rig2_down(r);
+}
+
+/*
+ * A user whose flows are received by both workers is held to its rate in
+ * total: offered twice its rate, half on each worker, it gets its rate
+ * within 2 % over a second, and every frame of it leaves from its worker.
+ *
+ * The test thread plays both workers. Descheduled for longer than the
+ * user's burst lasts (20 ms), it loses the credit the bucket could not
+ * hold; that time is taken off the window (and printed), and a window that
+ * lost more than a tenth is a machine too busy to measure on: skipped.
+ */
+static void
+test_two_workers_user_limit(void **state)
+{
+	struct rig_opts o = { .mode = LC_WIRE_INLINE, .engine = LC_SHAPER_SCHED,
+			      .workers = Q2 };
+	const uint64_t rate = 8 * MBIT;              /* 1,000 frames a second */
+	const double fps = (double)rate / 8 / FRAME_LEN;
+	struct lc_wire_assignment e = { .op = LC_WIRE_ASSIGN_IP, .user = 1 };
+	struct ctl_batch bt = { .list = &e, .n = 1 };
+	uint64_t hz = rte_get_timer_hz(), start, t0 = 0, t1, prev, lost = 0;
+	uint64_t sent[Q2] = { 0, 0 }, bytes = 0, other_q = 0;
+	const uint64_t slack = hz / 50;              /* the burst: 20 frames */
+	uint32_t seq = 0;
+	struct rig *r;
+
+	(void)state;
+	r = rig_up(&o);
+	add_user_ip(r, 1, rate, 20 * FRAME_LEN, 1);
+	client_addr(2, e.addr);
+	assert_int_equal(ctl_run(r->w, ctl_assign_fn, &bt), 0);
+	assert_int_equal(e.err, 0);
+
+	/* 0.3 s to fill the user's queues, then 1 s measured. */
+	start = prev = rte_get_timer_cycles();
+	t1 = start + hz * 13 / 10;
+	for (uint64_t now = start; now < t1; now = rte_get_timer_cycles()) {
+		double due = (double)(now - start) / (double)hz * fps;
+		struct rte_mbuf *m;
+
+		if (t0 != 0 && now - prev > slack)
+			lost += now - prev - slack;
+		prev = now;
+		/* Each worker receives one of the flows at the user's rate. */
+		for (unsigned int q = 0; q < Q2; q++) {
+			while ((double)sent[q] < due) {
+				struct fr f = { .kind = FR_UDP, .flow = 1 + q,
+						.seq = seq++, .len = FRAME_LEN };
+
+				fr_inject_q(&f, 1, q);
+				sent[q]++;
+			}
+		}
+		lc_wire_poll(r->w);
+		if (t0 == 0 && now >= start + hz * 3 / 10)
+			t0 = now;
+		while (rte_ring_dequeue(sides2[LC_SIDE_SERVER].tx[1], (void **)&m) == 0) {
+			if (t0 != 0)
+				bytes += m->pkt_len;
+			rte_pktmbuf_free(m);
+		}
+		while (rte_ring_dequeue(sides2[LC_SIDE_SERVER].tx[0], (void **)&m) == 0) {
+			other_q++;
+			rte_pktmbuf_free(m);
+		}
+	}
+	double secs = (double)(t1 - t0) / (double)hz;
+	double lost_s = (double)lost / (double)hz;
+	double got = (double)bytes * 8 / (secs - lost_s);
+
+	print_message("user on two workers: %.3f mbit/s of %.3f (offered %.3f; "
+		      "%.1f ms of %.0f lost to the scheduler, deducted)\n", got / 1e6,
+		      (double)rate / 1e6, 2 * (double)rate / 1e6, lost_s * 1e3,
+		      secs * 1e3);
+	assert_int_equal(other_q, 0);
+	/* Both workers classified the user's frames; worker 1 dropped the rest. */
+	assert_true(r->users[1].packets[LC_FLOW_DIR_UP] > 0);
+	assert_true(r->users1[1].packets[LC_FLOW_DIR_UP] > 0);
+	assert_int_equal(r->users[1].drops[LC_FLOW_DIR_UP], 0);
+	if (lost_s > secs / 10) {
+		print_message("skipped: the test thread lost %.0f ms of %.0f\n",
+			      lost_s * 1e3, secs * 1e3);
+		rig2_down(r);
+		skip();
+	}
+	assert_true(got > 0.98 * (double)rate && got < 1.02 * (double)rate);
+	rig2_down(r);
+}
+
 /* The tests of a full wire clean up after themselves even when they fail. */
 #define full_test(t) cmocka_unit_test_teardown(t, rig_cleanup)
 
@@ -1696,6 +2053,8 @@ main(void)
 		full_test(test_full_users_and_assignments),
 		full_test(test_full_stop_flushes_queues),
 		full_test(test_full_plans),
+		full_test(test_two_workers_commands),
+		full_test(test_two_workers_user_limit),
 	};
 
 	return cmocka_run_group_tests_name("wire", tests, setup, teardown);
