@@ -352,17 +352,18 @@ lc_wire_assign_counters(struct lc_wire *w, struct lc_assign_counters *out)
 		return rc;
 	*out = cmd[0].resp.assign_counters;
 	/*
-	 * Flows bound add up; every worker keeps the same assignments, so
-	 * what counts them (pending, IP-wide, refused, expired, sweeps) is the
-	 * largest worker's.
+	 * Flows bound add up. Every worker keeps the same assignments: an
+	 * endpoint's flow comes to one worker, and the others keep it pending
+	 * until it expires, so what is pending (or expired) everywhere is the
+	 * smallest worker's count; IP-wide rules and refusals the largest's.
 	 */
 	for (unsigned int i = 1; i < w->n; i++) {
 		const struct lc_assign_counters *c = &cmd[i].resp.assign_counters;
 
 		out->bound_on_create += c->bound_on_create;
 		out->bound_by_ip += c->bound_by_ip;
-		out->pending = RTE_MAX(out->pending, c->pending);
-		out->pending_expired = RTE_MAX(out->pending_expired, c->pending_expired);
+		out->pending = RTE_MIN(out->pending, c->pending);
+		out->pending_expired = RTE_MIN(out->pending_expired, c->pending_expired);
 		out->pending_full = RTE_MAX(out->pending_full, c->pending_full);
 		out->ip_rules = RTE_MAX(out->ip_rules, c->ip_rules);
 		out->sweeps = RTE_MIN(out->sweeps, c->sweeps);

@@ -1862,7 +1862,7 @@ test_two_workers_commands(void **state)
 	struct lc_wire_port_stats ps0, ps1, cs;
 	struct lc_wire_switch was = { .old_mode = LC_WIRE_TAP };
 	struct lc_flow_counters fc;
-	struct fr a[10], b[10], ad[10], t[4], p[5], x[5];
+	struct fr a[10], b[10], ad[10], c3[4], t[4], p[5], x[5];
 	struct rig *r;
 	uint32_t flows = 0;
 
@@ -1899,16 +1899,44 @@ test_two_workers_commands(void **state)
 	/* Flow 1 up (worker 0 to 1), flow 2 up (1 to 0). */
 	assert_int_equal(cs.handed_off, 20);
 
+	/*
+	 * An endpoint assigned before its flow exists waits on both workers;
+	 * the flow comes to worker 0, which binds it, and its frames go to
+	 * worker 1, user 3's.
+	 */
+	struct lc_wire_assignment ep[2] = {
+		{ .op = LC_WIRE_USER_ADD, .user = 3,
+		  .limits = { .rate = { 100 * MBIT, 100 * MBIT } } },
+		{ .op = LC_WIRE_ASSIGN_ENDPOINT, .user = 3, .port = client_port(3) },
+	};
+	struct ctl_batch eb = { .list = ep, .n = 2 };
+	struct lc_assign_counters ac;
+
+	client_addr(3, ep[1].addr);
+	assert_int_equal(ctl_run(r->w, ctl_assign_fn, &eb), 0);
+	assert_int_equal(ep[1].err, 0);
+	assert_int_equal(ep[1].result, LC_ASSIGN_PENDING);
+	assert_int_equal(ctl_run(r->w, ctl_counters_fn, &ac), 0);
+	assert_int_equal(ac.pending, 1);
+	fr_series(c3, 4, FR_UDP, false, 3, 250, FRAME_LEN);
+	fr_inject_q(c3, 4, 0);
+	assert_int_equal(poll_take_q(r, LC_SIDE_SERVER, 1, c3, 4), 4);
+	assert_int_equal(r->users[3].packets[LC_FLOW_DIR_UP], 4);
+	assert_int_equal(ctl_run(r->w, ctl_counters_fn, &ac), 0);
+	assert_int_equal(ac.bound_on_create, 1);
+	/* It stays for the endpoint's next flows, on both, until pending_ttl. */
+	assert_int_equal(ac.pending, 1);
+
 	/* The flows of both workers' tables, counted and listed. */
 	assert_int_equal(ctl_run(r->w, ctl_flow_counters_fn, &fc), 0);
-	assert_int_equal(fc.active, 2);
+	assert_int_equal(fc.active, 3);
 	assert_int_equal(ctl_run(r->w, ctl_flow_walk_fn, &flows), 0);
-	assert_int_equal(flows, 2);
+	assert_int_equal(flows, 3);
 
 	/* TAP on both workers, exact: the frames before it on each. */
 	assert_int_equal(ctl_run(r->w, ctl_mode_fn, &was), 0);
 	assert_int_equal(was.old_mode, LC_WIRE_INLINE);
-	assert_int_equal(was.rx_packets[LC_SIDE_CLIENT], 20);
+	assert_int_equal(was.rx_packets[LC_SIDE_CLIENT], 24);
 	assert_int_equal(was.rx_packets[LC_SIDE_SERVER], 10);
 	fr_series(t, 2, FR_UDP, false, 1, 300, FRAME_LEN);
 	fr_series(t + 2, 2, FR_UDP, false, 2, 302, FRAME_LEN);
