@@ -221,6 +221,58 @@ write_ports(struct daemon *d, struct metrics_text *t)
 	}
 }
 
+/* Each worker's own share ([wire] workers): to see one that does more. */
+static void
+write_workers(struct daemon *d, struct metrics_text *t)
+{
+	static const struct {
+		const char *name, *help;
+	} fam[] = {
+		{ "linecap_workers_received_packets_total",
+		  "Frames the worker received, both ports." },
+		{ "linecap_workers_handed_off_total",
+		  "Frames the worker handed to the worker of their user." },
+		{ "linecap_workers_packets_total",
+		  "Frames the worker handled in iterations that moved frames." },
+		{ "linecap_workers_busy_seconds_total",
+		  "Seconds of the worker's iterations that moved frames." },
+	};
+	unsigned int n = lc_wire_workers(d->wire);
+	double hz = (double)rte_get_tsc_hz();
+
+	for (unsigned int f = 0; f < RTE_DIM(fam); f++) {
+		family(t, fam[f].name, "counter", fam[f].help);
+		for (unsigned int i = 0; i < n; i++) {
+			struct lc_wire_port_stats ps[LC_SIDE_MAX];
+			struct lc_wire_loop_stats l;
+			char idx[12];
+			struct metrics_label lb = { "worker", idx };
+
+			snprintf(idx, sizeof(idx), "%u", i);
+			for (int s = 0; s < LC_SIDE_MAX; s++)
+				lc_wire_get_port_stats_of(d->wire, i, s, &ps[s]);
+			lc_wire_get_loop_stats_of(d->wire, i, &l);
+			switch (f) {
+			case 0:
+				metrics_text_u64(t, fam[f].name, &lb, 1,
+						 ps[0].rx_packets + ps[1].rx_packets);
+				break;
+			case 1:
+				metrics_text_u64(t, fam[f].name, &lb, 1,
+						 ps[0].handed_off + ps[1].handed_off);
+				break;
+			case 2:
+				metrics_text_u64(t, fam[f].name, &lb, 1, l.packets);
+				break;
+			default:
+				metrics_text_double(t, fam[f].name, &lb, 1,
+						    (double)l.busy_cycles / hz);
+				break;
+			}
+		}
+	}
+}
+
 static void
 write_worker(struct daemon *d, struct metrics_text *t)
 {
@@ -253,12 +305,14 @@ write_worker(struct daemon *d, struct metrics_text *t)
 			    l.packets ? (double)l.busy_cycles / (double)l.packets : 0.0);
 	family(t, "linecap_worker_busy_ratio", "gauge",
 	       "Share of the time since the start the worker spent in iterations "
-	       "that moved frames; rate(linecap_worker_busy_seconds_total) is the "
-	       "share now.");
+	       "that moved frames (the workers' average); "
+	       "rate(linecap_worker_busy_seconds_total) is the share now.");
 	metrics_text_double(t, "linecap_worker_busy_ratio", NULL, 0,
-			    up > 0 ? RTE_MIN(1.0, (double)l.busy_cycles / hz / up) : 0.0);
+			    up > 0 ? RTE_MIN(1.0, (double)l.busy_cycles / hz / up /
+					     lc_wire_workers(d->wire)) : 0.0);
 	single(t, "linecap_worker_tsc_hz", "gauge", "The TSC's frequency.",
 	       rte_get_tsc_hz());
+	write_workers(d, t);
 }
 
 static void
