@@ -38,6 +38,8 @@ batch() {
     jq --argjson e "$e" '.errors += [$e]' "$RES" > "$RES.n" && mv "$RES.n" "$RES"
 }
 # bench_conf FILE EAL_ARGS [ini lines...]: a config; later lines override.
+# Its cores are BENCH_CORES, the EAL's -l or --lcores (default -l 0,1: the
+# control thread on CPU 0, one worker on CPU 1).
 bench_conf() {
     local f=$1 eal=$2 a
     shift 2
@@ -45,7 +47,7 @@ bench_conf() {
     # rte_cfgfile reads lines of at most 255 characters.
     for a in $eal; do args+=("args = $a"); done
     lc_write_conf "$f" "[eal]" \
-        "args = --no-pci -l 0,1 --file-prefix=$PREFIX-lc --log-level=warning" \
+        "args = --no-pci ${BENCH_CORES:--l 0,1} --file-prefix=$PREFIX-lc --log-level=warning" \
         "${args[@]}" "$@" "[mgmt]" "socket = $LC_SOCK"
 }
 # bench_start CONF [USERS_FILE]: start linecapd with no user, or with the

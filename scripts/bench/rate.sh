@@ -16,14 +16,23 @@ gen_traffic() {
 
 # testpmd_mpps T: io forwarding on one core; sets TP_MPPS, both ports together.
 testpmd_mpps() {
-    local t=$1 fifo=$W/tp.fifo log=$W/testpmd.log pid
+    testpmd_run "-l 0,1" 1 "--vdev=net_pcap0,rx_pcap=$W/c-$1.pcap,infinite_rx=1
+        --vdev=net_pcap1,rx_pcap=$W/s-$1.pcap,infinite_rx=1"
+}
+
+# testpmd_run CORES N VDEVS: io forwarding on N forwarding cores, with N RX
+# and N TX queues a port, the EAL's core options CORES (-l or --lcores: the
+# main lcore and N more) and the vdev options VDEVS (words); sets TP_MPPS,
+# both ports together.
+testpmd_run() {
+    local fifo=$W/tp.fifo log=$W/testpmd.log pid
     rm -f "$fifo"
     mkfifo "$fifo"
-    dpdk-testpmd -l 0,1 --no-huge -m 2048 --no-pci --file-prefix="$PREFIX-tp" \
-        --log-level=warning \
-        --vdev=net_pcap0,rx_pcap=$W/c-$t.pcap,infinite_rx=1 \
-        --vdev=net_pcap1,rx_pcap=$W/s-$t.pcap,infinite_rx=1 -- \
-        -i --forward-mode=io --nb-cores=1 --total-num-mbufs=$((2 * FLOWS + 65536)) \
+    # shellcheck disable=SC2086 # CORES and VDEVS are lists of words
+    dpdk-testpmd $1 --no-huge -m 2048 --no-pci --file-prefix="$PREFIX-tp" \
+        --log-level=warning $3 -- \
+        -i --forward-mode=io --nb-cores="$2" --rxq="$2" --txq="$2" \
+        --total-num-mbufs=$((2 * FLOWS + 65536)) \
         --auto-start < "$fifo" > "$log" 2>&1 &
     pid=$!
     BG+=("$pid")
