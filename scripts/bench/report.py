@@ -102,6 +102,9 @@ def table(r, dat):
             for key, _ in CONFS:
                 if all(key in rate[t] for t in tr):
                     f.write(f'"{short[key]}" ' + " ".join(f"{rate[t][key]['mpps']:.4f}" for t in tr) + "\n")
+    sc = r.get("scaling")
+    if sc and sc.get("rows"):
+        scaling(sc, p)
     acc = r.get("accuracy")
     if acc:
         p()
@@ -256,6 +259,49 @@ def table(r, dat):
         p("Run time: " + ", ".join(f"{k} {v} s" + (" (contended)" if con.get(k) else "") for k, v in sec.items()))
 
     return out
+
+
+def scaling(sc, p):
+    """The scaling section's table, line by line to p."""
+    rows = sc["rows"]
+    sp = sc.get("params", {})
+    ns = sorted({int(n) for row in rows.values() for n in row} | {int(n) for n in sc.get("skipped", {})})
+    p()
+    p(f"Scaling: received Mpps of {sp.get('traffic', '64')}-byte traffic (both ports summed), {sp.get('flows')} flows "
+      f"of {sp.get('users')} users, on 1 to {max(ns)} forwarding cores (testpmd) or workers (linecapd);")
+    p("the same captures on every run (N > 1: N RX queues a port, the captures split by client address); "
+      f"median of {sp.get('windows', 1)} windows of {sp.get('window_s')} s")
+    p("x 1: against the same row with 1 core; x testpmd: linecapd against testpmd io with as many cores")
+    hdr = f"{'configuration':40s}"
+    for n in ns:
+        hdr += f" {'%d core%s Mpps' % (n, 's' if n > 1 else ''):>13s}"
+        hdr += f" {'x 1':>5s}" if n > 1 else ""
+        hdr += f" {'x testpmd':>9s}"
+    p(hdr)
+    p("-" * len(hdr))
+    names = [("testpmd", "testpmd io"), ("wire", "linecapd: wire only (state absent)"),
+             ("shaping", "linecapd: shaping, not limiting (sched)")]
+    for key, name in names:
+        row = rows.get(key, {})
+        line = f"{name:40s}"
+        for n in ns:
+            c = row.get(str(n))
+            x1 = f"{c['x_1']:5.2f}" if c and c.get("x_1") is not None else f"{'-':>5s}"
+            xt = (f"{c['x_testpmd']:9.2f}" if c and key != "testpmd" and c.get("x_testpmd") is not None
+                  else f"{'-' if key != 'testpmd' else '':>9s}")
+            line += f" {c['mpps']:13.3f}" if c and c.get("mpps") is not None else f" {'-':>13s}"
+            line += f" {x1}" if n > 1 else ""
+            line += f" {xt}"
+        p(line)
+    for n, why in sorted(sc.get("skipped", {}).items()):
+        p(f"  linecapd with {n} workers: not measured ({why})")
+    lc = sp.get("lcores", {})
+    cpu = sc.get("cpu", {})
+    p("  lcores: " + "; ".join(f"{n}: {v}" for n, v in sorted(lc.items())) +
+      f" ({sp.get('cpus')} CPUs; the main lcore on CPU 0)")
+    if cpu:
+        p(f"  load average {cpu.get('loadavg_start')} at the start, {cpu.get('loadavg_end')} at the end; "
+          f"{100 * cpu.get('steal_share', 0):.1f} % of CPU time stolen by the host")
 
 
 def chart(png, dat):
