@@ -271,7 +271,9 @@ def scaling(sc, p):
       f"of {sp.get('users')} users, on 1 to {max(ns)} forwarding cores (testpmd) or workers (linecapd);")
     p("the same captures on every run (N > 1: N RX queues a port, the captures split by client address); "
       f"median of {sp.get('windows', 1)} windows of {sp.get('window_s')} s")
-    p("x 1: against the same row with 1 core; x testpmd: linecapd against testpmd io with as many cores")
+    p("x 1: against the same row with 1 core; x testpmd: linecapd against testpmd io with as many cores;")
+    p("below it, for linecapd: the workers' busy TSC cycles per received frame, the share of frames handed to")
+    p("another worker, each worker's share of the frames received, and frames lost to full handoff rings")
     hdr = f"{'configuration':40s}"
     for n in ns:
         hdr += f" {'%d core%s Mpps' % (n, 's' if n > 1 else ''):>13s}"
@@ -293,6 +295,23 @@ def scaling(sc, p):
             line += f" {x1}" if n > 1 else ""
             line += f" {xt}"
         p(line)
+    for key, name in names[1:]:
+        row = rows.get(key, {})
+        parts = []
+        for n in ns:
+            c = row.get(str(n))
+            if not c:
+                continue
+            t = f"{n}: {c['cycles_per_frame']:.0f} cyc/fr" if c.get("cycles_per_frame") else f"{n}:"
+            if n > 1:
+                t += f", {100 * c.get('handed_off_share', 0):.0f} % handed over"
+                if c.get("worker_rx_share"):
+                    t += " (received " + "/".join(f"{100 * x:.0f}" for x in c["worker_rx_share"]) + " %)"
+                if c.get("handoff_full"):
+                    t += f", {100 * c.get('handoff_full_share', 0):.2f} % lost to full handoff rings"
+            parts.append(t)
+        if parts:
+            p(f"  {name.replace('linecapd: ', '')}: " + "; ".join(parts))
     for n, why in sorted(sc.get("skipped", {}).items()):
         p(f"  linecapd with {n} workers: not measured ({why})")
     lc = sp.get("lcores", {})

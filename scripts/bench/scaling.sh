@@ -29,7 +29,10 @@
 #   empty.
 #
 # results.json: .scaling.rows.{testpmd,wire,shaping}["N"], each with mpps,
-# x_1 (against the row's N = 1) and x_testpmd (against testpmd at N);
+# x_1 (against the row's N = 1) and x_testpmd (against testpmd at N), and
+# for linecapd the workers' busy cycles per received frame, the shares of
+# frames handed to another worker and lost to a full handoff ring, and each
+# worker's share of the frames;
 # .scaling.split["N"]: the client frames of each queue; .scaling.cpu: the
 # load average and the share of CPU time the hypervisor took (steal) over
 # the section.
@@ -67,7 +70,9 @@ scale_cpu() {
 }
 
 # scale_sample: one stats reply with the wall time of the read. The workers'
-# busy cycles: .worker's, or the sum of .workers[] when there is no .worker.
+# busy cycles: .worker's (the sum over the workers), or the sum of .workers[]
+# when there is no .worker; from .workers[], the frames each received and
+# those handed to another worker.
 scale_sample() {
     local t1 s t2
     t1=$(now)
@@ -78,7 +83,10 @@ scale_sample() {
         busy: (.worker.busy_cycles // ([.workers[]?.busy_cycles // empty] | add)),
         dropped: ([.ports.client.drops, .ports.server.drops | (.shaper // 0) + (.police // 0)] | add),
         txfull: ([.ports.client.drops, .ports.server.drops | .tx_full // 0] | add),
-        nombuf: ([.ports.client.drops, .ports.server.drops | .rx_nombuf // 0] | add)}' <<<"$s"
+        nombuf: ([.ports.client.drops, .ports.server.drops | .rx_nombuf // 0] | add),
+        handed: ([.workers[]?.handed_off // 0] | add // 0),
+        hfull: ([.workers[]?.handoff_full // 0] | add // 0),
+        wrx: [.workers[]?.rx_packets]}' <<<"$s"
 }
 
 # scale_measure: NWIN windows after the warm-up, as the rate section's
@@ -95,7 +103,14 @@ scale_measure() {
              cycles_per_frame: (if $n > 0 and $a.busy != null and $b.busy != null
                                 then ($b.busy - $a.busy) / $n else null end),
              dropped_share: (if $n > 0 then ($b.dropped - $a.dropped) / $n else 0 end),
-             tx_full: ($b.txfull - $a.txfull), rx_nombuf: ($b.nombuf - $a.nombuf), window_s: $dt}')")
+             tx_full: ($b.txfull - $a.txfull), rx_nombuf: ($b.nombuf - $a.nombuf),
+             handed_off_share: (if $n > 0 then ($b.handed - $a.handed) / $n else 0 end),
+             handoff_full: ($b.hfull - $a.hfull),
+             handoff_full_share: (if $n > 0 then ($b.hfull - $a.hfull) / $n else 0 end),
+             worker_rx_share: (if $n > 0 and ($b.wrx | length) == ($a.wrx | length)
+                               then [range($b.wrx | length) as $i | ($b.wrx[$i] - $a.wrx[$i]) / $n]
+                               else null end),
+             window_s: $dt}')")
         a=$b
     done
     printf '%s\n' "${w[@]}" | jq -sc 'sort_by(.mpps) as $s | $s[($s | length) / 2 | floor] +
