@@ -12,7 +12,7 @@
 #                bench/bench-mpps-quick.png (the full run's files stay)
 #   --only LIST  comma-separated sections: rate,peak,accuracy,control,memory,
 #                latency,metrics,scaling (default: all but scaling, which
-#                takes about 2 min, 35 s with --quick, and only runs when
+#                takes about 90 s, 30 s with --quick, and only runs when
 #                asked for: --only scaling)
 #   --traffic T  packet rate of 64 or imix only (default: both; --quick: 64)
 #                A run with --only or --traffic writes bench/results-partial.json
