@@ -303,8 +303,14 @@ hand_off(struct wire_worker *w, enum lc_side side, struct rte_mbuf **pkts,
 
 /*
  * The frames other workers handed to this one: shaped here as if received
- * here, a burst from each ring.
+ * here. A worker with more to do than its core allows takes what was
+ * handed to it first, up to HANDOFF_ROUNDS bursts from each ring a loop
+ * (its own RX queues, which it polls one burst a loop, fill instead: the
+ * device drops there, and counts it), so that a frame another worker has
+ * already classified is seldom lost to a full ring.
  */
+#define HANDOFF_ROUNDS 4
+
 static unsigned int
 take_handoffs(struct wire_worker *w, uint64_t now)
 {
@@ -314,26 +320,28 @@ take_handoffs(struct wire_worker *w, uint64_t now)
 	unsigned int total = 0;
 
 	for (unsigned int j = 0; j < w->n; j++) {
-		uint16_t k[LC_SIDE_MAX] = { 0, 0 };
-		unsigned int got;
+		unsigned int got = w->p.burst;
 
-		if (w->in[j] == NULL)
-			continue;
-		got = rte_ring_sc_dequeue_burst_elem(w->in[j], h, sizeof(h[0]),
-						     w->p.burst, NULL);
-		for (unsigned int i = 0; i < got; i++) {
-			int s = h[i].fq_side & HANDOFF_SIDE_BIT ? LC_SIDE_SERVER :
-								 LC_SIDE_CLIENT;
+		for (unsigned int round = 0; w->in[j] != NULL && got == w->p.burst &&
+		     round < HANDOFF_ROUNDS; round++) {
+			uint16_t k[LC_SIDE_MAX] = { 0, 0 };
 
-			pkts[s][k[s]] = h[i].m;
-			pipes[s][k[s]] = h[i].pipe;
-			fq[s][k[s]++] = h[i].fq_side & ~HANDOFF_SIDE_BIT;
+			got = rte_ring_sc_dequeue_burst_elem(w->in[j], h, sizeof(h[0]),
+							     w->p.burst, NULL);
+			for (unsigned int i = 0; i < got; i++) {
+				int s = h[i].fq_side & HANDOFF_SIDE_BIT ? LC_SIDE_SERVER :
+									 LC_SIDE_CLIENT;
+
+				pkts[s][k[s]] = h[i].m;
+				pipes[s][k[s]] = h[i].pipe;
+				fq[s][k[s]++] = h[i].fq_side & ~HANDOFF_SIDE_BIT;
+			}
+			for (int s = 0; s < LC_SIDE_MAX; s++)
+				if (k[s] > 0)
+					shape_burst(w, (enum lc_side)s, pkts[s], pipes[s],
+						    fq[s], k[s], now);
+			total += got;
 		}
-		for (int s = 0; s < LC_SIDE_MAX; s++)
-			if (k[s] > 0)
-				shape_burst(w, (enum lc_side)s, pkts[s], pipes[s], fq[s],
-					    k[s], now);
-		total += got;
 	}
 	return total;
 }
