@@ -220,23 +220,28 @@ call_all(struct lc_wire *w, struct wire_cmd *cmd)
 	struct wire_cmd *c[LC_WIRE_WORKERS_MAX] = { NULL };
 	int rc = 0;
 
+	/*
+	 * Every worker's command object first, so that a call either reaches
+	 * every worker or none: a ring holds as many commands as its pool.
+	 */
 	for (unsigned int i = 0; i < w->n; i++) {
-		struct wire_worker *k = w->wk[i];
 		void *obj;
 
-		if (rte_mempool_get(k->cmd_pool, &obj) != 0) {
-			rc = -ENOBUFS;
-			break;
+		if (rte_mempool_get(w->wk[i]->cmd_pool, &obj) != 0) {
+			while (i-- > 0)
+				rte_mempool_put(w->wk[i]->cmd_pool, c[i]);
+			return -ENOBUFS;
 		}
 		c[i] = obj;
+	}
+	for (unsigned int i = 0; i < w->n; i++) {
 		*c[i] = cmd[i];
 		c[i]->result = 0;
 		lc_call_init(&c[i]->call);
-		if (rte_ring_sp_enqueue(k->cmd_ring, c[i]) != 0) {
-			rte_mempool_put(k->cmd_pool, c[i]);
+		if (rte_ring_sp_enqueue(w->wk[i]->cmd_ring, c[i]) != 0) {
+			rte_mempool_put(w->wk[i]->cmd_pool, c[i]);
 			c[i] = NULL;
 			rc = -ENOBUFS;
-			break;
 		}
 	}
 	/*
