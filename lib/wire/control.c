@@ -20,6 +20,17 @@
 
 #define CMD_RING_SIZE 64
 
+/* Zeroed, cache-aligned memory of the wire; NULL with rte_errno ENOMEM. */
+static void *
+zalloc(size_t size, int socket_id)
+{
+	void *p = rte_zmalloc_socket("lc_wire", size, RTE_CACHE_LINE_SIZE, socket_id);
+
+	if (p == NULL)
+		rte_errno = ENOMEM;
+	return p;
+}
+
 static void
 worker_free(struct wire_worker *w)
 {
@@ -38,12 +49,9 @@ worker_create(const struct lc_wire_params *p, struct lc_wire *wire, uint16_t i)
 	char name[RTE_RING_NAMESIZE];
 	struct wire_worker *w;
 
-	w = rte_zmalloc_socket("lc_wire", sizeof(*w), RTE_CACHE_LINE_SIZE,
-			       p->socket_id);
-	if (w == NULL) {
-		rte_errno = ENOMEM;
+	w = zalloc(sizeof(*w), p->socket_id);
+	if (w == NULL)
 		return NULL;
-	}
 	w->p = *p;
 	if (i > 0) {
 		const struct lc_wire_part *part = &p->more[i - 1];
@@ -151,12 +159,9 @@ lc_wire_create(const struct lc_wire_params *p)
 			return NULL;
 		}
 	}
-	w = rte_zmalloc_socket("lc_wire", sizeof(*w), RTE_CACHE_LINE_SIZE,
-			       p->socket_id);
-	if (w == NULL) {
-		rte_errno = ENOMEM;
+	w = zalloc(sizeof(*w), p->socket_id);
+	if (w == NULL)
 		return NULL;
-	}
 	w->p = *p;
 	if (w->p.call_timeout_ms == 0)
 		w->p.call_timeout_ms = LC_WIRE_CALL_TIMEOUT_MS;

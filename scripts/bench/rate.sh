@@ -60,14 +60,20 @@ testpmd_run() {
         awk '{ v[NR] = $1 } END { printf "%.4f", v[int(NR / 2) + 1] }')
 }
 
-# sample: one stats reply with the wall time of the read.
-sample() {
+# stats_sample FIELDS: one stats reply with the wall time of the read, as
+# the JSON object {t, FIELDS} (FIELDS: jq object entries on the reply).
+stats_sample() {
     local t1 s t2
     t1=$(now)
     s=$(lc_ctl stats)
     t2=$(now)
-    jq -c --arg t "$(awk "BEGIN { printf \"%.6f\", ($t1 + $t2) / 2 }")" '{t: ($t | tonumber),
-        rx: (.ports.client.rx_packets + .ports.server.rx_packets),
+    jq -c --arg t "$(awk "BEGIN { printf \"%.6f\", ($t1 + $t2) / 2 }")" \
+        "{t: (\$t | tonumber), $1}" <<<"$s"
+}
+
+# sample: stats_sample of what measure() reads.
+sample() {
+    stats_sample 'rx: (.ports.client.rx_packets + .ports.server.rx_packets),
         rxb: (.ports.client.rx_bytes + .ports.server.rx_bytes),
         busy: .worker.busy_cycles, pkts: .worker.packets, hz: .worker.tsc_hz,
         shaper: (.ports.client.drops.shaper + .ports.server.drops.shaper),
@@ -75,19 +81,30 @@ sample() {
         txfull: (.ports.client.drops.tx_full + .ports.server.drops.tx_full),
         nombuf: (.ports.client.drops.rx_nombuf + .ports.server.drops.rx_nombuf),
         unassigned: (.unassigned.up.packets + .unassigned.down.packets),
-        flows: .flows.active, queued: (.shaper.up.queued + .shaper.down.queued)}' <<<"$s"
+        flows: .flows.active, queued: (.shaper.up.queued + .shaper.down.queued)'
 }
 
-# measure: NWIN consecutive steady windows after the warm-up; prints the
-# window of median Mpps as JSON, with the lowest and highest Mpps of all.
-measure() {
-    local a b w=()
+# windows SAMPLE JQ: NWIN consecutive steady windows after the warm-up,
+# each the jq program JQ of two samples ($a, $b) of the function SAMPLE;
+# prints the window of median .mpps as JSON, with the lowest and highest.
+windows() {
+    local sample_fn=$1 prog=$2 a b w=()
     sleep "$WARM"
-    a=$(sample)
+    a=$($sample_fn)
     for _ in $(seq "$NWIN"); do
         sleep "$WINDOW"
-        b=$(sample)
-        w+=("$(jq -nc --argjson a "$a" --argjson b "$b" '($b.t - $a.t) as $dt | ($b.rx - $a.rx) as $n |
+        b=$($sample_fn)
+        w+=("$(jq -nc --argjson a "$a" --argjson b "$b" "$prog")")
+        a=$b
+    done
+    printf '%s\n' "${w[@]}" | jq -sc 'sort_by(.mpps) as $s | $s[($s | length) / 2 | floor] +
+        {mpps_min: $s[0].mpps, mpps_max: $s[-1].mpps, windows: ($s | length)}'
+}
+
+# measure: the windows of sample().
+measure() {
+    # shellcheck disable=SC2016  # a jq program
+    windows sample '($b.t - $a.t) as $dt | ($b.rx - $a.rx) as $n |
             {mpps: ($n / $dt / 1e6), gbps: (($b.rxb - $a.rxb) * 8 / $dt / 1e9),
              cycles_per_frame: (if $n > 0 then ($b.busy - $a.busy) / $n else null end),
              worker_cycles_per_packet: (if $b.pkts > $a.pkts then ($b.busy - $a.busy) / ($b.pkts - $a.pkts) else null end),
@@ -95,11 +112,7 @@ measure() {
              dropped_share: (if $n > 0 then (($b.shaper - $a.shaper) + ($b.police - $a.police)) / $n else 0 end),
              unassigned_share: (if $n > 0 then ($b.unassigned - $a.unassigned) / $n else 0 end),
              tx_full: ($b.txfull - $a.txfull), rx_nombuf: ($b.nombuf - $a.nombuf),
-             flows: $b.flows, queued: $b.queued, window_s: $dt}')")
-        a=$b
-    done
-    printf '%s\n' "${w[@]}" | jq -sc 'sort_by(.mpps) as $s | $s[($s | length) / 2 | floor] +
-        {mpps_min: $s[0].mpps, mpps_max: $s[-1].mpps, windows: ($s | length)}'
+             flows: $b.flows, queued: $b.queued, window_s: $dt}'
 }
 
 # perf_worker NAME: cpu-clock samples of the worker thread for 5 s (no PMU

@@ -69,36 +69,25 @@ scale_cpu() {
     awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $9 }' /proc/stat
 }
 
-# scale_sample: one stats reply with the wall time of the read. The workers'
+# scale_sample: the rate section's stats_sample() of what scale_measure() reads. The workers'
 # busy cycles: .worker's (the sum over the workers), or the sum of .workers[]
 # when there is no .worker; from .workers[], the frames each received and
 # those handed to another worker.
 scale_sample() {
-    local t1 s t2
-    t1=$(now)
-    s=$(lc_ctl stats)
-    t2=$(now)
-    jq -c --arg t "$(awk "BEGIN { printf \"%.6f\", ($t1 + $t2) / 2 }")" '{t: ($t | tonumber),
-        rx: (.ports.client.rx_packets + .ports.server.rx_packets),
+    stats_sample 'rx: (.ports.client.rx_packets + .ports.server.rx_packets),
         busy: (.worker.busy_cycles // ([.workers[]?.busy_cycles // empty] | add)),
         dropped: ([.ports.client.drops, .ports.server.drops | (.shaper // 0) + (.police // 0)] | add),
         txfull: ([.ports.client.drops, .ports.server.drops | .tx_full // 0] | add),
         nombuf: ([.ports.client.drops, .ports.server.drops | .rx_nombuf // 0] | add),
         handed: ([.workers[]?.handed_off // 0] | add // 0),
         hfull: ([.workers[]?.handoff_full // 0] | add // 0),
-        wrx: [.workers[]?.rx_packets]}' <<<"$s"
+        wrx: [.workers[]?.rx_packets]'
 }
 
-# scale_measure: NWIN windows after the warm-up, as the rate section's
-# measure; the window of median Mpps, with the lowest and highest.
+# scale_measure: the rate section's windows() of scale_sample().
 scale_measure() {
-    local a b w=()
-    sleep "$WARM"
-    a=$(scale_sample)
-    for _ in $(seq "$NWIN"); do
-        sleep "$WINDOW"
-        b=$(scale_sample)
-        w+=("$(jq -nc --argjson a "$a" --argjson b "$b" '($b.t - $a.t) as $dt | ($b.rx - $a.rx) as $n |
+    # shellcheck disable=SC2016  # a jq program
+    windows scale_sample '($b.t - $a.t) as $dt | ($b.rx - $a.rx) as $n |
             {mpps: ($n / $dt / 1e6),
              cycles_per_frame: (if $n > 0 and $a.busy != null and $b.busy != null
                                 then ($b.busy - $a.busy) / $n else null end),
@@ -110,11 +99,7 @@ scale_measure() {
              worker_rx_share: (if $n > 0 and ($b.wrx | length) == ($a.wrx | length)
                                then [range($b.wrx | length) as $i | ($b.wrx[$i] - $a.wrx[$i]) / $n]
                                else null end),
-             window_s: $dt}')")
-        a=$b
-    done
-    printf '%s\n' "${w[@]}" | jq -sc 'sort_by(.mpps) as $s | $s[($s | length) / 2 | floor] +
-        {mpps_min: $s[0].mpps, mpps_max: $s[-1].mpps, windows: ($s | length)}'
+             window_s: $dt}'
 }
 
 # scale_busy_workers: how many of linecapd's worker lcore threads used

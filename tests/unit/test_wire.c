@@ -770,9 +770,9 @@ fr_series(struct fr *d, uint32_t n, uint8_t kind, bool down, uint32_t flow,
 				    .seq = seq0 + i, .len = len };
 }
 
-/* Put frames on the RX ring of the port each one arrives on. */
+/* Put frames on rx[side], the RX ring of the side each one arrives on. */
 static void
-fr_inject(const struct fr *d, uint32_t n)
+fr_inject_rings(const struct fr *d, uint32_t n, struct rte_ring *const rx[LC_SIDE_MAX])
 {
 	uint8_t buf[LC_FRAME_MAX_LEN];
 
@@ -782,9 +782,18 @@ fr_inject(const struct fr *d, uint32_t n)
 
 		assert_non_null(m);
 		memcpy(rte_pktmbuf_append(m, len), buf, len);
-		assert_int_equal(rte_ring_enqueue(sides[d[i].down ? LC_SIDE_SERVER :
-						  LC_SIDE_CLIENT].rx, m), 0);
+		assert_int_equal(rte_ring_enqueue(rx[d[i].down ? LC_SIDE_SERVER :
+						     LC_SIDE_CLIENT], m), 0);
 	}
+}
+
+/* Put frames on the RX ring of the port each one arrives on. */
+static void
+fr_inject(const struct fr *d, uint32_t n)
+{
+	struct rte_ring *rx[LC_SIDE_MAX] = { sides[0].rx, sides[1].rx };
+
+	fr_inject_rings(d, n, rx);
 }
 
 /* Whether m is the frame d, byte for byte. */
@@ -1751,17 +1760,9 @@ test_full_plans(void **state)
 static void
 fr_inject_q(const struct fr *d, uint32_t n, unsigned int q)
 {
-	uint8_t buf[LC_FRAME_MAX_LEN];
+	struct rte_ring *rx[LC_SIDE_MAX] = { sides2[0].rx[q], sides2[1].rx[q] };
 
-	for (uint32_t i = 0; i < n; i++) {
-		struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
-		uint16_t len = fr_build(&d[i], buf);
-
-		assert_non_null(m);
-		memcpy(rte_pktmbuf_append(m, len), buf, len);
-		assert_int_equal(rte_ring_enqueue(sides2[d[i].down ? LC_SIDE_SERVER :
-						  LC_SIDE_CLIENT].rx[q], m), 0);
-	}
+	fr_inject_rings(d, n, rx);
 }
 
 /* What TX queue q of a two-queue port sent, which must be d[0..n-1] in order. */
