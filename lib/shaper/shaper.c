@@ -188,6 +188,18 @@ pace_link(const struct rte_mbuf *m)
 }
 
 /*
+ * A frame about to leave the pacer: its first line (the link, the length)
+ * and its second, which freeing it reads (rte_pktmbuf_free() looks at
+ * `next`) once a port has sent it. Both are cold after a wait.
+ */
+static inline void
+pace_prefetch_frame(const struct rte_mbuf *m)
+{
+	rte_prefetch0(m);
+	rte_prefetch0(RTE_PTR_ADD(m, RTE_CACHE_LINE_SIZE));
+}
+
+/*
  * A frame waiting also keeps the length of the frame after it, in its
  * packet_type (the same line as the link; what the receiving port said of
  * the frame's type is not used past the parser, and a frame leaves the
@@ -1908,7 +1920,7 @@ pace_prefetch(struct lc_shaper *sh, uint64_t slot_now, uint32_t span)
 					if (stage == 1)
 						rte_prefetch0(f);
 					else if (f->len > 0)
-						rte_prefetch0(f->head);
+						pace_prefetch_frame(f->head);
 				}
 			}
 		}
@@ -1941,7 +1953,7 @@ pace_release(struct lc_shaper *sh, uint64_t now)
 		for (uint32_t i = 0; i < n; i++)
 			rte_prefetch0(&sh->fifos[sh->pipes[due[i]].pace.round_head - 1]);
 		for (uint32_t i = 0; i < n; i++)
-			rte_prefetch0(sh->fifos[sh->pipes[due[i]].pace.round_head - 1].head);
+			pace_prefetch_frame(sh->fifos[sh->pipes[due[i]].pace.round_head - 1].head);
 		for (uint32_t i = 0; i < n; i++)
 			pace_wake(sh, due[i], now, out, &n_out, &to_sched);
 		budget -= n;
