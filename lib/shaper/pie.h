@@ -58,6 +58,23 @@ void lc_pie_update(const struct lc_pie_config *cfg, struct lc_pie *st,
 		   uint32_t qdelay_us);
 
 /*
+ * Whether an arriving packet may be dropped at all (RFC 8033 drop_early
+ * before its coin), with qbytes queued before it: most packets are not,
+ * and they need no random number.
+ */
+static inline bool
+lc_pie_may_drop(const struct lc_pie_config *cfg, const struct lc_pie *st,
+		uint32_t qbytes)
+{
+	if (st->burst_left_us > 0)
+		return false;
+	if (st->qdelay_old_us < cfg->target_us / 2 &&
+	    st->prob < LC_PIE_PROB_ONE / 5)
+		return false;
+	return qbytes > 2 * LC_PIE_MEAN_PKT;
+}
+
+/*
  * Whether to drop an arriving packet (RFC 8033 drop_early), with qbytes
  * queued before it and rnd a uniform random 32-bit number.
  */
@@ -65,14 +82,7 @@ static inline bool
 lc_pie_drop(const struct lc_pie_config *cfg, const struct lc_pie *st,
 	    uint32_t qbytes, uint32_t rnd)
 {
-	if (st->burst_left_us > 0)
-		return false;
-	if (st->qdelay_old_us < cfg->target_us / 2 &&
-	    st->prob < LC_PIE_PROB_ONE / 5)
-		return false;
-	if (qbytes <= 2 * LC_PIE_MEAN_PKT)
-		return false;
-	return rnd < st->prob;
+	return lc_pie_may_drop(cfg, st, qbytes) && rnd < st->prob;
 }
 
 #endif /* LC_SHAPER_PIE_H */

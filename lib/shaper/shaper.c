@@ -2034,8 +2034,8 @@ admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
 		if (sh->aqm == LC_SHAPER_AQM_PIE && p->qlen < sh->queue_size) {
 			pipe_pie_catch_up(sh, pipe, now_us);
 			/* PIE first: it rarely drops, and fifo_spared() may read another line. */
-			drop_aqm = lc_pie_drop(&sh->pie, &p->pie, p->qbytes,
-					       (uint32_t)rte_rand()) &&
+			drop_aqm = lc_pie_may_drop(&sh->pie, &p->pie, p->qbytes) &&
+				   (uint32_t)rte_rand() < p->pie.prob &&
 				   !fifo_spared(sh, pipe, f);
 		}
 		if (unlikely(drop_aqm || (p->qlen >= sh->queue_size &&

@@ -131,6 +131,8 @@ perf_worker() {
         echo "# by symbol"
         perf report -q -i "$W/perf.data" --no-children --sort dso,symbol --percent-limit 0.5 2> /dev/null
     } | sed '/^$/d; s/ *- *- *$//' | head -60 > "bench/profile-$1.txt" || true
+    # The samples themselves, for perf annotate.
+    cp "$W/perf.data" "bench/perf-$1.data" 2> /dev/null || true
 }
 
 rate_section() {
