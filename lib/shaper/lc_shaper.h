@@ -194,6 +194,16 @@ uint32_t lc_shaper_enqueue_flows(struct lc_shaper *sh, struct rte_mbuf **pkts,
 				 uint32_t n, uint64_t now);
 
 /*
+ * Start loading what lc_shaper_enqueue_flows() will read of these frames'
+ * pipes and flows' FIFOs, and nothing else: a caller with other work to do
+ * first (frames to send) calls it before that work, so that the lines of
+ * users whose frames wait (out of every cache at peak hour) arrive in the
+ * meantime. Optional; the same arguments as the enqueue.
+ */
+void lc_shaper_prefetch(const struct lc_shaper *sh, const uint32_t *pipes,
+			const uint32_t *flows, uint32_t n);
+
+/*
  * Sched engine: up to n packets whose time has come. `now` (params.hz
  * units, as for lc_shaper_enqueue()) is the pacer's clock; rte_sched reads
  * the TSC itself, which is why the worker's clock (params.hz) is the TSC.

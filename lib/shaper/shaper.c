@@ -244,6 +244,7 @@ struct lc_shaper_pace {
 	uint32_t round_head;           /* FIFOs with frames, in turn: index + 1 */
 	uint32_t round_tail;
 	uint32_t fat;                  /* its longest FIFO, nearly: index + 1 */
+	uint16_t fat_len;              /* that FIFO's frames (0: it has none) */
 };
 
 /*
@@ -1621,11 +1622,14 @@ pace_hold(struct lc_shaper *sh, uint32_t pipe, uint32_t q, struct rte_mbuf *m,
 		pace_len_next_set(f->tail, m->pkt_len);
 	}
 	f->tail = m;
-	/* The fattest FIFO, as far as holding tells: for a full pipe's drop. */
-	if (pc->fat != q + 1 &&
-	    (pc->fat == 0 || sh->fifos[pc->fat - 1].pipe != pipe ||
-	     sh->fifos[pc->fat - 1].len < f->len))
+	/*
+	 * The fattest FIFO, as far as holding tells: for a full pipe's drop.
+	 * Its length is kept here, not read from its line.
+	 */
+	if (pc->fat == q + 1 || pc->fat_len < f->len) {
 		pc->fat = q + 1;
+		pc->fat_len = f->len;
+	}
 	if (pc->waiting++ == 0)
 		pace_schedule(sh, pipe, pace_due(pc, &pc->pr->meter, pace_cost(sh, m)));
 	sh->pace_waiting++;
@@ -1718,6 +1722,8 @@ fifo_shift(struct lc_shaper *sh, struct lc_shaper_pace *pc, struct lc_shaper_fif
 	f->head_len = pace_len_next(m);
 	m->packet_type = RTE_PTYPE_UNKNOWN;
 	f->len--;
+	if (pc->fat == (uint32_t)(f - sh->fifos) + 1)
+		pc->fat_len = f->len;
 	pc->waiting--;
 	sh->pace_waiting--;
 	return m;
@@ -1758,11 +1764,11 @@ pace_pop(struct lc_shaper *sh, uint32_t pipe)
 static inline bool
 fifo_spared(struct lc_shaper *sh, uint32_t pipe, const struct lc_shaper_fifo *f)
 {
-	uint32_t fat = sh->pipes[pipe].pace.fat;
+	const struct lc_shaper_pace *pc = &sh->pipes[pipe].pace;
 
-	if (sh->pipes[pipe].pace.waiting == 0 || f->len > FQ_SPARSE)
+	if (pc->waiting == 0 || f->len > FQ_SPARSE)
 		return false;
-	if (fat != 0 && sh->fifos[fat - 1].pipe == pipe && sh->fifos[fat - 1].len > FQ_SPARSE)
+	if (pc->fat_len > FQ_SPARSE)
 		return true;
 	return pipe_qdelay_us(sh, pipe) < sh->pie.target_us;
 }
@@ -1780,11 +1786,12 @@ fifo_drop_fattest(struct lc_shaper *sh, uint32_t pipe, uint32_t q)
 	struct lc_shaper_fifo *f;
 	struct rte_mbuf *m;
 
-	if (p->pace.fat == 0 || p->pace.fat == q + 1)
+	/* A FIFO that emptied has fat_len 0 before another pipe may take it. */
+	if (p->pace.fat == 0 || p->pace.fat == q + 1 || p->pace.fat_len < 2 ||
+	    p->pace.fat_len <= sh->fifos[q].len)
 		return false;
 	f = &sh->fifos[p->pace.fat - 1];
-	if (f->pipe != pipe || f->len < 2 || f->len <= sh->fifos[q].len)
-		return false;
+	RTE_ASSERT(f->pipe == pipe && f->len == p->pace.fat_len);
 	m = fifo_shift(sh, &p->pace, f);
 	p->qlen--;
 	p->qbytes -= m->pkt_len;
@@ -1981,6 +1988,23 @@ pace_release_all(struct lc_shaper *sh)
 	sh->wheel_carry = 0;
 }
 
+void
+lc_shaper_prefetch(const struct lc_shaper *sh, const uint32_t *pipes,
+		   const uint32_t *flows, uint32_t n)
+{
+	if (sh->pipes == NULL || !sh->own_drops)
+		return;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct lc_shaper_pipe *p =
+			&sh->pipes[likely(pipes[i] <= sh->users) ? pipes[i] : 0];
+
+		rte_prefetch0(p);
+		rte_prefetch0(&p->pie);
+		if (flows != NULL && flows[i] != LC_SHAPER_NO_FLOW && sh->flow_fifos > 0)
+			rte_prefetch0(&sh->fifos[flow_fifo(sh, flows[i])]);
+	}
+}
+
 /*
  * Decide, before rte_sched, which packets enter their queue (aqm none or
  * pie): tail drop at queue_size (from the longest sub-queue in the pacer),
@@ -1996,15 +2020,7 @@ admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
 	bool to_sched = sh->flushing;
 
 	port_refill(sh, now);
-	for (uint32_t i = 0; i < n; i++) {
-		const struct lc_shaper_pipe *p =
-			&sh->pipes[likely(pipes[i] <= sh->users) ? pipes[i] : 0];
-
-		rte_prefetch0(p);
-		rte_prefetch0(&p->pie);
-		if (flows != NULL && flows[i] != LC_SHAPER_NO_FLOW && sh->flow_fifos > 0)
-			rte_prefetch0(&sh->fifos[flow_fifo(sh, flows[i])]);
-	}
+	lc_shaper_prefetch(sh, pipes, flows, n);
 	/* The last frame waiting in each FIFO, which a frame held is linked to. */
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t pipe = likely(pipes[i] <= sh->users) ? pipes[i] : 0;

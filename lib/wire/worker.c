@@ -73,6 +73,13 @@ track_flows(struct wire_worker *w, enum lc_side side, struct rte_mbuf **pkts,
 	uint16_t nk = 0, kept = 0;
 	uint32_t fragments = 0, untracked = 0, invalid = 0;
 	int dir = side == LC_SIDE_CLIENT ? LC_FLOW_DIR_UP : LC_FLOW_DIR_DOWN;
+	/*
+	 * The shaper that will take these frames, when it is this worker's:
+	 * each frame's pipe and FIFO start loading as soon as its user is
+	 * known, while the rest of the burst is classified.
+	 */
+	const struct lc_shaper *sh = w->n == 1 && w->engine == LC_SHAPER_SCHED &&
+				     w->mode != LC_WIRE_TAP ? w->p.shaper[dir] : NULL;
 
 	for (uint16_t i = 0; i < n; i++) {
 		pipes[i] = PIPE_BYPASS;
@@ -127,6 +134,8 @@ track_flows(struct wire_worker *w, enum lc_side side, struct rte_mbuf **pkts,
 			if (flows[j] != NULL)
 				fq[idx[j]] = lc_flow_id(w->p.flows, flows[j]) * w->n +
 					     w->index + 1;
+			if (sh != NULL && u != 0)
+				lc_shaper_prefetch(sh, &pipes[idx[j]], &fq[idx[j]], 1);
 		}
 	}
 	if (fragments)
