@@ -24,8 +24,9 @@
 #   --profile    also sample the worker thread with perf (cpu-clock) for 5 s
 #                after each 64-byte configuration, and write its shares by
 #                library and symbol to bench/profile-CONFIGURATION.txt
-#   --peers DIR  also run the peers section with the DPDK 22.11 source tree
-#                DIR (its examples/qos_sched is built under the work folder)
+#   --peers DIR  also run the peers and peakpeer sections with the DPDK 22.11
+#                source tree DIR (its examples/qos_sched is built under the
+#                work folder); with --only, only the sections it names
 #   --peer-users LIST  users of the peers section (default 1000,10000)
 #
 # It builds linecap in build-bench (release), then measures:
@@ -53,6 +54,9 @@
 #   peers     (--peers only) linecapd, DPDK's qos_sched and testpmd on the
 #             same QinQ traffic, users not limiting and all limited, by the
 #             peer tool of ../shared/peers (scripts/bench/peers_section.sh)
+#   peakpeer  (--peers only) the peak matrix (the S of --peak) for linecapd
+#             and qos_sched side by side on the peer tool's QinQ traffic of
+#             10,000 users (scripts/bench/peak_peer.py)
 # and prints a table, writes bench/results.json and docs/bench-mpps.png.
 #
 # The machine is shared: before each section the script waits (20 s polls,
@@ -84,12 +88,13 @@ PEER_SRC=
 PEER_USERS=(1000 10000)
 PEER_ROUNDS=1
 PEERS_DIR=${PEERS_DIR:-$ROOT/../shared/peers}
+ONLY_SET=0
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) QUICK=1 ;;
     --no-wait) WAIT=0 ;;
     --profile) PROFILE=1 ;;
-    --only) ONLY=$2; PARTIAL=1; shift ;;
+    --only) ONLY=$2; ONLY_SET=1; PARTIAL=1; shift ;;
     --traffic) TRAFFIC_SEL=$2; PARTIAL=1; shift ;;
     --peak) PEAK_SEL=$2; PARTIAL=1; shift ;;
     --peers) PEER_SRC=$(cd "$2" && pwd); shift ;;
@@ -100,7 +105,12 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-[ -z "$PEER_SRC" ] || ONLY=$ONLY,peers
+# --peers adds its two sections, unless --only names the sections to run.
+[ -z "$PEER_SRC" ] || [ "$ONLY_SET" = 1 ] || ONLY=$ONLY,peers,peakpeer
+if [ -z "$PEER_SRC" ] && [[ ",$ONLY," == *,peers,* || ",$ONLY," == *,peakpeer,* ]]; then
+    echo "bench.sh: the peers and peakpeer sections need --peers DPDK_TREE" >&2
+    exit 2
+fi
 want() { [[ ",$ONLY," == *",$1,"* ]]; }
 
 if [ $QUICK = 1 ]; then
@@ -219,7 +229,7 @@ put .machine "$(jq -nc --arg cpu "$(lscpu | sed -n 's/^Model name: *//p')" \
     '{cpu: $cpu, cpus: $n, kernel: $k, dpdk: $dpdk, commit: $commit, date: $date, quick: ($quick == 1),
       notes: "no hugepages (--no-huge), net_pcap infinite_rx vdevs, shared vCPUs"}')"
 
-for s in rate scaling peak accuracy control memory latency metrics peers; do
+for s in rate scaling peak accuracy control memory latency metrics peers peakpeer; do
     want $s || continue
     [ $WAIT = 0 ] || wait_quiet $s
     section_start $s
