@@ -237,38 +237,34 @@ write_workers(struct daemon *d, struct metrics_text *t)
 		{ "linecap_workers_busy_seconds_total",
 		  "Seconds of the worker's iterations that moved frames." },
 	};
-	unsigned int n = lc_wire_workers(d->wire);
+	unsigned int n = RTE_MIN(lc_wire_workers(d->wire), (unsigned int)LC_WIRE_WORKERS_MAX);
 	double hz = (double)rte_get_tsc_hz();
+	/* Each worker's counters, read once for every family. */
+	uint64_t v[RTE_DIM(fam)][LC_WIRE_WORKERS_MAX];
 
+	for (unsigned int i = 0; i < n; i++) {
+		struct lc_wire_port_stats ps[LC_SIDE_MAX];
+		struct lc_wire_loop_stats l;
+
+		for (int s = 0; s < LC_SIDE_MAX; s++)
+			lc_wire_get_port_stats_of(d->wire, i, s, &ps[s]);
+		lc_wire_get_loop_stats_of(d->wire, i, &l);
+		v[0][i] = ps[0].rx_packets + ps[1].rx_packets;
+		v[1][i] = ps[0].handed_off + ps[1].handed_off;
+		v[2][i] = l.packets;
+		v[3][i] = l.busy_cycles;
+	}
 	for (unsigned int f = 0; f < RTE_DIM(fam); f++) {
 		family(t, fam[f].name, "counter", fam[f].help);
 		for (unsigned int i = 0; i < n; i++) {
-			struct lc_wire_port_stats ps[LC_SIDE_MAX];
-			struct lc_wire_loop_stats l;
 			char idx[12];
 			struct metrics_label lb = { "worker", idx };
 
 			snprintf(idx, sizeof(idx), "%u", i);
-			for (int s = 0; s < LC_SIDE_MAX; s++)
-				lc_wire_get_port_stats_of(d->wire, i, s, &ps[s]);
-			lc_wire_get_loop_stats_of(d->wire, i, &l);
-			switch (f) {
-			case 0:
-				metrics_text_u64(t, fam[f].name, &lb, 1,
-						 ps[0].rx_packets + ps[1].rx_packets);
-				break;
-			case 1:
-				metrics_text_u64(t, fam[f].name, &lb, 1,
-						 ps[0].handed_off + ps[1].handed_off);
-				break;
-			case 2:
-				metrics_text_u64(t, fam[f].name, &lb, 1, l.packets);
-				break;
-			default:
-				metrics_text_double(t, fam[f].name, &lb, 1,
-						    (double)l.busy_cycles / hz);
-				break;
-			}
+			if (f == 3)
+				metrics_text_double(t, fam[f].name, &lb, 1, (double)v[f][i] / hz);
+			else
+				metrics_text_u64(t, fam[f].name, &lb, 1, v[f][i]);
 		}
 	}
 }

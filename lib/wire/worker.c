@@ -50,6 +50,17 @@ forward(struct wire_worker *w, enum lc_side from, struct rte_mbuf **pkts, uint16
 #define PIPE_BYPASS UINT32_MAX
 
 /*
+ * Whether the shaper acts on a frame of this pipe (shapes, polices or
+ * meters it) in direction dir: not when it bypasses the shaper, nor when
+ * it is unassigned (pipe 0) and the unassigned are not shaped.
+ */
+static inline bool
+shaper_acts(const struct wire_worker *w, int dir, uint32_t pipe)
+{
+	return pipe != PIPE_BYPASS && (pipe != 0 || w->p.shape_unassigned[dir]);
+}
+
+/*
  * Find the flow of every IP frame of a burst (creating sessions as
  * permit_invalid_flow allows), count each frame for its user, and tell its
  * pipe: the user (0 for none), or PIPE_BYPASS, and its flow for the
@@ -134,7 +145,7 @@ track_flows(struct wire_worker *w, enum lc_side side, struct rte_mbuf **pkts,
 			if (flows[j] != NULL)
 				fq[idx[j]] = lc_flow_id(w->p.flows, flows[j]) * w->n +
 					     w->index + 1;
-			if (sh != NULL && u != 0)
+			if (sh != NULL && shaper_acts(w, dir, u))
 				lc_shaper_prefetch(sh, &pipes[idx[j]], &fq[idx[j]], 1);
 		}
 	}
@@ -184,11 +195,8 @@ shape_burst(struct wire_worker *w, enum lc_side side, struct rte_mbuf **pkts,
 	struct lc_wire_port_stats *st = &w->port_stats[side];
 	bool shaping = sh != NULL && w->state == LC_STATE_PRESENT;
 	struct rte_mbuf *out[MAX_BURST], *queue[MAX_BURST];
-	uint32_t queue_pipes[MAX_BURST], queue_fq[MAX_BURST], free_pipe;
+	uint32_t queue_pipes[MAX_BURST], queue_fq[MAX_BURST];
 	uint16_t n_out = 0, n_queue = 0;
-
-	/* The pipe that skips the shaper besides PIPE_BYPASS: 0 if unlimited. */
-	free_pipe = w->p.shape_unassigned[dir] ? PIPE_BYPASS : 0;
 
 	if (w->mode == LC_WIRE_TAP) {
 		/*
@@ -197,7 +205,7 @@ shape_burst(struct wire_worker *w, enum lc_side side, struct rte_mbuf **pkts,
 		 */
 		if (shaping) {
 			for (uint16_t i = 0; i < n; i++)
-				if (pipes[i] != PIPE_BYPASS && pipes[i] != free_pipe &&
+				if (shaper_acts(w, dir, pipes[i]) &&
 				    lc_shaper_meter(w->meters[dir], pipes[i], pkts[i]->pkt_len,
 						    now) == RTE_COLOR_RED)
 					count_user_drops(w, pipes[i], dir, 1);
@@ -214,7 +222,7 @@ shape_burst(struct wire_worker *w, enum lc_side side, struct rte_mbuf **pkts,
 		uint32_t red = 0;
 
 		for (uint16_t i = 0; i < n; i++) {
-			if (pipes[i] != PIPE_BYPASS && pipes[i] != free_pipe &&
+			if (shaper_acts(w, dir, pipes[i]) &&
 			    lc_shaper_meter(w->meters[dir], pipes[i], pkts[i]->pkt_len, now) ==
 			    RTE_COLOR_RED) {
 				count_user_drops(w, pipes[i], dir, 1);
@@ -230,7 +238,7 @@ shape_burst(struct wire_worker *w, enum lc_side side, struct rte_mbuf **pkts,
 		return;
 	}
 	for (uint16_t i = 0; i < n; i++) {
-		if (pipes[i] == PIPE_BYPASS || pipes[i] == free_pipe) {
+		if (!shaper_acts(w, dir, pipes[i])) {
 			out[n_out++] = pkts[i];
 		} else {
 			queue_pipes[n_queue] = pipes[i];
@@ -259,7 +267,6 @@ hand_off(struct wire_worker *w, enum lc_side side, struct rte_mbuf **pkts,
 	 uint32_t *pipes, uint32_t *fq, uint16_t n)
 {
 	int dir = side == LC_SIDE_CLIENT ? LC_FLOW_DIR_UP : LC_FLOW_DIR_DOWN;
-	uint32_t free_pipe = w->p.shape_unassigned[dir] ? PIPE_BYPASS : 0;
 	uint32_t side_bit = side == LC_SIDE_SERVER ? HANDOFF_SIDE_BIT : 0;
 	struct wire_handoff h[MAX_BURST];
 	uint8_t own[MAX_BURST];
@@ -272,7 +279,7 @@ hand_off(struct wire_worker *w, enum lc_side side, struct rte_mbuf **pkts,
 		uint32_t u = pipes[i];
 
 		own[i] = (uint8_t)w->index;
-		if (u != PIPE_BYPASS && u != free_pipe && u <= w->p.users)
+		if (shaper_acts(w, dir, u) && u <= w->p.users)
 			own[i] = w->owner[u];
 		if (own[i] != w->index)
 			others |= 1u << own[i];

@@ -24,6 +24,7 @@ LIMIT=20000000
 SECS=40
 
 lab_up
+MPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 vdevs=${LAB_VDEVS//,iface=/,qpairs=2,iface=}
 lc_write_conf "$WORK/lc.conf" \
     "[eal]" \
@@ -33,7 +34,8 @@ lc_write_conf "$WORK/lc.conf" \
     "[flows]" "capacity = 65536" \
     "[shaper]" "port_rate = 10gbit" "aqm = none" \
     "[users]" "capacity = 1024" "state_file = $WORK/users.conf" \
-    "[mgmt]" "socket = $LC_SOCK"
+    "[mgmt]" "socket = $LC_SOCK" \
+    "[metrics]" "listen = 127.0.0.1:$MPORT"
 lc_start "$WORK/lc.conf"
 [ "$(lc_ctl stats | jq '.workers | length')" = 2 ] || fail "stats: not two workers"
 
@@ -65,6 +67,18 @@ echo "workers: received $rx0 and $rx1 frames, handed over $h0 and $h1"
     skip "the kernel's fanout put every flow of the user on one queue ($rx0, $rx1 frames)"
 [ $((h0 + h1)) -gt 0 ] || fail "no frame was handed to the user's worker"
 [ "$(jq '[.ports[].drops.handoff_full] | add' <<<"$s")" = 0 ] || fail "handoff_full drops"
+# Each worker's counters in the metrics, read after the stats: no less.
+m=$(curl -sS --max-time 10 "http://127.0.0.1:$MPORT/metrics") || fail "GET /metrics"
+for k in 0 1; do
+    mrx=$(awk -v w="linecap_workers_received_packets_total{worker=\"$k\"}" '$1 == w { print $2 }' <<<"$m")
+    mh=$(awk -v w="linecap_workers_handed_off_total{worker=\"$k\"}" '$1 == w { print $2 }' <<<"$m")
+    want_rx=$([ $k = 0 ] && echo "$rx0" || echo "$rx1")
+    want_h=$([ $k = 0 ] && echo "$h0" || echo "$h1")
+    [ -n "$mrx" ] && [ -n "$mh" ] || fail "metrics: no linecap_workers_* of worker $k"
+    [ "$mrx" -ge "$want_rx" ] && [ "$mh" -ge "$want_h" ] ||
+        fail "metrics: worker $k received $mrx and handed over $mh, the stats said $want_rx and $want_h"
+done
+echo "metrics: worker counters no less than the stats read before them"
 
 rate_check "two workers, 8 flows from 2 addresses" 0.98 1.02
 
