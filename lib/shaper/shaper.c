@@ -2015,21 +2015,38 @@ static uint32_t
 admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
       const uint32_t *flows, uint32_t n, uint64_t now)
 {
-	uint32_t kept = 0, nd = 0, aqm = 0;
+	uint32_t kept = 0, nd = 0, aqm = 0, n_full = RTE_MIN(n, PACE_BATCH);
+	uint32_t full[PACE_BATCH]; /* the fattest FIFO of a full pipe, + 1, of the first frames */
 	uint32_t now_us = (uint32_t)(now / sh->units_per_us * sh->us_per_unit);
 	bool to_sched = sh->flushing;
 
 	port_refill(sh, now);
 	lc_shaper_prefetch(sh, pipes, flows, n);
-	/* The last frame waiting in each FIFO, which a frame held is linked to. */
+	/*
+	 * The last frame waiting in each FIFO, which a frame held is linked
+	 * to; and where a pipe is full, its fattest FIFO, whose first frame
+	 * makes room (fifo_drop_fattest()).
+	 */
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t pipe = likely(pipes[i] <= sh->users) ? pipes[i] : 0;
-		const struct lc_shaper_fifo *f =
-			&sh->fifos[fifo_of(sh, pipe, flows != NULL ? flows[i] : LC_SHAPER_NO_FLOW)];
+		uint32_t q = fifo_of(sh, pipe, flows != NULL ? flows[i] : LC_SHAPER_NO_FLOW);
+		const struct lc_shaper_pace *pc = &sh->pipes[pipe].pace;
 
-		if (f->len > 0)
-			rte_prefetch0(f->tail);
+		if (sh->fifos[q].len > 0)
+			rte_prefetch0(sh->fifos[q].tail);
+		if (i >= n_full)
+			continue;
+		full[i] = 0;
+		if (unlikely(sh->pipes[pipe].qlen >= sh->queue_size) && pc->fat != 0 &&
+		    pc->fat != q + 1 && pc->fat_len >= 2) {
+			full[i] = pc->fat;
+			rte_prefetch0(&sh->fifos[pc->fat - 1]);
+		}
 	}
+	/* The first frames to be dropped: their link, and freeing them. */
+	for (uint32_t i = 0; i < n_full; i++)
+		if (full[i] != 0)
+			pace_prefetch_frame(sh->fifos[full[i] - 1].head);
 	for (uint32_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		uint32_t pipe = pipes[i];
