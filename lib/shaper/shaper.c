@@ -239,7 +239,13 @@ struct lc_shaper_profile {
 struct lc_shaper_pace {
 	int64_t tokens;
 	uint64_t time;                 /* of the latest refill, `now` units */
-	const struct lc_shaper_profile *pr; /* the pipe's profile */
+	/*
+	 * The frame that most likely leaves next, the first of the first
+	 * FIFO of the round, for fetching it without reading the FIFO: a
+	 * hint only (NULL: not known), never followed.
+	 */
+	const struct rte_mbuf *first;
+	uint32_t prof;                 /* the pipe's profile, in profiles[] */
 	uint32_t waiting;              /* frames in its FIFOs */
 	uint32_t round_head;           /* FIFOs with frames, in turn: index + 1 */
 	uint32_t round_tail;
@@ -373,6 +379,12 @@ struct lc_shaper {
 	uint64_t dropped;              /* tail and AQM */
 	uint64_t dropped_aqm;          /* PIE's, or RED's from rte_sched's counters */
 };
+
+static inline const struct lc_shaper_profile *
+pace_profile(const struct lc_shaper *sh, const struct lc_shaper_pace *pc)
+{
+	return &sh->profiles[pc->prof];
+}
 
 uint32_t
 lc_shaper_default_burst(uint64_t rate_bps)
@@ -691,7 +703,7 @@ pipe_apply(struct lc_shaper *sh, uint32_t pipe, uint32_t idx, bool fresh)
 			sh->pipes[pipe].pace.tokens = (int64_t)pr->meter.cbs;
 	}
 	if (sh->pipes != NULL)
-		sh->pipes[pipe].pace.pr = pr;
+		sh->pipes[pipe].pace.prof = (uint32_t)(pr - sh->profiles);
 	m->state.te = 0;
 	m->profile = &pr->meter;
 	return 0;
@@ -1396,7 +1408,7 @@ static inline uint32_t
 pipe_qdelay_us(const struct lc_shaper *sh, uint32_t pipe)
 {
 	uint64_t us = (uint64_t)sh->pipes[pipe].qbytes * 1000000 /
-		      sh->pipes[pipe].pace.pr->rate;
+		      pace_profile(sh, &sh->pipes[pipe].pace)->rate;
 
 	return us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 }
@@ -1584,6 +1596,7 @@ fifo_pick(struct lc_shaper *sh, struct lc_shaper_pace *pc)
 		}
 		f->deficit += FQ_QUANTUM;
 		pc->round_head = f->next;
+		pc->first = sh->fifos[f->next - 1].head;
 		f->next = 0;
 		sh->fifos[pc->round_tail - 1].next = q + 1;
 		pc->round_tail = q + 1;
@@ -1612,9 +1625,10 @@ pace_hold(struct lc_shaper *sh, uint32_t pipe, uint32_t q, struct rte_mbuf *m,
 		f->pipe = pipe;
 		f->next = 0;
 		f->deficit = FQ_QUANTUM;
-		if (pc->round_head == 0)
+		if (pc->round_head == 0) {
 			pc->round_head = q + 1;
-		else
+			pc->first = m;
+		} else
 			sh->fifos[pc->round_tail - 1].next = q + 1;
 		pc->round_tail = q + 1;
 	} else {
@@ -1631,7 +1645,7 @@ pace_hold(struct lc_shaper *sh, uint32_t pipe, uint32_t q, struct rte_mbuf *m,
 		pc->fat_len = f->len;
 	}
 	if (pc->waiting++ == 0)
-		pace_schedule(sh, pipe, pace_due(pc, &pc->pr->meter, pace_cost(sh, m)));
+		pace_schedule(sh, pipe, pace_due(pc, &pace_profile(sh, pc)->meter, pace_cost(sh, m)));
 	sh->pace_waiting++;
 	sh->paced++;
 }
@@ -1743,6 +1757,8 @@ pace_pop(struct lc_shaper *sh, uint32_t pipe)
 	struct rte_mbuf *m = fifo_shift(sh, pc, f);
 
 	f->deficit -= (int32_t)pace_cost(sh, m);
+	/* The next FIFO's first frame is not known without reading it. */
+	pc->first = f->head;
 	if (f->len == 0) {
 		pc->round_head = f->next;
 		if (pc->round_head == 0)
@@ -1824,7 +1840,7 @@ pace_wake(struct lc_shaper *sh, uint32_t pipe, uint64_t now,
 	  struct rte_mbuf **out, uint32_t *n_out, bool *to_sched)
 {
 	struct lc_shaper_pace *pc = &sh->pipes[pipe].pace;
-	const struct rte_meter_srtcm_profile *mp = &pc->pr->meter;
+	const struct rte_meter_srtcm_profile *mp = &pace_profile(sh, pc)->meter;
 
 	pace_refill(pc, mp, now);
 	while (pc->waiting > 0) {
@@ -1921,6 +1937,8 @@ pace_prefetch(struct lc_shaper *sh, uint64_t slot_now, uint32_t span)
 
 				if (stage == 2) {
 					rte_prefetch0(pc);
+				} else if (stage == 0 && pc->first != NULL) {
+					pace_prefetch_frame(pc->first);
 				} else if (pc->round_head != 0) {
 					const struct lc_shaper_fifo *f = &sh->fifos[pc->round_head - 1];
 
@@ -1957,10 +1975,19 @@ pace_release(struct lc_shaper *sh, uint64_t now)
 	while (budget > 0 &&
 	       (n = pace_gather(sh, slot_now, &p, &slots, due,
 				RTE_MIN(budget, PACE_BATCH))) > 0) {
-		for (uint32_t i = 0; i < n; i++)
-			rte_prefetch0(&sh->fifos[sh->pipes[due[i]].pace.round_head - 1]);
-		for (uint32_t i = 0; i < n; i++)
-			pace_prefetch_frame(sh->fifos[sh->pipes[due[i]].pace.round_head - 1].head);
+		for (uint32_t i = 0; i < n; i++) {
+			const struct lc_shaper_pace *pc = &sh->pipes[due[i]].pace;
+
+			rte_prefetch0(&sh->fifos[pc->round_head - 1]);
+			if (pc->first != NULL)
+				pace_prefetch_frame(pc->first);
+		}
+		for (uint32_t i = 0; i < n; i++) {
+			const struct lc_shaper_pace *pc = &sh->pipes[due[i]].pace;
+
+			if (pc->first == NULL)
+				pace_prefetch_frame(sh->fifos[pc->round_head - 1].head);
+		}
 		for (uint32_t i = 0; i < n; i++)
 			pace_wake(sh, due[i], now, out, &n_out, &to_sched);
 		budget -= n;
@@ -2085,9 +2112,9 @@ admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
 		 * A limited pipe's frame goes to rte_sched only if its bucket
 		 * lets it go now and nothing of the pipe waits before it.
 		 */
-		if (p->pace.pr->paced && !sh->flushing) {
+		if (pace_profile(sh, &p->pace)->paced && !sh->flushing) {
 			struct lc_shaper_pace *pc = &p->pace;
-			const struct rte_meter_srtcm_profile *mp = &pc->pr->meter;
+			const struct rte_meter_srtcm_profile *mp = &pace_profile(sh, pc)->meter;
 
 			if (pc->waiting > 0) {
 				pace_hold(sh, pipe, q, m, now);
