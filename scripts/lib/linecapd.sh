@@ -61,8 +61,11 @@ lc_write_conf() {
         }' > "$file"
 }
 
-# lc_die MESSAGE: the failure when LC_FAIL is not set: MESSAGE and the end
-# of LC_LOG on stderr, and exit 1.
+# lc_free_port: a TCP port of 127.0.0.1 that nothing listens on now.
+lc_free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # lc_empty_pcap FILE...: pcap files with a header and no frame (Ethernet,
 # snaplen 65535): ports that receive nothing.
 lc_empty_pcap() {
@@ -72,6 +75,8 @@ lc_empty_pcap() {
     done
 }
 
+# lc_die MESSAGE: the failure when LC_FAIL is not set: MESSAGE and the end
+# of LC_LOG on stderr, and exit 1.
 lc_die() {
     echo "$*" >&2
     if [ "${LC_LOG_TAIL:-20}" -gt 0 ] && [ -f "${LC_LOG:-}" ]; then

@@ -24,7 +24,7 @@ LIMIT=20000000
 SECS=40
 
 lab_up
-MPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+MPORT=$(lc_free_port)
 vdevs=${LAB_VDEVS//,iface=/,qpairs=2,iface=}
 lc_write_conf "$WORK/lc.conf" \
     "[eal]" \

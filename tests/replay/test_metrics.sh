@@ -43,12 +43,7 @@ metrics_cleanup() {
 }
 trap metrics_cleanup EXIT INT TERM
 
-# free_port: a TCP port of 127.0.0.1 that nothing listens on now.
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-PORT=$(free_port)
+PORT=$(lc_free_port)
 URL=http://127.0.0.1:$PORT/metrics
 
 "$LC_PCAPGEN" load "$CIN" "$SIN" --count 20 > /dev/null
@@ -284,7 +279,7 @@ prometheus)
         exit 77
     }
     command -v jq > /dev/null || fail "jq not found"
-    PPORT=$(free_port)
+    PPORT=$(lc_free_port)
     mkdir -p "$WORK/tsdb"
     cat > "$WORK/prometheus.yml" <<EOF
 global:

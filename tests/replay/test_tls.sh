@@ -43,7 +43,7 @@ trap tls_cleanup EXIT INT TERM
 C=$WORK/certs
 "$(dirname "$0")/tls_certs.sh" "$C"
 
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(lc_free_port)
 ADDR=127.0.0.1:$PORT
 
 "$LC_PCAPGEN" midstream "$WORK/c.pcap" "$WORK/s.pcap" > /dev/null
