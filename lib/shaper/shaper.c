@@ -1790,23 +1790,36 @@ fifo_spared(struct lc_shaper *sh, uint32_t pipe, const struct lc_shaper_fifo *f)
 }
 
 /*
- * A full pipe makes room for a frame of FIFO q: the head of its fattest
- * FIFO goes, if that FIFO is longer than q and keeps a frame (so that it
- * stays in the round: a FIFO leaves it only from the front). False when
- * it cannot: the arriving frame is the one to drop.
+ * The FIFO whose head a full pipe drops to make room for a frame of FIFO
+ * q, + 1: its fattest, if that FIFO is longer than q and keeps a frame (so
+ * that it stays in the round: a FIFO leaves it only from the front). 0
+ * when there is none: the arriving frame is the one to drop. A FIFO that
+ * emptied has fat_len 0 before another pipe may take it.
+ */
+static inline uint32_t
+fifo_to_drop(const struct lc_shaper *sh, const struct lc_shaper_pace *pc, uint32_t q)
+{
+	if (pc->fat == 0 || pc->fat == q + 1 || pc->fat_len < 2 ||
+	    pc->fat_len <= sh->fifos[q].len)
+		return 0;
+	return pc->fat;
+}
+
+/*
+ * A full pipe makes room for a frame of FIFO q (fifo_to_drop()). False
+ * when it cannot: the arriving frame is the one to drop.
  */
 static bool
 fifo_drop_fattest(struct lc_shaper *sh, uint32_t pipe, uint32_t q)
 {
 	struct lc_shaper_pipe *p = &sh->pipes[pipe];
+	uint32_t fat = fifo_to_drop(sh, &p->pace, q);
 	struct lc_shaper_fifo *f;
 	struct rte_mbuf *m;
 
-	/* A FIFO that emptied has fat_len 0 before another pipe may take it. */
-	if (p->pace.fat == 0 || p->pace.fat == q + 1 || p->pace.fat_len < 2 ||
-	    p->pace.fat_len <= sh->fifos[q].len)
+	if (fat == 0)
 		return false;
-	f = &sh->fifos[p->pace.fat - 1];
+	f = &sh->fifos[fat - 1];
 	RTE_ASSERT(f->pipe == pipe && f->len == p->pace.fat_len);
 	m = fifo_shift(sh, &p->pace, f);
 	p->qlen--;
@@ -2057,18 +2070,16 @@ admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t pipe = likely(pipes[i] <= sh->users) ? pipes[i] : 0;
 		uint32_t q = fifo_of(sh, pipe, flows != NULL ? flows[i] : LC_SHAPER_NO_FLOW);
-		const struct lc_shaper_pace *pc = &sh->pipes[pipe].pace;
 
 		if (sh->fifos[q].len > 0)
 			rte_prefetch0(sh->fifos[q].tail);
 		if (i >= n_full)
 			continue;
 		full[i] = 0;
-		if (unlikely(sh->pipes[pipe].qlen >= sh->queue_size) && pc->fat != 0 &&
-		    pc->fat != q + 1 && pc->fat_len >= 2) {
-			full[i] = pc->fat;
-			rte_prefetch0(&sh->fifos[pc->fat - 1]);
-		}
+		if (unlikely(sh->pipes[pipe].qlen >= sh->queue_size))
+			full[i] = fifo_to_drop(sh, &sh->pipes[pipe].pace, q);
+		if (full[i] != 0)
+			rte_prefetch0(&sh->fifos[full[i] - 1]);
 	}
 	/* The first frames to be dropped: their link, and freeing them. */
 	for (uint32_t i = 0; i < n_full; i++)

@@ -90,7 +90,8 @@ track_flows(struct wire_worker *w, enum lc_side side, struct rte_mbuf **pkts,
 	 * known, while the rest of the burst is classified.
 	 */
 	const struct lc_shaper *sh = w->n == 1 && w->engine == LC_SHAPER_SCHED &&
-				     w->mode != LC_WIRE_TAP ? w->p.shaper[dir] : NULL;
+				     w->mode != LC_WIRE_TAP && w->state == LC_STATE_PRESENT ?
+				     w->p.shaper[dir] : NULL;
 
 	for (uint16_t i = 0; i < n; i++) {
 		pipes[i] = PIPE_BYPASS;
