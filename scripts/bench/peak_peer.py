@@ -28,6 +28,7 @@ import argparse
 import json
 import math
 import os
+import subprocess
 import sys
 import time
 
@@ -128,7 +129,7 @@ def qos_cfg_limited(path, S, rate):
             lo, hi = sp * 4096, sp * 4096 + last
             lim_hi = min(hi, S - 1)
             if lim_hi >= lo:
-                out.append(f"pipe {0}-{lim_hi - lo} = 0")
+                out.append(f"pipe 0-{lim_hi - lo} = 0")
             if lim_hi < hi:
                 out.append(f"pipe {max(lim_hi + 1, lo) - lo}-{last} = 1")
             continue
@@ -155,7 +156,6 @@ def ratio(x, y):
 
 
 if not (os.path.exists(cpcap) and os.path.exists(spcap)):
-    import subprocess
     subprocess.run([sys.executable, os.path.join(a.peers, "gen_qinq.py"), "64", cpcap, spcap,
                     "--ips", str(U), "--pipes", str(U)], check=True, stdout=subprocess.DEVNULL)
 
