@@ -1153,7 +1153,17 @@ client_turn(struct lc_mgmt *m, struct client *c)
 		client_close(m, c);
 		return -1;
 	}
-	return client_flush(m, c);
+	if (client_flush(m, c) < 0)
+		return -1;
+	/*
+	 * A reply still being written whose output all went out in this last
+	 * flush (the peer read it meanwhile): epoll watches for nothing (no
+	 * output waits for room, no input is read before the reply is done),
+	 * so its next turn must be asked for here.
+	 */
+	if (queued(c) == 0 && (c->w.phase != W_IDLE || c->q_len > 0))
+		c->more = true;
+	return 0;
 }
 
 /*

@@ -1219,6 +1219,63 @@ test_server_long_replies(void **state)
 	stop_server(&s);
 }
 
+/*
+ * send(2) as the server calls it (the test links with --wrap=send): while
+ * send_eagain is above zero, that many calls find the socket full.
+ */
+static int send_eagain;
+ssize_t __real_send(int fd, const void *buf, size_t len, int flags);
+ssize_t __wrap_send(int fd, const void *buf, size_t len, int flags);
+
+ssize_t
+__wrap_send(int fd, const void *buf, size_t len, int flags)
+{
+	if (send_eagain > 0) {
+		send_eagain--;
+		errno = EAGAIN;
+		return -1;
+	}
+	return __real_send(fd, buf, len, flags);
+}
+
+/*
+ * A long reply whose piece finds the socket full, and then, at the turn's
+ * last flush, empty (the client read it meanwhile): nothing is left to
+ * wait for room for, and the reply still goes on to its end, not stalled
+ * with epoll watching nothing for the client.
+ */
+static void
+test_server_drained_between_flushes(void **state)
+{
+	struct server s;
+	struct lc_mgmt_params p = { .max_clients = 4, .max_output = 64 * 1024 };
+	struct lc_mgmt *m = start_server_with(&s, &p);
+	struct timeval tv = { .tv_sec = 5 };
+	int fd = dial(s.path);
+	size_t len;
+
+	(void)state;
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	send_all(fd, "built 2000\necho after\n", 22);
+	/* The first piece's send finds the socket full; the next ones do not. */
+	send_eagain = 1;
+	pid_t child = fork();
+	if (child == 0) {
+		for (;;)
+			lc_mgmt_poll(m, 5);
+	}
+	char *r = read_lines(fd, 2, &len);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	send_eagain = 0;
+	close(fd);
+	stop_server(&s);
+	assert_non_null(r);
+	assert_true(len > 2000 * ITEM_PAD);
+	assert_non_null(strstr(r, "{\"ok\":true,\"args\":[\"after\"]}\n"));
+	free(r);
+}
+
 /* A client that half-closes gets every reply, then the end of the stream. */
 static void
 test_server_half_close(void **state)
@@ -1377,6 +1434,7 @@ main(void)
 		cmocka_unit_test(test_server_tls_config),
 		cmocka_unit_test(test_server_socket_group),
 		cmocka_unit_test(test_server_long_replies),
+		cmocka_unit_test(test_server_drained_between_flushes),
 		cmocka_unit_test(test_server_half_close),
 		cmocka_unit_test(test_server_idle),
 		cmocka_unit_test(test_server_fair),
