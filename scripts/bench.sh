@@ -19,6 +19,11 @@
 #                and bench/table-partial.txt, and draws no chart.
 #   --peak LIST  the numbers of limited users of the peak section, comma-
 #                separated (default 10,100,1000,10000; --quick: 100,1000)
+#   --peak-offered X  what each limited user of the peak section is offered,
+#                in times its limit, in the limited run itself (default 2:
+#                saturated users offered twice their limits; 0: the limit is
+#                half of the first reference's offer, whatever the limited
+#                run offers)
 #   --no-wait    do not wait for a quiet machine (see below)
 #   --report     only print the table and draw the chart of bench/results.json
 #   --profile    also sample the worker thread with perf (cpu-clock) for 5 s
@@ -89,6 +94,7 @@ PEER_USERS=(1000 10000)
 PEER_ROUNDS=1
 PEERS_DIR=${PEERS_DIR:-$ROOT/../shared/peers}
 ONLY_SET=0
+PEAK_OFFERED=2 PEAK_CAL_S=2
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) QUICK=1 ;;
@@ -97,6 +103,7 @@ while [ $# -gt 0 ]; do
     --only) ONLY=$2; ONLY_SET=1; PARTIAL=1; shift ;;
     --traffic) TRAFFIC_SEL=$2; PARTIAL=1; shift ;;
     --peak) PEAK_SEL=$2; PARTIAL=1; shift ;;
+    --peak-offered) PEAK_OFFERED=$2; PARTIAL=1; shift ;;
     --peers) PEER_SRC=$(cd "$2" && pwd); shift ;;
     --peer-users) IFS=, read -r -a PEER_USERS <<<"$2"; shift ;;
     --report) REPORT_ONLY=1 ;;

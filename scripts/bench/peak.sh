@@ -5,9 +5,13 @@
 # hour. The 64-byte bench traffic of twice as many users as the largest S
 # (ten flows each, every user the same share of frames) goes through
 # linecapd with every user assigned, first with no user limited (the
-# reference, which sets the limit), then for each S in PEAK_S a reference
-# again and a run with S users limited, each to half of what it is offered
-# in the first reference; the other users stay unlimited.
+# reference, which sets a first limit), then for each S in PEAK_S a
+# reference again and a run with S users limited; the other users stay
+# unlimited. A limited run starts at half of what each user was offered in
+# the first reference, then moves the limit so that each limited user is
+# offered PEAK_OFFERED (--peak-offered, default 2) times its limit in that
+# run itself (peak_calibrate): a slower worker offers every user less.
+# With --peak-offered 0 the limit stays at half of the first reference's.
 # For each S: received Mpps and its ratio to the reference, the worker's
 # cycles per frame and frames per second of its own CPU time, the limited
 # users' rate against their limit (from `user list`), and the frames the
@@ -94,13 +98,47 @@ peak_cpu() {
     echo "$(lc_worker_schedstat) $rx"
 }
 
+# peak_offered: the bit/s each user is offered per direction now, from
+# the frames received over PEAK_CAL_S seconds (every user of the traffic
+# has the same share of its frames, each way).
+peak_offered() {
+    local t0 b0 t1 b1
+    t0=$(now); b0=$(lc_ctl stats | jq '.ports.client.rx_bytes + .ports.server.rx_bytes')
+    sleep "$PEAK_CAL_S"
+    t1=$(now); b1=$(lc_ctl stats | jq '.ports.client.rx_bytes + .ports.server.rx_bytes')
+    awk -v a="$b0" -v b="$b1" -v t0="$t0" -v t1="$t1" -v u="$USERS" \
+        'BEGIN { printf "%d\n", (b - a) * 8 / (t1 - t0) / 2 / u }'
+}
+
+# peak_calibrate S RATE: the limit (bit/s) of the S limited users that
+# they are offered PEAK_OFFERED times, as the issue's matrix asks. What a
+# user is offered follows what the worker receives, which the limiting
+# itself slows: so the limit is set to the offer measured with the limit
+# before, twice (the second step moves it by a few per cent).
+peak_calibrate() {
+    local s=$1 rate=$2 off k
+    for k in 1 2; do
+        sleep 1
+        off=$(peak_offered)
+        rate=$(awk -v o="$off" -v x="$PEAK_OFFERED" 'BEGIN { r = int(o / x); print (r < 8000 ? 8000 : r) }')
+        awk -v s="$s" -v r="$rate" -v b="$LIMIT_BURST" 'BEGIN { for (u = 0; u < s; u++)
+            printf "user set u%d@bench.example up=%dbit down=%dbit burst=%s\n", u, r, r, b }' | batch
+    done
+    echo "$rate"
+}
+
 # peak_run NAME S RATE: one configuration, merged into .peak.runs.NAME.
+# With PEAK_OFFERED (not 0) a limited run first moves its limit from RATE
+# to what makes the offer PEAK_OFFERED times it (peak_calibrate).
 peak_run() {
     local name=$1 s=$2 rate=$3 m acc c0 c1
     peak_users "$W/peak-users.conf" "$s" "$rate"
     bench_start "$W/peak.conf" "$W/peak-users.conf"
     users_lines assign | batch
     lc_ctl start > /dev/null
+    if [ "$s" -gt 0 ] && [ "$PEAK_OFFERED" != 0 ]; then
+        rate=$(peak_calibrate "$s" "${rate%bit}")bit
+    fi
     m=$(measure)
     perf_worker "peak-$name"
     c0=$(peak_cpu)
@@ -144,9 +182,9 @@ peak_section() {
     [ "$rbps" -ge 8000 ] || rbps=8000
     rate=${rbps}bit
     put .peak.params "$(jq -nc --argjson u "$USERS" --argjson f "$flows" --arg r "$rate" \
-        --argjson q "$qsize" --argjson acc "$PEAK_ACC_S" \
-        '{users: $u, flows: $f, rate: $r, queue_size: $q, accuracy_window_s: $acc}')"
-    say "  $(jq .mpps <<<"$ref") Mpps; limited users get $rate each way"
+        --argjson q "$qsize" --argjson acc "$PEAK_ACC_S" --argjson o "$PEAK_OFFERED" \
+        '{users: $u, flows: $f, rate: $r, queue_size: $q, accuracy_window_s: $acc, offered: $o}')"
+    say "  $(jq .mpps <<<"$ref") Mpps; limited users start at $rate each way"
     # Each S against a reference run just before it: the machine's speed
     # drifts by more than the differences looked for.
     for s in "${PEAK_S[@]}"; do

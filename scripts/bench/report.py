@@ -133,12 +133,17 @@ def table(r, dat):
         pp = peak.get("params", {})
         runs = peak["runs"]
         p()
-        p(f"Peak hour: {pp.get('users')} users of 64-byte traffic ({pp.get('flows')} flows), all assigned; "
-          f"S of them limited to {pp.get('rate')} each way (half of what each is offered), the rest unlimited.")
+        if pp.get("offered"):
+            p(f"Peak hour: {pp.get('users')} users of 64-byte traffic ({pp.get('flows')} flows), all assigned; "
+              f"S of them limited, each way, to 1/{pp.get('offered')} of what each is offered in that run "
+              "(the limit column), the rest unlimited.")
+        else:
+            p(f"Peak hour: {pp.get('users')} users of 64-byte traffic ({pp.get('flows')} flows), all assigned; "
+              f"S of them limited to {pp.get('rate')} each way (half of what each is offered), the rest unlimited.")
         p("x ref: received Mpps against a run with none limited just before; per CPU s: the same for frames")
         p("per second of the worker's own CPU time; accuracy: the limited users' rate / limit over "
-          f"{pp.get('accuracy_window_s')} s (min-max), offered x limit in brackets")
-        hdr = (f"{'S':>6s} {'Mpps':>7s} {'x ref':>6s} {'per CPU s':>9s} {'cycles/frame':>12s} "
+          f"{pp.get('accuracy_window_s')} s (min-max); offered: what each was offered, x its limit")
+        hdr = (f"{'S':>6s} {'limit':>10s} {'Mpps':>7s} {'x ref':>6s} {'per CPU s':>9s} {'cycles/frame':>12s} "
                f"{'accuracy':>9s} {'min-max':>13s} {'offered':>8s} {'unlimited drops':>15s}")
         p(hdr)
         p("-" * len(hdr))
@@ -147,7 +152,7 @@ def table(r, dat):
                            key=lambda kv: kv[1]["s"]):
             x = v.get("x_ref")
             acc_v = v.get("accuracy")
-            p(f"{v['s']:6d} {v['mpps']:7.3f} {x if x is not None else float('nan'):6.2f} "
+            p(f"{v['s']:6d} {v.get('rate', ''):>10s} {v['mpps']:7.3f} {x if x is not None else float('nan'):6.2f} "
               f"{v.get('x_ref_cpu') or float('nan'):9.2f} {v['cycles_per_frame']:12.0f} "
               f"{acc_v if acc_v is not None else float('nan'):9.4f} "
               f"{v.get('accuracy_min') or 0:6.3f}-{v.get('accuracy_max') or 0:6.3f} "
