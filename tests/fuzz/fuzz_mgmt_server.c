@@ -9,7 +9,10 @@
  * output buffer small enough that every reply crosses several pieces.
  *
  * Input: byte 0 is the number n (0..7) of chunk sizes that follow (byte b
- * means 16 b + 1 bytes, at least 1/256 of the stream); the rest is the
+ * means 16 b + 1 bytes, at least 1/256 of the stream), plus 8 times a
+ * mask of 5 bits: the server's send k finds the socket full (EAGAIN, as
+ * when the client reads slower than the server writes) when bit k % 5 of
+ * the mask is set and send k - 1 did not find it full; the rest is the
  * stream, sent in chunks of those sizes in turn (all at once if n is 0). The client reads as it sends and half-closes at the end; the server
  * must answer every line exactly once, in order, each reply a JSON object
  * with a boolean "ok" and, when false, an "error" string, and then close.
@@ -27,6 +30,32 @@
 #include "lc_mgmt.h"
 
 #define MAX_ITEMS 300
+
+/*
+ * send(2) as the server calls it (the target links with --wrap=send): a
+ * socket full when the input's mask says so (above); the client's own
+ * sends pass.
+ */
+static unsigned int full_mask, full_calls;
+static int full_last, client_fd = -1;
+ssize_t __real_send(int fd, const void *buf, size_t len, int flags);
+ssize_t __wrap_send(int fd, const void *buf, size_t len, int flags);
+
+ssize_t
+__wrap_send(int fd, const void *buf, size_t len, int flags)
+{
+	if (fd != client_fd && full_mask != 0) {
+		unsigned int k = full_calls++;
+
+		if (!full_last && ((full_mask >> (k % 5)) & 1)) {
+			full_last = 1;
+			errno = EAGAIN;
+			return -1;
+		}
+		full_last = 0;
+	}
+	return __real_send(fd, buf, len, flags);
+}
 
 static struct lc_mgmt_table *table;
 static struct lc_mgmt *server;
@@ -226,8 +255,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (server == NULL)
 		setup();
+	full_mask = 0;
 	if (size > 0) {
 		nchunks = data[0] % 8;
+		full_mask = data[0] / 8u;
 		if (size < 1 + (size_t)nchunks)
 			return 0;
 		memcpy(chunks, data + 1, nchunks);
@@ -243,6 +274,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
 		abort();
+	client_fd = fd;
+	full_calls = 0;
+	full_last = 0;
 
 	size_t off = 0;
 	unsigned int k = 0;
