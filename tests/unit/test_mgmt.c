@@ -986,6 +986,26 @@ read_lines(int fd, int lines, size_t *total)
 	return buf;
 }
 
+/*
+ * read_lines() while a child process serves the server m (its own copy, on
+ * the same sockets), killed once the lines are read.
+ */
+static char *
+read_served(struct lc_mgmt *m, int fd, int lines, size_t *total)
+{
+	pid_t child = fork();
+	char *r;
+
+	if (child == 0) {
+		for (;;)
+			lc_mgmt_poll(m, 5);
+	}
+	r = read_lines(fd, lines, total);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	return r;
+}
+
 /* Child: the greedy client. Pipelines its worst and reads every reply. */
 static void
 greedy_client(const char *path, int slow, int lists)
@@ -1174,14 +1194,7 @@ test_server_long_replies(void **state)
 
 	(void)state;
 	send_all(fd, "built 20000\nlist 3 \nlist 1000 700\necho after\n", 46);
-	pid_t child = fork();
-	if (child == 0) {
-		for (;;)
-			lc_mgmt_poll(m, 5);
-	}
-	char *r = read_lines(fd, 4, &len);
-	kill(child, SIGKILL);
-	waitpid(child, NULL, 0);
+	char *r = read_served(m, fd, 4, &len);
 	assert_non_null(r);
 	assert_true(len > 20000 * ITEM_PAD);
 	json_error_t err;
@@ -1259,14 +1272,7 @@ test_server_drained_between_flushes(void **state)
 	send_all(fd, "built 2000\necho after\n", 22);
 	/* The first piece's send finds the socket full; the next ones do not. */
 	send_eagain = 1;
-	pid_t child = fork();
-	if (child == 0) {
-		for (;;)
-			lc_mgmt_poll(m, 5);
-	}
-	char *r = read_lines(fd, 2, &len);
-	kill(child, SIGKILL);
-	waitpid(child, NULL, 0);
+	char *r = read_served(m, fd, 2, &len);
 	send_eagain = 0;
 	close(fd);
 	stop_server(&s);
