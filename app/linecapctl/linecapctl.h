@@ -25,6 +25,8 @@
 
 #define CTL_EXIT_ERROR_REPLY 1
 #define CTL_EXIT_UNREACHABLE 2
+/* --timeout's default: seconds of silence from linecapd that owes replies. */
+#define CTL_TIMEOUT_DEFAULT_S 60
 
 /* ---- channel.c: the connection to linecapd ---- */
 

@@ -17,9 +17,11 @@
 #include <getopt.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -45,11 +47,24 @@ usage(FILE *f)
 		"  -s, --socket PATH  management socket (default %s,\n"
 		"                     or $LINECAP_SOCKET)\n"
 		"  -j, --json         print replies as JSON lines\n"
+		"  -t, --timeout SECONDS  give up (exit 2) when linecapd has neither\n"
+		"                     sent nor taken a byte for SECONDS while replies\n"
+		"                     are outstanding (default %d; 0: wait for ever)\n"
 		"  --connect HOST:PORT  reach linecapd's [mgmt] listen over TLS instead,\n"
 		"                     with --cert FILE --key FILE (our certificate and\n"
 		"                     key, PEM) and --ca FILE (the CA that signed\n"
 		"                     linecapd's certificate; it must name HOST)\n"
-		"Try 'linecapctl help' for the commands.\n", LC_MGMT_SOCKET_DEFAULT);
+		"Try 'linecapctl help' for the commands.\n", LC_MGMT_SOCKET_DEFAULT,
+		CTL_TIMEOUT_DEFAULT_S);
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static void
@@ -190,12 +205,14 @@ print_reply(const char *line, size_t len)
  * never deadlocks against linecapd's own output buffer.
  */
 static int
-converse(struct ctl_channel *ch, struct ctl_buf *out, int in_fd)
+converse(struct ctl_channel *ch, struct ctl_buf *out, int in_fd, unsigned int timeout_s)
 {
 	struct ctl_buf in = { 0 }, rx = { 0 };
 	size_t outstanding = 0;
 	bool in_eof = in_fd < 0, any_error = false;
 	int status = 0;
+	/* When linecapd last sent or took a byte while it owed us something. */
+	uint64_t last_progress = mono_ms();
 
 	for (size_t i = 0; i < out->len; i++)
 		outstanding += out->data[i] == '\n';
@@ -229,7 +246,24 @@ converse(struct ctl_channel *ch, struct ctl_buf *out, int in_fd)
 			{ .fd = in_eof ? -1 : in_fd, .events = POLLIN },
 		};
 		bool pending = ctl_channel_pending(ch);
-		if (poll(pfd, 2, pending ? 0 : -1) < 0) {
+		bool owed = outstanding > 0 || out->len > 0;
+		int wait_ms = -1;
+
+		if (!owed)
+			last_progress = mono_ms();
+		if (timeout_s > 0 && owed && !pending) {
+			uint64_t waited = mono_ms() - last_progress;
+
+			if (waited >= (uint64_t)timeout_s * 1000) {
+				fprintf(stderr, "linecapctl: linecapd sent nothing for %u s "
+					"with %zu replies outstanding; giving up "
+					"(--timeout)\n", timeout_s, outstanding);
+				status = EXIT_UNREACHABLE;
+				break;
+			}
+			wait_ms = (int)((uint64_t)timeout_s * 1000 - waited);
+		}
+		if (poll(pfd, 2, pending ? 0 : wait_ms) < 0) {
 			if (errno == EINTR)
 				continue;
 			status = EXIT_UNREACHABLE;
@@ -244,8 +278,10 @@ converse(struct ctl_channel *ch, struct ctl_buf *out, int in_fd)
 				status = EXIT_UNREACHABLE;
 				break;
 			}
-			if (n > 0)
+			if (n > 0) {
 				ctl_buf_consume(out, (size_t)n);
+				last_progress = mono_ms();
+			}
 		}
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			char tmp[65536];
@@ -260,6 +296,7 @@ converse(struct ctl_channel *ch, struct ctl_buf *out, int in_fd)
 				break;
 			}
 			ctl_buf_append(&rx, tmp, (size_t)n);
+			last_progress = mono_ms();
 			size_t done = 0;
 			while ((nl = memchr(rx.data + done, '\n', rx.len - done)) != NULL) {
 				size_t len = (size_t)(nl - (rx.data + done));
@@ -296,6 +333,7 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "connect", required_argument, NULL, 'C' },
 		{ "cert", required_argument, NULL, 'c' },
@@ -310,10 +348,24 @@ main(int argc, char **argv)
 	struct ctl_buf out = { 0 };
 	char err[256];
 	int c, status;
+	unsigned int timeout_s = CTL_TIMEOUT_DEFAULT_S;
+	char *end;
+	unsigned long v;
 
 	/* "+": stop at the first command word, whose arguments may start with '-'. */
-	while ((c = getopt_long(argc, argv, "+s:jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+s:jt:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 't':
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' || optarg[0] == '-' ||
+			    v > 86400) {
+				fprintf(stderr, "linecapctl: --timeout wants whole seconds, "
+					"0 to 86400: '%s'\n", optarg);
+				return EXIT_UNREACHABLE;
+			}
+			timeout_s = (unsigned int)v;
+			break;
 		case 's':
 			path = optarg;
 			break;
@@ -381,7 +433,7 @@ main(int argc, char **argv)
 		free(out.data);
 		return EXIT_UNREACHABLE;
 	}
-	status = converse(ch, &out, batch ? STDIN_FILENO : -1);
+	status = converse(ch, &out, batch ? STDIN_FILENO : -1, timeout_s);
 	ctl_channel_close(ch);
 	free(out.data);
 	return status;

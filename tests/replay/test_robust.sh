@@ -3,7 +3,7 @@
 # stops answering for seconds, frames longer than the MTU, and the shipped
 # configuration started as it is, the socket's group.
 #   test_robust.sh worker-stop | oversize | fair-clients | idle-clients |
-#                  shipped-config | socket-group
+#                  shipped-config | socket-group | ctl-timeout
 . "$(dirname "$0")/lib.sh"
 
 case_name=${1:?case}
@@ -263,6 +263,47 @@ socket-group)
         fail "the error does not name the group"
     [ ! -e "$LC_SOCK" ] || fail "a socket was left at $LC_SOCK"
     groupdel "$group"
+    ;;
+ctl-timeout)
+    # A linecapd that takes a command and never answers (stopped, or stuck)
+    # must not hang linecapctl, whatever runs it: it gives up after
+    # --timeout seconds of silence, with status 2 and a sentence.
+    python3 -c '
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(8)
+conns = []
+while True:
+    conns.append(s.accept()[0])
+' "$WORK/silent.sock" &
+    silent=$!
+    trap 'kill "$silent" 2> /dev/null || true; lc_cleanup' EXIT INT TERM
+    for _ in $(seq 50); do [ -S "$WORK/silent.sock" ] && break; sleep 0.1; done
+    [ -S "$WORK/silent.sock" ] || fail "the silent listener did not start"
+    t0=$(date +%s%N)
+    rc=0
+    "$LINECAPCTL" -s "$WORK/silent.sock" --timeout 1 stats > /dev/null 2> "$WORK/err" || rc=$?
+    ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    expect_eq "$rc" 2 "exit status when linecapd never answers"
+    grep -q "sent nothing for 1 s with 1 replies outstanding" "$WORK/err" ||
+        fail "the error does not say why: $(cat "$WORK/err")"
+    [ "$ms" -ge 1000 ] && [ "$ms" -lt 10000 ] || fail "gave up after $ms ms, not about 1 s"
+    echo "ok: a silent linecapd: gave up after $ms ms"
+    rc=0
+    printf 'ping\nstats\nping\n' |
+        "$LINECAPCTL" -s "$WORK/silent.sock" --timeout 1 - > /dev/null 2> "$WORK/err" || rc=$?
+    expect_eq "$rc" 2 "exit status of a batch that linecapd never answers"
+    grep -q "with 3 replies outstanding" "$WORK/err" ||
+        fail "the batch's error does not count the replies: $(cat "$WORK/err")"
+    rc=0
+    "$LINECAPCTL" -s "$WORK/silent.sock" --timeout 1s stats > /dev/null 2> "$WORK/err" || rc=$?
+    expect_eq "$rc" 2 "exit status of a bad --timeout"
+    grep -q "whole seconds" "$WORK/err" || fail "a bad --timeout is not explained"
+    # --timeout 0 waits for ever: still waiting when the test stops it.
+    rc=0
+    timeout 3 "$LINECAPCTL" -s "$WORK/silent.sock" --timeout 0 stats > /dev/null 2>&1 || rc=$?
+    expect_eq "$rc" 124 "--timeout 0 waits for ever"
+    kill "$silent"
     ;;
 *)
     fail "unknown case $case_name"
