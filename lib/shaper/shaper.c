@@ -449,6 +449,15 @@ sched_pipe_params(const struct lc_shaper *sh, const struct lc_shaper_profile *pr
 	memset(pp, 0, sizeof(*pp));
 	pp->tb_rate = RTE_MIN(pr->rate + pr->rate / TB_HEADROOM_DIV + 1, sh->port_rate);
 	pp->tb_size = pr->burst;
+	/*
+	 * An unlimited pipe sends two frames a visit at most: rte_sched's
+	 * grinder goes on with a pipe while it has credit and frames, so with
+	 * a burst's credit a visit emptied the pipe's queue, and a pipe
+	 * visited while others waited in the same grinder got more. It still
+	 * earns the port rate (one byte of credit a byte of port time).
+	 */
+	if (pr->rate >= sh->port_rate)
+		pp->tb_size = RTE_MIN(pr->burst, (uint64_t)sh->mtu + sh->frame_overhead);
 	if (pr->paced) {
 		/*
 		 * The pacer keeps the limit: rte_sched's must never be the
@@ -534,6 +543,20 @@ profile_add(struct lc_shaper *sh, uint64_t rate, uint64_t burst)
 		struct rte_sched_pipe_params pp;
 
 		sched_pipe_params(sh, pr, &pp);
+		/*
+		 * Pairs that rte_sched cannot tell apart (bursts of unlimited
+		 * pipes: sched_pipe_params()) share its profile: it refuses a
+		 * profile it already has.
+		 */
+		for (uint32_t i = 0; i < sh->n_profiles; i++) {
+			struct rte_sched_pipe_params other;
+
+			sched_pipe_params(sh, &sh->profiles[i], &other);
+			if (memcmp(&pp, &other, sizeof(pp)) == 0) {
+				memcpy(pr->sched_id, sh->profiles[i].sched_id, sizeof(pr->sched_id));
+				return (int)sh->n_profiles++;
+			}
+		}
 		for (uint32_t s = 0; s < sh->n_subports; s++) {
 			uint32_t id;
 			int ret = rte_sched_subport_pipe_profile_add(sh->port, s, &pp, &id);
