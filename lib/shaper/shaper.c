@@ -450,7 +450,7 @@ sched_pipe_params(const struct lc_shaper *sh, const struct lc_shaper_profile *pr
 	pp->tb_rate = RTE_MIN(pr->rate + pr->rate / TB_HEADROOM_DIV + 1, sh->port_rate);
 	pp->tb_size = pr->burst;
 	/*
-	 * An unlimited pipe sends two frames a visit at most: rte_sched's
+	 * An unlimited pipe sends one frame a visit at most: rte_sched's
 	 * grinder goes on with a pipe while it has credit and frames, so with
 	 * a burst's credit a visit emptied the pipe's queue, and a pipe
 	 * visited while others waited in the same grinder got more. It still
