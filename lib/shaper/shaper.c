@@ -144,13 +144,6 @@ _Static_assert(SUBPORT_PLAN0 + LC_SHAPER_PLANS_MAX < SUBPORTS_MAX, "plans fit");
 #define READY_SIZE 2048u
 /* Places of that ring the pacer leaves to frames that arrive. */
 #define PACE_READY_ROOM 512u
-/*
- * A paced pipe's rte_sched limits: its rate plus 1/PACE_HEADROOM_DIV,
- * plus 2^-PACE_ABS_LOG2 of the port rate (rte_sched approximates a pipe's
- * share of the port to within 1e-7), plus twice its burst per period.
- */
-#define PACE_HEADROOM_DIV 32u
-#define PACE_ABS_LOG2 22
 
 /*
  * Flow queuing in the pacer: the round robin's quantum in bytes (an
@@ -449,6 +442,16 @@ sched_pipe_params(const struct lc_shaper *sh, const struct lc_shaper_profile *pr
 	memset(pp, 0, sizeof(*pp));
 	pp->tb_rate = RTE_MIN(pr->rate + pr->rate / TB_HEADROOM_DIV + 1, sh->port_rate);
 	pp->tb_size = pr->burst;
+	if (pr->paced) {
+		/*
+		 * The pacer keeps the limit: rte_sched's must never be the
+		 * tighter one, or the pipe would sit in rte_sched without
+		 * credit. So in rte_sched a paced pipe is an unlimited one,
+		 * and rte_sched only shares a full port.
+		 */
+		tc_rate = sh->port_rate;
+		pp->tb_rate = sh->port_rate;
+	}
 	/*
 	 * An unlimited pipe sends one frame a visit at most: rte_sched's
 	 * grinder goes on with a pipe while it has credit and frames, so with
@@ -456,23 +459,8 @@ sched_pipe_params(const struct lc_shaper *sh, const struct lc_shaper_profile *pr
 	 * visited while others waited in the same grinder got more. It still
 	 * earns the port rate (one byte of credit a byte of port time).
 	 */
-	if (pr->rate >= sh->port_rate)
+	if (pr->paced || pr->rate >= sh->port_rate)
 		pp->tb_size = RTE_MIN(pr->burst, (uint64_t)sh->mtu + sh->frame_overhead);
-	if (pr->paced) {
-		/*
-		 * The pacer keeps the limit: rte_sched's must never be the
-		 * tighter one, or the pipe would sit in rte_sched without
-		 * credit. Its class may let out, per period, the rate over
-		 * the period plus a whole burst, and its bucket a burst more
-		 * than the pacer's, whatever rte_sched's rounding.
-		 */
-		tc_rate = pr->rate + pr->rate / PACE_HEADROOM_DIV +
-			  (sh->port_rate >> PACE_ABS_LOG2) + 1 +
-			  2 * pr->burst * 1000 / pr->period_ms;
-		tc_rate = RTE_MIN(tc_rate, sh->port_rate);
-		pp->tb_rate = tc_rate;
-		pp->tb_size = 2 * pr->burst;
-	}
 	/* A class has a rate if and only if it has a queue. */
 	pp->tc_rate[TC_SHAPED] = tc_rate;
 	pp->tc_rate[RTE_SCHED_TRAFFIC_CLASS_BE] = tc_rate;

@@ -1582,11 +1582,14 @@ test_port_share(void **state)
 
 /*
  * Past a quarter of a subport's pipes, groups of 4 hold different numbers
- * of the users that fill the port, and shares still hold: 40 unlimited
- * users on a 50 mbit port of 64 pipes, 8 groups holding 4 of them and 8
- * groups one, get 1.25 mbit each. An unlimited pipe's credit is one
- * frame, so a grinder's visit sends one frame; with a burst's credit, a
- * visit emptied the queue, and these shares spread from 0.63 to 1.30.
+ * of the users that fill the port, and shares still hold: 40 users on a
+ * 50 mbit port of 64 pipes, 8 groups holding 4 of them and 8 groups one,
+ * get 1.25 mbit each, unlimited, then each limited to 10 mbit (above its
+ * share: the pacer lets every frame go at once, and rte_sched shares the
+ * port). A pipe's credit in rte_sched is one frame, so a grinder's visit
+ * sends one frame; with a burst's credit, a visit emptied the queue, and
+ * these shares spread from 0.63 to 1.46 (unlimited) and 0.67 to 1.37
+ * (limited).
  */
 static void
 test_port_share_crowded(void **state)
@@ -1608,6 +1611,9 @@ test_port_share_crowded(void **state)
 			pipes[n++] = u;
 	for (uint32_t i = 0; i < n; i++)
 		want[i] = 50e6 / n;
+	share_run_pipes(sh, n, pipes, want, n, 50e6);
+	for (uint32_t i = 0; i < n; i++)
+		assert_int_equal(lc_shaper_set_pipe(sh, pipes[i], 10 * MBIT, 0), 0);
 	share_run_pipes(sh, n, pipes, want, n, 50e6);
 	lc_shaper_free(sh);
 }
