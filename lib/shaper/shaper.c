@@ -453,11 +453,12 @@ sched_pipe_params(const struct lc_shaper *sh, const struct lc_shaper_profile *pr
 		pp->tb_rate = sh->port_rate;
 	}
 	/*
-	 * An unlimited pipe sends one frame a visit at most: rte_sched's
-	 * grinder goes on with a pipe while it has credit and frames, so with
-	 * a burst's credit a visit emptied the pipe's queue, and a pipe
-	 * visited while others waited in the same grinder got more. It still
-	 * earns the port rate (one byte of credit a byte of port time).
+	 * A pipe unlimited in rte_sched (no limit, or paced) sends one frame
+	 * a visit at most: rte_sched's grinder goes on with a pipe while it
+	 * has credit and frames, so with a burst's credit a visit emptied the
+	 * pipe's queue, and a pipe visited while others waited in the same
+	 * grinder got more. It still earns the port rate (one byte of credit
+	 * a byte of port time).
 	 */
 	if (pr->paced || pr->rate >= sh->port_rate)
 		pp->tb_size = RTE_MIN(pr->burst, (uint64_t)sh->mtu + sh->frame_overhead);

@@ -111,7 +111,7 @@ peak_offered() {
 }
 
 # peak_calibrate S RATE: the limit (bit/s) of the S limited users that
-# they are offered PEAK_OFFERED times, as the matrix asks. What a
+# they are offered PEAK_OFFERED times, as the peak matrix is defined. What a
 # user is offered follows what the worker receives, which the limiting
 # itself slows: so the limit is set to the offer measured with the limit
 # before, twice (the second step moves it by a few per cent).

@@ -269,7 +269,7 @@ ctl-timeout)
     # must not hang linecapctl, whatever runs it: it gives up after
     # --timeout seconds of silence, with status 2 and a sentence.
     python3 -c '
-import os, socket, sys, time
+import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(sys.argv[1]); s.listen(8)
 conns = []
