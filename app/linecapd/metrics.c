@@ -333,6 +333,9 @@ write_shaper(struct metrics_text *t, const struct lc_shaper_stats sh[LC_FLOW_DIR
 		  "Frames out of the shaper's queues."),
 		F("dequeued_bytes_total", "counter", dequeued_bytes,
 		  "Bytes of the frames out of the shaper's queues."),
+		F("evicted_packets_total", "counter", evicted,
+		  "Frames that had waited, dropped from a full queue to make room "
+		  "for a frame of a thinner flow (part of the tail drops)."),
 		F("meter_red_packets_total", "counter", meter_red,
 		  "Frames the police engine's meters found above the rate."),
 		F("memory_bytes", "gauge", memory_bytes,

@@ -128,11 +128,12 @@ wire_stats_json(struct daemon *d, json_t *reply)
 			const struct lc_shaper_stats *t = &sh_stats[dir];
 
 			json_object_set_new(sh, dir == LC_FLOW_DIR_UP ? "up" : "down",
-				json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:I}",
+				json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:I}",
 				"enqueued", (json_int_t)t->enqueued,
 				"dequeued", (json_int_t)t->dequeued,
 				"dequeued_bytes", (json_int_t)t->dequeued_bytes,
 				"dropped_tail", (json_int_t)t->dropped_tail,
+				"evicted", (json_int_t)t->evicted,
 				"dropped_aqm", (json_int_t)t->dropped_aqm,
 				"queued", (json_int_t)t->queued,
 				"paced", (json_int_t)t->paced,

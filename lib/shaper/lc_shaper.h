@@ -99,6 +99,8 @@ struct lc_shaper_stats {
 	uint64_t dequeued;          /* packets out of the queues */
 	uint64_t dequeued_bytes;
 	uint64_t dropped_tail;      /* refused by a full queue */
+	uint64_t evicted;           /* of dropped_tail: frames that had waited, pushed
+				     * out of a full queue for a thinner flow's */
 	uint64_t dropped_aqm;       /* refused by PIE or RED */
 	uint64_t queued;            /* packets in the queues now */
 	uint64_t paced;             /* packets that waited in the pacer */

@@ -2390,6 +2390,7 @@ lc_shaper_stats_get(struct lc_shaper *sh, struct lc_shaper_stats *st)
 	st->dequeued_bytes = sh->dequeued_bytes;
 	st->dropped_aqm = sh->dropped_aqm;
 	st->dropped_tail = sh->dropped - sh->dropped_aqm;
+	st->evicted = sh->evicted;
 	st->queued = sh->enqueued - sh->dequeued - sh->evicted;
 	st->paced = sh->paced;
 	st->pacer_queued = sh->pace_waiting;

@@ -400,6 +400,7 @@ lc_wire_shaper_stats(struct lc_wire *w, struct lc_shaper_stats out[LC_FLOW_DIRS]
 			a->dequeued += b->dequeued;
 			a->dequeued_bytes += b->dequeued_bytes;
 			a->dropped_tail += b->dropped_tail;
+			a->evicted += b->evicted;
 			a->dropped_aqm += b->dropped_aqm;
 			a->queued += b->queued;
 			a->paced += b->paced;

@@ -131,7 +131,7 @@ peak_calibrate() {
 # With PEAK_OFFERED (not 0) a limited run first moves its limit from RATE
 # to what makes the offer PEAK_OFFERED times it (peak_calibrate).
 peak_run() {
-    local name=$1 s=$2 rate=$3 m acc c0 c1
+    local name=$1 s=$2 rate=$3 m acc c0 c1 sh
     peak_users "$W/peak-users.conf" "$s" "$rate"
     bench_start "$W/peak.conf" "$W/peak-users.conf"
     users_lines assign | batch
@@ -153,9 +153,12 @@ peak_run() {
         ($c1 | split(" ") | map(tonumber)) as $b |
         . + {mpps_per_cpu_s: (if $b[0] > $a[0] then ($b[2] - $a[2]) / (($b[0] - $a[0]) / 1e9) / 1e6 else null end),
              worker_wait_share: (($b[1] - $a[1]) / 1e9 / .window_s)}' <<<"$acc")
+    # The shaper's counters since start: where the limited users' frames went.
+    sh=$(lc_ctl stats | jq -c '.shaper')
     lc_stop
     put ".peak.runs[\"$name\"]" "$(jq -nc --argjson m "$m" --argjson acc "$acc" \
-        --argjson s "$s" --arg rate "$rate" '$m + $acc + {s: $s, rate: $rate}')"
+        --argjson s "$s" --arg rate "$rate" --argjson sh "$sh" \
+        '$m + $acc + {s: $s, rate: $rate, shaper: $sh}')"
 }
 
 peak_section() {

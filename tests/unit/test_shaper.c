@@ -1471,6 +1471,7 @@ test_fq_full_drops_fattest(void **state)
 	assert_int_equal(offer_flow(sh, 1, FQ_BULK, 1, 1000), 0);
 	lc_shaper_stats_get(sh, &st);
 	assert_int_equal(st.dropped_tail, 3);
+	assert_int_equal(st.evicted, 2);
 	assert_int_equal(st.queued, 16);
 	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE - 16);
 
