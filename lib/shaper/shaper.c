@@ -193,6 +193,22 @@ pace_prefetch_frame(const struct rte_mbuf *m)
 }
 
 /*
+ * Free a frame that has waited in the pacer, whose lines are cold. A
+ * direct frame of one segment that nothing else holds goes straight back
+ * to its pool: the first line says so, and its `next` (the second line,
+ * which rte_pktmbuf_free() reads) is NULL whenever nb_segs is 1, as
+ * rte_mbuf_raw_free() requires. Any other frame is freed as usual.
+ */
+static inline void
+waited_free(struct rte_mbuf *m)
+{
+	if (likely(RTE_MBUF_DIRECT(m) && m->nb_segs == 1 && rte_mbuf_refcnt_read(m) == 1))
+		rte_mbuf_raw_free(m);
+	else
+		rte_pktmbuf_free(m);
+}
+
+/*
  * A frame waiting also keeps the length of the frame after it, in its
  * packet_type (the same line as the link; what the receiving port said of
  * the frame's type is not used past the parser, and a frame leaves the
@@ -1803,16 +1819,21 @@ fifo_spared(struct lc_shaper *sh, uint32_t pipe, const struct lc_shaper_fifo *f)
 
 /*
  * The FIFO whose head a full pipe drops to make room for a frame of FIFO
- * q, + 1: its fattest, if that FIFO is longer than q and keeps a frame (so
- * that it stays in the round: a FIFO leaves it only from the front). 0
- * when there is none: the arriving frame is the one to drop. A FIFO that
- * emptied has fat_len 0 before another pipe may take it.
+ * q, + 1: its fattest, if that FIFO holds at least twice what q would
+ * with the frame (so it keeps a frame, and stays in the round: a FIFO
+ * leaves it only from the front). 0 when there is none: the arriving frame
+ * is the one to drop. Between flows about as long as each other a drop
+ * from one for the other would throw away a frame that has waited to take
+ * one that will wait as long, and costs the waited frame's cold lines: so
+ * a flow gets in at the fattest's expense only while it holds less than
+ * half of what the fattest does (a ping, a keystroke: nothing). A FIFO
+ * that emptied has fat_len 0 before another pipe may take it.
  */
 static inline uint32_t
 fifo_to_drop(const struct lc_shaper *sh, const struct lc_shaper_pace *pc, uint32_t q)
 {
-	if (pc->fat == 0 || pc->fat == q + 1 || pc->fat_len < 2 ||
-	    pc->fat_len <= sh->fifos[q].len)
+	if (pc->fat == 0 || pc->fat == q + 1 ||
+	    pc->fat_len < 2u * (sh->fifos[q].len + 1u))
 		return 0;
 	return pc->fat;
 }
@@ -1839,7 +1860,7 @@ fifo_drop_fattest(struct lc_shaper *sh, uint32_t pipe, uint32_t q)
 	pipe_drop(sh, p, pipe, m->pkt_len, false);
 	sh->dropped++;
 	sh->evicted++;
-	rte_pktmbuf_free(m);
+	waited_free(m);
 	return true;
 }
 
@@ -2093,10 +2114,10 @@ admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
 		if (full[i] != 0)
 			rte_prefetch0(&sh->fifos[full[i] - 1]);
 	}
-	/* The first frames to be dropped: their link, and freeing them. */
+	/* The first frames to be dropped: their link, and freeing them (waited_free()). */
 	for (uint32_t i = 0; i < n_full; i++)
 		if (full[i] != 0)
-			pace_prefetch_frame(sh->fifos[full[i] - 1].head);
+			rte_prefetch0(sh->fifos[full[i] - 1].head);
 	for (uint32_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		uint32_t pipe = pipes[i];
