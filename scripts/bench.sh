@@ -24,6 +24,10 @@
 #                saturated users offered twice their limits; 0: the limit is
 #                half of the first reference's offer, whatever the limited
 #                run offers)
+#   --peak-pairs N  pairs of windows a limited run of the peak section ends
+#                with, in the same linecapd: the S users' limits lifted, then
+#                back (default 3, --quick 1; 0: none). The median pair's ratio
+#                is the "paired" column, which the peak target reads
 #   --no-wait    do not wait for a quiet machine (see below)
 #   --report     only print the table and draw the chart of bench/results.json
 #   --profile    also sample the worker thread with perf (cpu-clock) for 5 s
@@ -94,7 +98,7 @@ PEER_USERS=(1000 10000)
 PEER_ROUNDS=1
 PEERS_DIR=${PEERS_DIR:-$ROOT/../shared/peers}
 ONLY_SET=0
-PEAK_OFFERED=2 PEAK_CAL_S=2
+PEAK_OFFERED=2 PEAK_CAL_S=2 PEAK_PAIRS= PEAK_PAIR_S=2 PEAK_SETTLE_S=2 PEAK_PORT_RATE=10gbit
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) QUICK=1 ;;
@@ -104,6 +108,7 @@ while [ $# -gt 0 ]; do
     --traffic) TRAFFIC_SEL=$2; PARTIAL=1; shift ;;
     --peak) PEAK_SEL=$2; PARTIAL=1; shift ;;
     --peak-offered) PEAK_OFFERED=$2; PARTIAL=1; shift ;;
+    --peak-pairs) PEAK_PAIRS=$2; PARTIAL=1; shift ;;
     --peers) PEER_SRC=$(cd "$2" && pwd); shift ;;
     --peer-users) IFS=, read -r -a PEER_USERS <<<"$2"; shift ;;
     --report) REPORT_ONLY=1 ;;
@@ -123,11 +128,11 @@ want() { [[ ",$ONLY," == *",$1,"* ]]; }
 if [ $QUICK = 1 ]; then
     FLOWS=20000 TRAFFIC=(64) WARM=1 WINDOW=1.5 NWIN=1 ACC_LOW=2 ACC_HIGH=1.5 LOAD_SECS=5
     ASSIGN_N=20000 XRAY_LINES=100000 LAT_PING=10 LAT_LOADS=(udp_up)
-    PEAK_S=(100 1000) PEAK_ACC_S=3
+    PEAK_S=(100 1000) PEAK_ACC_S=3 PEAK_PAIRS=${PEAK_PAIRS:-1}
 else
     FLOWS=100000 TRAFFIC=(64 imix) WARM=2 WINDOW=3 NWIN=3 ACC_LOW=12 ACC_HIGH=6 LOAD_SECS=20
     ASSIGN_N=100000 XRAY_LINES=1000000 LAT_PING=40 LAT_LOADS=(tcp_up tcp_down udp_up)
-    PEAK_S=(10 100 1000 10000) PEAK_ACC_S=6
+    PEAK_S=(10 100 1000 10000) PEAK_ACC_S=6 PEAK_PAIRS=${PEAK_PAIRS:-3}
 fi
 [ -z "$TRAFFIC_SEL" ] || IFS=, read -r -a TRAFFIC <<<"$TRAFFIC_SEL"
 [ -z "$PEAK_SEL" ] || IFS=, read -r -a PEAK_S <<<"$PEAK_SEL"

@@ -14,8 +14,9 @@
 # With --peak-offered 0 the limit stays at half of the first reference's.
 # For each S: received Mpps and its ratio to the reference, the worker's
 # cycles per frame and frames per second of its own CPU time, the limited
-# users' rate against their limit (from `user list`), and the frames the
-# unlimited users lost.
+# users' rate against their limit (from `user list`), the frames the
+# unlimited users lost, and the ratio of paired windows in the limited
+# run's own linecapd, the limits lifted and back (peak_pairs).
 
 # peak_users FILE S RATE: a users file of every user of the traffic, the
 # first S at RATE both ways, the others without a limit.
@@ -110,6 +111,19 @@ peak_offered() {
         'BEGIN { printf "%d\n", (b - a) * 8 / (t1 - t0) / 2 / u }'
 }
 
+# peak_limit S RATE: the first S users limited to RATE bit/s each way,
+# live; RATE 0 lifts their limits (the port rate, PEAK_PORT_RATE: the
+# shaper holds nothing of a pipe at the port rate, as of one without a
+# limit).
+peak_limit() {
+    awk -v s="$1" -v r="$2" -v b="$LIMIT_BURST" -v port="$PEAK_PORT_RATE" 'BEGIN {
+        for (u = 0; u < s; u++)
+            if (r > 0)
+                printf "user set u%d@bench.example up=%dbit down=%dbit burst=%s\n", u, r, r, b
+            else
+                printf "user set u%d@bench.example up=%s down=%s\n", u, port, port }' | batch
+}
+
 # peak_calibrate S RATE: the limit (bit/s) of the S limited users that
 # they are offered PEAK_OFFERED times, as the peak matrix is defined. What a
 # user is offered follows what the worker receives, which the limiting
@@ -121,17 +135,46 @@ peak_calibrate() {
         sleep 1
         off=$(peak_offered)
         rate=$(awk -v o="$off" -v x="$PEAK_OFFERED" 'BEGIN { r = int(o / x); print (r < 8000 ? 8000 : r) }')
-        awk -v s="$s" -v r="$rate" -v b="$LIMIT_BURST" 'BEGIN { for (u = 0; u < s; u++)
-            printf "user set u%d@bench.example up=%dbit down=%dbit burst=%s\n", u, r, r, b }' | batch
+        peak_limit "$s" "$rate"
     done
     echo "$rate"
+}
+
+# peak_window: Mpps received over PEAK_PAIR_S seconds.
+peak_window() {
+    local t0 n0 t1 n1
+    t0=$(now); n0=$(lc_ctl stats | jq '.ports.client.rx_packets + .ports.server.rx_packets')
+    sleep "$PEAK_PAIR_S"
+    t1=$(now); n1=$(lc_ctl stats | jq '.ports.client.rx_packets + .ports.server.rx_packets')
+    awk -v a="$n0" -v b="$n1" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.6f\n", (b - a) / (t1 - t0) / 1e6 }'
+}
+
+# peak_pairs S RATE: PEAK_PAIRS pairs of windows in the running linecapd,
+# each a window with the S users' limits lifted and then one with them
+# back at RATE, PEAK_SETTLE_S seconds after each change (the queues fill
+# or drain in well under a second). The two windows of a pair are seconds
+# apart, where the separate reference run is a minute away: the host's
+# drift, which moves a run by more than the differences looked for, touches
+# both alike. The median pair's limited Mpps over its reference's.
+peak_pairs() {
+    local s=$1 rate=$2 k a b out=()
+    for ((k = 0; k < PEAK_PAIRS; k++)); do
+        peak_limit "$s" 0
+        sleep "$PEAK_SETTLE_S"
+        a=$(peak_window)
+        peak_limit "$s" "$rate"
+        sleep "$PEAK_SETTLE_S"
+        b=$(peak_window)
+        out+=("$(jq -nc --argjson a "$a" --argjson b "$b" '{ref_mpps: $a, mpps: $b, x: ($b / $a)}')")
+    done
+    printf '%s\n' "${out[@]}" | jq -sc '{pairs: ., x_pair: (map(.x) | sort | .[length / 2 | floor])}'
 }
 
 # peak_run NAME S RATE: one configuration, merged into .peak.runs.NAME.
 # With PEAK_OFFERED (not 0) a limited run first moves its limit from RATE
 # to what makes the offer PEAK_OFFERED times it (peak_calibrate).
 peak_run() {
-    local name=$1 s=$2 rate=$3 m acc c0 c1 sh
+    local name=$1 s=$2 rate=$3 m acc c0 c1 sh pairs
     peak_users "$W/peak-users.conf" "$s" "$rate"
     bench_start "$W/peak.conf" "$W/peak-users.conf"
     users_lines assign | batch
@@ -155,10 +198,14 @@ peak_run() {
              worker_wait_share: (($b[1] - $a[1]) / 1e9 / .window_s)}' <<<"$acc")
     # The shaper's counters since start: where the limited users' frames went.
     sh=$(lc_ctl stats | jq -c '.shaper')
+    pairs='{}'
+    if [ "$s" -gt 0 ] && [ "$PEAK_PAIRS" -gt 0 ]; then
+        pairs=$(peak_pairs "$s" "$(awk -v r="$rate" 'BEGIN { print r + 0 }')")
+    fi
     lc_stop
     put ".peak.runs[\"$name\"]" "$(jq -nc --argjson m "$m" --argjson acc "$acc" \
-        --argjson s "$s" --arg rate "$rate" --argjson sh "$sh" \
-        '$m + $acc + {s: $s, rate: $rate, shaper: $sh}')"
+        --argjson s "$s" --arg rate "$rate" --argjson sh "$sh" --argjson pairs "$pairs" \
+        '$m + $acc + $pairs + {s: $s, rate: $rate, shaper: $sh}')"
 }
 
 peak_section() {
@@ -175,7 +222,7 @@ peak_section() {
                --vdev=net_pcap1,rx_pcap=$W/peak-s.pcap,infinite_rx=1" \
         "[wire]" "mtu = 1518" "mbufs = $mb" "autostart = no" \
         "[flows]" "capacity = 1048576" "[users]" "capacity = $((USERS < 16000 ? 32768 : 65536))" \
-        "state_file = $W/users.conf" "[shaper]" "port_rate = 10gbit" "queue_size = $qsize"
+        "state_file = $W/users.conf" "[shaper]" "port_rate = $PEAK_PORT_RATE" "queue_size = $qsize"
     say "[peak] reference: $USERS users, none limited"
     peak_run ref 0 0
     ref=$(jq -c '.peak.runs.ref' "$RES")
@@ -186,7 +233,9 @@ peak_section() {
     rate=${rbps}bit
     put .peak.params "$(jq -nc --argjson u "$USERS" --argjson f "$flows" --arg r "$rate" \
         --argjson q "$qsize" --argjson acc "$PEAK_ACC_S" --argjson o "$PEAK_OFFERED" \
-        '{users: $u, flows: $f, rate: $r, queue_size: $q, accuracy_window_s: $acc, offered: $o}')"
+        --argjson pp "$PEAK_PAIRS" --argjson pw "$PEAK_PAIR_S" \
+        '{users: $u, flows: $f, rate: $r, queue_size: $q, accuracy_window_s: $acc, offered: $o,
+          pairs: $pp, pair_window_s: $pw}')"
     say "  $(jq .mpps <<<"$ref") Mpps; limited users start at $rate each way"
     # Each S against a reference run just before it: the machine's speed
     # drifts by more than the differences looked for.
@@ -198,7 +247,7 @@ peak_section() {
         merge ".peak.runs.s$s" "$(jq -c --argjson r "$(jq -c ".peak.runs.ref$s" "$RES")" \
             '{x_ref: (.mpps / $r.mpps), x_ref_cpu: (.mpps_per_cpu_s / $r.mpps_per_cpu_s),
               ref_mpps: $r.mpps}' <<<"$(jq -c ".peak.runs.s$s" "$RES")")"
-        say "  $(jq -r '"\(.mpps) Mpps (\(.x_ref) x its reference; per CPU second \(.x_ref_cpu) x), \(.cycles_per_frame | floor) cycles/frame, accuracy \(.accuracy), unlimited drops \(.unlimited_drops)"' \
+        say "  $(jq -r '"\(.mpps) Mpps (\(.x_ref) x its reference; per CPU second \(.x_ref_cpu) x; paired windows \(.x_pair // "-") x), \(.cycles_per_frame | floor) cycles/frame, accuracy \(.accuracy), unlimited drops \(.unlimited_drops)"' \
             <<<"$(jq -c ".peak.runs.s$s" "$RES")")"
     done
 }
