@@ -318,6 +318,13 @@ struct lc_shaper {
 	uint32_t flow_fifos;
 	/* Pipes with drops not yet collected, a bit each (linecap's drops). */
 	uint64_t *drop_map;
+	/*
+	 * users + 1 bits: the pipe's profile is paced. Only a hint, for
+	 * fetching a frame's FIFO before its pipe is read: a frame of a pipe
+	 * that paces nothing and holds nothing in the pacer never reads its
+	 * FIFO.
+	 */
+	uint64_t *paced_map;
 	uint64_t wheel_slot;           /* the next slot to look at, absolute */
 	uint32_t wheel_carry;          /* pipes of a passed slot not woken yet, + 1 */
 	uint32_t slot_shift;           /* `now` >> slot_shift is a slot */
@@ -732,6 +739,12 @@ pipe_apply(struct lc_shaper *sh, uint32_t pipe, uint32_t idx, bool fresh)
 	}
 	if (sh->pipes != NULL)
 		sh->pipes[pipe].pace.prof = (uint32_t)(pr - sh->profiles);
+	if (sh->paced_map != NULL) {
+		if (pr->paced)
+			sh->paced_map[pipe / 64] |= 1ull << (pipe % 64);
+		else
+			sh->paced_map[pipe / 64] &= ~(1ull << (pipe % 64));
+	}
 	m->state.te = 0;
 	m->profile = &pr->meter;
 	return 0;
@@ -1355,6 +1368,14 @@ lc_shaper_create(const struct lc_shaper_params *p)
 			goto fail;
 		}
 		sh->memory += sizeof(*sh->drop_map) * (p->users / 64 + 1);
+		sh->paced_map = rte_zmalloc_socket("lc_shaper_paced_map",
+						   sizeof(*sh->paced_map) * (p->users / 64 + 1),
+						   RTE_CACHE_LINE_SIZE, socket);
+		if (sh->paced_map == NULL) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+		sh->memory += sizeof(*sh->paced_map) * (p->users / 64 + 1);
 	}
 	sh->profiles = rte_zmalloc_socket("lc_shaper_profiles",
 					  sizeof(*sh->profiles) * p->max_profiles,
@@ -1422,6 +1443,7 @@ lc_shaper_free(struct lc_shaper *sh)
 	rte_free(sh->wheel_next);
 	rte_free(sh->fifos);
 	rte_free(sh->drop_map);
+	rte_free(sh->paced_map);
 	rte_free(sh->plan_slot);
 	rte_free(sh->pipes);
 	rte_free(sh->meters.pipe);
@@ -2061,6 +2083,38 @@ pace_release_all(struct lc_shaper *sh)
 	sh->wheel_carry = 0;
 }
 
+/* Whether a pipe's profile is paced, from paced_map (a hint: see there). */
+static inline bool
+pipe_paced_hint(const struct lc_shaper *sh, uint32_t pipe)
+{
+	return (sh->paced_map[pipe / 64] >> (pipe % 64)) & 1;
+}
+
+/*
+ * Whether a frame of a pipe may need its FIFO: the pipe paces (its frames
+ * may wait), holds frames in the pacer (a limit just lifted), or is full
+ * (a frame of another FIFO may make room). Reads only the pipe's line.
+ */
+static inline bool
+pipe_needs_fifo(const struct lc_shaper *sh, const struct lc_shaper_pipe *p)
+{
+	return pace_profile(sh, &p->pace)->paced || p->pace.waiting > 0 ||
+	       p->qlen >= sh->queue_size;
+}
+
+/*
+ * The FIFO of frame i of a burst (fifo_of()), found once: *q is
+ * UINT32_MAX until then.
+ */
+static inline uint32_t
+frame_fifo(const struct lc_shaper *sh, uint32_t pipe, const uint32_t *flows, uint32_t i,
+	   uint32_t *q)
+{
+	if (*q == UINT32_MAX)
+		*q = fifo_of(sh, pipe, flows != NULL ? flows[i] : LC_SHAPER_NO_FLOW);
+	return *q;
+}
+
 void
 lc_shaper_prefetch(const struct lc_shaper *sh, const uint32_t *pipes,
 		   const uint32_t *flows, uint32_t n)
@@ -2068,12 +2122,13 @@ lc_shaper_prefetch(const struct lc_shaper *sh, const uint32_t *pipes,
 	if (sh->pipes == NULL || !sh->own_drops)
 		return;
 	for (uint32_t i = 0; i < n; i++) {
-		const struct lc_shaper_pipe *p =
-			&sh->pipes[likely(pipes[i] <= sh->users) ? pipes[i] : 0];
+		uint32_t pipe = likely(pipes[i] <= sh->users) ? pipes[i] : 0;
+		const struct lc_shaper_pipe *p = &sh->pipes[pipe];
 
 		rte_prefetch0(p);
 		rte_prefetch0(&p->pie);
-		if (flows != NULL && flows[i] != LC_SHAPER_NO_FLOW && sh->flow_fifos > 0)
+		if (flows != NULL && flows[i] != LC_SHAPER_NO_FLOW && sh->flow_fifos > 0 &&
+		    pipe_paced_hint(sh, pipe))
 			rte_prefetch0(&sh->fifos[flow_fifo(sh, flows[i])]);
 	}
 }
@@ -2100,13 +2155,18 @@ admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
 	 * to; and where a pipe is full, its fattest FIFO, whose first frame
 	 * makes room (fifo_drop_fattest()). A frame that a full pipe will
 	 * refuse is linked to nothing: its FIFO's last frame is not fetched
-	 * (at peak about half of the limited users' frames are so).
+	 * (at peak about half of the limited users' frames are so). A frame
+	 * of a pipe that needs no FIFO (pipe_needs_fifo()) reads none.
 	 */
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t pipe = likely(pipes[i] <= sh->users) ? pipes[i] : 0;
-		uint32_t q = fifo_of(sh, pipe, flows != NULL ? flows[i] : LC_SHAPER_NO_FLOW);
-		uint32_t fat = 0;
+		uint32_t q = UINT32_MAX, fat = 0;
 
+		if (i < n_full)
+			full[i] = 0;
+		if (!pipe_needs_fifo(sh, &sh->pipes[pipe]))
+			continue;
+		frame_fifo(sh, pipe, flows, i, &q);
 		if (unlikely(sh->pipes[pipe].qlen >= sh->queue_size)) {
 			fat = fifo_to_drop(sh, &sh->pipes[pipe].pace, q);
 			if (fat != 0)
@@ -2127,15 +2187,13 @@ admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
 		struct rte_mbuf *m = pkts[i];
 		uint32_t pipe = pipes[i];
 		struct lc_shaper_pipe *p;
-		struct lc_shaper_fifo *f;
 		bool drop_aqm = false;
-		uint32_t q;
+		/* The frame's FIFO, read only where it is needed (frame_fifo()). */
+		uint32_t q = UINT32_MAX;
 
 		if (unlikely(pipe > sh->users))
 			pipe = LC_SHAPER_UNASSIGNED;
 		p = &sh->pipes[pipe];
-		q = fifo_of(sh, pipe, flows != NULL ? flows[i] : LC_SHAPER_NO_FLOW);
-		f = &sh->fifos[q];
 		/*
 		 * While the pipe's frames wait in the pacer, PIE spares a flow
 		 * that has next to nothing waiting there (fifo_spared()).
@@ -2145,10 +2203,11 @@ admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
 			/* PIE first: it rarely drops, and fifo_spared() may read another line. */
 			drop_aqm = lc_pie_may_drop(&sh->pie, &p->pie, p->qbytes) &&
 				   (uint32_t)rte_rand() < p->pie.prob &&
-				   !fifo_spared(sh, pipe, f);
+				   !fifo_spared(sh, pipe, &sh->fifos[frame_fifo(sh, pipe, flows, i, &q)]);
 		}
 		if (unlikely(drop_aqm || (p->qlen >= sh->queue_size &&
-					  !fifo_drop_fattest(sh, pipe, q)))) {
+					  !fifo_drop_fattest(sh, pipe,
+							     frame_fifo(sh, pipe, flows, i, &q))))) {
 			pipe_drop(sh, p, pipe, m->pkt_len, drop_aqm);
 			aqm += drop_aqm;
 			nd++;
@@ -2166,17 +2225,17 @@ admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
 			const struct rte_meter_srtcm_profile *mp = &pace_profile(sh, pc)->meter;
 
 			if (pc->waiting > 0) {
-				pace_hold(sh, pipe, q, m, now);
+				pace_hold(sh, pipe, frame_fifo(sh, pipe, flows, i, &q), m, now);
 				continue;
 			}
 			pace_refill(pc, mp, now);
 			if (!pace_take(pc, mp, pace_cost(sh, m))) {
-				pace_hold(sh, pipe, q, m, now);
+				pace_hold(sh, pipe, frame_fifo(sh, pipe, flows, i, &q), m, now);
 				continue;
 			}
 		} else if (unlikely(p->pace.waiting > 0)) {
 			/* A limit just lifted: the frames before it go first. */
-			pace_hold(sh, pipe, q, m, now);
+			pace_hold(sh, pipe, frame_fifo(sh, pipe, flows, i, &q), m, now);
 			continue;
 		}
 		/* Marked for rte_sched only now: a frame held is linked through the same field. */
