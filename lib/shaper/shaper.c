@@ -1253,6 +1253,18 @@ sched_create(struct lc_shaper *sh, const struct lc_shaper_params *p)
 	return 0;
 }
 
+/* A bitmap of a bit a pipe (users + 1), zeroed and counted in the shaper's memory. */
+static uint64_t *
+pipe_map_alloc(struct lc_shaper *sh, const char *name, uint32_t users, int socket)
+{
+	size_t size = sizeof(uint64_t) * (users / 64 + 1);
+	uint64_t *map = rte_zmalloc_socket(name, size, RTE_CACHE_LINE_SIZE, socket);
+
+	if (map != NULL)
+		sh->memory += size;
+	return map;
+}
+
 struct lc_shaper *
 lc_shaper_create(const struct lc_shaper_params *p)
 {
@@ -1360,22 +1372,12 @@ lc_shaper_create(const struct lc_shaper_params *p)
 			goto fail;
 		}
 		sh->memory += sizeof(*sh->fifos) * ((size_t)sh->flow_fifos + p->users + 1);
-		sh->drop_map = rte_zmalloc_socket("lc_shaper_drop_map",
-						  sizeof(*sh->drop_map) * (p->users / 64 + 1),
-						  RTE_CACHE_LINE_SIZE, socket);
-		if (sh->drop_map == NULL) {
+		sh->drop_map = pipe_map_alloc(sh, "lc_shaper_drop_map", p->users, socket);
+		sh->paced_map = pipe_map_alloc(sh, "lc_shaper_paced_map", p->users, socket);
+		if (sh->drop_map == NULL || sh->paced_map == NULL) {
 			ret = -ENOMEM;
 			goto fail;
 		}
-		sh->memory += sizeof(*sh->drop_map) * (p->users / 64 + 1);
-		sh->paced_map = rte_zmalloc_socket("lc_shaper_paced_map",
-						   sizeof(*sh->paced_map) * (p->users / 64 + 1),
-						   RTE_CACHE_LINE_SIZE, socket);
-		if (sh->paced_map == NULL) {
-			ret = -ENOMEM;
-			goto fail;
-		}
-		sh->memory += sizeof(*sh->paced_map) * (p->users / 64 + 1);
 	}
 	sh->profiles = rte_zmalloc_socket("lc_shaper_profiles",
 					  sizeof(*sh->profiles) * p->max_profiles,
