@@ -99,16 +99,22 @@ peak_cpu() {
     echo "$(lc_worker_schedstat) $rx"
 }
 
+# peak_per_s COUNTER SECONDS: how much both ports' COUNTER (rx_packets,
+# rx_bytes) grows per second over SECONDS.
+peak_per_s() {
+    local t0 n0 t1 n1 q=".ports.client.$1 + .ports.server.$1"
+    t0=$(now); n0=$(lc_ctl stats | jq "$q")
+    sleep "$2"
+    t1=$(now); n1=$(lc_ctl stats | jq "$q")
+    awk -v a="$n0" -v b="$n1" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.6f\n", (b - a) / (t1 - t0) }'
+}
+
 # peak_offered: the bit/s each user is offered per direction now, from
-# the frames received over PEAK_CAL_S seconds (every user of the traffic
+# the bytes received over PEAK_CAL_S seconds (every user of the traffic
 # has the same share of its frames, each way).
 peak_offered() {
-    local t0 b0 t1 b1
-    t0=$(now); b0=$(lc_ctl stats | jq '.ports.client.rx_bytes + .ports.server.rx_bytes')
-    sleep "$PEAK_CAL_S"
-    t1=$(now); b1=$(lc_ctl stats | jq '.ports.client.rx_bytes + .ports.server.rx_bytes')
-    awk -v a="$b0" -v b="$b1" -v t0="$t0" -v t1="$t1" -v u="$USERS" \
-        'BEGIN { printf "%d\n", (b - a) * 8 / (t1 - t0) / 2 / u }'
+    awk -v r="$(peak_per_s rx_bytes "$PEAK_CAL_S")" -v u="$USERS" \
+        'BEGIN { printf "%d\n", r * 8 / 2 / u }'
 }
 
 # peak_limit S RATE: the first S users limited to RATE bit/s each way,
@@ -142,11 +148,7 @@ peak_calibrate() {
 
 # peak_window: Mpps received over PEAK_PAIR_S seconds.
 peak_window() {
-    local t0 n0 t1 n1
-    t0=$(now); n0=$(lc_ctl stats | jq '.ports.client.rx_packets + .ports.server.rx_packets')
-    sleep "$PEAK_PAIR_S"
-    t1=$(now); n1=$(lc_ctl stats | jq '.ports.client.rx_packets + .ports.server.rx_packets')
-    awk -v a="$n0" -v b="$n1" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.6f\n", (b - a) / (t1 - t0) / 1e6 }'
+    awk -v r="$(peak_per_s rx_packets "$PEAK_PAIR_S")" 'BEGIN { printf "%.6f\n", r / 1e6 }'
 }
 
 # peak_pairs S RATE: PEAK_PAIRS pairs of windows in the running linecapd,
@@ -174,7 +176,7 @@ peak_pairs() {
 # With PEAK_OFFERED (not 0) a limited run first moves its limit from RATE
 # to what makes the offer PEAK_OFFERED times it (peak_calibrate).
 peak_run() {
-    local name=$1 s=$2 rate=$3 m acc c0 c1 sh pairs
+    local name=$1 s=$2 rate=$3 m acc c0 c1 sh pairs bps
     peak_users "$W/peak-users.conf" "$s" "$rate"
     bench_start "$W/peak.conf" "$W/peak-users.conf"
     users_lines assign | batch
@@ -189,7 +191,8 @@ peak_run() {
     sleep "$PEAK_ACC_S"
     peak_list "$W/peak-b.json" "$s"
     c1=$(peak_cpu)
-    acc=$(peak_accuracy "$s" "$(awk -v r="$rate" 'BEGIN { print r + 0 }')" "$W/peak-a.json" "$W/peak-b.json")
+    bps=$(awk -v r="$rate" 'BEGIN { print r + 0 }')
+    acc=$(peak_accuracy "$s" "$bps" "$W/peak-a.json" "$W/peak-b.json")
     # Frames per second of the worker's own CPU time, and the share of the
     # window it waited for a CPU: figures that others' load touches less.
     acc=$(jq -c --arg c0 "$c0" --arg c1 "$c1" '($c0 | split(" ") | map(tonumber)) as $a |
@@ -200,7 +203,7 @@ peak_run() {
     sh=$(lc_ctl stats | jq -c '.shaper')
     pairs='{}'
     if [ "$s" -gt 0 ] && [ "$PEAK_PAIRS" -gt 0 ]; then
-        pairs=$(peak_pairs "$s" "$(awk -v r="$rate" 'BEGIN { print r + 0 }')")
+        pairs=$(peak_pairs "$s" "$bps")
     fi
     lc_stop
     put ".peak.runs[\"$name\"]" "$(jq -nc --argjson m "$m" --argjson acc "$acc" \
