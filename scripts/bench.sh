@@ -25,9 +25,10 @@
 #                half of the first reference's offer, whatever the limited
 #                run offers)
 #   --peak-pairs N  pairs of windows a limited run of the peak section ends
-#                with, in the same linecapd: the S users' limits lifted, then
-#                back (default 3, --quick 1; 0: none). The median pair's ratio
-#                is the "paired" column, which the peak target reads
+#                with: a second linecapd with no user limited, then the
+#                limited one, each stopped while the other runs (default 3,
+#                --quick 1; 0: none). The median pair's ratio is the
+#                "paired" column, which the peak target reads
 #   --no-wait    do not wait for a quiet machine (see below)
 #   --report     only print the table and draw the chart of bench/results.json
 #   --profile    also sample the worker thread with perf (cpu-clock) for 5 s
@@ -98,7 +99,7 @@ PEER_USERS=(1000 10000)
 PEER_ROUNDS=1
 PEERS_DIR=${PEERS_DIR:-$ROOT/../shared/peers}
 ONLY_SET=0
-PEAK_OFFERED=2 PEAK_CAL_S=2 PEAK_PAIRS='' PEAK_PAIR_S=2 PEAK_SETTLE_S=2 PEAK_PORT_RATE=10gbit
+PEAK_OFFERED=2 PEAK_CAL_S=2 PEAK_PAIRS='' PEAK_PAIR_S=2 PEAK_SETTLE_S=2 PEAK_REF_WARM_S=10 PEAK_PORT_RATE=10gbit
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) QUICK=1 ;;
@@ -175,8 +176,12 @@ BG=()
 BG_DIRS=()
 cleanup() {
     local p
-    for p in "${BG[@]}" $LC_PID; do kill "$p" 2> /dev/null || true; done
-    for p in "${BG[@]}" $LC_PID; do wait "$p" 2> /dev/null || true; done
+    local -a pids=("${BG[@]}")
+    [ -z "$LC_PID" ] || pids+=("$LC_PID")
+    [ ! -f "$W/peak-ref.pid" ] || pids+=("$(cat "$W/peak-ref.pid")")
+    # A linecapd may be stopped (SIGSTOP: the peak section's paired windows).
+    for p in "${pids[@]}"; do kill -CONT "$p" 2> /dev/null || true; kill "$p" 2> /dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2> /dev/null || true; done
     [ -n "$LAB_UP" ] && "$ROOT/scripts/lab.sh" -i "$LAB_UP" down > /dev/null 2>&1
     rm -rf "$W" "${BG_DIRS[@]}" /var/run/dpdk/$PREFIX-* 2> /dev/null || true
 }

@@ -15,8 +15,8 @@
 # For each S: received Mpps and its ratio to the reference, the worker's
 # cycles per frame and frames per second of its own CPU time, the limited
 # users' rate against their limit (from `user list`), the frames the
-# unlimited users lost, and the ratio of paired windows in the limited
-# run's own linecapd, the limits lifted and back (peak_pairs).
+# unlimited users lost, and the ratio of paired windows of the limited
+# run's linecapd and a reference linecapd run in turn (peak_pairs).
 
 # peak_users FILE S RATE: a users file of every user of the traffic, the
 # first S at RATE both ways, the others without a limit.
@@ -118,16 +118,11 @@ peak_offered() {
 }
 
 # peak_limit S RATE: the first S users limited to RATE bit/s each way,
-# live; RATE 0 lifts their limits (the port rate, PEAK_PORT_RATE: the
-# shaper holds nothing of a pipe at the port rate, as of one without a
-# limit).
+# live.
 peak_limit() {
-    awk -v s="$1" -v r="$2" -v b="$LIMIT_BURST" -v port="$PEAK_PORT_RATE" 'BEGIN {
+    awk -v s="$1" -v r="$2" -v b="$LIMIT_BURST" 'BEGIN {
         for (u = 0; u < s; u++)
-            if (r > 0)
-                printf "user set u%d@bench.example up=%dbit down=%dbit burst=%s\n", u, r, r, b
-            else
-                printf "user set u%d@bench.example up=%s down=%s\n", u, port, port }' | batch
+            printf "user set u%d@bench.example up=%dbit down=%dbit burst=%s\n", u, r, r, b }' | batch
 }
 
 # peak_calibrate S RATE: the limit (bit/s) of the S limited users that
@@ -151,25 +146,55 @@ peak_window() {
     awk -v r="$(peak_per_s rx_packets "$PEAK_PAIR_S")" 'BEGIN { printf "%.6f\n", r / 1e6 }'
 }
 
-# peak_pairs S RATE: PEAK_PAIRS pairs of windows in the running linecapd,
-# each a window with the S users' limits lifted and then one with them
-# back at RATE, PEAK_SETTLE_S seconds after each change (the queues fill
-# or drain in well under a second). The two windows of a pair are seconds
-# apart, where the separate reference run is a minute away: the host's
-# drift, which moves a run by more than the differences looked for, touches
-# both alike. The median pair's limited Mpps over its reference's.
+# peak_ref_start: a second linecapd beside the one running (stopped
+# meanwhile), with the same config and traffic and no user limited, on
+# LC_SOCK with its own state file and EAL prefix; LC_PID is its pid. It
+# runs PEAK_REF_WARM_S seconds before its first window.
+peak_ref_start() {
+    sed -e "s|^socket = .*|socket = $LC_SOCK|" \
+        -e "s|^state_file = .*|state_file = $W/users-ref.conf|" \
+        -e "s|--file-prefix=$PREFIX-lc|--file-prefix=$PREFIX-ref|" "$W/peak.conf" > "$W/peak-ref.conf"
+    peak_users "$W/users-ref.conf" 0 0
+    rm -f "$LC_SOCK"
+    lc_start "$W/peak-ref.conf"
+    # For bench.sh's cleanup: this runs in a subshell of the driver.
+    echo "$LC_PID" > "$W/peak-ref.pid"
+    users_lines assign | batch
+    lc_ctl start > /dev/null
+    sleep "$PEAK_REF_WARM_S"
+}
+
+# peak_pairs: PEAK_PAIRS pairs of windows, each a window of a
+# reference linecapd (peak_ref_start: none limited) and then one of the
+# running linecapd with its S users limited, PEAK_SETTLE_S seconds after
+# each switch. Only one of the two runs at a time: the other is stopped
+# (SIGSTOP), so that each has the worker's CPU to itself, and the two
+# windows of a pair are seconds apart, where the separate reference run is
+# a minute away: the host's drift, which moves a run by more than the
+# differences looked for, touches both alike. The median pair's limited
+# Mpps over its reference's.
 peak_pairs() {
-    local s=$1 rate=$2 k a b out=()
+    local k a b out=() lim=$LC_PID lim_sock=$LC_SOCK ref ref_sock=$W/lc-ref.sock
+    kill -STOP "$lim"
+    # shellcheck disable=SC2034  # LC_LOG is lc_start's
+    LC_SOCK=$ref_sock LC_LOG=$W/linecapd-ref.log peak_ref_start >&2
+    ref=$LC_PID
     for ((k = 0; k < PEAK_PAIRS; k++)); do
-        peak_limit "$s" 0
         sleep "$PEAK_SETTLE_S"
-        a=$(peak_window)
-        peak_limit "$s" "$rate"
+        a=$(LC_SOCK=$ref_sock peak_window)
+        kill -STOP "$ref"
+        kill -CONT "$lim"
         sleep "$PEAK_SETTLE_S"
-        b=$(peak_window)
+        b=$(LC_SOCK=$lim_sock peak_window)
+        kill -STOP "$lim"
+        kill -CONT "$ref"
         out+=("$(jq -nc --argjson a "$a" --argjson b "$b" '{ref_mpps: $a, mpps: $b, x: ($b / $a)}')")
     done
-    printf '%s\n' "${out[@]}" | jq -sc '{pairs: ., x_pair: (map(.x) | sort | .[length / 2 | floor])}'
+    lc_stop
+    rm -f "$W/peak-ref.pid"
+    kill -CONT "$lim"
+    printf '%s\n' "${out[@]}" | jq -sc \
+        '{pairs: ., x_pair: (map(.x) | sort | .[length / 2 | floor])}'
 }
 
 # peak_run NAME S RATE: one configuration, merged into .peak.runs.NAME.
@@ -203,7 +228,7 @@ peak_run() {
     sh=$(lc_ctl stats | jq -c '.shaper')
     pairs='{}'
     if [ "$s" -gt 0 ] && [ "$PEAK_PAIRS" -gt 0 ]; then
-        pairs=$(peak_pairs "$s" "$bps")
+        pairs=$(peak_pairs)
     fi
     lc_stop
     put ".peak.runs[\"$name\"]" "$(jq -nc --argjson m "$m" --argjson acc "$acc" \

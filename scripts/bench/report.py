@@ -141,8 +141,8 @@ def table(r, dat):
             p(f"Peak hour: {pp.get('users')} users of 64-byte traffic ({pp.get('flows')} flows), all assigned; "
               f"S of them limited to {pp.get('rate')} each way (half of what each is offered), the rest unlimited.")
         p("x ref: received Mpps against a run with none limited just before; paired: the median of "
-          f"{pp.get('pairs', 0)} pairs of {pp.get('pair_window_s', '')} s windows in the limited run's own "
-          "linecapd, the limits lifted then back, seconds apart; per CPU s: the same as x ref for frames")
+          f"{pp.get('pairs', 0)} pairs of {pp.get('pair_window_s', '')} s windows, a linecapd with none limited "
+          "then the limited run's, run in turn seconds apart; per CPU s: the same as x ref for frames")
         p("per second of the worker's own CPU time; accuracy: the limited users' rate / limit over "
           f"{pp.get('accuracy_window_s')} s (min-max); offered: what each was offered, x its limit")
         hdr = (f"{'S':>6s} {'limit':>10s} {'Mpps':>7s} {'x ref':>6s} {'paired':>6s} {'per CPU s':>9s} {'cycles/frame':>12s} "
