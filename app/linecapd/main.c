@@ -455,6 +455,7 @@ ports_up(struct daemon *d)
 	const struct lc_conf_wire *wc = &d->conf.wire;
 	uint16_t port[LC_SIDE_MAX] = { (uint16_t)wc->client_port,
 				       (uint16_t)wc->server_port };
+	size_t thp;
 	int rc;
 
 	for (int s = 0; s < LC_SIDE_MAX; s++) {
@@ -495,6 +496,13 @@ ports_up(struct daemon *d)
 	}
 
 	mem_done(&mem, MEM_POOL); /* with the ports' rings */
+	thp = lc_wire_pool_thp_bytes(d->pool);
+	if (thp > 0) {
+		mem.took[MEM_POOL] += thp;
+		lc_log("info", "packet pool: %u mbufs in %zu MiB of memory outside the EAL "
+		       "heap, in transparent huge pages where the kernel gives them "
+		       "(no hugepages)", wc->mbufs, mib(thp));
+	}
 	if (users_create(d) != 0) {
 		mem_short(&mem, MEM_USERS);
 		return -ENOMEM;

@@ -215,10 +215,19 @@ int lc_wire_port_init(uint16_t port, struct rte_mempool *pool, uint32_t mtu,
 /*
  * Create the packet pool: mbufs large enough for mtu-byte frames in one
  * segment unless both ports can scatter, in which case standard 2 KiB
- * segments are chained.
+ * segments are chained. Without hugepages, and where IOVAs are virtual
+ * addresses, the mbufs are in memory the kernel may back with transparent
+ * huge pages (lc_wire_pool_thp_bytes()).
  */
 struct rte_mempool *lc_wire_pool_create(const uint16_t port[LC_SIDE_MAX],
 					uint32_t mtu, uint32_t n, int socket_id);
+
+/*
+ * Bytes of a packet pool's mbufs in memory of the process's own, outside
+ * the EAL heap: without hugepages, lc_wire_pool_create() puts them there,
+ * in transparent huge pages where the kernel gives them (0: in the heap).
+ */
+size_t lc_wire_pool_thp_bytes(struct rte_mempool *mp);
 
 /*
  * A worker's lcore function: loops until lc_wire_stop(). arg is

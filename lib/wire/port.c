@@ -2,11 +2,14 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
+#include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_log.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_pool_ops.h>
 
 #include "lc_wire.h"
 
@@ -22,6 +25,79 @@ port_can_scatter(uint16_t port)
 		return false;
 	return (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER) &&
 	       (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS);
+}
+
+#define POOL_NAME "lc_pkt"
+#define POOL_CACHE 256
+#define THP_SIZE (2u << 20)
+
+/* Give back a chunk of a pool of pool_create_thp(): its own pages. */
+static void
+thp_chunk_free(struct rte_mempool_memhdr *hdr, void *opaque)
+{
+	(void)opaque;
+	munmap(hdr->addr, hdr->len);
+}
+
+/*
+ * The packet pool without hugepages: EAL's memory is then in 4 KiB pages,
+ * and a frame that has waited in a user's queue costs a TLB miss, and a
+ * page walk that misses the caches too, besides its own lines, each time
+ * it is read (docs/SHAPING.md). So the mbufs go in memory of this
+ * process's own, which the kernel may back with transparent huge pages
+ * (MADV_HUGEPAGE: it does where /sys/kernel/mm/transparent_hugepage/enabled
+ * is madvise or always). Only where IOVAs are virtual addresses: no device
+ * needs the physical address of these pages. NULL when it cannot be done;
+ * the caller then makes the pool as usual.
+ */
+static struct rte_mempool *
+pool_create_thp(uint32_t n, uint16_t room, int socket_id)
+{
+	struct rte_pktmbuf_pool_private priv = { .mbuf_data_room_size = room };
+	struct rte_mempool *mp;
+	size_t obj, len;
+	uint8_t *map, *base;
+	int rc;
+
+	/*
+	 * An mbuf may cross a 4 KiB page: its IOVA is its address (IOVA as
+	 * VA), contiguous whatever backs it. Without the flag the mempool
+	 * would put one 2 KiB mbuf in each 4 KiB page, as it does in the
+	 * EAL's memory without hugepages.
+	 */
+	mp = rte_mempool_create_empty(POOL_NAME, n, sizeof(struct rte_mbuf) + room, POOL_CACHE,
+				      sizeof(priv), socket_id, RTE_MEMPOOL_F_NO_IOVA_CONTIG);
+	if (mp == NULL)
+		return NULL;
+	if (rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), NULL) != 0)
+		goto fail;
+	rte_pktmbuf_pool_init(mp, &priv);
+	obj = mp->header_size + mp->elt_size + mp->trailer_size;
+	len = RTE_ALIGN_CEIL((size_t)n * obj + RTE_CACHE_LINE_SIZE, THP_SIZE);
+	/* A huge page must start at a multiple of its size: map one more, trim. */
+	map = mmap(NULL, len + THP_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		   -1, 0);
+	if (map == MAP_FAILED)
+		goto fail;
+	base = RTE_PTR_ALIGN_CEIL(map, THP_SIZE);
+	if (base > map)
+		munmap(map, (size_t)(base - map));
+	if (base + len < map + len + THP_SIZE)
+		munmap(base + len, (size_t)(map + len + THP_SIZE - (base + len)));
+	(void)madvise(base, len, MADV_HUGEPAGE);
+	/* One chunk, IOVA its address, unmapped with the pool (thp_chunk_free()). */
+	rc = rte_mempool_populate_iova(mp, (char *)base, (rte_iova_t)(uintptr_t)base, len,
+				       thp_chunk_free, NULL);
+	if (rc < 0 || mp->populated_size < n) {
+		rte_mempool_free(mp);
+		munmap(base, len);
+		return NULL;
+	}
+	rte_mempool_obj_iter(mp, rte_pktmbuf_init, NULL);
+	return mp;
+fail:
+	rte_mempool_free(mp);
+	return NULL;
 }
 
 struct rte_mempool *
@@ -42,8 +118,34 @@ lc_wire_pool_create(const uint16_t port[LC_SIDE_MAX], uint32_t mtu, uint32_t n,
 		if (need > room)
 			room = RTE_ALIGN_CEIL(need, 64);
 	}
-	return rte_pktmbuf_pool_create("lc_pkt", n, 256, 0, (uint16_t)room,
+	if (rte_eal_has_hugepages() == 0 && rte_eal_iova_mode() == RTE_IOVA_VA) {
+		struct rte_mempool *mp = pool_create_thp(n, (uint16_t)room, socket_id);
+
+		if (mp != NULL)
+			return mp;
+	}
+	return rte_pktmbuf_pool_create(POOL_NAME, n, POOL_CACHE, 0, (uint16_t)room,
 				       socket_id);
+}
+
+static void
+pool_sum_thp(struct rte_mempool *mp, void *arg, struct rte_mempool_memhdr *hdr,
+	     unsigned int idx)
+{
+	(void)mp;
+	(void)idx;
+	if (hdr->free_cb == thp_chunk_free)
+		*(size_t *)arg += hdr->len;
+}
+
+size_t
+lc_wire_pool_thp_bytes(struct rte_mempool *mp)
+{
+	size_t bytes = 0;
+
+	if (mp != NULL)
+		rte_mempool_mem_iter(mp, pool_sum_thp, &bytes);
+	return bytes;
 }
 
 int

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -468,6 +470,57 @@ test_chained_frames_parsed(void **state)
 	}
 	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
 	lc_wire_free(w);
+}
+
+/*
+ * Without hugepages the packet pool is in memory of the process's own
+ * (transparent huge pages where the kernel gives them): every mbuf works,
+ * they are packed (not one to a 4 KiB page, as the EAL's memory would
+ * have them), and freeing the pool unmaps it.
+ */
+static void
+test_pool_without_hugepages(void **state)
+{
+	const uint16_t ports[LC_SIDE_MAX] = { sides[0].port, sides[1].port };
+	const uint32_t n = 3000;
+	static struct rte_mbuf *m[3000];
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), bytes;
+	unsigned char vec;
+	struct rte_mempool *mp;
+	void *first_page;
+
+	(void)state;
+	mp = lc_wire_pool_create(ports, 1518, n, SOCKET_ID_ANY);
+	assert_non_null(mp);
+	assert_int_equal(rte_mempool_avail_count(mp), n);
+	assert_true(rte_pktmbuf_data_room_size(mp) >= RTE_PKTMBUF_HEADROOM + 1518);
+	bytes = lc_wire_pool_thp_bytes(mp);
+	if (rte_eal_has_hugepages() || rte_eal_iova_mode() != RTE_IOVA_VA) {
+		/* The EAL's own memory: nothing outside it. */
+		assert_int_equal(bytes, 0);
+		rte_mempool_free(mp);
+		return;
+	}
+	assert_true(bytes >= (size_t)n * (sizeof(struct rte_mbuf) + rte_pktmbuf_data_room_size(mp)));
+	assert_true(bytes < (size_t)n * page);
+	assert_int_equal(rte_pktmbuf_alloc_bulk(mp, m, n), 0);
+	for (uint32_t i = 0; i < n; i++) {
+		/* Its IOVA is its address, and all of its room can be written. */
+		assert_int_equal(m[i]->buf_iova, (rte_iova_t)(uintptr_t)m[i]->buf_addr);
+		memset(rte_pktmbuf_mtod(m[i], void *), (int)i, rte_pktmbuf_tailroom(m[i]));
+		lo = RTE_MIN(lo, (uintptr_t)m[i]);
+		hi = RTE_MAX(hi, (uintptr_t)m[i]);
+	}
+	assert_true(hi - lo < bytes);
+	rte_pktmbuf_free_bulk(m, n);
+	assert_int_equal(rte_mempool_avail_count(mp), n);
+	first_page = (void *)RTE_ALIGN_FLOOR(lo, page);
+	assert_int_equal(mincore(first_page, page, &vec), 0);
+	rte_mempool_free(mp);
+	/* Unmapped with the pool. */
+	assert_int_equal(mincore(first_page, page, &vec), -1);
+	assert_int_equal(errno, ENOMEM);
 }
 
 static void
@@ -2071,6 +2124,7 @@ main(void)
 		cmocka_unit_test(test_oversize_dropped),
 		cmocka_unit_test(test_chained_frames_parsed),
 		cmocka_unit_test(test_create_rejects_bad_params),
+		cmocka_unit_test(test_pool_without_hugepages),
 		full_test(test_full_tap_counts_inline_shapes),
 		full_test(test_full_states),
 		full_test(test_full_sched_paces_user),
