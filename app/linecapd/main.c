@@ -554,6 +554,10 @@ ports_up(struct daemon *d)
 		}
 	}
 	mem_done(&mem, MEM_SHAPERS);
+	for (unsigned int w = 0; w < d->workers; w++)
+		for (int dir = 0; dir < LC_FLOW_DIRS; dir++)
+			mem.took[MEM_SHAPERS] += lc_shaper_mapped_bytes(
+				w == 0 ? d->shaper[dir] : d->more[w - 1].shaper[dir]);
 	mem_report(&mem);
 
 	struct lc_wire_params wp = {

@@ -231,6 +231,12 @@ uint32_t lc_shaper_flush(struct lc_shaper *sh, struct rte_mbuf **pkts, uint32_t 
 /* Packets in the queues now. */
 uint32_t lc_shaper_queued(const struct lc_shaper *sh);
 
+/*
+ * Bytes of the shaper's arrays in memory of linecap's own, outside the EAL
+ * heap (without hugepages: lc_mem.h); counted in memory_bytes too.
+ */
+size_t lc_shaper_mapped_bytes(const struct lc_shaper *sh);
+
 /* The pipe a dequeued packet was queued for. */
 uint32_t lc_shaper_pkt_pipe(const struct lc_shaper *sh,
 			    const struct rte_mbuf *pkt);

@@ -63,6 +63,7 @@
 #include <rte_prefetch.h>
 #include <rte_sched.h>
 
+#include "lc_mem.h"
 #include "lc_shaper.h"
 #include "pie.h"
 
@@ -309,6 +310,10 @@ struct lc_shaper {
 	struct lc_shaper_pipe *pipes;  /* users + 1; NULL for the police engine */
 	uint32_t *wheel;               /* PACE_SLOTS heads: pipe + 1, 0: empty */
 	uint32_t *wheel_next;          /* users + 1: the next pipe in its slot, + 1 */
+	/* Bytes mapped for pipes, wheel_next, fifos (shaper_array()); 0: heap. */
+	size_t pipes_mapped;
+	size_t wheel_next_mapped;
+	size_t fifos_mapped;
 	/*
 	 * The pacer's FIFOs: flow_fifos for flows (a flow slot's is its slot
 	 * modulo their number, a power of two), then one per
@@ -1253,6 +1258,41 @@ sched_create(struct lc_shaper *sh, const struct lc_shaper_params *p)
 	return 0;
 }
 
+/*
+ * A zeroed array that frames read at random (the pipes, the wheel's links,
+ * the FIFOs): without hugepages in memory of linecap's own, advised for
+ * transparent huge pages (lc_mem.h), else from the EAL heap. *mapped is
+ * the length to unmap, 0 for the heap.
+ */
+static void *
+shaper_array(const char *name, size_t size, size_t align, int socket, size_t *mapped)
+{
+	*mapped = 0;
+	if (rte_eal_has_hugepages() == 0) {
+		void *p = lc_mem_map(size, mapped);
+
+		if (p != NULL)
+			return p;
+		*mapped = 0;
+	}
+	return rte_zmalloc_socket(name, size, align, socket);
+}
+
+static void
+shaper_array_free(void *p, size_t mapped)
+{
+	if (mapped != 0)
+		lc_mem_unmap(p, mapped);
+	else
+		rte_free(p);
+}
+
+size_t
+lc_shaper_mapped_bytes(const struct lc_shaper *sh)
+{
+	return sh == NULL ? 0 : sh->pipes_mapped + sh->wheel_next_mapped + sh->fifos_mapped;
+}
+
 /* A bitmap of a bit a pipe (users + 1), zeroed and counted in the shaper's memory. */
 static uint64_t *
 pipe_map_alloc(struct lc_shaper *sh, const char *name, uint32_t users, int socket)
@@ -1337,16 +1377,16 @@ lc_shaper_create(const struct lc_shaper_params *p)
 		sizeof(*sh->meters.pipe) * ((size_t)p->users + 1),
 		RTE_CACHE_LINE_SIZE, socket);
 	if (p->engine == LC_SHAPER_SCHED)
-		sh->pipes = rte_zmalloc_socket("lc_shaper_pipes",
-					       sizeof(*sh->pipes) * ((size_t)p->users + 1),
-					       __alignof__(struct lc_shaper_pipe), socket);
+		sh->pipes = shaper_array("lc_shaper_pipes",
+					 sizeof(*sh->pipes) * ((size_t)p->users + 1),
+					 __alignof__(struct lc_shaper_pipe), socket, &sh->pipes_mapped);
 	if (p->engine == LC_SHAPER_SCHED && sh->own_drops) {
 		sh->wheel = rte_zmalloc_socket("lc_shaper_wheel",
 					       sizeof(*sh->wheel) * PACE_SLOTS,
 					       RTE_CACHE_LINE_SIZE, socket);
-		sh->wheel_next = rte_zmalloc_socket("lc_shaper_wheel_next",
-					sizeof(*sh->wheel_next) * ((size_t)p->users + 1),
-					RTE_CACHE_LINE_SIZE, socket);
+		sh->wheel_next = shaper_array("lc_shaper_wheel_next",
+					      sizeof(*sh->wheel_next) * ((size_t)p->users + 1),
+					      RTE_CACHE_LINE_SIZE, socket, &sh->wheel_next_mapped);
 		if (sh->wheel == NULL || sh->wheel_next == NULL) {
 			ret = -ENOMEM;
 			goto fail;
@@ -1364,9 +1404,9 @@ lc_shaper_create(const struct lc_shaper_params *p)
 		if (p->flows > 0)
 			sh->flow_fifos = rte_align32prevpow2(
 				RTE_MIN(p->flows, RTE_MAX(FLOW_FIFOS_PER_USER * p->users, 1024u)));
-		sh->fifos = rte_zmalloc_socket("lc_shaper_fifos", sizeof(*sh->fifos) *
-					((size_t)sh->flow_fifos + p->users + 1),
-					RTE_CACHE_LINE_SIZE, socket);
+		sh->fifos = shaper_array("lc_shaper_fifos", sizeof(*sh->fifos) *
+					 ((size_t)sh->flow_fifos + p->users + 1),
+					 RTE_CACHE_LINE_SIZE, socket, &sh->fifos_mapped);
 		if (sh->fifos == NULL) {
 			ret = -ENOMEM;
 			goto fail;
@@ -1442,12 +1482,12 @@ lc_shaper_free(struct lc_shaper *sh)
 	}
 	rte_sched_port_free(sh->port);
 	rte_free(sh->wheel);
-	rte_free(sh->wheel_next);
-	rte_free(sh->fifos);
+	shaper_array_free(sh->wheel_next, sh->wheel_next_mapped);
+	shaper_array_free(sh->fifos, sh->fifos_mapped);
 	rte_free(sh->drop_map);
 	rte_free(sh->paced_map);
 	rte_free(sh->plan_slot);
-	rte_free(sh->pipes);
+	shaper_array_free(sh->pipes, sh->pipes_mapped);
 	rte_free(sh->meters.pipe);
 	rte_free(sh->profiles);
 	rte_free(sh);

@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -11,6 +10,7 @@
 #include <rte_mbuf.h>
 #include <rte_mbuf_pool_ops.h>
 
+#include "lc_mem.h"
 #include "lc_wire.h"
 
 /* Bytes a frame may carry beyond the configured MTU: FCS and two tags. */
@@ -29,34 +29,30 @@ port_can_scatter(uint16_t port)
 
 #define POOL_NAME "lc_pkt"
 #define POOL_CACHE 256
-#define THP_SIZE (2u << 20)
 
-/* Give back a chunk of a pool of pool_create_thp(): its own pages. */
+/* Give back a pool's chunk of pool_create_thp(): its own pages. */
 static void
 thp_chunk_free(struct rte_mempool_memhdr *hdr, void *opaque)
 {
 	(void)opaque;
-	munmap(hdr->addr, hdr->len);
+	lc_mem_unmap(hdr->addr, hdr->len);
 }
 
 /*
- * The packet pool without hugepages: EAL's memory is then in 4 KiB pages,
- * and a frame that has waited in a user's queue costs a TLB miss, and a
- * page walk that misses the caches too, besides its own lines, each time
- * it is read (docs/SHAPING.md). So the mbufs go in memory of this
- * process's own, which the kernel may back with transparent huge pages
- * (MADV_HUGEPAGE: it does where /sys/kernel/mm/transparent_hugepage/enabled
- * is madvise or always). Only where IOVAs are virtual addresses: no device
- * needs the physical address of these pages. NULL when it cannot be done;
- * the caller then makes the pool as usual.
+ * The packet pool without hugepages: its mbufs in memory of linecapd's
+ * own, advised for transparent huge pages (lc_mem.h): a frame that has
+ * waited in a user's queue is read cold, and in 4 KiB pages each read
+ * would miss the TLB too. Only where IOVAs are virtual addresses: no
+ * device needs the physical address of these pages. NULL when it cannot
+ * be done; the caller then makes the pool as usual.
  */
 static struct rte_mempool *
 pool_create_thp(uint32_t n, uint16_t room, int socket_id)
 {
 	struct rte_pktmbuf_pool_private priv = { .mbuf_data_room_size = room };
 	struct rte_mempool *mp;
-	size_t obj, len;
-	uint8_t *map, *base;
+	size_t len;
+	void *base;
 	int rc;
 
 	/*
@@ -72,25 +68,18 @@ pool_create_thp(uint32_t n, uint16_t room, int socket_id)
 	if (rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), NULL) != 0)
 		goto fail;
 	rte_pktmbuf_pool_init(mp, &priv);
-	obj = mp->header_size + mp->elt_size + mp->trailer_size;
-	len = RTE_ALIGN_CEIL((size_t)n * obj + RTE_CACHE_LINE_SIZE, THP_SIZE);
-	/* A huge page must start at a multiple of its size: map one more, trim. */
-	map = mmap(NULL, len + THP_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		   -1, 0);
-	if (map == MAP_FAILED)
+	base = lc_mem_map((size_t)n * (mp->header_size + mp->elt_size + mp->trailer_size) +
+			  RTE_CACHE_LINE_SIZE, &len);
+	if (base == NULL)
 		goto fail;
-	base = RTE_PTR_ALIGN_CEIL(map, THP_SIZE);
-	if (base > map)
-		munmap(map, (size_t)(base - map));
-	if (base + len < map + len + THP_SIZE)
-		munmap(base + len, (size_t)(map + len + THP_SIZE - (base + len)));
-	(void)madvise(base, len, MADV_HUGEPAGE);
 	/* One chunk, IOVA its address, unmapped with the pool (thp_chunk_free()). */
-	rc = rte_mempool_populate_iova(mp, (char *)base, (rte_iova_t)(uintptr_t)base, len,
+	rc = rte_mempool_populate_iova(mp, base, (rte_iova_t)(uintptr_t)base, len,
 				       thp_chunk_free, NULL);
 	if (rc < 0 || mp->populated_size < n) {
+		/* A chunk that took the memory gives it back with the pool. */
+		if (mp->nb_mem_chunks == 0)
+			lc_mem_unmap(base, len);
 		rte_mempool_free(mp);
-		munmap(base, len);
 		return NULL;
 	}
 	rte_mempool_obj_iter(mp, rte_pktmbuf_init, NULL);

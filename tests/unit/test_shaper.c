@@ -29,6 +29,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include "lc_mem.h"
 #include "lc_shaper.h"
 #include "pie.h"
 
@@ -1071,6 +1072,19 @@ test_memory(void **state)
 
 			lc_shaper_stats_get(sh, &st);
 			mem[e][i] = st.memory_bytes;
+			/*
+			 * Without hugepages the pacer's pipes, links and FIFOs
+			 * are in memory of linecap's own (lc_mem.h), whole huge
+			 * pages of it; the police engine has none of them.
+			 */
+			if (e == LC_SHAPER_SCHED && rte_eal_has_hugepages() == 0) {
+				size_t mapped = lc_shaper_mapped_bytes(sh);
+
+				assert_true(mapped >= (size_t)users[i] * 128);
+				assert_int_equal(mapped % LC_MEM_HUGE, 0);
+			} else {
+				assert_int_equal(lc_shaper_mapped_bytes(sh), 0);
+			}
 			lc_shaper_free(sh);
 		}
 		print_message("    %s engine: %.0f bytes per user and direction\n",
