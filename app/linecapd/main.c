@@ -546,18 +546,19 @@ ports_up(struct daemon *d)
 	       lc_flow_table_memory(d->flows) >> 20, d->workers);
 
 	for (unsigned int w = 0; w < d->workers; w++) {
-		rc = shapers_up(d, port, w, w == 0 ? d->shaper : d->more[w - 1].shaper);
+		struct lc_shaper **sh = w == 0 ? d->shaper : d->more[w - 1].shaper;
+
+		rc = shapers_up(d, port, w, sh);
 		if (rc != 0) {
 			if (rc == -ENOMEM)
 				mem_short(&mem, MEM_SHAPERS);
 			return rc;
 		}
+		/* What the shapers hold outside the heap (mem_done() sees the heap). */
+		for (int dir = 0; dir < LC_FLOW_DIRS; dir++)
+			mem.took[MEM_SHAPERS] += lc_shaper_mapped_bytes(sh[dir]);
 	}
 	mem_done(&mem, MEM_SHAPERS);
-	for (unsigned int w = 0; w < d->workers; w++)
-		for (int dir = 0; dir < LC_FLOW_DIRS; dir++)
-			mem.took[MEM_SHAPERS] += lc_shaper_mapped_bytes(
-				w == 0 ? d->shaper[dir] : d->more[w - 1].shaper[dir]);
 	mem_report(&mem);
 
 	struct lc_wire_params wp = {

@@ -1273,7 +1273,6 @@ shaper_array(const char *name, size_t size, size_t align, int socket, size_t *ma
 
 		if (p != NULL)
 			return p;
-		*mapped = 0;
 	}
 	return rte_zmalloc_socket(name, size, align, socket);
 }
