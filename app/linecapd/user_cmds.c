@@ -185,15 +185,18 @@ apply_user_set(struct daemon *d, int argc, char **argv, json_t *reply)
 	 * good, and the shaper refuses it; say so, rather than let it look
 	 * like a full profile table.
 	 */
-	if (((lim.fields & LC_USER_LIMIT_BURST_UP) && lim.burst_up < burst_min(d)) ||
-	    ((lim.fields & LC_USER_LIMIT_BURST_DOWN) && lim.burst_down < burst_min(d)))
+	bool small_up = (lim.fields & LC_USER_LIMIT_BURST_UP) && lim.burst_up != 0 &&
+			lim.burst_up < burst_min(d);
+	bool small_down = (lim.fields & LC_USER_LIMIT_BURST_DOWN) && lim.burst_down != 0 &&
+			  lim.burst_down < burst_min(d);
+
+	if (small_up || small_down)
 		return lc_mgmt_error(reply, "burst %" PRIu64 " bytes below the largest "
 				     "frame: at least %" PRIu64 " bytes ([wire] mtu %u + "
 				     "[shaper] frame_overhead %u), so that a full-size "
 				     "frame can pass",
-				     (lim.fields & LC_USER_LIMIT_BURST_UP) &&
-				     lim.burst_up < burst_min(d) ? lim.burst_up :
-				     lim.burst_down, burst_min(d), d->conf.wire.mtu,
+				     small_up ? lim.burst_up : lim.burst_down,
+				     burst_min(d), d->conf.wire.mtu,
 				     d->conf.shaper.frame_overhead);
 	/*
 	 * What the user will be, checked by the registry; an existing user's
@@ -362,7 +365,8 @@ cmd_save(void *ctx, int argc, char **argv, json_t *reply)
 }
 
 static const struct lc_mgmt_cmd user_cmds[] = {
-	{ "user set", "EMAIL [up=RATE] [down=RATE] [burst=SIZE] [plan=NAME|none]",
+	{ "user set", "EMAIL [up=RATE|default] [down=RATE|default] [burst=SIZE|default] "
+	  "[plan=NAME|none]",
 	  "create or update a static user (saved, never collected)", 1,
 	  1 + LC_USER_SET_ARGS_MAX, cmd_user_set, batch_user_set },
 	{ "user del", "EMAIL", "remove a user; its flows become unassigned", 1, 1,

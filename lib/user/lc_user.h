@@ -69,6 +69,12 @@ struct lc_user_params {
 #define LC_USER_LIMIT_BURST_UP   0x4u
 #define LC_USER_LIMIT_BURST_DOWN 0x8u
 #define LC_USER_LIMIT_PLAN       0x10u
+/*
+ * up=default, down=default: the user's own rate in that direction is
+ * dropped, and it has its plan's per-user rate, else the default, again.
+ */
+#define LC_USER_LIMIT_UP_DEFAULT   0x20u
+#define LC_USER_LIMIT_DOWN_DEFAULT 0x40u
 
 /*
  * Limits of a `user set`. Only the fields named in `fields` are applied, so
@@ -215,7 +221,11 @@ struct lc_user_registry;
  * Parse the arguments of `user set` after the email: up=RATE, down=RATE,
  * burst=SIZE (both directions), burst_up=SIZE, burst_down=SIZE. Sizes are
  * bytes, with k/kb, m/mb or g/gb for 1024, 1024^2 and 1024^3, from 1 to
- * LC_USER_BURST_MAX. Returns 0, -EINVAL (not a rate or size, an unknown
+ * LC_USER_BURST_MAX. Each may be `default` instead: up=default and
+ * down=default drop the user's own rate (LC_USER_LIMIT_UP_DEFAULT,
+ * LC_USER_LIMIT_DOWN_DEFAULT), a burst of default is 0, the shaper's
+ * burst for the rate. Of the same key the last one counts. Returns 0,
+ * -EINVAL (not a rate or size, an unknown
  * argument) or -ERANGE (a number that does not fit: a rate above
  * LC_RATE_MAX, a burst above LC_USER_BURST_MAX, however written), with a
  * message that names the bad argument in err; *lim is written only on

@@ -46,7 +46,8 @@ user_parse_rate(const char *val, bool zero_ok, uint64_t *v, char *err,
 	}
 	if (rc != 0 || (*v == 0 && !zero_ok)) {
 		snprintf(err, errlen, "bad rate '%.*s%s' (e.g. 500kbit, 10mbit, "
-			 "1gbit%s)", n, val, more, zero_ok ? ", or 0 for none" : "");
+			 "1gbit%s)", n, val, more, zero_ok ? ", or 0 for none" :
+			 ", or default for the plan's or the default rate");
 		return -EINVAL;
 	}
 	return 0;
@@ -89,20 +90,33 @@ lc_user_parse_limits(int argc, char **argv, struct lc_user_limits *lim,
 
 		if ((klen == 2 && strncmp(argv[i], "up", 2) == 0) ||
 		    (klen == 4 && strncmp(argv[i], "down", 4) == 0)) {
+			uint32_t own = klen == 2 ? LC_USER_LIMIT_UP : LC_USER_LIMIT_DOWN;
+			uint32_t dflt = klen == 2 ? LC_USER_LIMIT_UP_DEFAULT :
+					LC_USER_LIMIT_DOWN_DEFAULT;
+
+			/* The last one counts: a rate, or default. */
+			if (eq != NULL && strcmp(val, "default") == 0) {
+				l.fields = (l.fields & ~own) | dflt;
+				continue;
+			}
 			rc = user_parse_rate(val, false, &v, err, errlen);
 			if (rc != 0)
 				return rc;
-			if (klen == 2) {
+			if (klen == 2)
 				l.up = v;
-				l.fields |= LC_USER_LIMIT_UP;
-			} else {
+			else
 				l.down = v;
-				l.fields |= LC_USER_LIMIT_DOWN;
-			}
+			l.fields = (l.fields & ~dflt) | own;
 		} else if ((klen == 5 && strncmp(argv[i], "burst", 5) == 0) ||
 			   (klen == 8 && strncmp(argv[i], "burst_up", 8) == 0) ||
 			   (klen == 10 && strncmp(argv[i], "burst_down", 10) == 0)) {
-			rc = lc_num_parse_size(val, 1, LC_USER_BURST_MAX, &v);
+			/* default: the shaper's burst for the rate (0). */
+			if (eq != NULL && strcmp(val, "default") == 0) {
+				v = 0;
+				rc = 0;
+			} else {
+				rc = lc_num_parse_size(val, 1, LC_USER_BURST_MAX, &v);
+			}
 			n = quote_len(val, &more);
 			if (rc == -ERANGE) {
 				snprintf(err, errlen, "burst '%.*s%s' out of range: 1 to "
@@ -112,7 +126,7 @@ lc_user_parse_limits(int argc, char **argv, struct lc_user_limits *lim,
 			}
 			if (rc != 0) {
 				snprintf(err, errlen, "bad burst '%.*s%s' (bytes, e.g. "
-					 "64kb or 1mb)", n, val, more);
+					 "64kb or 1mb, or default)", n, val, more);
 				return -EINVAL;
 			}
 			if (klen != 10) {

@@ -9,7 +9,8 @@
 
 #define ALL_LIMITS (LC_USER_LIMIT_UP | LC_USER_LIMIT_DOWN | \
 		    LC_USER_LIMIT_BURST_UP | LC_USER_LIMIT_BURST_DOWN | \
-		    LC_USER_LIMIT_PLAN)
+		    LC_USER_LIMIT_PLAN | LC_USER_LIMIT_UP_DEFAULT | \
+		    LC_USER_LIMIT_DOWN_DEFAULT)
 
 static bool
 bit_test(const uint64_t *map, uint32_t id)
@@ -131,7 +132,8 @@ check_limits(const struct lc_user_limits *limits)
 
 /*
  * Apply the given limits to u (a copy, see next_user()): a rate given is
- * the user's own from now on.
+ * the user's own from now on, and one set to default is no longer (its
+ * rate is then the plan's or the default: user_plan_inherit()).
  */
 static void
 apply_limits(struct lc_user *u, const struct lc_user_limits *limits)
@@ -148,6 +150,10 @@ apply_limits(struct lc_user *u, const struct lc_user_limits *limits)
 		u->burst_down = limits->burst_down;
 	if (limits->fields & LC_USER_LIMIT_PLAN)
 		u->plan = limits->plan;
+	if (limits->fields & LC_USER_LIMIT_UP_DEFAULT)
+		u->own &= ~LC_USER_LIMIT_UP;
+	if (limits->fields & LC_USER_LIMIT_DOWN_DEFAULT)
+		u->own &= ~LC_USER_LIMIT_DOWN;
 	u->own |= limits->fields & (LC_USER_LIMIT_UP | LC_USER_LIMIT_DOWN);
 }
 
@@ -180,7 +186,9 @@ next_user(const struct lc_user_registry *reg, const struct lc_user *cur,
 		if (reg->plan_users != 0 && p->users >= reg->plan_users)
 			return -ENOBUFS;
 	}
-	if (cur == NULL || next->plan != was)
+	if (cur == NULL || next->plan != was ||
+	    (limits != NULL &&
+	     (limits->fields & (LC_USER_LIMIT_UP_DEFAULT | LC_USER_LIMIT_DOWN_DEFAULT))))
 		user_plan_inherit(reg, next);
 	return 0;
 }

@@ -787,6 +787,18 @@ plans)
         "alice follows gold"
     expect_eq "$(user_field bob@example.com '.user | [.up, .down] | tostring')" '[7000000,3000000]' \
         "bob keeps his own up"
+    expect_eq "$(user_field bob@example.com '.user | [.up_from, .down_from] | tostring')" \
+        '["own","plan"]' "bob: where his rates come from"
+    # up=default takes bob's own rate back: gold's again, in the shaper too.
+    r=$(ok_reply "bob up=default" user set bob@example.com up=default)
+    expect_eq "$(jq -c '.user | [.up, .up_from, .down_from]' <<<"$r")" '[6000000,"plan","plan"]' \
+        "bob: gold's up again"
+    ok_reply "bob up=7mbit again" user set bob@example.com up=7mbit > /dev/null
+    expect_error "burst 100 bytes below the largest frame" "a burst below a frame" \
+        user set bob@example.com burst=100
+    ok_reply "bob burst=default" user set bob@example.com burst=default > /dev/null
+    expect_error "bad rate 'none' \(e.g. 500kbit, 10mbit, 1gbit, or default for the plan's or the default rate\)" \
+        "up=none" user set bob@example.com up=none
     r=$(ok_reply "plan get gold" plan get gold)
     expect_eq "$(jq .plan.users <<<"$r")" 2 "plan get gold: users"
     expect_eq "$(jq -c '[.plan.shaper.up.users, .plan.shaper.down.users, .plan.shaper.up.total]' <<<"$r")" \
@@ -799,6 +811,8 @@ plans)
     ok_reply "bob leaves" user set bob@example.com plan=none > /dev/null
     expect_eq "$(user_field bob@example.com '.user | [.plan, .up, .down] | tostring')" \
         '[null,7000000,1000000000]' "bob out of any plan"
+    expect_eq "$(user_field bob@example.com '.user | [.up_from, .down_from] | tostring')" \
+        '["own","default"]' "bob out of any plan: his own up, the default down"
     expect_eq "$(lc_ctl plan get gold | jq .plan.users)" 1 "gold after bob left"
     ok_reply "plan del silver" plan del silver > /dev/null
     expect_error "no plan 'silver'" "silver deleted" plan get silver

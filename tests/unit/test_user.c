@@ -564,7 +564,7 @@ test_set_errors_change_nothing(void **state)
 	long_email[255] = '\0';
 	assert_int_equal(lc_user_ensure_dynamic(reg, "\xc0\xaf", 1, 1, 0, &u,
 						&created), -EINVAL);
-	lim.fields = 0x20;
+	lim.fields = 0x80; /* no such field */
 	assert_int_equal(lc_user_set(reg, "a", &lim, true, 0, &u, &created),
 			 -EINVAL);
 	lim = (struct lc_user_limits){
@@ -1606,12 +1606,24 @@ test_parse_limits(void **state)
 	assert_int_equal(lc_user_parse_limits(0, NULL, &lim, err, sizeof(err)), 0);
 	assert_int_equal(lim.fields, 0);
 
+	/* default: a rate no longer the user's own, the burst for the rate. */
+	char *dflt[] = { "up=default", "burst_down=default" };
+	char *last[] = { "up=default", "up=3mbit", "down=4mbit", "down=default" };
+	assert_int_equal(lc_user_parse_limits(2, dflt, &lim, err, sizeof(err)), 0);
+	assert_int_equal(lim.fields, LC_USER_LIMIT_UP_DEFAULT | LC_USER_LIMIT_BURST_DOWN);
+	assert_true(lim.burst_down == 0);
+	assert_int_equal(lc_user_parse_limits(4, last, &lim, err, sizeof(err)), 0);
+	assert_int_equal(lim.fields, LC_USER_LIMIT_UP | LC_USER_LIMIT_DOWN_DEFAULT);
+	assert_true(lim.up == 3 * MBIT);
+
 	static const struct {
 		const char *arg;
 		const char *msg;
 	} bad[] = {
 		{ "up=fast", "bad rate 'fast'" },
 		{ "up=0", "bad rate '0'" },
+		{ "up=Default", "or default for the plan's or the default rate" },
+		{ "burst=defaults", "bad burst 'defaults' (bytes, e.g. 64kb or 1mb, or default)" },
 		{ "down=", "bad rate ''" },
 		{ "burst=1x", "bad burst '1x'" },
 		{ "burst_up=-1", "bad burst '-1'" },
@@ -2109,6 +2121,56 @@ test_plan_preview(void **state)
 }
 
 /* Plans and users' plans survive a save and a load. */
+/*
+ * up=default and down=default take a rate back from the user: it has its
+ * plan's per-user rate again, or the default without one, follows the
+ * plan's changes again, and is saved without a rate of its own.
+ */
+static void
+test_rate_back_to_default(void **state)
+{
+	struct lc_user_registry *reg = plan_registry();
+	const struct lc_user *u;
+	char path[128], err[256];
+
+	(void)state;
+	tmp_path("default.conf", path, sizeof(path));
+	assert_int_equal(plan_set(reg, "gold", "up=20mbit", NULL), 0);
+	assert_int_equal(user_set(reg, "a@x", "up=5mbit down=6mbit plan=gold"), 0);
+	u = lc_user_find(reg, "a@x");
+	assert_true(u->up == 5 * MBIT && u->down == 6 * MBIT);
+	assert_int_equal(u->own, LC_USER_LIMIT_UP | LC_USER_LIMIT_DOWN);
+
+	/* Up: the plan's; down: the plan has none, so the default. */
+	assert_int_equal(user_set(reg, "a@x", "up=default"), 0);
+	assert_true(u->up == 20 * MBIT && u->down == 6 * MBIT);
+	assert_int_equal(u->own, LC_USER_LIMIT_DOWN);
+	assert_int_equal(user_set(reg, "a@x", "down=default"), 0);
+	assert_true(u->down == GBIT);
+	assert_int_equal(u->own, 0);
+	/* The plan's rate is the user's again as it changes. */
+	assert_int_equal(plan_set(reg, "gold", "up=30mbit", NULL), 0);
+	assert_true(u->up == 30 * MBIT);
+	/* Out of the plan: the default; default again changes nothing. */
+	assert_int_equal(user_set(reg, "a@x", "plan=none up=default"), 0);
+	assert_true(u->up == GBIT && u->down == GBIT && u->plan == 0);
+	assert_int_equal(user_set(reg, "b@x", "up=default down=2mbit"), 0);
+	u = lc_user_find(reg, "b@x");
+	assert_true(u->up == GBIT && u->down == 2 * MBIT);
+	assert_int_equal(u->own, LC_USER_LIMIT_DOWN);
+
+	/* Saved so: a@x without rates, b@x with its down only. */
+	assert_int_equal(lc_user_save(reg, path, err, sizeof(err)), 0);
+	lc_user_registry_free(reg);
+	reg = plan_registry();
+	assert_int_equal(lc_user_load(reg, path, 0, err, sizeof(err)), 0);
+	u = lc_user_find(reg, "a@x");
+	assert_true(u->up == GBIT && u->own == 0);
+	u = lc_user_find(reg, "b@x");
+	assert_true(u->down == 2 * MBIT && u->own == LC_USER_LIMIT_DOWN);
+	lc_user_registry_free(reg);
+}
+
 static void
 test_plan_save_load(void **state)
 {
@@ -2244,6 +2306,8 @@ main(void)
 		cmocka_unit_test(test_plan_registry),
 		cmocka_unit_test(test_plan_preview),
 		cmocka_unit_test_setup_teardown(test_plan_save_load, dir_setup,
+						dir_teardown),
+		cmocka_unit_test_setup_teardown(test_rate_back_to_default, dir_setup,
 						dir_teardown),
 	};
 
