@@ -163,7 +163,8 @@ cmd_gc(void *ctx, int argc, char **argv, json_t *reply)
 }
 
 static const struct lc_mgmt_cmd cmds[] = {
-	{ "user set", "EMAIL [up=RATE] [down=RATE] [burst=SIZE] [plan=NAME]", "", 1,
+	{ "user set", "EMAIL [up=RATE|default] [down=RATE|default] "
+	  "[burst=SIZE|default] [plan=NAME]", "", 1,
 	  1 + LC_USER_SET_ARGS_MAX, cmd_user_set, NULL },
 	{ "plan set", "NAME [total=RATE] [up=RATE] [down=RATE] [weight=N]", "", 1,
 	  7, cmd_plan_set, NULL },
