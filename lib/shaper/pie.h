@@ -26,8 +26,17 @@
 
 /* Drop probability 1.0 in the fixed-point scale of lc_pie.prob. */
 #define LC_PIE_PROB_ONE UINT32_MAX
-/* RFC 8033's MEAN_PKTSIZE: under two of them queued nothing is dropped. */
-#define LC_PIE_MEAN_PKT 1500u
+/*
+ * Frames queued up to which nothing is dropped. RFC 8033 leaves a queue of
+ * two packets' worth of bytes alone (2 x MEAN_PKTSIZE, 1500 bytes; Linux's
+ * sch_pie two MTUs); counted in bytes, a queue of small frames at a low
+ * rate is out of PIE's reach: 3000 bytes are 375 ms at 64 kbit, and a user
+ * limited to that sending 100-byte frames (a call, a game) would wait that
+ * long whatever the target. Counted in frames, PIE holds such a queue near
+ * its target too, and small frames are not spared for their size (RFC
+ * 7141); a queue of full-size frames is left alone exactly as before.
+ */
+#define LC_PIE_MIN_FRAMES 2u
 
 struct lc_pie_config {
 	uint32_t target_us;      /* QDELAY_REF */
@@ -59,30 +68,30 @@ void lc_pie_update(const struct lc_pie_config *cfg, struct lc_pie *st,
 
 /*
  * Whether an arriving packet may be dropped at all (RFC 8033 drop_early
- * before its coin), with qbytes queued before it: most packets are not,
- * and they need no random number.
+ * before its coin), with qlen frames queued before it: most packets are
+ * not, and they need no random number.
  */
 static inline bool
 lc_pie_may_drop(const struct lc_pie_config *cfg, const struct lc_pie *st,
-		uint32_t qbytes)
+		uint32_t qlen)
 {
 	if (st->burst_left_us > 0)
 		return false;
 	if (st->qdelay_old_us < cfg->target_us / 2 &&
 	    st->prob < LC_PIE_PROB_ONE / 5)
 		return false;
-	return qbytes > 2 * LC_PIE_MEAN_PKT;
+	return qlen > LC_PIE_MIN_FRAMES;
 }
 
 /*
- * Whether to drop an arriving packet (RFC 8033 drop_early), with qbytes
- * queued before it and rnd a uniform random 32-bit number.
+ * Whether to drop an arriving packet (RFC 8033 drop_early), with qlen
+ * frames queued before it and rnd a uniform random 32-bit number.
  */
 static inline bool
 lc_pie_drop(const struct lc_pie_config *cfg, const struct lc_pie *st,
-	    uint32_t qbytes, uint32_t rnd)
+	    uint32_t qlen, uint32_t rnd)
 {
-	return lc_pie_may_drop(cfg, st, qbytes) && rnd < st->prob;
+	return lc_pie_may_drop(cfg, st, qlen) && rnd < st->prob;
 }
 
 #endif /* LC_SHAPER_PIE_H */

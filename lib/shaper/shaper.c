@@ -2242,7 +2242,7 @@ admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
 		if (sh->aqm == LC_SHAPER_AQM_PIE && p->qlen < sh->queue_size) {
 			pipe_pie_catch_up(sh, pipe, now_us);
 			/* PIE first: it rarely drops, and fifo_spared() may read another line. */
-			drop_aqm = lc_pie_may_drop(&sh->pie, &p->pie, p->qbytes) &&
+			drop_aqm = lc_pie_may_drop(&sh->pie, &p->pie, p->qlen) &&
 				   (uint32_t)rte_rand() < p->pie.prob &&
 				   !fifo_spared(sh, pipe, &sh->fifos[frame_fifo(sh, pipe, flows, i, &q)]);
 		}

@@ -1037,7 +1037,8 @@ test_pie_controller(void **state)
 	assert_true(st.prob > prob);
 	assert_true(lc_pie_drop(&cfg, &st, 100000, 0));
 	assert_false(lc_pie_drop(&cfg, &st, 100000, UINT32_MAX));
-	assert_false(lc_pie_drop(&cfg, &st, 2 * LC_PIE_MEAN_PKT, 0)); /* almost empty */
+	assert_false(lc_pie_drop(&cfg, &st, LC_PIE_MIN_FRAMES, 0)); /* almost empty */
+	assert_true(lc_pie_drop(&cfg, &st, LC_PIE_MIN_FRAMES + 1, 0));
 	/* Beyond 250 ms it jumps. */
 	prob = st.prob;
 	lc_pie_update(&cfg, &st, 300000);
@@ -1051,6 +1052,67 @@ test_pie_controller(void **state)
 	assert_int_equal(st.prob, 0);
 	assert_int_equal(st.burst_left_us, cfg.max_burst_us); /* re-armed */
 	assert_false(lc_pie_drop(&cfg, &st, 100000, 0));
+}
+
+/*
+ * A user limited to 64 kbit and sending 100-byte frames at twice that, on
+ * the shaper's own clock (20 s of it in 1 ms steps): PIE holds the delay
+ * near its target, where a floor of two full-size packets' worth of bytes
+ * (30 of these frames, 375 ms) would have kept it above 375 ms, and the
+ * pipe stays busy.
+ */
+static void
+test_pie_small_frames(void **state)
+{
+	struct lc_shaper_params p = params(LC_SHAPER_SCHED, 2);
+	struct rte_mbuf *out[BURST];
+	struct lc_shaper_stats st;
+	struct lc_shaper *sh;
+	const uint64_t hz = 1000000, rate = 64000, len = 100;
+	const uint64_t steps = 20000, offered_pps = 2 * rate / 8 / len;
+	uint64_t offered = 0, sum = 0, n = 0, bytes = 0;
+	uint32_t pipe = 1;
+
+	(void)state;
+	p.hz = hz;
+	p.mtu = 1518;
+	p.aqm = LC_SHAPER_AQM_PIE;
+	sh = make(&p);
+	assert_int_equal(lc_shaper_set_pipe(sh, 1, rate, 0), 0);
+	for (uint64_t ms = 1; ms <= steps; ms++) {
+		uint64_t now = ms * (hz / 1000);
+		uint64_t due = ms * offered_pps / 1000;
+		uint32_t k;
+
+		for (; offered < due; offered++) {
+			struct rte_mbuf *m = frame(pool, len);
+
+			stamp(m, now);
+			lc_shaper_enqueue(sh, &m, &pipe, 1, now);
+		}
+		while ((k = lc_shaper_dequeue(sh, out, BURST, now)) > 0) {
+			for (uint32_t i = 0; i < k; i++) {
+				if (ms > steps / 2) {
+					sum += now - stamp_of(out[i]);
+					bytes += out[i]->pkt_len;
+					n++;
+				}
+			}
+			rte_pktmbuf_free_bulk(out, k);
+		}
+	}
+	lc_shaper_stats_get(sh, &st);
+	print_message("    64 kbit pipe at 2x, 100-byte frames, aqm pie: mean sojourn "
+		      "%.1f ms, %" PRIu64 " aqm drops, %" PRIu64 " tail drops, %.1f "
+		      "kbit/s out\n", (double)sum / (double)n * 1000.0 / (double)hz,
+		      st.dropped_aqm, st.dropped_tail, (double)bytes * 8 / 10.0 / 1000.0);
+	assert_true(n > 0);
+	assert_true(st.dropped_aqm > 0);
+	assert_true((double)sum / (double)n * 1000.0 / (double)hz < 100.0);
+	/* Busy: within 2 % of the rate over the last 10 s. */
+	assert_true((double)bytes * 8 / 10.0 > 0.98 * (double)rate);
+	lc_shaper_free(sh);
+	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
 }
 
 /*
@@ -1829,6 +1891,7 @@ main(void)
 		cmocka_unit_test_setup(test_profiles_shared, whole_pools),
 		cmocka_unit_test_setup(test_can_set_agrees, whole_pools),
 		cmocka_unit_test_setup(test_full_queue_frees, whole_pools),
+		cmocka_unit_test_setup(test_pie_small_frames, whole_pools),
 		cmocka_unit_test_setup(test_collect_drops, whole_pools),
 		cmocka_unit_test_setup(test_flush, whole_pools),
 		cmocka_unit_test_setup(test_meter_police, whole_pools),
