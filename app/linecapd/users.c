@@ -138,24 +138,6 @@ user_counters(const struct daemon *d, uint32_t id, struct lc_worker_user *out)
 	}
 }
 
-/*
- * Where a user's rate in force in one direction (own: LC_USER_LIMIT_UP or
- * LC_USER_LIMIT_DOWN) comes from: its own, its plan's per-user rate, or
- * [shaper] default_up/default_down.
- */
-static const char *
-rate_from(struct daemon *d, const struct lc_user *u, uint32_t own)
-{
-	const struct lc_plan *p;
-
-	if (u->own & own)
-		return "own";
-	p = u->plan != 0 ? lc_user_plan_get(d->users, u->plan) : NULL;
-	if (p != NULL && (own == LC_USER_LIMIT_UP ? p->up : p->down) != 0)
-		return "plan";
-	return "default";
-}
-
 json_t *
 user_json(struct daemon *d, const struct lc_user *u)
 {
@@ -169,8 +151,8 @@ user_json(struct daemon *d, const struct lc_user *u)
 		"id", (json_int_t)u->id,
 		"up", (json_int_t)u->up,
 		"down", (json_int_t)u->down,
-		"up_from", rate_from(d, u, LC_USER_LIMIT_UP),
-		"down_from", rate_from(d, u, LC_USER_LIMIT_DOWN),
+		"up_from", lc_user_rate_from(d->users, u, LC_USER_LIMIT_UP),
+		"down_from", lc_user_rate_from(d->users, u, LC_USER_LIMIT_DOWN),
 		"plan", plan_name_json(d, u),
 		"burst_up", (json_int_t)u->burst_up,
 		"burst_down", (json_int_t)u->burst_down,

@@ -215,6 +215,14 @@ uint32_t lc_user_plan_capacity(const struct lc_user_registry *reg);
 uint64_t lc_user_plan_rate(const struct lc_user_registry *reg, uint32_t dir,
 			   uint64_t plan_rate);
 
+/*
+ * Where u's rate in force in direction dir (LC_USER_LIMIT_UP or
+ * LC_USER_LIMIT_DOWN) comes from: "own" (user set up=/down=), "plan" (its
+ * plan's per-user rate) or "default" (the registry's).
+ */
+const char *lc_user_rate_from(const struct lc_user_registry *reg,
+			      const struct lc_user *u, uint32_t dir);
+
 struct lc_user_registry;
 
 /*

@@ -116,17 +116,36 @@ lc_user_plan_rate(const struct lc_user_registry *reg, uint32_t dir,
 	return dir == LC_USER_LIMIT_UP ? reg->default_up : reg->default_down;
 }
 
-void
-user_plan_inherit(const struct lc_user_registry *reg, struct lc_user *u)
+/* The per-user rate of u's plan in direction dir; 0: none, or no plan. */
+static uint64_t
+user_plan_dir_rate(const struct lc_user_registry *reg, const struct lc_user *u,
+		   uint32_t dir)
 {
 	const struct lc_plan *p = lc_user_plan_get(reg, u->plan);
 
+	if (p == NULL)
+		return 0;
+	return dir == LC_USER_LIMIT_UP ? p->up : p->down;
+}
+
+void
+user_plan_inherit(const struct lc_user_registry *reg, struct lc_user *u)
+{
 	if (!(u->own & LC_USER_LIMIT_UP))
 		u->up = lc_user_plan_rate(reg, LC_USER_LIMIT_UP,
-					  p != NULL ? p->up : 0);
+					  user_plan_dir_rate(reg, u, LC_USER_LIMIT_UP));
 	if (!(u->own & LC_USER_LIMIT_DOWN))
 		u->down = lc_user_plan_rate(reg, LC_USER_LIMIT_DOWN,
-					    p != NULL ? p->down : 0);
+					    user_plan_dir_rate(reg, u, LC_USER_LIMIT_DOWN));
+}
+
+const char *
+lc_user_rate_from(const struct lc_user_registry *reg, const struct lc_user *u,
+		  uint32_t dir)
+{
+	if (u->own & dir)
+		return "own";
+	return user_plan_dir_rate(reg, u, dir) != 0 ? "plan" : "default";
 }
 
 uint32_t

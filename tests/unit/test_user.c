@@ -2145,9 +2145,12 @@ test_rate_back_to_default(void **state)
 	assert_int_equal(user_set(reg, "a@x", "up=default"), 0);
 	assert_true(u->up == 20 * MBIT && u->down == 6 * MBIT);
 	assert_int_equal(u->own, LC_USER_LIMIT_DOWN);
+	assert_string_equal(lc_user_rate_from(reg, u, LC_USER_LIMIT_UP), "plan");
+	assert_string_equal(lc_user_rate_from(reg, u, LC_USER_LIMIT_DOWN), "own");
 	assert_int_equal(user_set(reg, "a@x", "down=default"), 0);
 	assert_true(u->down == GBIT);
 	assert_int_equal(u->own, 0);
+	assert_string_equal(lc_user_rate_from(reg, u, LC_USER_LIMIT_DOWN), "default");
 	/* The plan's rate is the user's again as it changes. */
 	assert_int_equal(plan_set(reg, "gold", "up=30mbit", NULL), 0);
 	assert_true(u->up == 30 * MBIT);
