@@ -159,9 +159,9 @@ apply_limits(struct lc_user *u, const struct lc_user_limits *limits)
 
 /*
  * The user cur (NULL: a new one) would be with limits applied, in *next:
- * the limits checked, the plan it joins there and with room, and rates it
- * has not of its own taken from its plan when it changes plans (or is
- * new). Nothing is changed.
+ * the limits checked, the plan it joins there and with room, and the
+ * rates it has not of its own (none given, or given back with default)
+ * taken from its plan or the default. Nothing is changed.
  */
 static int
 next_user(const struct lc_user_registry *reg, const struct lc_user *cur,
@@ -186,10 +186,7 @@ next_user(const struct lc_user_registry *reg, const struct lc_user *cur,
 		if (reg->plan_users != 0 && p->users >= reg->plan_users)
 			return -ENOBUFS;
 	}
-	if (cur == NULL || next->plan != was ||
-	    (limits != NULL &&
-	     (limits->fields & (LC_USER_LIMIT_UP_DEFAULT | LC_USER_LIMIT_DOWN_DEFAULT))))
-		user_plan_inherit(reg, next);
+	user_plan_inherit(reg, next);
 	return 0;
 }
 
