@@ -273,10 +273,20 @@ struct lc_shaper_fifo {
 	struct rte_mbuf *tail;
 	uint32_t pipe;                 /* whose frames these are */
 	uint32_t next;                 /* the next FIFO in the round, + 1; 0: none */
-	int32_t deficit;               /* bytes it may still send in its turn */
+	int16_t deficit;               /* bytes it may still send in its turn */
 	uint16_t len;                  /* frames (queue_size at most) */
 	uint16_t head_len;             /* the first frame's pkt_len (pace_len_next()) */
+	/*
+	 * The next FIFO's head_len as it was when that FIFO joined the round
+	 * behind this one: a wake that empties this FIFO says from it when
+	 * the pipe is due again, without reading the next FIFO's line, which
+	 * has waited out of every cache. Only an estimate (a drop from the
+	 * next FIFO's front changes its head): the wake takes what the bucket
+	 * holds for the real one.
+	 */
+	uint16_t next_len;
 };
+_Static_assert(FQ_QUANTUM <= INT16_MAX, "a deficit fits");
 _Static_assert(LC_SHAPER_QUEUE_SIZE_MAX <= UINT16_MAX, "a FIFO's length fits");
 
 /*
@@ -1602,6 +1612,14 @@ pace_take(struct lc_shaper_pace *pc, const struct rte_meter_srtcm_profile *mp,
 	return false;
 }
 
+/* Whether pace_take() would take a frame of `cost` bytes. */
+static inline bool
+pace_can_take(const struct lc_shaper_pace *pc, const struct rte_meter_srtcm_profile *mp,
+	      uint32_t cost)
+{
+	return pc->tokens >= (int64_t)cost || pc->tokens == (int64_t)mp->cbs;
+}
+
 /* When the bucket will let a frame of `cost` bytes go. */
 static inline uint64_t
 pace_due(const struct lc_shaper_pace *pc, const struct rte_meter_srtcm_profile *mp,
@@ -1685,11 +1703,12 @@ fifo_pick(struct lc_shaper *sh, struct lc_shaper_pace *pc)
 			f->deficit = FQ_QUANTUM;
 			return q;
 		}
-		f->deficit += FQ_QUANTUM;
+		f->deficit = (int16_t)(f->deficit + FQ_QUANTUM);
 		pc->round_head = f->next;
 		pc->first = sh->fifos[f->next - 1].head;
 		f->next = 0;
 		sh->fifos[pc->round_tail - 1].next = q + 1;
+		sh->fifos[pc->round_tail - 1].next_len = f->head_len;
 		pc->round_tail = q + 1;
 	}
 }
@@ -1719,8 +1738,10 @@ pace_hold(struct lc_shaper *sh, uint32_t pipe, uint32_t q, struct rte_mbuf *m,
 		if (pc->round_head == 0) {
 			pc->round_head = q + 1;
 			pc->first = m;
-		} else
+		} else {
 			sh->fifos[pc->round_tail - 1].next = q + 1;
+			sh->fifos[pc->round_tail - 1].next_len = (uint16_t)m->pkt_len;
+		}
 		pc->round_tail = q + 1;
 	} else {
 		pace_link_set(f->tail, m);
@@ -1837,17 +1858,23 @@ fifo_shift(struct lc_shaper *sh, struct lc_shaper_pace *pc, struct lc_shaper_fif
 /*
  * The first frame of the first FIFO of a pipe's round, out of the pacer
  * and marked for rte_sched; its bytes are taken from the FIFO's deficit,
- * and a FIFO left empty leaves the round.
+ * and a FIFO left empty leaves the round. *next_len: the length of the
+ * frame that goes next, as this FIFO knows it (its own next frame's, or
+ * the next FIFO's next_len when the turn passes to it: an estimate).
  */
 static inline struct rte_mbuf *
-pace_pop(struct lc_shaper *sh, uint32_t pipe)
+pace_pop(struct lc_shaper *sh, uint32_t pipe, uint32_t *next_len)
 {
 	struct lc_shaper_pace *pc = &sh->pipes[pipe].pace;
 	uint32_t q = pc->round_head - 1;
 	struct lc_shaper_fifo *f = &sh->fifos[q];
 	struct rte_mbuf *m = fifo_shift(sh, pc, f);
 
-	f->deficit -= (int32_t)pace_cost(sh, m);
+	/* Past a turn's worth of bytes, how far past does not count. */
+	f->deficit = (int16_t)RTE_MAX((int32_t)f->deficit - (int32_t)pace_cost(sh, m),
+				      (int32_t)INT16_MIN);
+	*next_len = f->len > 0 && (f->deficit > 0 || f->next == 0) ? f->head_len :
+		    f->next_len;
 	/* The next FIFO's first frame is not known without reading it. */
 	pc->first = f->head;
 	if (f->len == 0) {
@@ -1950,10 +1977,13 @@ pace_wake(struct lc_shaper *sh, uint32_t pipe, uint64_t now,
 {
 	struct lc_shaper_pace *pc = &sh->pipes[pipe].pace;
 	const struct rte_meter_srtcm_profile *mp = &pace_profile(sh, pc)->meter;
+	uint32_t cost, next_len;
 
+	if (pc->waiting == 0)
+		return;
 	pace_refill(pc, mp, now);
-	while (pc->waiting > 0) {
-		uint32_t cost = sh->fifos[fifo_pick(sh, pc)].head_len + sh->frame_overhead;
+	cost = sh->fifos[fifo_pick(sh, pc)].head_len + sh->frame_overhead;
+	for (;;) {
 		struct rte_mbuf *m;
 
 		/*
@@ -1973,9 +2003,23 @@ pace_wake(struct lc_shaper *sh, uint32_t pipe, uint64_t now,
 			pace_schedule(sh, pipe, pace_due(pc, mp, cost));
 			return;
 		}
-		m = pace_pop(sh, pipe);
+		m = pace_pop(sh, pipe, &next_len);
 		if (!send_ready(sh, m, to_sched))
 			sched_batch(sh, out, n_out, m);
+		if (pc->waiting == 0)
+			return;
+		/*
+		 * When the bucket cannot pay for the next frame, the pipe is
+		 * due again by that frame's length as the FIFO just left knows
+		 * it, and the next FIFO's line (cold: it has waited) is read
+		 * at that wake, fetched ahead, not now.
+		 */
+		cost = next_len + sh->frame_overhead;
+		if (!pace_can_take(pc, mp, cost)) {
+			pace_schedule(sh, pipe, pace_due(pc, mp, cost));
+			return;
+		}
+		cost = sh->fifos[fifo_pick(sh, pc)].head_len + sh->frame_overhead;
 	}
 }
 
@@ -2114,11 +2158,11 @@ static void
 pace_release_all(struct lc_shaper *sh)
 {
 	struct rte_mbuf *out[PACE_BATCH];
-	uint32_t n_out = 0;
+	uint32_t n_out = 0, next_len;
 
 	for (uint32_t pipe = 0; pipe <= sh->users && sh->pace_waiting > 0; pipe++)
 		while (sh->pipes[pipe].pace.waiting > 0)
-			sched_batch(sh, out, &n_out, pace_pop(sh, pipe));
+			sched_batch(sh, out, &n_out, pace_pop(sh, pipe, &next_len));
 	sched_put(sh, out, n_out);
 	memset(sh->wheel, 0, sizeof(*sh->wheel) * PACE_SLOTS);
 	sh->wheel_carry = 0;

@@ -1435,6 +1435,61 @@ test_fq_sparse_first(void **state)
 }
 
 /*
+ * When a bulk flow's turn ends, the pipe is due again by the length of the
+ * next flow's frame, which the FIFO whose turn ended knows: a 100-byte
+ * frame waiting behind 1500-byte ones leaves 100 bytes' time after the one
+ * before it, not 1500 bytes'. The shaper's own clock in microseconds, a
+ * pipe of 8 mbit (a byte a microsecond): the first bulk frame leaves at
+ * once, the second 1000 us later (a full bucket of 2000 bytes less the
+ * first), the third 1500 us after that, which ends the bulk flow's turn
+ * (a quantum of 1600 bytes), and the small frame 100 us later.
+ */
+static void
+test_fq_next_len(void **state)
+{
+	struct lc_shaper_params p = params(LC_SHAPER_SCHED, 2);
+	struct rte_mbuf *pkts[5], *out[BURST];
+	uint32_t pipes[5], flows[5];
+	uint64_t left_at[5] = { 0 };
+	uint32_t sent = 0;
+	struct lc_shaper *sh;
+
+	(void)state;
+	p.hz = 1000000;
+	p.mtu = 1518;
+	p.flows = FQ_FLOWS;
+	sh = make(&p);
+	assert_int_equal(lc_shaper_set_pipe(sh, 1, 8 * MBIT, 2000), 0);
+	for (uint32_t i = 0; i < 5; i++) {
+		pkts[i] = frame(pool, i < 4 ? 1500 : 100);
+		pipes[i] = 1;
+		flows[i] = i < 4 ? FQ_BULK : FQ_SPARSE;
+	}
+	assert_int_equal(lc_shaper_enqueue_flows(sh, pkts, pipes, flows, 5, 1), 5);
+	for (uint64_t now = 1; now < 10000 && sent < 5; now++) {
+		uint32_t k = lc_shaper_dequeue(sh, out, BURST, now);
+
+		for (uint32_t i = 0; i < k; i++) {
+			/* The small frame is the fourth to leave. */
+			assert_true(sent < 4 ? out[i]->pkt_len == (sent < 3 ? 1500u : 100u) :
+				    out[i]->pkt_len == 1500u);
+			left_at[sent++] = now;
+		}
+		rte_pktmbuf_free_bulk(out, k);
+	}
+	assert_int_equal(sent, 5);
+	print_message("    1500, 1500, 1500, 100 bytes left at %" PRIu64 ", %" PRIu64 ", %"
+		      PRIu64 ", %" PRIu64 " us\n", left_at[0], left_at[1], left_at[2],
+		      left_at[3]);
+	/* Never before the bucket holds a frame's bytes; late by a few slots at most. */
+	assert_true(left_at[1] - left_at[0] >= 995 && left_at[1] - left_at[0] <= 1040);
+	assert_true(left_at[2] - left_at[1] >= 1495 && left_at[2] - left_at[1] <= 1540);
+	assert_true(left_at[3] - left_at[2] >= 95 && left_at[3] - left_at[2] <= 140);
+	lc_shaper_free(sh);
+	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
+}
+
+/*
  * Two bulk flows of one pipe share its rate in turn: while both wait,
  * neither sends more than a quantum and a frame ahead of the other.
  */
@@ -1909,6 +1964,7 @@ main(void)
 		cmocka_unit_test_setup(test_fq_sparse_first, whole_pools),
 		cmocka_unit_test_setup(test_fq_thin_flows_pie, whole_pools),
 		cmocka_unit_test_setup(test_fq_round, whole_pools),
+		cmocka_unit_test_setup(test_fq_next_len, whole_pools),
 		cmocka_unit_test_setup(test_fq_full_drops_fattest, whole_pools),
 		cmocka_unit_test_setup(test_fq_slot_owned, whole_pools),
 		cmocka_unit_test_setup(test_plan_moves, whole_pools),
