@@ -30,7 +30,12 @@
 # every few tens of microseconds (10.9.0.1 is unlimited in the sched cases
 # for that). Like the unit tests of lib/shaper, the sched checks deduct the
 # chunks lost in the window from it (printed beside each figure; none on an
-# idle machine). A run whose worker lost more than 5 % of a window, or whose
+# idle machine), as the least the users may then get: a limited user's
+# frames wait in the pacer, whose bucket runs on the TSC and refills
+# across a gap up to the pipe's burst (36 ms at 4 mbit), so that a user
+# may as well get its whole limit; a rate within the tolerance of either
+# passes, and none above the limit's does. A run whose worker lost more
+# than 5 % of a window, or whose
 # replay was too slow to offer a user 1.5 times its limit, or whose worker
 # waited for a CPU more than 5 % of the run (the kernel's schedstat of the
 # worker thread), measures the machine rather than linecap: it is run
@@ -274,8 +279,10 @@ guard_lost() {
 }
 
 # check_rate WHAT JSON LIMIT_BPS PCT sched|meter ADDR...: the addresses'
-# rate over the window is within PCT % of the limit. With sched, the limit
-# is scaled by the time the worker lost in 2^24-cycle chunks (see the top).
+# rate over the window is within PCT % of the limit. With sched, where the
+# worker lost 2^24-cycle chunks, the rate may be as low as the limit scaled
+# by the time lost (see the top): it is then within PCT % of that or of the
+# limit, or in between.
 check_rate() {
     local what=$1 json=$2 limit=$3 pct=$4 kind=$5 got lost win line
     shift 5
@@ -287,13 +294,14 @@ check_rate() {
                   -v win="$win" -v gl="$(jq .gaps.lost <<<"$json")" 'BEGIN {
             e = l * (1 - lost / win)
             d = (g / e - 1) * 100
-            printf "%s: %.3f Mbit/s over %.3f s, limit %.3f (%+.2f%%)", w, g / 1e6, win, l / 1e6, (g / l - 1) * 100
+            dl = (g / l - 1) * 100
+            printf "%s: %.3f Mbit/s over %.3f s, limit %.3f (%+.2f%%)", w, g / 1e6, win, l / 1e6, dl
             if (lost > 0)
-                printf "; %.1f ms of the clock lost: expected %.3f (%+.2f%%)", lost * 1000, e / 1e6, d
+                printf "; %.1f ms of the clock lost: at least %.3f (%+.2f%%)", lost * 1000, e / 1e6, d
             else if (gl > 0)
                 printf "; %.1f ms of gaps (not deducted)", gl * 1000
             printf "; tolerance ±%s%%", p
-            exit (d <= p && d >= -p) ? 0 : 1 }'); then
+            exit (d >= -p && dl <= p) ? 0 : 1 }'); then
         echo "ok: $line"
     elif awk -v p="${WAIT_PCT:-0}" 'BEGIN { exit p > 1 ? 0 : 1 }'; then
         echo "SKIP: $line; but $WAITED: this machine was too busy to measure rates" >&2
