@@ -174,10 +174,31 @@ static const struct lc_mgmt_cmd cmds[] = {
 	{ "user set", "EMAIL", "", 1, 3, cmd_echo, NULL, NULL },
 };
 
+/* At exit: the server closes and removes its socket. */
+static void
+teardown(void)
+{
+	lc_mgmt_free(server);
+	server = NULL;
+	lc_mgmt_table_free(table);
+	table = NULL;
+}
+
 static void
 setup(void)
 {
-	snprintf(path, sizeof(path), "/tmp/lc-fuzz-mgmt.%d.sock", getpid());
+	char cwd[64];
+	int n = -1;
+
+	/*
+	 * The socket in the working folder (run-fuzz.sh's scratch folder,
+	 * removed after the run even where the fuzzer does not return), when
+	 * its path fits; else in /tmp.
+	 */
+	if (getcwd(cwd, sizeof(cwd)) != NULL)
+		n = snprintf(path, sizeof(path), "%s/lc-fuzz-mgmt.sock", cwd);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		snprintf(path, sizeof(path), "/tmp/lc-fuzz-mgmt.%d.sock", getpid());
 	table = lc_mgmt_table_create();
 	if (table == NULL ||
 	    lc_mgmt_register(table, cmds, sizeof(cmds) / sizeof(cmds[0]), NULL) != 0)
@@ -189,6 +210,7 @@ setup(void)
 	server = lc_mgmt_create(&p);
 	if (server == NULL)
 		abort();
+	atexit(teardown);
 }
 
 struct inbox {

@@ -19,5 +19,9 @@ if [ -n "${LC_FUZZ_SEEDS:-}" ] && [ -d "$LC_FUZZ_SEEDS/$name" ]; then
     cp -r "$LC_FUZZ_SEEDS/$name/." "$work/corpus/"
 fi
 cd "$work"
-exec "$exe" -runs="$runs" -max_total_time="${LC_FUZZ_SECONDS:-120}" -print_final_stats=1 \
-    -artifact_prefix="$out/fuzz-$name-" -detect_leaks=1 corpus
+# Not exec: the EXIT trap then removes the scratch corpus (and what the
+# target made in its working folder) whatever the target's status.
+status=0
+"$exe" -runs="$runs" -max_total_time="${LC_FUZZ_SECONDS:-120}" -print_final_stats=1 \
+    -artifact_prefix="$out/fuzz-$name-" -detect_leaks=1 corpus || status=$?
+exit "$status"
