@@ -30,6 +30,7 @@
 #include <rte_mempool.h>
 
 #include "lc_mem.h"
+#include "lc_test_eal.h"
 #include "lc_shaper.h"
 #include "pie.h"
 
@@ -1917,7 +1918,7 @@ teardown(void **state)
 	(void)state;
 	rte_mempool_free(pool);
 	rte_mempool_free(jumbo_pool);
-	rte_eal_cleanup();
+	lc_test_eal_cleanup();
 	return 0;
 }
 

@@ -24,6 +24,7 @@
 
 #include "lc_frames.h"
 #include "lc_wire.h"
+#include "lc_test_eal.h"
 
 #define POOL_SIZE 4095
 
@@ -50,10 +51,10 @@ setup(void **state)
 {
 	char *argv[] = { "test_wire", "--no-huge", "-m", "128", "--no-pci",
 			 "--no-telemetry", "--log-level=error", "-l", "0,1",
-			 "--file-prefix=lc-test-wire", NULL };
+			 "--file-prefix=lc-test-wire", "--no-shconf", NULL };
 
 	(void)state;
-	if (rte_eal_init(9 + 1, argv) < 0)
+	if (rte_eal_init((int)RTE_DIM(argv) - 1, argv) < 0)
 		return -1;
 	pool = rte_pktmbuf_pool_create("test_pool", POOL_SIZE, 0, 0,
 				       RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
@@ -112,7 +113,7 @@ teardown(void **state)
 		rte_eth_dev_close(sides2[s].port);
 	}
 	rte_mempool_free(pool);
-	rte_eal_cleanup();
+	lc_test_eal_cleanup();
 	return 0;
 }
 
