@@ -1593,31 +1593,26 @@ pace_refill(struct lc_shaper_pace *pc, const struct rte_meter_srtcm_profile *mp,
 }
 
 /*
- * Take a frame's bytes from the bucket if it holds them. A frame larger
- * than the burst (a burst can be set below the largest frame the wire
- * lets in) takes a full bucket.
+ * Whether the bucket holds a frame's bytes. A frame larger than the burst
+ * (a burst can be set below the largest frame the wire lets in) takes a
+ * full bucket.
  */
-static inline bool
-pace_take(struct lc_shaper_pace *pc, const struct rte_meter_srtcm_profile *mp,
-	  uint32_t cost)
-{
-	if (pc->tokens >= (int64_t)cost) {
-		pc->tokens -= cost;
-		return true;
-	}
-	if (pc->tokens == (int64_t)mp->cbs) {
-		pc->tokens = 0;
-		return true;
-	}
-	return false;
-}
-
-/* Whether pace_take() would take a frame of `cost` bytes. */
 static inline bool
 pace_can_take(const struct lc_shaper_pace *pc, const struct rte_meter_srtcm_profile *mp,
 	      uint32_t cost)
 {
 	return pc->tokens >= (int64_t)cost || pc->tokens == (int64_t)mp->cbs;
+}
+
+/* Take a frame's bytes from the bucket if it holds them (pace_can_take()). */
+static inline bool
+pace_take(struct lc_shaper_pace *pc, const struct rte_meter_srtcm_profile *mp,
+	  uint32_t cost)
+{
+	if (!pace_can_take(pc, mp, cost))
+		return false;
+	pc->tokens = pc->tokens >= (int64_t)cost ? pc->tokens - (int64_t)cost : 0;
+	return true;
 }
 
 /* When the bucket will let a frame of `cost` bytes go. */
