@@ -496,6 +496,8 @@ ports_up(struct daemon *d)
 	}
 
 	mem_done(&mem, MEM_POOL); /* with the ports' rings */
+	lc_log("info", "packet pool: %u mbufs, mempool handler %s", wc->mbufs,
+	       lc_wire_pool_ops(d->pool));
 	thp = lc_wire_pool_thp_bytes(d->pool);
 	if (thp > 0) {
 		mem.took[MEM_POOL] += thp;

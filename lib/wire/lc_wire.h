@@ -222,6 +222,9 @@ int lc_wire_port_init(uint16_t port, struct rte_mempool *pool, uint32_t mtu,
 struct rte_mempool *lc_wire_pool_create(const uint16_t port[LC_SIDE_MAX],
 					uint32_t mtu, uint32_t n, int socket_id);
 
+/* The name of a pool's handler (mempool ops): "stack", "ring_mp_mc"... */
+const char *lc_wire_pool_ops(const struct rte_mempool *mp);
+
 /*
  * Bytes of a packet pool's mbufs in memory of the process's own, outside
  * the EAL heap: without hugepages, lc_wire_pool_create() puts them there,

@@ -30,6 +30,31 @@ port_can_scatter(uint16_t port)
 #define POOL_NAME "lc_pkt"
 #define POOL_CACHE 256
 
+/*
+ * The packet pool's handler: DPDK's stack, last in first out, unless the
+ * EAL was told another (--mbuf-pool-ops-name) or the stack driver is not
+ * loaded. In DPDK 22.11 a worker's mempool cache that overflows sends all
+ * it holds to the handler, and one that runs dry refills from it. With
+ * the default ring (first in first out) an mbuf sent there comes back
+ * only after every other free mbuf, hundreds of thousands in a pool sized
+ * for full queues, its lines out of every cache when RX writes them.
+ * Frames that wait in users' queues make a worker's frees and allocations
+ * differ by hundreds from loop to loop, so at peak the cache spills and
+ * refills often; from a stack, what a spill gave back is what the next
+ * refill takes, still warm. The stack takes a lock, once per spill or
+ * refill of a whole cache, never per frame. docs/SHAPING.md has the
+ * measurements.
+ */
+#define POOL_OPS_PREFERRED "stack"
+
+static const char *
+pool_ops(void)
+{
+	const char *user = rte_mbuf_user_mempool_ops();
+
+	return user != NULL ? user : POOL_OPS_PREFERRED;
+}
+
 /* Give back a pool's chunk of pool_create_thp(): its own pages. */
 static void
 thp_chunk_free(struct rte_mempool_memhdr *hdr, void *opaque)
@@ -65,7 +90,8 @@ pool_create_thp(uint32_t n, uint16_t room, int socket_id)
 				      sizeof(priv), socket_id, RTE_MEMPOOL_F_NO_IOVA_CONTIG);
 	if (mp == NULL)
 		return NULL;
-	if (rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), NULL) != 0)
+	if (rte_mempool_set_ops_byname(mp, pool_ops(), NULL) != 0 &&
+	    rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), NULL) != 0)
 		goto fail;
 	rte_pktmbuf_pool_init(mp, &priv);
 	base = lc_mem_map((size_t)n * (mp->header_size + mp->elt_size + mp->trailer_size) +
@@ -113,8 +139,24 @@ lc_wire_pool_create(const uint16_t port[LC_SIDE_MAX], uint32_t mtu, uint32_t n,
 		if (mp != NULL)
 			return mp;
 	}
+	{
+		struct rte_mempool *mp = rte_pktmbuf_pool_create_by_ops(POOL_NAME, n, POOL_CACHE, 0,
+									(uint16_t)room, socket_id,
+									pool_ops());
+
+		if (mp != NULL)
+			return mp;
+	}
 	return rte_pktmbuf_pool_create(POOL_NAME, n, POOL_CACHE, 0, (uint16_t)room,
 				       socket_id);
+}
+
+const char *
+lc_wire_pool_ops(const struct rte_mempool *mp)
+{
+	const struct rte_mempool_ops *ops = rte_mempool_get_ops(mp->ops_index);
+
+	return ops->name;
 }
 
 static void

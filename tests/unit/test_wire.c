@@ -495,6 +495,20 @@ test_pool_without_hugepages(void **state)
 	mp = lc_wire_pool_create(ports, 1518, n, SOCKET_ID_ANY);
 	assert_non_null(mp);
 	assert_int_equal(rte_mempool_avail_count(mp), n);
+	/*
+	 * Its handler is DPDK's stack: what a cache spilled to it is what the
+	 * next refill takes (a ring would give the oldest of the 3000 first).
+	 */
+	assert_string_equal(lc_wire_pool_ops(mp), "stack");
+	{
+		void *a, *b;
+
+		assert_int_equal(rte_mempool_generic_get(mp, &a, 1, NULL), 0);
+		rte_mempool_generic_put(mp, &a, 1, NULL);
+		assert_int_equal(rte_mempool_generic_get(mp, &b, 1, NULL), 0);
+		assert_ptr_equal(a, b);
+		rte_mempool_generic_put(mp, &b, 1, NULL);
+	}
 	assert_true(rte_pktmbuf_data_room_size(mp) >= RTE_PKTMBUF_HEADROOM + 1518);
 	bytes = lc_wire_pool_thp_bytes(mp);
 	if (rte_eal_has_hugepages() || rte_eal_iova_mode() != RTE_IOVA_VA) {
