@@ -25,10 +25,14 @@
 #                half of the first reference's offer, whatever the limited
 #                run offers)
 #   --peak-pairs N  pairs of windows a limited run of the peak section ends
-#                with: a second linecapd with no user limited, then the
-#                limited one, each stopped while the other runs (default 3,
-#                --quick 1; 0: none). The median pair's ratio is the
-#                "paired" column, which the peak target reads
+#                with: a linecapd with no user limited, then one with the
+#                run's users limited, each started for its window and
+#                stopped after it (default 3, --quick 1; 0: none). The
+#                median pair's ratio is the "paired" column, which the peak
+#                target reads
+#   --peak-ab BIN  the first linecapd of each pair is BIN (another build)
+#                with the same users limited, not this build with none: the
+#                "paired" column is then this build against BIN
 #   --no-wait    do not wait for a quiet machine (see below)
 #   --report     only print the table and draw the chart of bench/results.json
 #   --profile    also sample the worker thread with perf (cpu-clock) for 5 s
@@ -99,7 +103,7 @@ PEER_USERS=(1000 10000)
 PEER_ROUNDS=1
 PEERS_DIR=${PEERS_DIR:-$ROOT/../shared/peers}
 ONLY_SET=0
-PEAK_OFFERED=2 PEAK_CAL_S=2 PEAK_PAIRS='' PEAK_PAIR_S=2 PEAK_SETTLE_S=2 PEAK_REF_WARM_S=10 PEAK_PORT_RATE=10gbit
+PEAK_OFFERED=2 PEAK_CAL_S=2 PEAK_PAIRS='' PEAK_AB_BIN='' PEAK_PAIR_S=2 PEAK_PAIR_WARM_S=6 PEAK_PORT_RATE=10gbit
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) QUICK=1 ;;
@@ -110,6 +114,7 @@ while [ $# -gt 0 ]; do
     --peak) PEAK_SEL=$2; PARTIAL=1; shift ;;
     --peak-offered) PEAK_OFFERED=$2; PARTIAL=1; shift ;;
     --peak-pairs) PEAK_PAIRS=$2; PARTIAL=1; shift ;;
+    --peak-ab) PEAK_AB_BIN=$(realpath "$2"); PARTIAL=1; shift ;;
     --peers) PEER_SRC=$(cd "$2" && pwd); shift ;;
     --peer-users) IFS=, read -r -a PEER_USERS <<<"$2"; shift ;;
     --report) REPORT_ONLY=1 ;;
@@ -178,7 +183,9 @@ cleanup() {
     local p
     local -a pids=("${BG[@]}")
     [ -z "$LC_PID" ] || pids+=("$LC_PID")
-    [ ! -f "$W/peak-ref.pid" ] || pids+=("$(cat "$W/peak-ref.pid")")
+    for p in "$W/peak-ref.pid" "$W/peak-lim.pid"; do
+        [ ! -f "$p" ] || pids+=("$(cat "$p")")
+    done
     # A linecapd may be stopped (SIGSTOP: the peak section's paired windows).
     for p in "${pids[@]}"; do kill -CONT "$p" 2> /dev/null || true; kill "$p" 2> /dev/null || true; done
     for p in "${pids[@]}"; do wait "$p" 2> /dev/null || true; done

@@ -15,8 +15,9 @@
 # For each S: received Mpps and its ratio to the reference, the worker's
 # cycles per frame and frames per second of its own CPU time, the limited
 # users' rate against their limit (from `user list`), the frames the
-# unlimited users lost, and the ratio of paired windows of the limited
-# run's linecapd and a reference linecapd run in turn (peak_pairs).
+# unlimited users lost, and the ratio of paired windows of a reference
+# linecapd and a limited one, each started for its window, one at a time
+# (peak_pairs).
 
 # peak_users FILE S RATE: a users file of every user of the traffic, the
 # first S at RATE both ways, the others without a limit.
@@ -146,55 +147,62 @@ peak_window() {
     awk -v r="$(peak_per_s rx_packets "$PEAK_PAIR_S")" 'BEGIN { printf "%.6f\n", r / 1e6 }'
 }
 
-# peak_ref_start: a second linecapd beside the one running (stopped
-# meanwhile), with the same config and traffic and no user limited, on
-# LC_SOCK with its own state file and EAL prefix; LC_PID is its pid. It
-# runs PEAK_REF_WARM_S seconds before its first window.
-peak_ref_start() {
+# peak_pair_start NAME S RATE BIN: a linecapd of its own (BIN, the same
+# config and traffic as the limited run) on LC_SOCK, with its own state
+# file, EAL prefix and pid file (for bench.sh's cleanup: this runs in a
+# subshell of the driver), the first S users limited to RATE; LC_PID is
+# its pid.
+peak_pair_start() {
+    local name=$1 s=$2 rate=$3 bin=$4
     sed -e "s|^socket = .*|socket = $LC_SOCK|" \
-        -e "s|^state_file = .*|state_file = $W/users-ref.conf|" \
-        -e "s|--file-prefix=$PREFIX-lc|--file-prefix=$PREFIX-ref|" "$W/peak.conf" > "$W/peak-ref.conf"
-    peak_users "$W/users-ref.conf" 0 0
+        -e "s|^state_file = .*|state_file = $W/users-$name.conf|" \
+        -e "s|--file-prefix=$PREFIX-lc|--file-prefix=$PREFIX-$name|" "$W/peak.conf" > "$W/peak-$name.conf"
+    peak_users "$W/users-$name.conf" "$s" "$rate"
     rm -f "$LC_SOCK"
-    lc_start "$W/peak-ref.conf"
-    # For bench.sh's cleanup: this runs in a subshell of the driver.
-    echo "$LC_PID" > "$W/peak-ref.pid"
+    LINECAPD=$bin lc_start "$W/peak-$name.conf"
+    echo "$LC_PID" > "$W/peak-$name.pid"
     users_lines assign | batch
     lc_ctl start > /dev/null
-    sleep "$PEAK_REF_WARM_S"
 }
 
-# peak_pairs: PEAK_PAIRS pairs of windows, each a window of a
-# reference linecapd (peak_ref_start: none limited) and then one of the
-# running linecapd with its S users limited, PEAK_SETTLE_S seconds after
-# each switch. Only one of the two runs at a time: the other is stopped
-# (SIGSTOP), so that each has the worker's CPU to itself, and the two
-# windows of a pair are seconds apart, where the separate reference run is
-# a minute away: the host's drift, which moves a run by more than the
-# differences looked for, touches both alike. The median pair's limited
-# Mpps over its reference's.
+# peak_pairs S RATE: PEAK_PAIRS pairs of windows, each a window of a
+# reference linecapd and then one of a limited linecapd (this build, S
+# users limited to RATE), after the limited run has stopped. Each window
+# is a linecapd of its own, started for it, run PEAK_PAIR_WARM_S seconds
+# and stopped before the next starts: one linecapd at a time, as in
+# service (a second one beside it, even stopped, slows a limited linecapd
+# and not one with none limited: docs/SHAPING.md), and the two windows of
+# a pair are seconds apart, where the separate reference run is a minute
+# away: the host's drift, which moves a run by more than the differences
+# looked for, touches both alike. The reference has no user limited, or
+# with PEAK_AB_BIN (--peak-ab) is that build with the same S users
+# limited: the ratio is then this build's against it. The median pair's
+# ratio, limited over reference.
 peak_pairs() {
-    local k a b out=() lim=$LC_PID lim_sock=$LC_SOCK ref ref_sock=$W/lc-ref.sock
-    kill -STOP "$lim"
-    # shellcheck disable=SC2034  # LC_LOG is lc_start's
-    LC_SOCK=$ref_sock LC_LOG=$W/linecapd-ref.log peak_ref_start >&2
-    ref=$LC_PID
+    local s=$1 rate=$2 k a b out=() ref_s=0 ref_rate=0 ref_bin=$LINECAPD
+    if [ -n "$PEAK_AB_BIN" ]; then
+        ref_s=$s ref_rate=$rate ref_bin=$PEAK_AB_BIN
+    fi
     for ((k = 0; k < PEAK_PAIRS; k++)); do
-        sleep "$PEAK_SETTLE_S"
-        a=$(LC_SOCK=$ref_sock peak_window)
-        kill -STOP "$ref"
-        kill -CONT "$lim"
-        sleep "$PEAK_SETTLE_S"
-        b=$(LC_SOCK=$lim_sock peak_window)
-        kill -STOP "$lim"
-        kill -CONT "$ref"
+        a=$(peak_pair_window ref "$ref_s" "$ref_rate" "$ref_bin")
+        b=$(peak_pair_window lim "$s" "$rate" "$LINECAPD")
         out+=("$(jq -nc --argjson a "$a" --argjson b "$b" '{ref_mpps: $a, mpps: $b, x: ($b / $a)}')")
     done
-    lc_stop
-    rm -f "$W/peak-ref.pid"
-    kill -CONT "$lim"
-    printf '%s\n' "${out[@]}" | jq -sc \
-        '{pairs: ., x_pair: (map(.x) | sort | .[length / 2 | floor])}'
+    printf '%s\n' "${out[@]}" | jq -sc --arg ab "$PEAK_AB_BIN" \
+        '{pairs: ., x_pair: (map(.x) | sort | .[length / 2 | floor]), pair_ref: (if $ab == "" then "none limited" else $ab end)}'
+}
+
+# peak_pair_window NAME S RATE BIN: Mpps of a window of a linecapd of its
+# own (peak_pair_start), PEAK_PAIR_WARM_S seconds after its start.
+peak_pair_window() {
+    local w
+    # shellcheck disable=SC2034  # LC_LOG is lc_start's
+    LC_SOCK=$W/lc-$1.sock LC_LOG=$W/linecapd-$1.log peak_pair_start "$@" >&2
+    sleep "$PEAK_PAIR_WARM_S"
+    w=$(LC_SOCK=$W/lc-$1.sock peak_window)
+    lc_stop >&2
+    rm -f "$W/peak-$1.pid"
+    echo "$w"
 }
 
 # peak_run NAME S RATE: one configuration, merged into .peak.runs.NAME.
@@ -226,11 +234,11 @@ peak_run() {
              worker_wait_share: (($b[1] - $a[1]) / 1e9 / .window_s)}' <<<"$acc")
     # The shaper's counters since start: where the limited users' frames went.
     sh=$(lc_ctl stats | jq -c '.shaper')
+    lc_stop
     pairs='{}'
     if [ "$s" -gt 0 ] && [ "$PEAK_PAIRS" -gt 0 ]; then
-        pairs=$(peak_pairs)
+        pairs=$(peak_pairs "$s" "$rate")
     fi
-    lc_stop
     put ".peak.runs[\"$name\"]" "$(jq -nc --argjson m "$m" --argjson acc "$acc" \
         --argjson s "$s" --arg rate "$rate" --argjson sh "$sh" --argjson pairs "$pairs" \
         '$m + $acc + $pairs + {s: $s, rate: $rate, shaper: $sh}')"
@@ -261,9 +269,9 @@ peak_section() {
     rate=${rbps}bit
     put .peak.params "$(jq -nc --argjson u "$USERS" --argjson f "$flows" --arg r "$rate" \
         --argjson q "$qsize" --argjson acc "$PEAK_ACC_S" --argjson o "$PEAK_OFFERED" \
-        --argjson pp "$PEAK_PAIRS" --argjson pw "$PEAK_PAIR_S" \
+        --argjson pp "$PEAK_PAIRS" --argjson pw "$PEAK_PAIR_S" --arg ab "$PEAK_AB_BIN" \
         '{users: $u, flows: $f, rate: $r, queue_size: $q, accuracy_window_s: $acc, offered: $o,
-          pairs: $pp, pair_window_s: $pw}')"
+          pairs: $pp, pair_window_s: $pw, ab: $ab}')"
     say "  $(jq .mpps <<<"$ref") Mpps; limited users start at $rate each way"
     # Each S against a reference run just before it: the machine's speed
     # drifts by more than the differences looked for.

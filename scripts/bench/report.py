@@ -140,9 +140,12 @@ def table(r, dat):
         else:
             p(f"Peak hour: {pp.get('users')} users of 64-byte traffic ({pp.get('flows')} flows), all assigned; "
               f"S of them limited to {pp.get('rate')} each way (half of what each is offered), the rest unlimited.")
+        pair_ref = (f"{pp['ab']} with the same users limited" if pp.get("ab")
+                    else "one with none limited")
         p("x ref: received Mpps against a run with none limited just before; paired: the median of "
-          f"{pp.get('pairs', 0)} pairs of {pp.get('pair_window_s', '')} s windows, a linecapd with none limited "
-          "then the limited run's, run in turn seconds apart; per CPU s: the same as x ref for frames")
+          f"{pp.get('pairs', 0)} pairs of {pp.get('pair_window_s', '')} s windows, each of a linecapd started "
+          f"for it, {pair_ref} then one with the run's users limited, one at a time, seconds apart; "
+          "per CPU s: the same as x ref for frames")
         p("per second of the worker's own CPU time; accuracy: the limited users' rate / limit over "
           f"{pp.get('accuracy_window_s')} s (min-max); offered: what each was offered, x its limit")
         hdr = (f"{'S':>6s} {'limit':>10s} {'Mpps':>7s} {'x ref':>6s} {'paired':>6s} {'per CPU s':>9s} {'cycles/frame':>12s} "
