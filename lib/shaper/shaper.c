@@ -2281,8 +2281,13 @@ admit(struct lc_shaper *sh, struct rte_mbuf **pkts, const uint32_t *pipes,
 		}
 		if (i < n_full)
 			full[i] = fat;
-		if (q != UINT32_MAX && sh->fifos[q].len > 0)
+		if (q == UINT32_MAX)
+			continue;
+		if (sh->fifos[q].len > 0)
 			rte_prefetch0(sh->fifos[q].tail);
+		else if (sh->pipes[pipe].pace.round_tail != 0)
+			/* The FIFO joins the round after its last FIFO, which pace_hold() writes. */
+			rte_prefetch0_write(&sh->fifos[sh->pipes[pipe].pace.round_tail - 1]);
 	}
 	/* The first frames to be dropped: their link, and freeing them (waited_free()). */
 	for (uint32_t i = 0; i < n_full; i++)
