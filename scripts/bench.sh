@@ -186,8 +186,7 @@ cleanup() {
     for p in "$W/peak-ref.pid" "$W/peak-lim.pid"; do
         [ ! -f "$p" ] || pids+=("$(cat "$p")")
     done
-    # A linecapd may be stopped (SIGSTOP: the peak section's paired windows).
-    for p in "${pids[@]}"; do kill -CONT "$p" 2> /dev/null || true; kill "$p" 2> /dev/null || true; done
+    for p in "${pids[@]}"; do kill "$p" 2> /dev/null || true; done
     for p in "${pids[@]}"; do wait "$p" 2> /dev/null || true; done
     [ -n "$LAB_UP" ] && "$ROOT/scripts/lab.sh" -i "$LAB_UP" down > /dev/null 2>&1
     rm -rf "$W" "${BG_DIRS[@]}" /var/run/dpdk/$PREFIX-* 2> /dev/null || true
