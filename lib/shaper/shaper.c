@@ -2088,10 +2088,10 @@ pace_gather(struct lc_shaper *sh, uint64_t slot_now, uint32_t *p, uint32_t *slot
  * the frame reads, is fetched when the pipe wakes, so that the core's
  * outstanding misses here are half as many), the first FIFOs of the span
  * after (their states were fetched a call before), the states of the span
- * after that. A pipe at its
- * limit waits a frame's time (30 ms at peak) between two wakes: what a
- * wake reads is out of every cache by then. At most PACE_BATCH pipes a
- * stage; the wheel's links are in arrays of their own, read, not fetched.
+ * after that. A pipe at its limit waits a frame's time (30 ms at peak)
+ * between two wakes: what a wake reads is out of every cache by then. At
+ * most PACE_BATCH pipes a stage; the wheel's links are in arrays of their
+ * own, read, not fetched.
  */
 static void
 pace_prefetch(struct lc_shaper *sh, uint64_t slot_now, uint32_t span)

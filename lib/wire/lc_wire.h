@@ -217,7 +217,8 @@ int lc_wire_port_init(uint16_t port, struct rte_mempool *pool, uint32_t mtu,
  * segment unless both ports can scatter, in which case standard 2 KiB
  * segments are chained. Without hugepages, and where IOVAs are virtual
  * addresses, the mbufs are in memory the kernel may back with transparent
- * huge pages (lc_wire_pool_thp_bytes()).
+ * huge pages (lc_wire_pool_thp_bytes()). Its handler is DPDK's stack unless
+ * the EAL was given --mbuf-pool-ops-name (lc_wire_pool_ops()).
  */
 struct rte_mempool *lc_wire_pool_create(const uint16_t port[LC_SIDE_MAX],
 					uint32_t mtu, uint32_t n, int socket_id);

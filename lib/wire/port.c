@@ -120,6 +120,7 @@ lc_wire_pool_create(const uint16_t port[LC_SIDE_MAX], uint32_t mtu, uint32_t n,
 		    int socket_id)
 {
 	uint32_t room = RTE_MBUF_DEFAULT_BUF_SIZE;
+	struct rte_mempool *mp;
 
 	/*
 	 * Chained 2 KiB segments keep memory small, but only a device that can
@@ -134,21 +135,16 @@ lc_wire_pool_create(const uint16_t port[LC_SIDE_MAX], uint32_t mtu, uint32_t n,
 			room = RTE_ALIGN_CEIL(need, 64);
 	}
 	if (rte_eal_has_hugepages() == 0 && rte_eal_iova_mode() == RTE_IOVA_VA) {
-		struct rte_mempool *mp = pool_create_thp(n, (uint16_t)room, socket_id);
-
+		mp = pool_create_thp(n, (uint16_t)room, socket_id);
 		if (mp != NULL)
 			return mp;
 	}
-	{
-		struct rte_mempool *mp = rte_pktmbuf_pool_create_by_ops(POOL_NAME, n, POOL_CACHE, 0,
-									(uint16_t)room, socket_id,
-									pool_ops());
-
-		if (mp != NULL)
-			return mp;
-	}
-	return rte_pktmbuf_pool_create(POOL_NAME, n, POOL_CACHE, 0, (uint16_t)room,
-				       socket_id);
+	mp = rte_pktmbuf_pool_create_by_ops(POOL_NAME, n, POOL_CACHE, 0, (uint16_t)room,
+					    socket_id, pool_ops());
+	if (mp == NULL)
+		mp = rte_pktmbuf_pool_create(POOL_NAME, n, POOL_CACHE, 0, (uint16_t)room,
+					     socket_id);
+	return mp;
 }
 
 const char *
